@@ -1,0 +1,204 @@
+/**
+ * OpenSSH public keys: the one-line form (`ssh-ed25519 AAAA... comment`, sshd(8) AUTHORIZED_KEYS FILE
+ * FORMAT), the wire blob inside it (RFC 4253 section 6.6, RFC 8709 section 4 for Ed25519, RFC 5656
+ * section 3.1 for ECDSA) and Node KeyObjects.
+ *
+ * Keys that certificates are issued FOR must be Ed25519. Keys that sign certificates (CA keys) may also
+ * be RSA or ECDSA, because Vault/OpenBao's SSH engine creates an RSA CA by default: the verifier accepts
+ * those, the issuer here only ever signs with Ed25519.
+ */
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { CaBrokerError } from '../errors.ts';
+import { SshReader, SshWriter } from './wire.ts';
+
+export const ED25519 = 'ssh-ed25519';
+export const ED25519_CERT = 'ssh-ed25519-cert-v01@openssh.com';
+
+const ECDSA_CURVES = {
+  'ecdsa-sha2-nistp256': { ssh: 'nistp256', jwk: 'P-256', size: 32, hash: 'sha256' },
+  'ecdsa-sha2-nistp384': { ssh: 'nistp384', jwk: 'P-384', size: 48, hash: 'sha384' },
+  'ecdsa-sha2-nistp521': { ssh: 'nistp521', jwk: 'P-521', size: 66, hash: 'sha512' },
+} as const;
+type EcdsaType = keyof typeof ECDSA_CURVES;
+
+/** A key line split into its parts; the blob is not interpreted beyond its leading type name. */
+export interface OpenSshKeyLine {
+  readonly type: string;
+  readonly blob: Buffer;
+  readonly comment: string;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const TYPE_NAME = /^[A-Za-z0-9@._-]{1,64}$/;
+
+/**
+ * Splits `type base64 [comment]` and checks that the blob names the same type as the line. Accepts any
+ * key or certificate type; interpretation is left to the caller. Throws ERR_CA_MALFORMED_KEY.
+ */
+export function parseKeyLine(
+  line: string,
+  code: 'ERR_CA_MALFORMED_KEY' | 'ERR_CA_MALFORMED_CERTIFICATE' = 'ERR_CA_MALFORMED_KEY',
+): OpenSshKeyLine {
+  if (typeof line !== 'string' || line.length > 16_384) {
+    throw new CaBrokerError(code, 'not an OpenSSH key line');
+  }
+  const m = /^\s*(\S+)\s+(\S+)(?:[ \t]+([^\r\n]*?))?\s*$/.exec(line);
+  if (!m || !TYPE_NAME.test(m[1]!) || !BASE64.test(m[2]!) || m[2]!.length % 4 !== 0) {
+    throw new CaBrokerError(code, 'not an OpenSSH key line');
+  }
+  const type = m[1]!;
+  const blob = Buffer.from(m[2]!, 'base64');
+  if (blob.toString('base64') !== m[2]) throw new CaBrokerError(code, 'key line is not canonical base64');
+  const inner = new SshReader(blob, code).text('key type');
+  if (inner !== type) throw new CaBrokerError(code, 'key line type does not match its blob');
+  return { type, blob, comment: m[3] ?? '' };
+}
+
+/** The raw 32-byte Ed25519 public key of a KeyObject (public or private). */
+export function ed25519Raw(key: KeyObject): Buffer {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  if (pub.asymmetricKeyType !== 'ed25519') {
+    throw new TypeError('key is not an Ed25519 key');
+  }
+  const jwk = pub.export({ format: 'jwk' });
+  return Buffer.from(jwk.x as string, 'base64url');
+}
+
+export function ed25519KeyFromRaw(raw: Uint8Array): KeyObject {
+  if (raw.length !== 32) throw new CaBrokerError('ERR_CA_MALFORMED_KEY', 'Ed25519 key is not 32 bytes');
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+    format: 'jwk',
+  });
+}
+
+/** The wire blob of a public key: `string "ssh-ed25519", string pk` (RFC 8709 section 4). */
+export function publicKeyBlob(key: KeyObject): Buffer {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  switch (pub.asymmetricKeyType) {
+    case 'ed25519':
+      return new SshWriter().text(ED25519).bytes(ed25519Raw(pub)).toBuffer();
+    case 'rsa': {
+      // RFC 4253 section 6.6: string "ssh-rsa", mpint e, mpint n
+      const jwk = pub.export({ format: 'jwk' });
+      return new SshWriter()
+        .text('ssh-rsa')
+        .bytes(mpint(Buffer.from(jwk.e as string, 'base64url')))
+        .bytes(mpint(Buffer.from(jwk.n as string, 'base64url')))
+        .toBuffer();
+    }
+    case 'ec': {
+      // RFC 5656 section 3.1: string "ecdsa-sha2-[identifier]", string [identifier], string Q
+      const jwk = pub.export({ format: 'jwk' });
+      const entry = Object.entries(ECDSA_CURVES).find(([, c]) => c.jwk === jwk.crv);
+      if (!entry) throw new TypeError(`unsupported EC curve ${String(jwk.crv)}`);
+      const [type, curve] = entry;
+      const q = Buffer.concat([
+        Buffer.from([4]),
+        Buffer.from(jwk.x as string, 'base64url'),
+        Buffer.from(jwk.y as string, 'base64url'),
+      ]);
+      return new SshWriter().text(type).text(curve.ssh).bytes(q).toBuffer();
+    }
+    default:
+      throw new TypeError(`unsupported key type ${String(pub.asymmetricKeyType)}`);
+  }
+}
+
+/** `ssh-ed25519 AAAA... [comment]` for a KeyObject. A private key yields its public half. */
+export function formatPublicKey(key: KeyObject, comment?: string): string {
+  const blob = publicKeyBlob(key);
+  const type = new SshReader(blob, 'ERR_CA_MALFORMED_KEY').text();
+  if (comment !== undefined && /[\r\n]/.test(comment)) throw new TypeError('comment contains a line break');
+  return comment ? `${type} ${blob.toString('base64')} ${comment}` : `${type} ${blob.toString('base64')}`;
+}
+
+/** A KeyObject for any supported public key blob (Ed25519, RSA, ECDSA P-256/384/521). */
+export function keyFromBlob(
+  blob: Buffer,
+  code: 'ERR_CA_MALFORMED_KEY' | 'ERR_CA_MALFORMED_CERTIFICATE' = 'ERR_CA_MALFORMED_KEY',
+): KeyObject {
+  const r = new SshReader(blob, code);
+  const type = r.text('key type');
+  try {
+    if (type === ED25519) {
+      const raw = r.bytes('ed25519 key');
+      r.end('ed25519 key');
+      return ed25519KeyFromRaw(raw);
+    }
+    if (type === 'ssh-rsa') {
+      const e = unsignedMpint(r.bytes('rsa e'), code);
+      const n = unsignedMpint(r.bytes('rsa n'), code);
+      r.end('rsa key');
+      return createPublicKey({
+        key: { kty: 'RSA', e: e.toString('base64url'), n: n.toString('base64url') },
+        format: 'jwk',
+      });
+    }
+    if (Object.hasOwn(ECDSA_CURVES, type)) {
+      const curve = ECDSA_CURVES[type as EcdsaType];
+      if (r.text('curve') !== curve.ssh) throw new CaBrokerError(code, 'ecdsa curve does not match key type');
+      const q = r.bytes('ecdsa point');
+      r.end('ecdsa key');
+      if (q.length !== 1 + 2 * curve.size || q[0] !== 4)
+        throw new CaBrokerError(code, 'ecdsa point not uncompressed');
+      return createPublicKey({
+        key: {
+          kty: 'EC',
+          crv: curve.jwk,
+          x: q.subarray(1, 1 + curve.size).toString('base64url'),
+          y: q.subarray(1 + curve.size).toString('base64url'),
+        },
+        format: 'jwk',
+      });
+    }
+  } catch (err) {
+    if (err instanceof CaBrokerError) throw err;
+    throw new CaBrokerError(code, 'key blob does not hold a valid key', { cause: err });
+  }
+  throw new CaBrokerError('ERR_CA_UNSUPPORTED_KEY', 'unsupported key type');
+}
+
+/**
+ * Parses a public key line that a certificate may be issued for: Ed25519 only. A certificate line is
+ * refused with ERR_CA_CERTIFICATE_NOT_KEY, any other algorithm with ERR_CA_UNSUPPORTED_KEY.
+ */
+export function parsePublicKey(line: string): { key: KeyObject; blob: Buffer; comment: string } {
+  const parsed = parseKeyLine(line);
+  if (parsed.type.endsWith('-cert-v01@openssh.com')) {
+    throw new CaBrokerError(
+      'ERR_CA_CERTIFICATE_NOT_KEY',
+      'a certificate was given where a public key is expected',
+    );
+  }
+  if (parsed.type !== ED25519)
+    throw new CaBrokerError('ERR_CA_UNSUPPORTED_KEY', 'only ssh-ed25519 keys are accepted');
+  return { key: keyFromBlob(parsed.blob), blob: parsed.blob, comment: parsed.comment };
+}
+
+/** `SHA256:<base64 without padding>` of a key blob, as `ssh-keygen -l` prints it. */
+export function fingerprint(keyOrBlob: KeyObject | Buffer): string {
+  const blob = Buffer.isBuffer(keyOrBlob) ? keyOrBlob : publicKeyBlob(keyOrBlob);
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** RFC 4251 section 5 mpint of a non-negative big-endian magnitude. */
+function mpint(magnitude: Buffer): Buffer {
+  let i = 0;
+  while (i < magnitude.length && magnitude[i] === 0) i++;
+  const m = magnitude.subarray(i);
+  return m.length > 0 && (m[0]! & 0x80) !== 0 ? Buffer.concat([Buffer.from([0]), m]) : m;
+}
+
+/** The magnitude of a non-negative mpint, refusing negative numbers. */
+export function unsignedMpint(
+  v: Buffer,
+  code: 'ERR_CA_MALFORMED_KEY' | 'ERR_CA_MALFORMED_CERTIFICATE',
+): Buffer {
+  if (v.length > 0 && (v[0]! & 0x80) !== 0) throw new CaBrokerError(code, 'negative mpint');
+  let i = 0;
+  while (i < v.length && v[i] === 0) i++;
+  return v.subarray(i);
+}
+
+export { ECDSA_CURVES, type EcdsaType };
