@@ -1,1 +1,27 @@
-export {};
+// The public API of @netward/policy. Anything exported here is public; everything else is not.
+export { commandString, decide } from './decide.ts';
+export { PolicyError, type PolicyErrorCode, type PolicyIssue, type PolicyIssueCode } from './errors.ts';
+export {
+  defaultPolicy,
+  deviceAllowed,
+  loadPolicy,
+  parsePolicy,
+  roleByIdpRole,
+  roleByName,
+  toolsForScopes,
+} from './load.ts';
+export { checkPattern, MAX_PATTERN_LENGTH, MAX_QUANTIFIERS, MAX_REPEAT } from './regex.ts';
+export { CERTIFICATE_EXTENSIONS, MAX_CERTIFICATE_TTL_SECONDS } from './schema.ts';
+export type {
+  CertificateProfile,
+  Decision,
+  DeviceAttributes,
+  DeviceInfo,
+  DriftKind,
+  DriftWarning,
+  Policy,
+  Role,
+  Rule,
+  TacacsNames,
+  Tool,
+} from './types.ts';

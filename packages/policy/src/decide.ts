@@ -1,0 +1,76 @@
+// Decisions: the command string as tac_plus-ng builds it, and the first-match walk over a role's rules.
+import { type CompiledPattern, compilePattern } from './regex.ts';
+import type { Decision, Policy, Role, Rule } from './types.ts';
+
+interface CompiledRole {
+  readonly role: Role;
+  readonly tests: readonly (CompiledPattern | null)[];
+}
+
+// Patterns are compiled once per policy object (policies are frozen, so the cache never goes stale).
+const compiled = new WeakMap<Policy, ReadonlyMap<string, CompiledRole>>();
+
+/** Compiles every rule of `policy` (idempotent); throws PolicyError ERR_POLICY_REGEX on a refused pattern. */
+export function compileRoles(policy: Policy): ReadonlyMap<string, CompiledRole> {
+  let m = compiled.get(policy);
+  if (m === undefined) {
+    const built = new Map<string, CompiledRole>();
+    for (const role of policy.roles) {
+      built.set(role.name, {
+        role,
+        tests: role.rules.map((r) => (r.match === null ? null : compilePattern(r.match))),
+      });
+    }
+    m = built;
+    compiled.set(policy, m);
+  }
+  return m;
+}
+
+/**
+ * The string tac_plus-ng matches `cmd =~` against: the `cmd=` value, then for every non-empty `cmd-arg=`
+ * value a space and the value (tac_plus-ng/author.c skips `cmd-arg=` with an empty value). Each value ends
+ * at its first NUL, as the C strings it is built from do.
+ */
+export function commandString(cmd: string, args: readonly string[]): string {
+  const cut = (s: string) => {
+    const z = s.indexOf('\0');
+    return z === -1 ? s : s.slice(0, z);
+  };
+  let out = cut(cmd);
+  for (const a of args) {
+    const v = cut(a);
+    if (v.length > 0) out += ` ${v}`;
+  }
+  return out;
+}
+
+/** Walks compiled rules; shared by `decide` and `decideLocal`. */
+export function walk(
+  roleName: string,
+  rules: readonly Rule[],
+  tests: readonly (CompiledPattern | null)[],
+  command: string,
+): Decision {
+  for (let i = 0; i < rules.length; i++) {
+    const t = tests[i];
+    if (t === null || t?.test(command)) {
+      const rule = rules[i] as Rule;
+      return { decision: rule.action, ruleIndex: i, rule, role: roleName };
+    }
+  }
+  return { decision: 'deny', ruleIndex: null, rule: null, role: roleName };
+}
+
+/**
+ * The decision of `roleName`'s rules for `command` (a string built by `commandString`): the first rule
+ * whose pattern matches decides; no match, an unknown role or a command containing NUL is a deny with
+ * `ruleIndex: null`.
+ */
+export function decide(policy: Policy, roleName: string, command: string): Decision {
+  const c = compileRoles(policy).get(roleName);
+  // tac_plus-ng would match only the part before a NUL; a command carrying one is refused outright.
+  if (c === undefined || command.includes('\0'))
+    return { decision: 'deny', ruleIndex: null, rule: null, role: roleName };
+  return walk(roleName, c.role.rules, c.tests, command);
+}

@@ -1,0 +1,67 @@
+/**
+ * Every failure of this package is a PolicyError with a stable code. Callers branch on `code`, never on
+ * the message. A policy file error carries every problem found (`issues`), each naming the file, the path
+ * inside it and what was expected, so an operator fixes the file in one pass.
+ */
+export type PolicyErrorCode =
+  /** The policy file does not match the format: wrong type, unknown key, refused regex, duplicate name. */
+  | 'ERR_POLICY_INVALID'
+  /** The policy file (or a deployed artifact) cannot be read. */
+  | 'ERR_POLICY_READ'
+  /** A local rules file (the validator's offline rules) does not match its format. */
+  | 'ERR_POLICY_LOCAL_RULES_INVALID'
+  /** A regular expression outside the subset on which JavaScript and tac_plus-ng agree, or one that can
+   *  take super-linear time (nested quantifiers). */
+  | 'ERR_POLICY_REGEX'
+  /** A render target or option that does not exist. */
+  | 'ERR_POLICY_TARGET'
+  /** A deployed artifact that no longer matches what the policy renders. */
+  | 'ERR_POLICY_MISMATCH';
+
+/** What kind of problem one issue of an invalid file is; stable like the error codes. */
+export type PolicyIssueCode =
+  | 'syntax' // not YAML / not JSON
+  | 'schema' // wrong type, missing or unknown key
+  | 'regex-unsupported' // construct outside the shared subset (lookaround, backreference, flag, ...)
+  | 'regex-unsafe' // nested or too many quantifiers: super-linear matching
+  | 'duplicate' // two roles, IdP roles, tools or TACACS+ names the same
+  | 'inconsistent'; // values that contradict each other (ttl above max ttl, ...)
+
+export interface PolicyIssue {
+  readonly code: PolicyIssueCode;
+  /** Dotted path inside the file, e.g. `roles[0].rules[2].match`; empty for the whole document. */
+  readonly path: string;
+  /** 1-based line and column of the offending node when the parser could locate it. */
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+  readonly code: PolicyErrorCode;
+  /** The file the error is about, when there is one. */
+  readonly file: string | undefined;
+  readonly issues: readonly PolicyIssue[];
+
+  constructor(
+    code: PolicyErrorCode,
+    message: string,
+    options?: { file?: string; issues?: readonly PolicyIssue[]; cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.file = options?.file;
+    this.issues = Object.freeze([...(options?.issues ?? [])]);
+  }
+}
+
+/** One line per issue: `file:line:col: path: message`. */
+export function formatIssues(file: string, issues: readonly PolicyIssue[]): string {
+  return issues
+    .map((i) => {
+      const where = i.line === undefined ? file : `${file}:${i.line}:${i.column ?? 1}`;
+      return `${where}: ${i.path === '' ? '(document)' : i.path}: ${i.message}`;
+    })
+    .join('\n');
+}

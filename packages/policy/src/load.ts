@@ -1,0 +1,249 @@
+// Reading a policy file: YAML -> zod -> cross-field checks -> regex subset -> one frozen Policy.
+import { readFileSync } from 'node:fs';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { compileRoles } from './decide.ts';
+import { DEFAULT_POLICY_FILE, DEFAULT_POLICY_YAML } from './default-policy.ts';
+import { formatIssues, PolicyError, type PolicyIssue } from './errors.ts';
+import { checkPattern, PatternError } from './regex.ts';
+import { type PolicyFile, policyFileSchema } from './schema.ts';
+import type { DeviceAttributes, DeviceInfo, Policy, Role, Rule, Tool } from './types.ts';
+
+type PathPart = string | number;
+
+function formatPath(path: readonly PathPart[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out;
+}
+
+function zodMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (expected only the documented keys)`;
+    case 'invalid_type':
+      return issue.input === undefined ? `missing, expected ${issue.expected}` : `expected ${issue.expected}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+      return issue.origin === 'array'
+        ? `expected at least ${issue.minimum} item(s)`
+        : issue.origin === 'string'
+          ? `expected at least ${issue.minimum} character(s)`
+          : `expected a number >= ${issue.minimum}`;
+    case 'too_big':
+      return issue.origin === 'array'
+        ? `expected at most ${issue.maximum} item(s)`
+        : issue.origin === 'string'
+          ? `expected at most ${issue.maximum} character(s)`
+          : `expected a number <= ${issue.maximum}`;
+    case 'invalid_format':
+      return issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * Parses and validates a policy. Throws PolicyError ERR_POLICY_INVALID listing every issue found, each with
+ * the path in the file, its line when known, and what was expected.
+ */
+export function parsePolicy(yamlText: string, fileName: string): Policy {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locate = (path: readonly PathPart[]): { line?: number; column?: number } => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && node.range) {
+        const pos = lineCounter.linePos(node.range[0]);
+        return { line: pos.line, column: pos.col };
+      }
+    }
+    return {};
+  };
+  const fail = (issues: PolicyIssue[]): never => {
+    throw new PolicyError(
+      'ERR_POLICY_INVALID',
+      `invalid policy file ${fileName}:\n${formatIssues(fileName, issues)}`,
+      { file: fileName, issues },
+    );
+  };
+
+  if (doc.errors.length > 0) {
+    fail(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return {
+          code: 'syntax' as const,
+          path: '',
+          ...(pos ? { line: pos.line, column: pos.col } : {}),
+          message: `YAML: ${e.message.split('\n')[0]}`,
+        };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 0 });
+  const parsed = policyFileSchema.safeParse(data);
+  if (!parsed.success) {
+    fail(
+      parsed.error.issues.map((i) => {
+        const path = i.path.filter((p): p is PathPart => typeof p !== 'symbol');
+        return { code: 'schema' as const, path: formatPath(path), ...locate(path), message: zodMessage(i) };
+      }),
+    );
+  }
+  const file = (parsed as { data: PolicyFile }).data;
+  const issues: PolicyIssue[] = [];
+  const add = (code: PolicyIssue['code'], path: PathPart[], message: string) =>
+    issues.push({ code, path: formatPath(path), ...locate(path), message });
+
+  const seen = new Map<string, string>();
+  const unique = (kind: string, value: string, path: PathPart[]) => {
+    const key = `${kind}\0${value}`;
+    const first = seen.get(key);
+    if (first !== undefined) add('duplicate', path, `duplicate ${kind} "${value}" (first at ${first})`);
+    else seen.set(key, formatPath(path));
+  };
+
+  file.roles.forEach((r, i) => {
+    unique('role name', r.name, ['roles', i, 'name']);
+    unique('idpRole', r.idpRole ?? r.name, ['roles', i, r.idpRole === undefined ? 'name' : 'idpRole']);
+    unique('tacacs group', r.tacacs?.group ?? r.name, ['roles', i, 'tacacs', 'group']);
+    unique('tacacs profile', r.tacacs?.profile ?? `${r.name}-profile`, ['roles', i, 'tacacs', 'profile']);
+    if (r.certificate.ttlSeconds > r.certificate.maxTtlSeconds) {
+      add('inconsistent', ['roles', i, 'certificate', 'ttlSeconds'], 'expected ttlSeconds <= maxTtlSeconds');
+    }
+    const ext = new Set<string>();
+    r.certificate.extensions.forEach((e, k) => {
+      if (ext.has(e))
+        add('duplicate', ['roles', i, 'certificate', 'extensions', k], `duplicate extension "${e}"`);
+      ext.add(e);
+    });
+    const scopes = new Set<string>();
+    r.scopes.forEach((s, k) => {
+      if (scopes.has(s)) add('duplicate', ['roles', i, 'scopes', k], `duplicate scope "${s}"`);
+      scopes.add(s);
+    });
+    r.rules.forEach((rule, k) => {
+      if (rule.match === undefined) {
+        if (k < r.rules.length - 1) {
+          add(
+            'inconsistent',
+            ['roles', i, 'rules', k],
+            'a rule without match applies to every command, so the rules after it can never apply (expected it last)',
+          );
+        }
+        return;
+      }
+      try {
+        checkPattern(rule.match);
+      } catch (err) {
+        if (!(err instanceof PatternError)) throw err;
+        add(err.issue, ['roles', i, 'rules', k, 'match'], err.message);
+      }
+    });
+  });
+  file.tools.forEach((t, i) => {
+    unique('tool name', t.name, ['tools', i, 'name']);
+  });
+  if (issues.length > 0) fail(issues);
+
+  const roles: Role[] = file.roles.map((r) => {
+    const role: Role = {
+      name: r.name,
+      idpRole: r.idpRole ?? r.name,
+      scopes: Object.freeze([...r.scopes]),
+      certificate: Object.freeze({
+        ttlSeconds: r.certificate.ttlSeconds,
+        maxTtlSeconds: r.certificate.maxTtlSeconds,
+        extensions: Object.freeze([...r.certificate.extensions]),
+      }),
+      rules: Object.freeze(
+        r.rules.map((x): Rule => Object.freeze({ action: x.action, match: x.match ?? null })),
+      ),
+      tacacs: Object.freeze({
+        group: r.tacacs?.group ?? r.name,
+        profile: r.tacacs?.profile ?? `${r.name}-profile`,
+      }),
+      ...(r.devices === undefined ? {} : { devices: freezeDevices(r.devices) }),
+    };
+    return Object.freeze(role);
+  });
+  const tools: Tool[] = file.tools.map((t) =>
+    Object.freeze({
+      name: t.name,
+      scope: t.scope,
+      description: t.description,
+      ...(t.command === undefined ? {} : { command: t.command }),
+      ...(t.unsafe === undefined ? {} : { unsafe: t.unsafe }),
+    }),
+  );
+  const policy: Policy = Object.freeze({
+    roles: Object.freeze(roles),
+    tools: Object.freeze(tools),
+    source: fileName,
+  });
+  compileRoles(policy);
+  return policy;
+}
+
+function freezeDevices(d: {
+  site?: string[] | undefined;
+  tenant?: string[] | undefined;
+  vendor?: string[] | undefined;
+}): DeviceAttributes {
+  const out: { site?: readonly string[]; tenant?: readonly string[]; vendor?: readonly string[] } = {};
+  if (d.site) out.site = Object.freeze([...d.site]);
+  if (d.tenant) out.tenant = Object.freeze([...d.tenant]);
+  if (d.vendor) out.vendor = Object.freeze([...d.vendor]);
+  return Object.freeze(out);
+}
+
+/** Reads and parses a policy file; errors name the file as given. */
+export function loadPolicy(file: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PolicyError('ERR_POLICY_READ', `cannot read policy file ${file}`, { file, cause: err });
+  }
+  return parsePolicy(text, file);
+}
+
+let defaultCache: Policy | undefined;
+
+/** The policy shipped with the package (policy/default.yaml, embedded at build time). Parsed once. */
+export function defaultPolicy(): Policy {
+  defaultCache ??= parsePolicy(DEFAULT_POLICY_YAML, DEFAULT_POLICY_FILE);
+  return defaultCache;
+}
+
+export function roleByName(policy: Policy, name: string): Role | undefined {
+  return policy.roles.find((r) => r.name === name);
+}
+
+export function roleByIdpRole(policy: Policy, idpRole: string): Role | undefined {
+  return policy.roles.find((r) => r.idpRole === idpRole);
+}
+
+/** Tools whose scope is among `scopes`, in policy order. */
+export function toolsForScopes(policy: Policy, scopes: readonly string[]): Tool[] {
+  const set = new Set(scopes);
+  return policy.tools.filter((t) => set.has(t.scope));
+}
+
+/**
+ * Whether `role` may reach `device`. For each attribute the role is limited on, the device must have that
+ * attribute and its value must be listed; a device whose attribute is unknown is refused (fail closed).
+ */
+export function deviceAllowed(role: Role, device: DeviceInfo): boolean {
+  const limits = role.devices;
+  if (limits === undefined) return true;
+  for (const key of ['site', 'tenant', 'vendor'] as const) {
+    const allowed = limits[key];
+    if (allowed === undefined) continue;
+    const value = device[key];
+    if (value === undefined || !allowed.includes(value)) return false;
+  }
+  return true;
+}

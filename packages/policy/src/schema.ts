@@ -1,0 +1,85 @@
+// The policy file format, as a zod schema. Every object is strict: an unknown key is an error, because a
+// misspelt key in a security policy (`rule:` for `rules:`) must not silently mean "no rules".
+import { z } from 'zod';
+
+/** POSIX portable user name, also a valid OpenSSH principal and tac_plus-ng user name. */
+export const ACCOUNT_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** OAuth scope token (RFC 6749 section 3.3 allows more; we keep to a readable subset). */
+export const SCOPE = /^[a-z0-9][a-z0-9._-]*(:[a-z0-9][a-z0-9._-]*)*$/;
+/** tac_plus-ng identifiers we generate (group, profile names): no characters its lexer treats specially. */
+export const TACACS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+export const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+/** Device attribute values (site, tenant, vendor). */
+export const ATTRIBUTE_VALUE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * OpenSSH certificate extensions (PROTOCOL.certkeys). Anything else is refused: sshd ignores unknown
+ * extensions, so a typo would silently grant nothing or, worse, be believed to restrict something.
+ */
+export const CERTIFICATE_EXTENSIONS = [
+  'no-touch-required',
+  'permit-X11-forwarding',
+  'permit-agent-forwarding',
+  'permit-port-forwarding',
+  'permit-pty',
+  'permit-user-rc',
+] as const;
+
+/** Upper bound of a certificate's validity: the design is per-call certificates of 60 s. */
+export const MAX_CERTIFICATE_TTL_SECONDS = 3600;
+
+const regexString = z.string().min(1).max(256);
+
+const rule = z.strictObject({
+  action: z.enum(['permit', 'deny']),
+  /** Regex source in the shared subset; omitted = the rule applies to every command. */
+  match: regexString.optional(),
+});
+
+const attributeList = z.array(z.string().regex(ATTRIBUTE_VALUE, 'expected letters, digits, _ . : -')).min(1);
+
+const role = z.strictObject({
+  name: z.string().regex(ACCOUNT_NAME, 'expected an account name: [a-z_][a-z0-9_-]{0,31}'),
+  idpRole: z.string().min(1).max(128).optional(),
+  scopes: z.array(z.string().regex(SCOPE, 'expected a scope such as mcp:ctrl-plane:read')),
+  certificate: z.strictObject({
+    ttlSeconds: z.int().min(1).max(MAX_CERTIFICATE_TTL_SECONDS),
+    maxTtlSeconds: z.int().min(1).max(MAX_CERTIFICATE_TTL_SECONDS),
+    extensions: z.array(z.enum(CERTIFICATE_EXTENSIONS)),
+  }),
+  tacacs: z
+    .strictObject({
+      group: z.string().regex(TACACS_NAME, 'expected letters, digits, _ . -').optional(),
+      profile: z.string().regex(TACACS_NAME, 'expected letters, digits, _ . -').optional(),
+    })
+    .optional(),
+  rules: z.array(rule),
+  devices: z
+    .strictObject({
+      site: attributeList.optional(),
+      tenant: attributeList.optional(),
+      vendor: attributeList.optional(),
+    })
+    .optional(),
+});
+
+const tool = z.strictObject({
+  name: z.string().regex(TOOL_NAME, 'expected a tool name: [a-z][a-z0-9_]*'),
+  scope: z.string().regex(SCOPE, 'expected a scope such as mcp:ctrl-plane:read'),
+  description: z.string().min(1).max(1024),
+  // Printable ASCII only, like the validator's allowlist: anything else never reaches a device.
+  command: z
+    .string()
+    .regex(/^[\x20-\x7e]+$/, 'expected printable ASCII')
+    .max(1024)
+    .optional(),
+  unsafe: z.boolean().optional(),
+});
+
+export const policyFileSchema = z.strictObject({
+  version: z.literal(1),
+  roles: z.array(role).min(1),
+  tools: z.array(tool),
+});
+
+export type PolicyFile = z.infer<typeof policyFileSchema>;
