@@ -1,0 +1,218 @@
+/**
+ * One SSH connection to one device, authenticated with an OpenSSH user certificate, and the exec
+ * channels run over it. Every failure is an McpServerError with a code that says which step failed;
+ * nothing here retries or falls back to another credential.
+ */
+import { Client, type ClientChannel, type ConnectConfig, type PublicKeyAuthMethod } from 'ssh2';
+import { McpServerError } from '../errors.ts';
+import { type HostKeyPolicy, verifyHostKey } from './host-key.ts';
+import { certificateAuthKey, ED25519, ED25519_CERT, type EphemeralKey } from './keys.ts';
+
+export interface ConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The device account, which is the role: net-viewer, net-operator, net-admin. */
+  readonly username: string;
+  /** The inventory name (and any other name) a host certificate may certify. */
+  readonly hostNames: readonly string[];
+  readonly hostKeyPolicy: HostKeyPolicy;
+  readonly key: EphemeralKey;
+  /** The OpenSSH certificate line the broker issued for `key`. */
+  readonly certificate: string;
+  /** TCP connect + key exchange + authentication. */
+  readonly connectTimeoutMs: number;
+  readonly now?: () => Date;
+}
+
+export interface ExecOptions {
+  /** Sent as SSH `env` requests (RFC 4254 section 6.4); sshd keeps those listed in AcceptEnv. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  /** Bytes kept of stdout and of stderr each; the rest is dropped and `truncated` set. */
+  readonly maxOutputBytes: number;
+}
+
+export interface ExecResult {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly truncated: boolean;
+}
+
+export interface DeviceConnection {
+  exec(command: string, options: ExecOptions): Promise<ExecResult>;
+  close(): void;
+  /** False once the connection closed or failed. */
+  readonly usable: boolean;
+}
+
+type Level = 'client-socket' | 'client-timeout' | 'handshake' | 'client-authentication' | 'protocol' | string;
+
+export async function connectDevice(options: ConnectOptions): Promise<DeviceConnection> {
+  const certificateMethod: PublicKeyAuthMethod = {
+    type: 'publickey',
+    username: options.username,
+    key: certificateAuthKey(options.key, options.certificate),
+  };
+  const client = new Client();
+  let hostKeyError: McpServerError | undefined;
+  let open = false;
+
+  const config: ConnectConfig = {
+    host: options.host,
+    port: options.port,
+    username: options.username,
+    readyTimeout: options.connectTimeoutMs,
+    // One method, one key: the certificate. Nothing else is ever tried.
+    authHandler: [certificateMethod],
+    algorithms: {
+      // With a host CA only the host certificate algorithm is offered, so a device that has no
+      // certificate cannot fall back to a plain key (patches/ssh2@1.17.0.patch adds the algorithm).
+      serverHostKey: (options.hostKeyPolicy.kind === 'ca' ? [ED25519_CERT] : [ED25519]) as never,
+    },
+    hostVerifier: (key: Buffer): boolean => {
+      try {
+        verifyHostKey(options.hostKeyPolicy, key, options.hostNames, options.now?.() ?? new Date());
+        return true;
+      } catch (e) {
+        hostKeyError =
+          e instanceof McpServerError
+            ? e
+            : new McpServerError('ERR_MCP_HOST_KEY', 'host key check failed', { cause: e });
+        return false;
+      }
+    },
+  };
+
+  return new Promise<DeviceConnection>((resolve, reject) => {
+    const fail = (err: Error & { level?: Level }) => {
+      client.removeAllListeners('ready');
+      client.end();
+      if (hostKeyError) return reject(hostKeyError);
+      reject(classifyConnectError(err));
+    };
+    client.once('error', fail);
+    client.once('ready', () => {
+      client.removeListener('error', fail);
+      open = true;
+      // Later errors (the device going away) close the connection; pending execs see 'close'.
+      client.on('error', () => {
+        open = false;
+      });
+      client.once('close', () => {
+        open = false;
+      });
+      resolve({
+        get usable() {
+          return open;
+        },
+        exec: (command, execOptions) => runExec(client, command, execOptions),
+        close: () => {
+          open = false;
+          client.end();
+        },
+      });
+    });
+    try {
+      client.connect(config);
+    } catch (cause) {
+      reject(new McpServerError('ERR_MCP_SSH_CONNECT', 'invalid SSH connection settings', { cause }));
+    }
+  });
+}
+
+function classifyConnectError(err: Error & { level?: Level }): McpServerError {
+  switch (err.level) {
+    case 'client-authentication':
+      return new McpServerError('ERR_MCP_SSH_AUTH', 'device refused the certificate', { cause: err });
+    case 'client-timeout':
+      return new McpServerError('ERR_MCP_TIMEOUT', 'SSH connection timed out', { cause: err });
+    case 'handshake':
+      return new McpServerError('ERR_MCP_HOST_KEY', 'SSH key exchange failed', { cause: err });
+    default:
+      return new McpServerError('ERR_MCP_SSH_CONNECT', 'SSH connection failed', { cause: err });
+  }
+}
+
+function runExec(client: Client, command: string, options: ExecOptions): Promise<ExecResult> {
+  return new Promise<ExecResult>((resolve, reject) => {
+    let settled = false;
+    let channel: ClientChannel | undefined;
+    const timer = setTimeout(() => {
+      settle(new McpServerError('ERR_MCP_TIMEOUT', `command did not finish within ${options.timeoutMs} ms`));
+      channel?.close();
+    }, options.timeoutMs);
+    const settle = (outcome: ExecResult | McpServerError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (outcome instanceof McpServerError) reject(outcome);
+      else resolve(outcome);
+    };
+    const onClientClose = () =>
+      settle(new McpServerError('ERR_MCP_SSH_EXEC', 'connection closed before the command finished'));
+    client.once('close', onClientClose);
+
+    try {
+      client.exec(command, { env: { ...options.env } }, (err, ch) => {
+        if (err) {
+          settle(new McpServerError('ERR_MCP_SSH_EXEC', 'device refused the exec request', { cause: err }));
+          return;
+        }
+        channel = ch;
+        const out = new CappedBuffer(options.maxOutputBytes);
+        const errOut = new CappedBuffer(options.maxOutputBytes);
+        let exitCode: number | null = null;
+        let signal: string | null = null;
+        ch.on('data', (d: Buffer) => {
+          out.push(d);
+        });
+        ch.stderr.on('data', (d: Buffer) => {
+          errOut.push(d);
+        });
+        ch.on('exit', (code: number | null, sig?: string) => {
+          exitCode = typeof code === 'number' ? code : null;
+          signal = sig ?? null;
+        });
+        ch.once('close', () => {
+          client.removeListener('close', onClientClose);
+          settle({
+            exitCode,
+            signal,
+            stdout: out.text(),
+            stderr: errOut.text(),
+            truncated: out.truncated || errOut.truncated,
+          });
+        });
+      });
+    } catch (cause) {
+      settle(new McpServerError('ERR_MCP_SSH_EXEC', 'could not open an exec channel', { cause }));
+    }
+  });
+}
+
+/** Keeps the first `limit` bytes; counts the rest so the caller knows output was cut. */
+class CappedBuffer {
+  readonly #limit: number;
+  readonly #chunks: Buffer[] = [];
+  #kept = 0;
+  truncated = false;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  push(chunk: Buffer): void {
+    const room = this.#limit - this.#kept;
+    if (chunk.length > room) this.truncated = true;
+    if (room <= 0) return;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.#chunks.push(part);
+    this.#kept += part.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
+}
