@@ -1,0 +1,412 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '@netward/audit-context';
+import { createLocalJWKSet, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
+import Provider, { type AccessTokenInstance, errors, type OidcClient, type OidcContext } from 'oidc-provider';
+import { LabError } from '../errors.ts';
+import type { IdpConfig, LabUsers } from './config.ts';
+import { GRANT_TYPE_TOKEN_EXCHANGE, IDP_SIGNING_ALG, loadUsers } from './config.ts';
+import { registerTokenExchange } from './token-exchange.ts';
+
+export interface LabIdp {
+  readonly provider: Provider;
+  /** The IdP's HTTP handler: interaction pages first, everything else to oidc-provider. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The public keys, for verifying what the IdP signed (the token exchange uses them). */
+  readonly publicJwks: JSONWebKeySet;
+}
+
+/** Loads the private JWKS, creating it (mode 0600) on first start so tokens survive an IdP restart. */
+export async function loadOrCreateJwks(file: string): Promise<{ keys: JWK[] }> {
+  if (existsSync(file)) {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { keys?: JWK[] };
+    if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) {
+      throw new LabError('ERR_LAB_CONFIG', `${file}: no keys`);
+    }
+    return { keys: parsed.keys };
+  }
+  const { privateKey } = await generateKeyPair(IDP_SIGNING_ALG, { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  const key: JWK = { ...jwk, alg: IDP_SIGNING_ALG, use: 'sig', kid: randomBytes(8).toString('hex') };
+  writeFileSync(file, `${JSON.stringify({ keys: [key] })}\n`, { mode: 0o600 });
+  return { keys: [key] };
+}
+
+function publicOnly(jwks: { keys: JWK[] }): JSONWebKeySet {
+  return {
+    keys: jwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub),
+  } as JSONWebKeySet;
+}
+
+/** Compares a submitted password with the stored one without leaking where they differ. */
+function passwordMatches(stored: string, submitted: string): boolean {
+  const a = createHash('sha256').update(stored).digest();
+  const b = createHash('sha256').update(submitted).digest();
+  return timingSafeEqual(a, b);
+}
+
+export interface CreateIdpDeps {
+  readonly logger: Logger;
+  /** Default: read from config.usersFile. */
+  readonly users?: LabUsers;
+}
+
+/**
+ * Builds the lab IdP: oidc-provider 9 configured as the seed's Keycloak realm would be:
+ * - users alice/bob/carol, each with one role (`net_role`), passwords from the lab's state directory;
+ * - RFC 8707 resource indicators: access tokens for the MCP server are JWTs (RFC 9068) whose `aud` is
+ *   the MCP server's canonical URL and whose `scope` is what the user's role grants;
+ * - every access token carries `preferred_username`, `net_role` and `sid` (the login session's id);
+ * - RFC 8693 token exchange for the MCP server's confidential client only, issuing broker-audience
+ *   tokens with `act: { sub: <mcp client id> }` (section 4.1);
+ * - a public MCP agent client: authorization code with PKCE (S256) required.
+ */
+export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise<LabIdp> {
+  const { logger } = deps;
+  const users = deps.users ?? loadUsers(config.usersFile);
+  const jwks = await loadOrCreateJwks(config.jwksFile);
+  const publicJwks = publicOnly(jwks);
+  const exchangeSecret = readFileSync(config.exchangeClient.clientSecretFile, 'utf8').trim();
+  if (exchangeSecret.length < 32) {
+    throw new LabError(
+      'ERR_LAB_CONFIG',
+      `${config.exchangeClient.clientSecretFile}: secret shorter than 32 characters`,
+    );
+  }
+
+  const allScopes = [...new Set(Object.values(config.roles).flat())];
+  for (const [user, { role }] of Object.entries(users)) {
+    if (config.roles[role] === undefined) {
+      throw new LabError('ERR_LAB_CONFIG', `user ${user} has role ${role}, which grants no scopes`);
+    }
+  }
+
+  /** The acting party of an exchanged token, by token object (RFC 8693 section 4.1 `act`). */
+  const actors = new WeakMap<object, Record<string, unknown>>();
+
+  const agentId = config.agentClient.clientId;
+  const exchangeId = config.exchangeClient.clientId;
+
+  const resourceServers = {
+    mcp: {
+      scope: allScopes.join(' '),
+      audience: config.mcp.resource,
+      accessTokenTTL: config.mcp.accessTokenTtl,
+      accessTokenFormat: 'jwt' as const,
+      jwt: { sign: { alg: IDP_SIGNING_ALG } },
+    },
+    broker: {
+      scope: allScopes.join(' '),
+      audience: config.broker.audience,
+      accessTokenTTL: config.broker.accessTokenTtl,
+      accessTokenFormat: 'jwt' as const,
+      jwt: { sign: { alg: IDP_SIGNING_ALG } },
+    },
+  };
+
+  const provider = new Provider(config.issuer, {
+    jwks,
+    clients: [
+      {
+        client_id: agentId,
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: config.agentClient.redirectUris,
+        id_token_signed_response_alg: IDP_SIGNING_ALG,
+      },
+      {
+        client_id: exchangeId,
+        client_secret: exchangeSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: [GRANT_TYPE_TOKEN_EXCHANGE],
+        response_types: [],
+        redirect_uris: [],
+        id_token_signed_response_alg: IDP_SIGNING_ALG,
+      },
+    ],
+    clientDefaults: { id_token_signed_response_alg: IDP_SIGNING_ALG },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    claims: { openid: ['sub'], profile: ['preferred_username', 'net_role'] },
+    scopes: ['openid', 'profile'],
+    pkce: { required: () => true },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // An agent that omits `resource` still gets a token for the MCP server, the only resource it
+        // may ask for; the exchange client's only resource is the broker.
+        defaultResource: async (_ctx: unknown, client: OidcClient, oneOf?: string | string[]) =>
+          oneOf ?? (client.clientId === agentId ? config.mcp.resource : config.broker.audience),
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx: unknown, indicator: string, client: OidcClient) => {
+          if (indicator === config.mcp.resource && client.clientId === agentId) return resourceServers.mcp;
+          if (indicator === config.broker.audience && client.clientId === exchangeId)
+            return resourceServers.broker;
+          throw new errors.InvalidTarget('unknown resource for this client');
+        },
+      },
+    },
+    ttl: {
+      AccessToken: (_ctx: unknown, token: AccessTokenInstance) => token.resourceServer?.accessTokenTTL ?? 60,
+      AuthorizationCode: 60,
+      IdToken: 600,
+      Interaction: 600,
+      Grant: 8 * 3600,
+      Session: 8 * 3600,
+    },
+    findAccount: async (_ctx: unknown, sub: string) => {
+      const user = users[sub];
+      if (user === undefined) return undefined;
+      return {
+        accountId: sub,
+        claims: async () => ({ sub, preferred_username: sub, net_role: user.role }),
+      };
+    },
+    extraTokenClaims: async (_ctx: unknown, token: AccessTokenInstance) => {
+      const sub = token.accountId;
+      const user = sub === undefined ? undefined : users[sub];
+      if (sub === undefined || user === undefined) return undefined;
+      const extra: Record<string, unknown> = { preferred_username: sub, net_role: user.role };
+      if (token.sessionUid !== undefined) extra['sid'] = token.sessionUid;
+      const act = actors.get(token);
+      if (act !== undefined) extra['act'] = act;
+      return extra;
+    },
+    renderError: async (ctx: { type: string; body: string }, out: Record<string, string>) => {
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = `${out['error'] ?? 'error'}: ${out['error_description'] ?? ''}\n`;
+    },
+  });
+  provider.proxy = false;
+
+  registerTokenExchange(provider, {
+    config,
+    users,
+    publicJwks: createLocalJWKSet(publicJwks),
+    actors,
+    resourceServer: resourceServers.broker,
+    logger,
+  });
+
+  // LOGIN: the first authorization resumed after a successful login interaction. The session's uid is
+  // the `sid` every token of this login carries (oidc-provider's per-client `sid` would differ per
+  // client, which is useless for correlating the agent's token with the exchanged one).
+  (
+    provider as unknown as { use(fn: (ctx: OidcContext, next: () => Promise<void>) => Promise<void>): void }
+  ).use(async (ctx, next) => {
+    await next();
+    const oidc = ctx.oidc as OidcContext['oidc'] | undefined;
+    const login = oidc?.result?.['login'] as { accountId?: string } | undefined;
+    if (oidc?.route === 'resume' && login?.accountId !== undefined && oidc.session !== undefined) {
+      const role = users[login.accountId]?.role;
+      logger.info(
+        {
+          event: 'login',
+          user: login.accountId,
+          sid: oidc.session.uid,
+          ...(role ? { role } : {}),
+          decision: 'ok',
+        },
+        `LOGIN userId=${login.accountId} sessionId=${oidc.session.uid}`,
+      );
+    }
+  });
+
+  provider.on('grant.success', (ctx: OidcContext) => {
+    const at = ctx.oidc.entities['AccessToken'] as AccessTokenInstance | undefined;
+    if (at === undefined) return;
+    const user = at.accountId;
+    const role = user === undefined ? undefined : users[user]?.role;
+    const act = actors.get(at);
+    logger.info(
+      {
+        event: 'token_issued',
+        ...(user !== undefined ? { user } : {}),
+        ...(at.sessionUid !== undefined ? { sid: at.sessionUid } : {}),
+        ...(role !== undefined ? { role } : {}),
+        decision: 'issued',
+        grant_type: at.gty,
+        client_id: ctx.oidc.client?.clientId,
+        audience: at.resourceServer?.audience,
+        scope: at.scope,
+        jti: at.jti,
+        ...(act !== undefined ? { actor: act['sub'] } : {}),
+      },
+      'access token issued',
+    );
+  });
+  provider.on(
+    'grant.error',
+    (ctx: OidcContext, err: Error & { error?: string; error_description?: string }) => {
+      logger.warn(
+        {
+          event: 'token_refused',
+          decision: 'refused',
+          grant_type: ctx.oidc.params?.['grant_type'],
+          client_id: ctx.oidc.client?.clientId,
+          error: err.error,
+          detail: err.error_description,
+        },
+        'token request refused',
+      );
+    },
+  );
+  provider.on('server_error', (_ctx: unknown, err: Error) => {
+    logger.error({ event: 'server_error', err }, 'IdP internal error');
+  });
+
+  const oidcHandler = provider.callback();
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path.startsWith('/interaction/')) {
+      handleInteraction(provider, users, config, logger, req, res).catch((err: unknown) => {
+        logger.warn({ event: 'interaction_error', err }, 'interaction failed');
+        if (!res.headersSent) {
+          res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('interaction failed\n');
+        } else res.end();
+      });
+      return;
+    }
+    oidcHandler(req, res);
+  };
+
+  return { provider, handler, publicJwks };
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 16 * 1024) throw new LabError('ERR_LAB_LOGIN', 'form body too large');
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(res: ServerResponse, title: string, body: string): void {
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; form-action 'self'",
+  });
+  res.end(
+    `<!doctype html><html><head><title>${escapeHtml(title)}</title></head><body>${body}</body></html>\n`,
+  );
+}
+
+/**
+ * The login and consent pages: plain HTML forms, so that a browser and the lab's login driver
+ * (src/idp/login.ts) go through exactly the same requests.
+ *   GET  /interaction/<uid>          the form of the current prompt (login or consent)
+ *   POST /interaction/<uid>/login    username + password
+ *   POST /interaction/<uid>/confirm  consent: grants the requested scopes the user's role allows
+ */
+async function handleInteraction(
+  provider: Provider,
+  users: LabUsers,
+  config: IdpConfig,
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const details = await provider.interactionDetails(req, res);
+  const { uid, prompt, params } = details;
+  const path = (req.url ?? '').split('?')[0] ?? '';
+  const action = path.slice(`/interaction/${uid}`.length);
+
+  if (req.method === 'GET' && action === '') {
+    if (prompt.name === 'login') {
+      page(
+        res,
+        'Sign in',
+        `<h1 data-prompt="login">Sign in to the netward lab</h1>` +
+          `<form method="post" action="/interaction/${escapeHtml(uid)}/login">` +
+          `<input name="username" autocomplete="username"> <input name="password" type="password">` +
+          `<button type="submit">Sign in</button></form>`,
+      );
+      return;
+    }
+    const scopes = String(params['scope'] ?? '');
+    page(
+      res,
+      'Authorize',
+      `<h1 data-prompt="consent">Allow ${escapeHtml(String(params['client_id']))}</h1><p>${escapeHtml(scopes)}</p>` +
+        `<form method="post" action="/interaction/${escapeHtml(uid)}/confirm"><button type="submit">Allow</button></form>`,
+    );
+    return;
+  }
+
+  if (req.method === 'POST' && action === '/login' && prompt.name === 'login') {
+    const form = await readForm(req);
+    const username = form.get('username') ?? '';
+    const password = form.get('password') ?? '';
+    const user = Object.hasOwn(users, username) ? users[username] : undefined;
+    if (user === undefined || !passwordMatches(user.password, password)) {
+      // The operator sees which name was tried when it is one of ours; the browser sees nothing more.
+      logger.warn(
+        { event: 'login', decision: 'refused', ...(user !== undefined ? { user: username } : {}) },
+        'LOGIN refused: bad credentials',
+      );
+      await provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'invalid credentials' },
+        { mergeWithLastSubmission: false },
+      );
+      return;
+    }
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: username } },
+      { mergeWithLastSubmission: false },
+    );
+    return;
+  }
+
+  if (req.method === 'POST' && action === '/confirm' && prompt.name === 'consent') {
+    await readForm(req);
+    const accountId = details.session?.accountId;
+    const user = accountId === undefined ? undefined : users[accountId];
+    if (accountId === undefined || user === undefined) {
+      throw new LabError('ERR_LAB_LOGIN', 'consent without a logged-in account');
+    }
+    const allowed = new Set(config.roles[user.role] ?? []);
+    const clientId = String(params['client_id']);
+    const grant =
+      (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
+      new provider.Grant({ accountId, clientId });
+    const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = prompt.details;
+    if (missingOIDCScope && missingOIDCScope.length > 0) grant.addOIDCScope(missingOIDCScope.join(' '));
+    if (missingOIDCClaims && missingOIDCClaims.length > 0) grant.addOIDCClaims(missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) {
+      const granted = scopes.filter((s) => allowed.has(s));
+      const rejected = scopes.filter((s) => !allowed.has(s));
+      // Rejected scopes are recorded as decided, so the consent prompt does not come back for them;
+      // the token then carries only what the role allows (least privilege at the source).
+      if (granted.length > 0) grant.addResourceScope(indicator, granted.join(' '));
+      if (rejected.length > 0) grant.rejectResourceScope(indicator, rejected.join(' '));
+    }
+    const grantId = await grant.save();
+    await provider.interactionFinished(
+      req,
+      res,
+      { consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+    return;
+  }
+
+  res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end('unexpected interaction request\n');
+}

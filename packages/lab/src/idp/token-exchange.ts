@@ -1,0 +1,174 @@
+import type { Logger } from '@netward/audit-context';
+import { type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type Provider from 'oidc-provider';
+import { errors, type OidcContext, type ResourceServerInfo } from 'oidc-provider';
+import type { IdpConfig, LabUsers } from './config.ts';
+import {
+  GRANT_TYPE_TOKEN_EXCHANGE,
+  IDP_SIGNING_ALG,
+  TOKEN_TYPE_ACCESS_TOKEN,
+  TOKEN_TYPE_JWT,
+} from './config.ts';
+
+/** RFC 8693 section 2.1: the request parameters of the grant. */
+const PARAMETERS = [
+  'subject_token',
+  'subject_token_type',
+  'requested_token_type',
+  'audience',
+  'resource',
+  'scope',
+  'actor_token',
+  'actor_token_type',
+];
+
+export interface TokenExchangeDeps {
+  readonly config: IdpConfig;
+  readonly users: LabUsers;
+  readonly publicJwks: JWTVerifyGetKey;
+  readonly actors: WeakMap<object, Record<string, unknown>>;
+  readonly resourceServer: ResourceServerInfo;
+  readonly logger: Logger;
+}
+
+/**
+ * OAuth 2.0 Token Exchange (RFC 8693) as the MCP server needs it, and nothing more:
+ * - only the MCP server's confidential client may use it (its `grant_types` is set at registration);
+ * - the subject token must be an access token this IdP issued for the MCP server's audience
+ *   (section 2.1: the exchanging party presents a token it received; a token minted for anyone else is
+ *   refused, so the MCP server cannot launder tokens that were not meant for it);
+ * - the user's login session must still exist: ending the session stops new certificates;
+ * - the only target is the CA broker (`audience` or `resource`, section 2.1); scopes may only narrow;
+ * - the issued token names the MCP server as the acting party: `act: { sub: <client id> }` (4.1),
+ *   nesting any `act` the subject token already had.
+ */
+export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
+  const { config, users, publicJwks, actors, resourceServer, logger } = deps;
+
+  const refuse = (ctx: OidcContext, err: Error, detail: Record<string, unknown>): never => {
+    logger.warn(
+      {
+        event: 'token_exchange',
+        decision: 'refused',
+        client_id: ctx.oidc.client?.clientId,
+        error: (err as { error?: string }).error,
+        ...detail,
+      },
+      'token exchange refused',
+    );
+    throw err;
+  };
+
+  const handler = async (ctx: OidcContext): Promise<void> => {
+    const params = (ctx.oidc.params ?? {}) as Record<string, string | string[] | undefined>;
+    const client = ctx.oidc.client;
+    if (client === undefined) throw new errors.InvalidRequest('client authentication is required');
+
+    const subjectToken = params['subject_token'];
+    const subjectType = params['subject_token_type'];
+    if (typeof subjectToken !== 'string' || subjectToken.length === 0) {
+      refuse(ctx, new errors.InvalidRequest('missing required parameter subject_token'), {});
+    }
+    if (subjectType !== TOKEN_TYPE_ACCESS_TOKEN && subjectType !== TOKEN_TYPE_JWT) {
+      refuse(ctx, new errors.InvalidRequest('unsupported subject_token_type'), {});
+    }
+    const requested = params['requested_token_type'];
+    if (requested !== undefined && requested !== TOKEN_TYPE_ACCESS_TOKEN) {
+      refuse(ctx, new errors.InvalidRequest('unsupported requested_token_type'), {});
+    }
+    if (params['actor_token'] !== undefined) {
+      // The acting party is the authenticated client itself; a separate actor token is not accepted.
+      refuse(ctx, new errors.InvalidRequest('actor_token is not supported'), {});
+    }
+
+    const targets = [params['audience'], params['resource']]
+      .flat()
+      .filter((v): v is string => typeof v === 'string');
+    if (targets.some((t) => t !== config.broker.audience)) {
+      refuse(ctx, new errors.InvalidTarget('the only audience available is the CA broker'), {
+        audience: targets,
+      });
+    }
+
+    let claims: Record<string, unknown>;
+    try {
+      ({ payload: claims } = await jwtVerify(subjectToken as string, publicJwks, {
+        issuer: config.issuer,
+        audience: config.mcp.resource,
+        algorithms: [IDP_SIGNING_ALG],
+        typ: 'at+jwt',
+        requiredClaims: ['sub', 'exp', 'iat', 'client_id'],
+      }));
+    } catch (cause) {
+      return refuse(
+        ctx,
+        new errors.InvalidGrant('subject_token is invalid, expired or not for this client'),
+        {
+          reason: (cause as { code?: string }).code,
+        },
+      );
+    }
+
+    const sub = claims['sub'] as string;
+    const sid = claims['sid'];
+    const user = Object.hasOwn(users, sub) ? users[sub] : undefined;
+    if (user === undefined) return refuse(ctx, new errors.InvalidGrant('subject unknown'), { user: sub });
+    if (claims['client_id'] !== config.agentClient.clientId) {
+      return refuse(ctx, new errors.InvalidGrant('subject_token was not issued to an agent'), { user: sub });
+    }
+    if (typeof sid !== 'string')
+      return refuse(ctx, new errors.InvalidGrant('subject_token has no sid'), { user: sub });
+    const session = await provider.Session.findByUid(sid);
+    if (session === undefined || session.accountId !== sub) {
+      return refuse(ctx, new errors.InvalidGrant('the login session has ended'), { user: sub, sid });
+    }
+
+    const subjectScopes = new Set(
+      String(claims['scope'] ?? '')
+        .split(' ')
+        .filter(Boolean),
+    );
+    let scopes = [...subjectScopes];
+    const askedScope = params['scope'];
+    if (typeof askedScope === 'string' && askedScope.length > 0) {
+      const asked = askedScope.split(' ').filter(Boolean);
+      if (asked.some((s) => !subjectScopes.has(s))) {
+        return refuse(ctx, new errors.InvalidScope('scope may only narrow the subject token'), {
+          user: sub,
+          sid,
+        });
+      }
+      scopes = asked;
+    }
+
+    const token = new provider.AccessToken({
+      accountId: sub,
+      client,
+      gty: 'token-exchange',
+      sessionUid: sid,
+      ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+    });
+    token.resourceServer = new (
+      provider as unknown as {
+        ResourceServer: new (id: string, info: ResourceServerInfo) => ResourceServerInfo;
+      }
+    ).ResourceServer(config.broker.audience, resourceServer);
+    const priorAct = claims['act'];
+    actors.set(token, {
+      sub: client.clientId,
+      ...(priorAct !== null && typeof priorAct === 'object' ? { act: priorAct } : {}),
+    });
+    ctx.oidc.entity('AccessToken', token);
+    const value = await token.save();
+
+    ctx.body = {
+      access_token: value,
+      issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+      token_type: 'Bearer',
+      expires_in: token.expiration,
+      ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+    };
+  };
+
+  provider.registerGrantType(GRANT_TYPE_TOKEN_EXCHANGE, handler, PARAMETERS, ['resource', 'audience']);
+}
