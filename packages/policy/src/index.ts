@@ -1,5 +1,7 @@
 // The public API of @netward/policy. Anything exported here is public; everything else is not.
 export { commandString, decide } from './decide.ts';
+export { lineDiff } from './diff.ts';
+export { checkDeployed, checkDrift, type DeployedCheck, TARGETS, type Target } from './drift.ts';
 export { PolicyError, type PolicyErrorCode, type PolicyIssue, type PolicyIssueCode } from './errors.ts';
 export {
   defaultPolicy,
@@ -11,6 +13,21 @@ export {
   toolsForScopes,
 } from './load.ts';
 export { checkPattern, MAX_PATTERN_LENGTH, MAX_QUANTIFIERS, MAX_REPEAT } from './regex.ts';
+export {
+  decideLocal,
+  LOCAL_RULES_VERSION,
+  type LocalRules,
+  parseLocalRules,
+  renderLocalRules,
+} from './render/local-rules.ts';
+export {
+  type IdpFormat,
+  ROLE_CLAIM,
+  renderBrokerRoles,
+  renderIdp,
+  renderMcpTools,
+} from './render/services.ts';
+export { renderTacPlusNg, TACACS_KEY_ENV, type TacPlusNgOptions } from './render/tac-plus-ng.ts';
 export { CERTIFICATE_EXTENSIONS, MAX_CERTIFICATE_TTL_SECONDS } from './schema.ts';
 export type {
   CertificateProfile,
