@@ -4,6 +4,8 @@ export interface DiffOptions {
   readonly context?: number;
   readonly fromLabel?: string;
   readonly toLabel?: string;
+  /** Line number of the first line of `from` in its file (when `from` is an excerpt). Default 1. */
+  readonly fromStart?: number;
 }
 
 type Op = { readonly kind: ' ' | '-' | '+'; readonly line: string };
@@ -54,12 +56,12 @@ export function lineDiff(from: string, to: string, opts: DiffOptions = {}): stri
       for (let d = -context; d <= context; d++) if (k + d >= 0 && k + d < all.length) keep[k + d] = true;
   });
   const lines = [`--- ${opts.fromLabel ?? 'a'}`, `+++ ${opts.toLabel ?? 'b'}`];
-  let aLine = 1;
+  let aLine = opts.fromStart ?? 1;
   let bLine = 1;
   let inHunk = false;
   all.forEach((o, k) => {
     if (keep[k]) {
-      if (!inHunk) lines.push(`@@ line ${aLine} / ${bLine} @@`);
+      if (!inHunk) lines.push(`@@ deployed line ${aLine}, rendered line ${bLine} @@`);
       inHunk = true;
       lines.push(`${o.kind}${o.line}`);
     } else {

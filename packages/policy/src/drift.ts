@@ -101,6 +101,7 @@ function canonicalJson(text: string, target: Target, file: string): string {
 export function checkDeployed(policy: Policy, target: Target, text: string, file: string): DeployedCheck {
   let deployed: string;
   let expected: string;
+  let fromStart = 1;
   switch (target) {
     case 'tac_plus-ng': {
       const section = extractTacPlusNgPolicySection(text);
@@ -111,7 +112,8 @@ export function checkDeployed(policy: Policy, target: Target, text: string, file
           { file },
         );
       }
-      deployed = section;
+      deployed = section.text;
+      fromStart = section.line;
       expected = renderTacPlusNgPolicySection(policy);
       break;
     }

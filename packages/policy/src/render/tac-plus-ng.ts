@@ -144,11 +144,14 @@ export function renderTacPlusNg(policy: Policy, opts: TacPlusNgOptions = {}): st
   return `${head.join('\n')}\n${renderTacPlusNgPolicySection(policy)}\t${POLICY_END}\n}\n`;
 }
 
-/** The policy section of a rendered configuration (between the markers), or null when there is none. */
-export function extractTacPlusNgPolicySection(text: string): string | null {
+/**
+ * The policy section of a rendered configuration (between the markers) and the 1-based line it starts on,
+ * or null when there is none.
+ */
+export function extractTacPlusNgPolicySection(text: string): { text: string; line: number } | null {
   const lines = text.split('\n');
   const b = lines.findIndex((l) => l.trim() === POLICY_BEGIN);
   const e = lines.findIndex((l, i) => i > b && l.trim() === POLICY_END);
   if (b === -1 || e === -1) return null;
-  return `${lines.slice(b + 1, e).join('\n')}\n`;
+  return { text: `${lines.slice(b + 1, e).join('\n')}\n`, line: b + 2 };
 }
