@@ -136,7 +136,8 @@ export function checkDeployed(policy: Policy, target: Target, text: string, file
   }
   const diff = lineDiff(deployed, expected, {
     fromLabel: `${file} (deployed)`,
-    toLabel: `${policy.source} (policy)`,
+    toLabel: `${policy.source} (rendered now)`,
+    fromStart,
   });
   return { target, file, matches: diff === '', diff };
 }
