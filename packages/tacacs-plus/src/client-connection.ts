@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import { TacacsError } from './errors.ts';
+import { HeaderFlag, type PacketTypeValue } from './protocol/constants.ts';
+import { type Frame, PacketFramer } from './protocol/framer.ts';
+import { encodePacket, openBody, type Packet, type Protection } from './protocol/packet.ts';
+import { clientTlsOptions, type TacacsClientTls } from './tls-options.ts';
+
+/** One configured server, resolved once at construction. */
+export interface ResolvedServer {
+  readonly host: string;
+  readonly port: number;
+  readonly label: string;
+  readonly protection: Protection;
+  readonly tls: TacacsClientTls | undefined;
+  /** Learned from the first reply on a single-connection connection (RFC 8907 section 4.3). */
+  singleConnect: 'unknown' | 'yes' | 'no';
+}
+
+interface Waiter {
+  readonly type: PacketTypeValue;
+  readonly seqNo: number;
+  resolve(p: Packet): void;
+  reject(e: TacacsError): void;
+}
+
+/** Sessions that timed out on a shared connection: a late reply for one of them is dropped quietly. */
+const MAX_ABANDONED = 1024;
+
+/**
+ * A client connection: per request (one session, then destroyed by us: tac_plus-ng never closes first,
+ * LAB-NOTES), or shared (single-connection mode, many sessions told apart by session_id).
+ */
+export class ClientConnection {
+  readonly server: ResolvedServer;
+  readonly shared: boolean;
+  readonly #socket: net.Socket;
+  readonly #framer: PacketFramer;
+  readonly #waiters = new Map<number, Waiter>();
+  readonly #sessions = new Set<number>();
+  readonly #abandoned = new Set<number>();
+  readonly #ready: Promise<void>;
+  #connected = false;
+  #failure: TacacsError | undefined;
+  /** Resolves when the first reply has told us whether the server keeps the connection, or on close. */
+  readonly negotiated: Promise<void>;
+  #settleNegotiation!: () => void;
+  onClose: (() => void) | undefined;
+
+  constructor(server: ResolvedServer, shared: boolean, maxBodyLength: number) {
+    this.server = server;
+    this.shared = shared;
+    this.#framer = new PacketFramer({ maxBodyLength });
+    this.negotiated = new Promise<void>((resolve) => {
+      this.#settleNegotiation = resolve;
+    });
+    const socket = server.tls
+      ? tls.connect(clientTlsOptions(server.tls, server.host, server.port))
+      : net.connect({ host: server.host, port: server.port });
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    this.#ready = new Promise<void>((resolve, reject) => {
+      socket.once(server.tls ? 'secureConnect' : 'connect', () => {
+        this.#connected = true;
+        resolve();
+      });
+      socket.once('close', () => reject(this.#failure ?? this.#classify(undefined)));
+    });
+    this.#ready.catch(() => {});
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err) => this.fail(this.#classify(err)));
+    socket.on('close', () => {
+      this.fail(this.#classify(undefined));
+      this.#settleNegotiation();
+      this.onClose?.();
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  get alive(): boolean {
+    return this.#failure === undefined && !this.#socket.destroyed;
+  }
+
+  get activeSessions(): number {
+    return this.#sessions.size;
+  }
+
+  /** A fresh session id from the CSPRNG (RFC 8907 section 4.1: "cryptographically strong random"). */
+  allocateSession(): number {
+    for (;;) {
+      const id = randomBytes(4).readUInt32BE(0);
+      if (!this.#sessions.has(id) && !this.#abandoned.has(id)) {
+        this.#sessions.add(id);
+        if (this.#sessions.size === 1) this.#socket.ref();
+        return id;
+      }
+    }
+  }
+
+  /** Ends a session; `abandoned` when it ended without its reply (timeout). */
+  releaseSession(id: number, abandoned: boolean): void {
+    const waiter = this.#waiters.get(id);
+    this.#waiters.delete(id);
+    if (!this.#sessions.delete(id)) return;
+    if (abandoned && waiter) {
+      this.#abandoned.add(id);
+      if (this.#abandoned.size > MAX_ABANDONED) {
+        this.fail(new TacacsError('ERR_TACACS_LIMIT', 'too many unanswered sessions on one connection'));
+      }
+    }
+    // Nothing in flight on a kept connection: do not hold the event loop open for it.
+    if (this.#sessions.size === 0) {
+      if (this.shared && this.server.singleConnect !== 'no' && this.alive) this.#socket.unref();
+      else this.destroy();
+    }
+  }
+
+  /** Sends one packet of `sessionId` and waits for the server's packet with the next sequence number. */
+  exchange(
+    fields: { version: number; type: PacketTypeValue; seqNo: number; sessionId: number },
+    body: Buffer,
+  ): Promise<Packet> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const flags = this.shared ? HeaderFlag.SINGLE_CONNECT : 0;
+    const wire = encodePacket({ ...fields, flags }, body, this.server.protection);
+    return new Promise<Packet>((resolve, reject) => {
+      this.#waiters.set(fields.sessionId, { type: fields.type, seqNo: fields.seqNo + 1, resolve, reject });
+      this.#socket.write(wire);
+    });
+  }
+
+  fail(err: TacacsError): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    const waiters = [...this.#waiters.values()];
+    this.#waiters.clear();
+    for (const w of waiters) w.reject(err);
+    this.#socket.destroy();
+    this.#settleNegotiation();
+  }
+
+  destroy(): void {
+    this.fail(new TacacsError('ERR_TACACS_CLOSED', 'connection closed by the client'));
+  }
+
+  #onData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.#framer.push(chunk);
+    } catch (e) {
+      this.fail(e as TacacsError);
+      return;
+    }
+    for (const frame of frames) {
+      if (this.#failure) return;
+      this.#onFrame(frame);
+    }
+  }
+
+  #onFrame(frame: Frame): void {
+    const { header } = frame;
+    const waiter = this.#waiters.get(header.sessionId);
+    if (!waiter) {
+      if (this.#abandoned.delete(header.sessionId)) return;
+      this.fail(
+        new TacacsError('ERR_TACACS_SESSION_MISMATCH', 'reply for a session this client is not waiting for'),
+      );
+      return;
+    }
+    if (header.type !== waiter.type) {
+      this.fail(
+        new TacacsError('ERR_TACACS_BAD_TYPE', `reply of type ${header.type}, expected ${waiter.type}`),
+      );
+      return;
+    }
+    if (header.seqNo !== waiter.seqNo) {
+      this.fail(
+        new TacacsError('ERR_TACACS_BAD_SEQUENCE', `reply seq_no ${header.seqNo}, expected ${waiter.seqNo}`),
+      );
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = openBody(header, frame.raw, this.server.protection);
+    } catch (e) {
+      this.fail(e as TacacsError);
+      return;
+    }
+    if (this.shared && this.server.singleConnect === 'unknown') {
+      // RFC 8907 section 4.3: the server echoes the flag in its first reply when it will keep the
+      // connection for further sessions; otherwise this connection carries only the one session.
+      this.server.singleConnect = (header.flags & HeaderFlag.SINGLE_CONNECT) !== 0 ? 'yes' : 'no';
+      this.#settleNegotiation();
+    }
+    this.#waiters.delete(header.sessionId);
+    waiter.resolve({ header, body });
+  }
+
+  #classify(err: (Error & { code?: string }) | undefined): TacacsError {
+    if (this.#failure) return this.#failure;
+    const code = err?.code ?? '';
+    const tlsProblem =
+      this.server.tls !== undefined &&
+      (!this.#connected || /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(code));
+    if (tlsProblem) {
+      return new TacacsError(
+        'ERR_TACACS_TLS',
+        `TLS with ${this.server.label} failed${code ? ` (${code})` : ''}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    return new TacacsError(
+      'ERR_TACACS_CONNECTION',
+      err
+        ? `connection to ${this.server.label} failed (${code || err.message})`
+        : `${this.server.label} closed the connection`,
+      { cause: err },
+    );
+  }
+}
