@@ -104,7 +104,9 @@ describe('explain equals tac_plus-ng on a command x role table', () => {
       profiles.get(profile) ?? [],
       idx.map((i) => commands[i] as string),
     );
-    idx.forEach((i, k) => oracle.set(i, answers[k] as D));
+    idx.forEach((i, k) => {
+      oracle.set(i, answers[k] as D);
+    });
   }
   const local = parseLocalRules(renderLocalRules(defaultPolicy()), 'local-rules.json');
 
