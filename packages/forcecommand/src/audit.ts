@@ -1,0 +1,112 @@
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { createLogger, type Logger } from '@netward/audit-context';
+import { ForceCommandError } from './errors.ts';
+import { createSyslogSender, SEVERITY, type SyslogSender, type SyslogTarget } from './syslog.ts';
+
+export interface AuditOptions {
+  /** The must-succeed sink. Must exist (created by the installer as root:<group> 0620). */
+  readonly file: string;
+  readonly syslog?: SyslogTarget | undefined;
+  /** Every line also goes here (tests parse it). */
+  readonly tee?: (line: string) => void;
+}
+
+export interface AuditSink {
+  /**
+   * Writes one record synchronously to the local file, then hands it to syslog. Throws ERR_FC_AUDIT
+   * when the file write fails: the caller must then deny (nothing runs unrecorded).
+   */
+  record(fields: Record<string, unknown>, msg: string, level?: 'info' | 'warn'): void;
+  /** Waits (bounded) for syslog delivery; notes a syslog failure in the file. Never throws. */
+  close(): Promise<void>;
+}
+
+const SYSLOG_PARAMS = [
+  'user',
+  'sid',
+  'role',
+  'cert_serial',
+  'request_id',
+  'device',
+  'tool',
+  'decision',
+  'code',
+] as const;
+
+export function createAuditSink(options: AuditOptions): AuditSink {
+  let captured: string | undefined;
+  const logger: Logger = createLogger({
+    component: 'forcecommand',
+    destination: {
+      write(line: string) {
+        captured = line;
+      },
+    },
+  });
+  let fd: number | undefined;
+  let syslog: SyslogSender | undefined;
+
+  const writeFile = (line: string) => {
+    try {
+      // O_APPEND and one write() per record: concurrent validators never interleave inside a record on a
+      // local Linux file system (each append holds the inode lock).
+      // O_NOFOLLOW: a symlink planted in place of the log is refused. No O_CREAT: the installer creates
+      // the file with the right owner; an account-created file would be the account's to rewrite.
+      fd ??= openSync(options.file, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
+      const buf = Buffer.from(line);
+      const n = writeSync(fd, buf);
+      if (n !== buf.length) throw new Error(`short write ${n}/${buf.length}`);
+    } catch (e) {
+      throw new ForceCommandError('ERR_FC_AUDIT', undefined, { cause: e, detail: { file: options.file } });
+    }
+  };
+
+  const emit = (fields: Record<string, unknown>, msg: string, level: 'info' | 'warn') => {
+    captured = undefined;
+    logger[level](fields, msg);
+    const line = captured as string | undefined;
+    if (line === undefined) throw new ForceCommandError('ERR_FC_AUDIT', 'logger produced no line');
+    return line;
+  };
+
+  const noteSyslogFailure = (e: Error) => {
+    try {
+      const line = emit({ event: 'syslog_error', error: e.message }, 'syslog delivery failed', 'warn');
+      writeFile(line);
+      options.tee?.(line);
+    } catch {
+      // The file failed too: the record that triggered this already reached the file or denied.
+    }
+  };
+
+  return {
+    record(fields, msg, level = 'info') {
+      const line = emit(fields, msg, level);
+      writeFile(line);
+      options.tee?.(line);
+      if (options.syslog !== undefined) {
+        syslog ??= createSyslogSender(options.syslog, noteSyslogFailure);
+        const params: Record<string, string | undefined> = {};
+        for (const k of SYSLOG_PARAMS) {
+          const v = fields[k];
+          if (typeof v === 'string') params[k] = v;
+        }
+        syslog.send({
+          severity: level === 'warn' ? SEVERITY.warning : SEVERITY.info,
+          msgId: typeof fields['event'] === 'string' ? fields['event'] : 'audit',
+          params,
+          msg: line,
+        });
+      }
+    },
+    async close() {
+      await syslog?.close();
+      if (fd !== undefined) {
+        try {
+          closeSync(fd);
+        } catch {}
+        fd = undefined;
+      }
+    },
+  };
+}

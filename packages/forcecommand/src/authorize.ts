@@ -1,0 +1,243 @@
+import { readFileSync } from 'node:fs';
+import { encodeRemAddr } from '@netward/audit-context';
+import type { LocalRules } from '@netward/policy';
+import { checkFileSafety, type ForceCommandConfig, groupId } from './config.ts';
+import { ForceCommandError } from './errors.ts';
+import type { Identity } from './identity.ts';
+import { type AuthzRequest, requestString } from './normalize.ts';
+
+/** One answer of the policy for one request, with what the audit record says about it. */
+export interface AuthzAnswer {
+  readonly permitted: boolean;
+  /** Set when not permitted: a policy refusal or a fail-closed refusal. */
+  readonly code?: 'ERR_FC_NOT_AUTHORIZED' | 'ERR_FC_AUTHZ_UNAVAILABLE';
+  /** The rule (local) or the TACACS+ answer (status, server message, reason): for the audit record only. */
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export interface Authorizer {
+  readonly mode: 'local' | 'tacacs';
+  authorize(request: AuthzRequest, identity: Identity): Promise<AuthzAnswer>;
+  /** TACACS+ accounting around a permitted command (no-op unless configured). Never throws. */
+  accountStart?(requests: readonly AuthzRequest[], identity: Identity, taskId: string): Promise<void>;
+  accountStop?(
+    requests: readonly AuthzRequest[],
+    identity: Identity,
+    taskId: string,
+    exitStatus: number,
+  ): Promise<void>;
+  close(): void;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Local rules (@netward/policy). Loaded lazily so that TACACS+ mode does not pay for the rule parser.
+// ---------------------------------------------------------------------------------------------------
+
+/** What a local rules decision looks like (`Decision` of @netward/policy). */
+export interface LocalDecision {
+  readonly decision: 'permit' | 'deny';
+  readonly ruleIndex: number | null;
+  readonly rule: unknown;
+}
+
+export async function createLocalAuthorizer(rulesFile: string): Promise<Authorizer> {
+  checkFileSafety(rulesFile);
+  let text: string;
+  try {
+    text = readFileSync(rulesFile, 'utf8');
+  } catch (e) {
+    throw new ForceCommandError('ERR_FC_CONFIG', `${rulesFile}: cannot read`, {
+      cause: e,
+      detail: { file: rulesFile },
+    });
+  }
+  const policy = await import('@netward/policy');
+  let rules: LocalRules;
+  try {
+    rules = policy.parseLocalRules(text, rulesFile);
+  } catch (e) {
+    throw new ForceCommandError('ERR_FC_CONFIG', `${rulesFile}: invalid local rules`, {
+      cause: e,
+      detail: { file: rulesFile },
+    });
+  }
+  return createRulesAuthorizer(
+    (role, command) => policy.decideLocal(rules, role, command),
+    policy.commandString,
+  );
+}
+
+/** The local authorizer over any decision function (tests use it with rules built in memory). */
+export function createRulesAuthorizer(
+  decide: (role: string, command: string) => LocalDecision,
+  join: (cmd: string, args: readonly string[]) => string = (cmd, args) => requestString({ cmd, args }),
+): Authorizer {
+  return {
+    mode: 'local',
+    async authorize(request, identity) {
+      const command = join(request.cmd, request.args);
+      const d = decide(identity.role, command);
+      const detail = { mode: 'local', command, rule_index: d.ruleIndex, rule: d.rule };
+      return d.decision === 'permit'
+        ? { permitted: true, detail }
+        : { permitted: false, code: 'ERR_FC_NOT_AUTHORIZED', detail };
+    },
+    close() {},
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// TACACS+ (@netward/tacacs-plus), loaded only in tacacs mode.
+// ---------------------------------------------------------------------------------------------------
+
+interface TacacsAuthorResult {
+  readonly permitted: boolean;
+  readonly status: string;
+  readonly args?: readonly string[];
+  readonly serverMsg?: string;
+  readonly reason?: string;
+  readonly errorCode?: string;
+}
+interface TacacsClientLike {
+  authorize(req: {
+    user: string;
+    port: string;
+    remAddr: string;
+    cmd: string;
+    args: readonly string[];
+  }): Promise<TacacsAuthorResult>;
+  account?(req: {
+    type: 'start' | 'stop';
+    user: string;
+    port: string;
+    remAddr: string;
+    taskId: string;
+    cmd: string;
+    args: readonly string[];
+    exitStatus?: number;
+  }): Promise<unknown>;
+  close(): void;
+}
+interface TacacsModule {
+  TacacsClient: new (options: {
+    servers: { host: string; port: number; key: Buffer }[];
+    timeoutMs: number;
+    deadlineMs: number;
+  }) => TacacsClientLike;
+  readKeyFile(path: string): Buffer;
+}
+
+type TacacsSettings = Extract<ForceCommandConfig['authorization'], { mode: 'tacacs' }>;
+
+/**
+ * Reads an answer the fail-closed way: only PASS_ADD, or PASS_REPL that does not replace the command
+ * (RFC 8907 section 6.2: PASS_REPL replaces the request's arguments; a replaced command is not the one
+ * the client asked for, so it is not run) is a permit; FAIL is a policy deny; everything else (ERROR,
+ * FOLLOW, no reply, wrong key, garbage) is "unavailable".
+ */
+export function readTacacsAnswer(request: AuthzRequest, r: TacacsAuthorResult): AuthzAnswer {
+  const detail: Record<string, unknown> = { mode: 'tacacs', status: r.status };
+  if (r.serverMsg) detail['server_msg'] = r.serverMsg.slice(0, 256);
+  if (r.reason) detail['reason'] = r.reason;
+  if (r.errorCode) detail['error_code'] = r.errorCode;
+  if (r.permitted && r.status === 'PASS_REPL') {
+    const wanted = new Set([`cmd=${request.cmd}`, ...request.args.map((a) => `cmd-arg=${a}`)]);
+    const replaced = (r.args ?? []).some(
+      (a) => (a.startsWith('cmd=') || a.startsWith('cmd-arg=')) && !wanted.has(a),
+    );
+    if (replaced)
+      return { permitted: false, code: 'ERR_FC_NOT_AUTHORIZED', detail: { ...detail, replaced: true } };
+  }
+  if (r.permitted && (r.status === 'PASS_ADD' || r.status === 'PASS_REPL'))
+    return { permitted: true, detail };
+  if (r.status === 'FAIL') return { permitted: false, code: 'ERR_FC_NOT_AUTHORIZED', detail };
+  return { permitted: false, code: 'ERR_FC_AUTHZ_UNAVAILABLE', detail };
+}
+
+function remAddrOf(identity: Identity): string {
+  return encodeRemAddr({
+    user: identity.user,
+    certSerial: identity.certSerial,
+    sid: identity.sid,
+    requestId: identity.requestId,
+  });
+}
+
+export async function createTacacsAuthorizer(
+  settings: TacacsSettings,
+  accountGroup: string,
+): Promise<Authorizer> {
+  checkFileSafety(settings.keyFile, { secret: true, gid: groupId(accountGroup) });
+  const mod = (await import('@netward/tacacs-plus')) as unknown as TacacsModule;
+  let key: Buffer;
+  try {
+    key = mod.readKeyFile(settings.keyFile);
+  } catch (e) {
+    // The error of readKeyFile names the file, never the key.
+    throw new ForceCommandError('ERR_FC_CONFIG', `${settings.keyFile}: unreadable TACACS+ key`, { cause: e });
+  }
+  const client = new mod.TacacsClient({
+    servers: settings.servers.map((s) => ({ host: s.host, port: s.port, key })),
+    timeoutMs: settings.timeoutMs,
+    deadlineMs: settings.deadlineMs,
+  });
+  const account = async (
+    type: 'start' | 'stop',
+    requests: readonly AuthzRequest[],
+    identity: Identity,
+    taskId: string,
+    exitStatus?: number,
+  ) => {
+    if (!settings.accounting || client.account === undefined) return;
+    for (const r of requests) {
+      try {
+        await client.account({
+          type,
+          user: identity.role,
+          port: 'ssh',
+          remAddr: remAddrOf(identity),
+          taskId,
+          cmd: r.cmd,
+          args: r.args,
+          ...(exitStatus === undefined ? {} : { exitStatus }),
+        });
+      } catch {
+        // Accounting is a record, not a gate: the client is documented never to throw, but a record
+        // lost here must not turn a permitted command into a crash.
+      }
+    }
+  };
+  return {
+    mode: 'tacacs',
+    async authorize(request, identity) {
+      let r: TacacsAuthorResult;
+      try {
+        r = await client.authorize({
+          user: identity.role,
+          port: 'ssh',
+          remAddr: remAddrOf(identity),
+          cmd: request.cmd,
+          args: request.args,
+        });
+      } catch (e) {
+        return {
+          permitted: false,
+          code: 'ERR_FC_AUTHZ_UNAVAILABLE',
+          detail: { mode: 'tacacs', status: 'EXCEPTION', reason: (e as Error)?.message ?? 'error' },
+        };
+      }
+      return readTacacsAnswer(request, r);
+    },
+    accountStart: (requests, identity, taskId) => account('start', requests, identity, taskId),
+    accountStop: (requests, identity, taskId, exitStatus) =>
+      account('stop', requests, identity, taskId, exitStatus),
+    close: () => client.close(),
+  };
+}
+
+export async function createAuthorizer(config: ForceCommandConfig): Promise<Authorizer> {
+  const a = config.authorization;
+  return a.mode === 'local'
+    ? createLocalAuthorizer(a.rulesFile)
+    : createTacacsAuthorizer(a, config.accountGroup);
+}

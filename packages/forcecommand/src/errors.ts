@@ -1,0 +1,88 @@
+/**
+ * Every refusal of the validator is a ForceCommandError with a stable code. The code, the stage and the
+ * exit status are what the client (and through it the agent) sees; the cause and detail go only to the
+ * operator's audit record.
+ *
+ * Exit statuses 100-119 are the validator's own, chosen above the range the allowlisted tools use
+ * (ping, traceroute, ip and vtysh exit with 0-2) and below the shell's 124-165 conventions and ssh's 255,
+ * so a caller can tell "refused by the device" from "the command ran and failed".
+ */
+export const FC_ERROR_CODES = Object.freeze({
+  /** Stage 1: empty command, an interactive shell request. */
+  ERR_FC_EMPTY: { exit: 100, stage: 'input', message: 'interactive shell not permitted' },
+  /** Stage 1: a character outside [a-zA-Z0-9 _./:,=@'-]. */
+  ERR_FC_METACHARACTER: { exit: 101, stage: 'input', message: 'disallowed characters' },
+  /** Stage 1: an odd number of single quotes. */
+  ERR_FC_UNBALANCED_QUOTE: { exit: 102, stage: 'input', message: 'unbalanced quotes' },
+  /** Stage 1: longer than limits.maxCommandLength. */
+  ERR_FC_TOO_LONG: { exit: 103, stage: 'input', message: 'command too long' },
+  /** Stage 2: a vtysh option other than -c, -c without a command, or vtysh without -c. */
+  ERR_FC_VTYSH_OPTION: { exit: 104, stage: 'normalize', message: 'vtysh: only -c <command> is permitted' },
+  /** Stage 2: a wrapper inside a wrapper, or a wrapper with nothing to run. */
+  ERR_FC_WRAPPER: { exit: 105, stage: 'normalize', message: 'wrapper not permitted here' },
+  /** Stage 2: an argument of a plain executable that is empty or contains a space (ambiguous for rules). */
+  ERR_FC_ARGUMENT: { exit: 106, stage: 'normalize', message: 'ambiguous argument' },
+  /** Stage 2: the command is not on the device's executable allowlist. */
+  ERR_FC_NOT_EXECUTABLE: { exit: 107, stage: 'normalize', message: 'command not available' },
+  /** Who is asking: no certificate, a certificate without the account, or client claims that disagree. */
+  ERR_FC_IDENTITY: { exit: 108, stage: 'identity', message: 'identity check failed' },
+  /** Stage 3: the policy (TACACS+ FAIL or a local deny rule) refuses the command. */
+  ERR_FC_NOT_AUTHORIZED: { exit: 109, stage: 'authorize', message: 'command not authorized' },
+  /** Stage 3: TACACS+ unreachable, slow, wrong key, garbage, or an unusable answer: fail closed. */
+  ERR_FC_AUTHZ_UNAVAILABLE: {
+    exit: 110,
+    stage: 'authorize',
+    message: 'authorization unavailable (fail-closed)',
+  },
+  /** The audit record could not be written to the local file: nothing runs unrecorded. */
+  ERR_FC_AUDIT: { exit: 111, stage: 'audit', message: 'audit unavailable' },
+  /** The configuration (or a file it names) is missing, invalid or has unsafe ownership/permissions. */
+  ERR_FC_CONFIG: { exit: 112, stage: 'config', message: 'validator misconfigured' },
+  /** The permitted executable could not be started. */
+  ERR_FC_EXEC: { exit: 113, stage: 'execute', message: 'command could not be started' },
+  /** Anything unexpected: still a deny. */
+  ERR_FC_INTERNAL: { exit: 114, stage: 'internal', message: 'internal error' },
+  /** The permitted command ran past limits.runTimeoutMs and was killed (coreutils timeout(1) uses 124). */
+  ERR_FC_TIMEOUT: { exit: 124, stage: 'execute', message: 'command timed out' },
+} as const);
+
+export type ForceCommandErrorCode = keyof typeof FC_ERROR_CODES;
+export type Stage = (typeof FC_ERROR_CODES)[ForceCommandErrorCode]['stage'];
+
+export class ForceCommandError extends Error {
+  override readonly name = 'ForceCommandError';
+  readonly code: ForceCommandErrorCode;
+  /** Operator-only detail for the audit record; never printed to the client. */
+  readonly detail: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: ForceCommandErrorCode,
+    message?: string,
+    options?: { cause?: unknown; detail?: Record<string, unknown> },
+  ) {
+    super(
+      message ?? FC_ERROR_CODES[code].message,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.code = code;
+    this.detail = options?.detail;
+  }
+
+  get stage(): Stage {
+    return FC_ERROR_CODES[this.code].stage;
+  }
+
+  get exitStatus(): number {
+    return FC_ERROR_CODES[this.code].exit;
+  }
+}
+
+/** The only text a refused client sees: stage, code and a fixed message. No detail, no echo of input. */
+export function clientMessage(code: ForceCommandErrorCode): string {
+  const entry = FC_ERROR_CODES[code];
+  return `netward: denied at ${entry.stage}: ${entry.message} (${code})\n`;
+}
+
+export function isForceCommandError(e: unknown): e is ForceCommandError {
+  return e instanceof ForceCommandError;
+}

@@ -1,0 +1,88 @@
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { constants } from 'node:os';
+import type { ExecutionPlan } from './normalize.ts';
+
+/** The PATH every child gets; nothing of the client's or sshd's environment is passed on. */
+export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The spawn function (node:child_process.spawn in production; tests inject a recorder). */
+export type SpawnFunction = (file: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+export interface ExecuteOptions {
+  readonly spawn: SpawnFunction;
+  readonly timeoutMs: number;
+  readonly account: string;
+  readonly home?: string;
+  /** Registers a callback for the validator being told to stop (SIGTERM/SIGHUP); returns an unregister. */
+  readonly onStopSignal?: (stop: () => void) => () => void;
+}
+
+export interface ExecuteResult {
+  /** The status the validator exits with: the child's code, or 128+signal, or 124 after the limit. */
+  readonly exitStatus: number;
+  readonly signal?: string;
+  readonly timedOut: boolean;
+  /** Set when the program could not be started (errno code). */
+  readonly spawnError?: string;
+}
+
+/** A clean environment: fixed PATH, C locale, the account's identity; nothing from the client. */
+export function childEnvironment(account: string, home = '/'): Record<string, string> {
+  return { PATH: CHILD_PATH, LANG: 'C', LC_ALL: 'C', HOME: home, USER: account, LOGNAME: account };
+}
+
+/**
+ * Runs the plan: execve of an absolute path with an argv array (shell: false), stdin from /dev/null,
+ * stdout/stderr inherited so output streams straight to the SSH channel. The child leads its own
+ * process group, so the run-time limit kills everything it started.
+ */
+export function execute(plan: ExecutionPlan, options: ExecuteOptions): Promise<ExecuteResult> {
+  return new Promise((resolve) => {
+    let child: ChildProcess;
+    try {
+      child = options.spawn(plan.file, [...plan.args], {
+        shell: false,
+        env: childEnvironment(options.account, options.home),
+        stdio: ['ignore', 'inherit', 'inherit'],
+        detached: true,
+        windowsHide: true,
+      });
+    } catch (e) {
+      resolve({ exitStatus: 126, timedOut: false, spawnError: (e as NodeJS.ErrnoException).code ?? 'spawn' });
+      return;
+    }
+    let timedOut = false;
+    let settled = false;
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+    const unregister = options.onStopSignal?.(killGroup);
+    const finish = (r: ExecuteResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      unregister?.();
+      resolve(r);
+    };
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      // ENOENT / EACCES: the allowlisted program is missing or not executable for this account.
+      finish({ exitStatus: e.code === 'ENOENT' ? 127 : 126, timedOut: false, spawnError: e.code ?? 'spawn' });
+    });
+    child.once('exit', (code, signal) => {
+      if (timedOut) finish({ exitStatus: 124, timedOut: true, ...(signal ? { signal } : {}) });
+      else if (signal) {
+        const n = (constants.signals as Record<string, number>)[signal] ?? 0;
+        finish({ exitStatus: 128 + n, timedOut: false, signal });
+      } else finish({ exitStatus: code ?? 1, timedOut: false });
+    });
+  });
+}

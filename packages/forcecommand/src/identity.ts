@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import {
+  type AuditContextError,
+  checkField,
+  parseKeyId,
+  parseSshEnv,
+  type SshEnvFields,
+} from '@netward/audit-context';
+import { type ParsedCertificate, parseCertificate } from '@netward/ca-broker/certificate';
+import { ForceCommandError } from './errors.ts';
+
+/** Who is asking, as far as the device can prove it (certificate) and what the client claims (env). */
+export interface Identity {
+  /** The account the validator runs as: the account is the role. */
+  readonly role: string;
+  readonly user: string;
+  readonly sid: string;
+  readonly requestId: string;
+  /** Decimal certificate serial. */
+  readonly certSerial: string;
+  readonly keyId: string;
+  readonly principals: readonly string[];
+  /** MCP_TOOL, when the client sent one (a label for the audit trail, not a proof). */
+  readonly tool?: string;
+  /** MCP_USER / MCP_SID / MCP_REQUEST_ID / MCP_TOOL as sent: logged next to the proven values. */
+  readonly claimed: SshEnvFields;
+  /** Where the request id came from: the Key ID (`req=`), or the client env when the Key ID has none. */
+  readonly requestIdSource: 'certificate' | 'client';
+}
+
+/** What is known when identity fails, for the audit record of the refusal. */
+export type PartialIdentity = Partial<Omit<Identity, 'principals' | 'claimed' | 'requestIdSource'>> & {
+  readonly role: string;
+};
+
+export interface ReadIdentityInput {
+  readonly account: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Injected in tests; default reads the file sshd names in SSH_USER_AUTH. */
+  readonly readFile?: (path: string) => string;
+}
+
+const MAX_AUTH_INFO = 64 * 1024;
+
+function fail(reason: string, partial: PartialIdentity, cause?: unknown): never {
+  throw new ForceCommandError('ERR_FC_IDENTITY', undefined, {
+    detail: { reason, partial },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+function defaultReadFile(path: string): string {
+  const text = readFileSync(path, 'utf8');
+  if (text.length > MAX_AUTH_INFO) throw new RangeError('SSH_USER_AUTH file too large');
+  return text;
+}
+
+/**
+ * Reads the certificate sshd verified (ExposeAuthInfo: one `publickey <type> <base64>` line per
+ * successful method) and checks the client's claims against it. Fails closed on anything missing,
+ * malformed, ambiguous or disagreeing.
+ */
+export function readIdentity(input: ReadIdentityInput): Identity {
+  const partial: { -readonly [K in keyof PartialIdentity]: PartialIdentity[K] } = { role: input.account };
+  try {
+    checkField('role', input.account);
+  } catch (e) {
+    fail('account name is not a valid role', { role: 'unknown' }, e);
+  }
+
+  let claimed: SshEnvFields;
+  try {
+    claimed = parseSshEnv(input.env);
+  } catch (e) {
+    fail(`invalid client environment (${(e as AuditContextError).field ?? 'field'})`, partial, e);
+  }
+
+  const authFile = input.env['SSH_USER_AUTH'];
+  if (authFile === undefined || authFile === '') fail('no SSH_USER_AUTH (ExposeAuthInfo off?)', partial);
+  let text: string;
+  try {
+    text = (input.readFile ?? defaultReadFile)(authFile);
+  } catch (e) {
+    fail('SSH_USER_AUTH unreadable', partial, e);
+  }
+  const certLines = text
+    .split('\n')
+    .map((l) => l.trim().split(' '))
+    .filter((f) => f[0] === 'publickey' && (f[1] ?? '').endsWith('-cert-v01@openssh.com'));
+  if (certLines.length !== 1) fail(`expected one certificate login, found ${certLines.length}`, partial);
+  const [, type, b64] = certLines[0] as string[];
+
+  // The shared codec of @netward/ca-broker/certificate: the broker issues Ed25519 certificates only,
+  // and so the device accepts only those. sshd already checked the signature; this reads the fields.
+  let cert: ParsedCertificate;
+  try {
+    cert = parseCertificate(`${type} ${b64}`);
+  } catch (e) {
+    fail('certificate unreadable', partial, e);
+  }
+  partial.certSerial = cert.serial.toString(10);
+  if (cert.type !== 'user') fail('not a user certificate', partial);
+  if (!cert.principals.includes(input.account))
+    fail('certificate principals do not include the account', partial);
+
+  let keyId: ReturnType<typeof parseKeyId>;
+  try {
+    keyId = parseKeyId(cert.keyId);
+  } catch (e) {
+    fail('certificate Key ID is not sid=..,user=..[,req=..]', partial, e);
+  }
+  partial.user = keyId.user;
+  partial.sid = keyId.sid;
+  if (keyId.requestId !== undefined) partial.requestId = keyId.requestId;
+
+  if (claimed.user !== undefined && claimed.user !== keyId.user)
+    fail('MCP_USER disagrees with the certificate', partial);
+  if (claimed.sid !== undefined && claimed.sid !== keyId.sid)
+    fail('MCP_SID disagrees with the certificate', partial);
+  if (
+    claimed.requestId !== undefined &&
+    keyId.requestId !== undefined &&
+    claimed.requestId !== keyId.requestId
+  ) {
+    fail('MCP_REQUEST_ID disagrees with the certificate', partial);
+  }
+  const requestId = keyId.requestId ?? claimed.requestId;
+  if (requestId === undefined) fail('no request id in the Key ID or MCP_REQUEST_ID', partial);
+
+  return Object.freeze({
+    role: input.account,
+    user: keyId.user,
+    sid: keyId.sid,
+    requestId,
+    certSerial: cert.serial.toString(10),
+    keyId: cert.keyId,
+    principals: cert.principals,
+    ...(claimed.tool === undefined ? {} : { tool: claimed.tool }),
+    claimed,
+    requestIdSource: keyId.requestId === undefined ? 'client' : 'certificate',
+  });
+}

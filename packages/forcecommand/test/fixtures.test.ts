@@ -1,0 +1,58 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FC_ERROR_CODES, type ForceCommandErrorCode } from '../src/errors.ts';
+import { CONFIGS, runInProcess } from './helpers.ts';
+
+interface Input {
+  role: string;
+  command: string;
+  device?: 'frr' | 'vyos';
+}
+interface Expected {
+  verdict: 'permit' | 'deny';
+  stage?: string;
+  code?: ForceCommandErrorCode;
+  argv?: string[];
+  requests?: string[];
+  note?: string;
+}
+
+const root = join(import.meta.dirname, 'fixtures');
+const cases = readdirSync(root).sort();
+
+describe('golden fixtures', () => {
+  it('has cases', () => {
+    expect(cases.length).toBeGreaterThan(50);
+  });
+  for (const name of cases) {
+    it(name, async () => {
+      const input = JSON.parse(readFileSync(join(root, name, 'input.json'), 'utf8')) as Input;
+      const expected = JSON.parse(readFileSync(join(root, name, 'expected.json'), 'utf8')) as Expected;
+      const r = await runInProcess({
+        command: input.command,
+        role: input.role,
+        device: input.device ?? 'frr',
+      });
+      const decision = r.audit.records[0]?.fields;
+      expect(decision?.['decision']).toBe(expected.verdict);
+      if (expected.verdict === 'deny') {
+        expect(decision?.['code']).toBe(expected.code);
+        expect(decision?.['stage']).toBe(expected.stage);
+        expect(r.status).toBe(FC_ERROR_CODES[expected.code as ForceCommandErrorCode].exit);
+        expect(r.calls).toEqual([]);
+        expect(r.stderr).toContain(`(${expected.code})`);
+      } else {
+        expect(r.status).toBe(0);
+        expect(r.calls).toHaveLength(1);
+        const call = r.calls[0];
+        const allowed = Object.values(CONFIGS[input.device ?? 'frr'].executables).map((e) => e.path);
+        expect(allowed).toContain(call?.file);
+        if (expected.argv) expect([call?.file, ...(call?.args ?? [])]).toEqual(expected.argv);
+        if (expected.requests) {
+          expect((decision?.['normalized'] as { requests?: string[] } | undefined)?.requests).toEqual(expected.requests);
+        }
+      }
+    });
+  }
+});
