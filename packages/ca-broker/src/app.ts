@@ -1,0 +1,499 @@
+/**
+ * The broker service: `buildApp(config, deps)` returns a fastify instance (tests use inject(); server.ts
+ * only listens). Every request to a signing endpoint ends in exactly one audit line, issued or refused,
+ * and no path but the last line of a successful handler ever sends a certificate.
+ */
+import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import {
+  type CreateLoggerOptions,
+  contextFields,
+  createLogger,
+  encodeKeyId,
+  isValidField,
+  type Logger,
+} from '@netward/audit-context';
+import { type Policy, roleByIdpRole } from '@netward/policy';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
+import {
+  type ParsedCertificate,
+  parseCertificate,
+  verifyCertificateSignature,
+} from './certificate/certificate.ts';
+import { fingerprint, parseKeyLine, parsePublicKey } from './certificate/keys.ts';
+import type { BrokerConfig } from './config.ts';
+import { CaBrokerError, type CaBrokerErrorCode } from './errors.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import type { SigningBackend } from './signers/types.ts';
+import { createTokenVerifier, type TokenVerifier } from './tokens.ts';
+
+export interface AppDeps {
+  readonly backend: SigningBackend;
+  readonly policy: Policy;
+  /** Audit logger; default: createLogger({ component: 'ca-broker', destination }). */
+  readonly logger?: Logger;
+  /** Where audit lines go when no logger is given. Default stdout. */
+  readonly logDestination?: CreateLoggerOptions['destination'];
+  /** Token keys instead of the remote JWKS (tests). */
+  readonly keys?: JWTVerifyGetKey;
+  /** Clock, ms since the epoch. */
+  readonly now?: () => number;
+}
+
+/** HTTP status of each refusal. RFC 6750 section 3.1: invalid_token → 401, insufficient rights → 403. */
+export const HTTP_STATUS: Readonly<Partial<Record<CaBrokerErrorCode, number>>> = Object.freeze({
+  ERR_CA_BAD_REQUEST: 400,
+  ERR_CA_MALFORMED_KEY: 400,
+  ERR_CA_UNSUPPORTED_KEY: 400,
+  ERR_CA_CERTIFICATE_NOT_KEY: 400,
+  ERR_CA_TOKEN_MISSING: 401,
+  ERR_CA_TOKEN_MALFORMED: 401,
+  ERR_CA_TOKEN_ALGORITHM: 401,
+  ERR_CA_TOKEN_SIGNATURE: 401,
+  ERR_CA_TOKEN_UNKNOWN_KEY: 401,
+  ERR_CA_TOKEN_EXPIRED: 401,
+  ERR_CA_TOKEN_NOT_YET_VALID: 401,
+  ERR_CA_TOKEN_ISSUER: 401,
+  ERR_CA_TOKEN_AUDIENCE: 401,
+  ERR_CA_TOKEN_CLAIMS: 401,
+  ERR_CA_OPERATOR_UNAUTHORIZED: 401,
+  ERR_CA_ROLE_NOT_PERMITTED: 403,
+  ERR_CA_ROLE_MISMATCH: 403,
+  ERR_CA_ACTOR_NOT_ALLOWED: 403,
+  ERR_CA_ACTOR_REQUIRED: 403,
+  ERR_CA_NOT_FOUND: 404,
+  ERR_CA_RATE_LIMITED: 429,
+  ERR_CA_INTERNAL: 500,
+  ERR_CA_JWKS_UNAVAILABLE: 503,
+  ERR_CA_BACKEND_UNAVAILABLE: 503,
+  ERR_CA_NOT_READY: 503,
+});
+
+const REALM = 'netward-ca-broker';
+const OPERATOR_REALM = 'netward-ca-broker-operator';
+
+const signBody = z.strictObject({
+  public_key: z.string().min(1).max(8192),
+  request_id: z.string().refine((v) => isValidField('requestId', v)),
+  role: z.string().max(128).optional(),
+});
+
+// Host names and addresses as they appear in known_hosts patterns, without wildcards or negation.
+const HOST_PRINCIPAL = /^[A-Za-z0-9]([A-Za-z0-9.:_-]{0,252})$/;
+
+const signHostBody = z.strictObject({
+  public_key: z.string().min(1).max(8192),
+  principals: z.array(z.string().regex(HOST_PRINCIPAL)).min(1).max(64),
+  validity_days: z.int().min(1).optional(),
+  key_id: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/)
+    .optional(),
+});
+
+function bearer(header: string | undefined, code: CaBrokerErrorCode): string {
+  // RFC 6750 section 2.1; the scheme is case-insensitive (RFC 9110 section 11.1).
+  const m = header === undefined ? null : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (!m) throw new CaBrokerError(code, 'bearer token required');
+  return m[1]!;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Reads the operator token file, which must be private like a key. */
+function readOperatorToken(file: string): Buffer {
+  const mode = statSync(file).mode;
+  if ((mode & 0o077) !== 0) {
+    throw new CaBrokerError(
+      'ERR_CA_KEY_PERMISSIONS',
+      `${file}: operator token file is readable by group or others`,
+    );
+  }
+  const token = readFileSync(file, 'utf8').trim();
+  if (token.length < 16)
+    throw new CaBrokerError('ERR_CA_CONFIG', `${file}: operator token shorter than 16 characters`);
+  return digest(token);
+}
+
+interface Decision {
+  user?: string;
+  sid?: string;
+  role?: string;
+  requestId?: string;
+  certSerial?: string;
+  actor?: string;
+  keyFingerprint?: string;
+  ttl?: number;
+}
+
+export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
+  const now = deps.now ?? Date.now;
+  const log =
+    deps.logger ??
+    createLogger({
+      component: 'ca-broker',
+      level: config.log.level,
+      ...(deps.logDestination ? { destination: deps.logDestination } : {}),
+    });
+  const verifier: TokenVerifier = createTokenVerifier(config.token, deps.keys);
+  const limiter = createRateLimiter(config.rateLimit, now);
+  const { backend, policy } = deps;
+  const operatorDigest = config.hostSigning.operatorTokenFile
+    ? readOperatorToken(config.hostSigning.operatorTokenFile)
+    : undefined;
+  const sourceAddress = config.certificate.sourceAddress?.join(',');
+  const criticalOptions: Record<string, string> = sourceAddress ? { 'source-address': sourceAddress } : {};
+  let userCaBlob: Buffer | undefined;
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 16 * 1024,
+    // The audit line is the request log; fastify's own would duplicate it without the decision.
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+
+  function refuse(reply: FastifyReply, err: CaBrokerError, realm = REALM) {
+    const status = HTTP_STATUS[err.code] ?? 500;
+    if (status === 401) {
+      // RFC 6750 section 3: no error attribute when the request carried no credentials at all.
+      const missing = err.code === 'ERR_CA_TOKEN_MISSING' || err.code === 'ERR_CA_OPERATOR_UNAUTHORIZED';
+      reply.header(
+        'www-authenticate',
+        missing
+          ? `Bearer realm="${realm}"`
+          : `Bearer realm="${realm}", error="invalid_token", error_description="${err.message.replace(/["\\]/g, '')}"`,
+      );
+    }
+    const message = status === 500 ? 'internal error' : err.message;
+    return reply
+      .code(status)
+      .header('cache-control', 'no-store')
+      .send({ error: { code: status === 500 ? 'ERR_CA_INTERNAL' : err.code, message } });
+  }
+
+  function audit(d: Decision, kind: 'user' | 'host', err?: CaBrokerError) {
+    const fields = {
+      ...contextFields({
+        ...(d.user !== undefined ? { user: d.user } : {}),
+        ...(d.sid !== undefined ? { sid: d.sid } : {}),
+        ...(d.role !== undefined ? { role: d.role } : {}),
+        ...(d.requestId !== undefined ? { requestId: d.requestId } : {}),
+        ...(d.certSerial !== undefined ? { certSerial: d.certSerial } : {}),
+      }),
+      decision: err ? 'refused' : 'issued',
+      certificate_type: kind,
+      ...(d.actor !== undefined ? { actor: d.actor } : {}),
+      ...(d.keyFingerprint !== undefined ? { key_fingerprint: d.keyFingerprint } : {}),
+      ...(d.ttl !== undefined ? { ttl: d.ttl } : {}),
+      ...(err
+        ? {
+            code: err.code,
+            http_status: HTTP_STATUS[err.code] ?? 500,
+            detail: { message: err.message, cause: describeCause(err.cause) },
+          }
+        : {}),
+    };
+    if (err) log.warn(fields, `${kind} certificate refused`);
+    else log.info(fields, `${kind} certificate issued`);
+  }
+
+  function asBrokerError(err: unknown): CaBrokerError {
+    if (err instanceof CaBrokerError) return err;
+    return new CaBrokerError('ERR_CA_INTERNAL', 'internal error', { cause: err });
+  }
+
+  async function caBlob(): Promise<Buffer> {
+    userCaBlob ??= parseKeyLine(await backend.userCaPublicKey()).blob;
+    return userCaBlob;
+  }
+
+  /** The backend's output is checked field by field before it leaves: a misconfigured Vault role
+   *  (other principals, its own Key ID, a longer TTL) must not reach a device. */
+  async function checkIssued(
+    line: string,
+    expect: { blob: Buffer; principal: string; keyId: string; ttl: number; extensions: readonly string[] },
+  ): Promise<ParsedCertificate> {
+    const t = Math.floor(now() / 1000);
+    let cert: ParsedCertificate;
+    try {
+      cert = parseCertificate(line);
+    } catch (err) {
+      throw new CaBrokerError(
+        'ERR_CA_BACKEND_UNAVAILABLE',
+        'signing backend returned an unreadable certificate',
+        {
+          cause: err,
+        },
+      );
+    }
+    const problems: string[] = [];
+    if (cert.type !== 'user') problems.push('type');
+    if (!cert.publicKeyBlob.equals(expect.blob)) problems.push('public key');
+    if (cert.principals.length !== 1 || cert.principals[0] !== expect.principal) problems.push('principals');
+    if (cert.keyId !== expect.keyId) problems.push('key id');
+    // 5 s of slack for a remote signer's clock.
+    if (cert.validBefore > BigInt(t + expect.ttl + 5) || cert.validBefore <= BigInt(t))
+      problems.push('validity');
+    const granted = new Set(expect.extensions);
+    if (cert.extensions.some((e) => !granted.has(e.name))) problems.push('extensions');
+    const critical = cert.criticalOptions.map((o) => `${o.name}=${o.value}`).join(';');
+    const wanted = Object.entries(criticalOptions)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(';');
+    if (critical !== wanted) problems.push('critical options');
+    if (!cert.signatureKey.equals(await caBlob()) || !verifyCertificateSignature(cert))
+      problems.push('signature');
+    if (problems.length > 0) {
+      throw new CaBrokerError(
+        'ERR_CA_BACKEND_UNAVAILABLE',
+        'signing backend returned an unexpected certificate',
+        {
+          cause: new Error(`certificate differs in: ${problems.join(', ')}`),
+        },
+      );
+    }
+    return cert;
+  }
+
+  app.setNotFoundHandler((_req, reply) => refuse(reply, new CaBrokerError('ERR_CA_NOT_FOUND', 'not found')));
+  app.setErrorHandler((err: { code?: string; statusCode?: number }, _req, reply) => {
+    // fastify's own refusals: unsupported media type (415), body too large (413), bad JSON (400).
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply
+        .code(err.statusCode)
+        .header('cache-control', 'no-store')
+        .send({ error: { code: 'ERR_CA_BAD_REQUEST', message: 'malformed request' } });
+    }
+    log.error({ err }, 'unhandled error');
+    return refuse(reply, new CaBrokerError('ERR_CA_INTERNAL', 'internal error', { cause: err }));
+  });
+
+  app.post('/v1/ssh/sign', async (req, reply) => {
+    const d: Decision = {};
+    try {
+      const token = bearer(req.headers.authorization, 'ERR_CA_TOKEN_MISSING');
+      const id = await verifier.verify(token);
+      d.user = id.user;
+      d.sid = id.sid;
+      if (id.actor !== undefined) d.actor = id.actor;
+      const wait = limiter.take(id.user);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new CaBrokerError('ERR_CA_RATE_LIMITED', 'too many certificate requests');
+      }
+      const parsed = signBody.safeParse(req.body);
+      if (!parsed.success) {
+        const bad = parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ');
+        throw new CaBrokerError('ERR_CA_BAD_REQUEST', `invalid request: ${bad}`);
+      }
+      const body = parsed.data;
+      d.requestId = body.request_id;
+      const key = parsePublicKey(body.public_key);
+      d.keyFingerprint = fingerprint(key.blob);
+      const role = roleByIdpRole(policy, id.idpRole);
+      if (body.role !== undefined && body.role !== id.idpRole && body.role !== role?.name) {
+        throw new CaBrokerError('ERR_CA_ROLE_MISMATCH', 'requested role differs from the token role');
+      }
+      if (role === undefined) throw new CaBrokerError('ERR_CA_ROLE_NOT_PERMITTED', 'role not permitted');
+      d.role = role.name;
+      const ttl = Math.min(role.certificate.ttlSeconds, role.certificate.maxTtlSeconds);
+      d.ttl = ttl;
+      const keyId = encodeKeyId({ user: id.user, sid: id.sid, requestId: body.request_id });
+      let line: string;
+      try {
+        line = await backend.signUser({
+          publicKey: key.key,
+          publicKeyLine: `ssh-ed25519 ${key.blob.toString('base64')}`,
+          principal: role.name,
+          keyId,
+          ttlSeconds: ttl,
+          backdateSeconds: config.certificate.backdateSeconds,
+          extensions: role.certificate.extensions,
+          criticalOptions,
+          token,
+        });
+      } catch (err) {
+        throw new CaBrokerError('ERR_CA_BACKEND_UNAVAILABLE', 'signing backend unavailable', { cause: err });
+      }
+      const cert = await checkIssued(line, {
+        blob: key.blob,
+        principal: role.name,
+        keyId,
+        ttl,
+        extensions: role.certificate.extensions,
+      });
+      d.certSerial = cert.serial.toString();
+      audit(d, 'user');
+      return reply.header('cache-control', 'no-store').send({
+        certificate: line.trim(),
+        serial: d.certSerial,
+        key_id: keyId,
+        principal: role.name,
+        valid_after: new Date(Number(cert.validAfter) * 1000).toISOString(),
+        valid_before: new Date(Number(cert.validBefore) * 1000).toISOString(),
+      });
+    } catch (err) {
+      const e = asBrokerError(err);
+      audit(d, 'user', e);
+      return refuse(reply, e);
+    }
+  });
+
+  app.post('/v1/ssh/sign-host', async (req, reply) => {
+    const d: Decision = {};
+    if (!operatorDigest) return refuse(reply, new CaBrokerError('ERR_CA_NOT_FOUND', 'not found'));
+    try {
+      const given = digest(bearer(req.headers.authorization, 'ERR_CA_OPERATOR_UNAUTHORIZED'));
+      // Compared as digests so that neither the length nor the content leaks through timing.
+      if (!timingSafeEqual(given, operatorDigest)) {
+        throw new CaBrokerError('ERR_CA_OPERATOR_UNAUTHORIZED', 'operator token required');
+      }
+      d.user = 'operator';
+      const parsed = signHostBody.safeParse(req.body);
+      if (!parsed.success) {
+        const bad = parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ');
+        throw new CaBrokerError('ERR_CA_BAD_REQUEST', `invalid request: ${bad}`);
+      }
+      const body = parsed.data;
+      const days = body.validity_days ?? config.hostSigning.maxValidityDays;
+      if (days > config.hostSigning.maxValidityDays) {
+        throw new CaBrokerError('ERR_CA_BAD_REQUEST', 'validity_days above the configured maximum');
+      }
+      const key = parsePublicKey(body.public_key);
+      d.keyFingerprint = fingerprint(key.blob);
+      d.ttl = days * 86_400;
+      const keyId = body.key_id ?? `host:${body.principals[0]}`;
+      const line = await signHostCertificate(backend, {
+        publicKey: key.key,
+        blob: key.blob,
+        principals: body.principals,
+        keyId,
+        validitySeconds: d.ttl,
+        backdateSeconds: config.certificate.backdateSeconds,
+      });
+      const cert = parseCertificate(line);
+      d.certSerial = cert.serial.toString();
+      audit(d, 'host');
+      return reply.header('cache-control', 'no-store').send({
+        certificate: line.trim(),
+        serial: d.certSerial,
+        key_id: keyId,
+        principals: cert.principals,
+        valid_after: new Date(Number(cert.validAfter) * 1000).toISOString(),
+        valid_before: new Date(Number(cert.validBefore) * 1000).toISOString(),
+      });
+    } catch (err) {
+      const e = asBrokerError(err);
+      audit(d, 'host', e);
+      return refuse(reply, e, OPERATOR_REALM);
+    }
+  });
+
+  app.get('/v1/ssh/ca.pub', async (_req, reply) => {
+    try {
+      return reply.type('text/plain; charset=utf-8').send(`${await backend.userCaPublicKey()}\n`);
+    } catch (err) {
+      return refuse(
+        reply,
+        new CaBrokerError('ERR_CA_BACKEND_UNAVAILABLE', 'signing backend unavailable', { cause: err }),
+      );
+    }
+  });
+
+  app.get('/v1/ssh/host-ca.pub', async (_req, reply) => {
+    let line: string | undefined;
+    try {
+      line = await backend.hostCaPublicKey();
+    } catch (err) {
+      return refuse(
+        reply,
+        new CaBrokerError('ERR_CA_BACKEND_UNAVAILABLE', 'signing backend unavailable', { cause: err }),
+      );
+    }
+    if (line === undefined)
+      return refuse(reply, new CaBrokerError('ERR_CA_NOT_FOUND', 'no host CA configured'));
+    return reply.type('text/plain; charset=utf-8').send(`${line}\n`);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await backend.ready();
+      await verifier.reload();
+      return { status: 'ready' };
+    } catch (err) {
+      log.warn({ err: describeCause(err) }, 'not ready');
+      return refuse(reply, new CaBrokerError('ERR_CA_NOT_READY', 'not ready', { cause: err }));
+    }
+  });
+
+  app.addHook('onClose', async () => {
+    await backend.close();
+  });
+
+  return app;
+}
+
+/** Signs and checks a host certificate (shared by the HTTP endpoint and the offline CLI). */
+export async function signHostCertificate(
+  backend: SigningBackend,
+  req: {
+    publicKey: KeyObject;
+    blob: Buffer;
+    principals: readonly string[];
+    keyId: string;
+    validitySeconds: number;
+    backdateSeconds: number;
+  },
+): Promise<string> {
+  let line: string;
+  try {
+    line = await backend.signHost({
+      publicKey: req.publicKey,
+      publicKeyLine: `ssh-ed25519 ${req.blob.toString('base64')}`,
+      principals: req.principals,
+      keyId: req.keyId,
+      validitySeconds: req.validitySeconds,
+      backdateSeconds: req.backdateSeconds,
+    });
+  } catch (err) {
+    if (err instanceof CaBrokerError && err.code === 'ERR_CA_BACKEND_UNAVAILABLE') throw err;
+    throw new CaBrokerError('ERR_CA_BACKEND_UNAVAILABLE', 'signing backend unavailable', { cause: err });
+  }
+  const cert = parseCertificate(line);
+  const hostCa = await backend.hostCaPublicKey();
+  if (
+    cert.type !== 'host' ||
+    !cert.publicKeyBlob.equals(req.blob) ||
+    cert.principals.join(',') !== req.principals.join(',') ||
+    hostCa === undefined ||
+    !cert.signatureKey.equals(parseKeyLine(hostCa).blob) ||
+    !verifyCertificateSignature(cert)
+  ) {
+    throw new CaBrokerError(
+      'ERR_CA_BACKEND_UNAVAILABLE',
+      'signing backend returned an unexpected host certificate',
+    );
+  }
+  return line.trim();
+}
+
+function describeCause(cause: unknown): unknown {
+  if (cause === undefined) return undefined;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return {
+      type: cause.name,
+      message: cause.message,
+      ...(code !== undefined ? { code } : {}),
+      cause: describeCause(cause.cause),
+    };
+  }
+  return String(cause);
+}

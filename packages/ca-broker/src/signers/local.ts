@@ -1,0 +1,154 @@
+/**
+ * The embedded backend: CA keys on local disk, signatures by Node's native Ed25519 (~24,000 per second
+ * on the lab machine, LAB-NOTES.md), serials from the CSPRNG.
+ */
+import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { signCertificate } from '../certificate/certificate.ts';
+import { formatPublicKey } from '../certificate/keys.ts';
+import { formatPrivateKey, parsePrivateKey } from '../certificate/private-key.ts';
+import { CaBrokerError } from '../errors.ts';
+import type { HostCertificateRequest, SigningBackend, UserCertificateRequest } from './types.ts';
+
+export const USER_CA_FILE = 'user_ca';
+export const HOST_CA_FILE = 'host_ca';
+
+export interface LocalBackendOptions {
+  readonly stateDir?: string | undefined;
+  readonly userCaKeyFile?: string | undefined;
+  readonly hostCaKeyFile?: string | undefined;
+  /** Generate missing keys in stateDir (default true; the CLI's `ca-pub` and `sign-host` pass false). */
+  readonly create?: boolean;
+  /** Clock, ms since the epoch (tests). */
+  readonly now?: () => number;
+}
+
+/** Random 64-bit serial; 0 is avoided because OpenSSH treats it as "no serial". Unique across restarts
+ *  with overwhelming probability (birthday bound 2^32 certificates), with no state to lose. */
+export function randomSerial(): bigint {
+  for (;;) {
+    const s = randomBytes(8).readBigUInt64BE(0);
+    if (s !== 0n) return s;
+  }
+}
+
+/** Reads a CA private key, refusing a file that the group or others may read (as sshd does for host keys). */
+export function readCaKey(file: string): KeyObject {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch (err) {
+    throw new CaBrokerError('ERR_CA_KEY_FILE', `${file}: cannot read CA key`, { cause: err });
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new CaBrokerError(
+      'ERR_CA_KEY_PERMISSIONS',
+      `${file}: CA key is accessible by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
+    );
+  }
+  try {
+    return parsePrivateKey(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if (err instanceof CaBrokerError)
+      throw new CaBrokerError(err.code, `${file}: ${err.message}`, { cause: err });
+    throw new CaBrokerError('ERR_CA_KEY_FILE', `${file}: cannot read CA key`, { cause: err });
+  }
+}
+
+/**
+ * Loads `<stateDir>/<name>`, or creates it (0600, with `<name>.pub` 0644) when it does not exist.
+ * Creation uses O_EXCL so two processes starting at once end up with the same key.
+ */
+export function loadOrCreateCaKey(stateDir: string, name: string, create: boolean): KeyObject {
+  const file = join(stateDir, name);
+  try {
+    return readCaKey(file);
+  } catch (err) {
+    if (!(err instanceof CaBrokerError) || err.code !== 'ERR_CA_KEY_FILE' || !isMissing(err.cause)) throw err;
+  }
+  if (!create) throw new CaBrokerError('ERR_CA_KEY_FILE', `${file}: no CA key (run: netward-ca-broker init)`);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const { privateKey } = generateKeyPairSync('ed25519');
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readCaKey(file);
+    throw new CaBrokerError('ERR_CA_KEY_FILE', `${file}: cannot create CA key`, { cause: err });
+  }
+  try {
+    writeSync(fd, formatPrivateKey(privateKey, `netward ${name}`));
+  } finally {
+    closeSync(fd);
+  }
+  writeFileSync(`${file}.pub`, `${formatPublicKey(privateKey, `netward ${name}`)}\n`, { mode: 0o644 });
+  return privateKey;
+}
+
+function isMissing(cause: unknown): boolean {
+  return (cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+export function createLocalBackend(options: LocalBackendOptions): SigningBackend {
+  const create = options.create ?? true;
+  const now = options.now ?? Date.now;
+  let userCa: KeyObject;
+  if (options.userCaKeyFile) userCa = readCaKey(options.userCaKeyFile);
+  else if (options.stateDir) userCa = loadOrCreateCaKey(options.stateDir, USER_CA_FILE, create);
+  else throw new TypeError('local backend needs stateDir or userCaKeyFile');
+  let hostCa: KeyObject | undefined;
+  if (options.hostCaKeyFile) hostCa = readCaKey(options.hostCaKeyFile);
+  else if (options.stateDir) hostCa = loadOrCreateCaKey(options.stateDir, HOST_CA_FILE, create);
+  const userCaPub = formatPublicKey(userCa);
+  const hostCaPub = hostCa ? formatPublicKey(hostCa) : undefined;
+  if (hostCaPub === userCaPub) {
+    // One key for both would let a user certificate's CA vouch for hosts and vice versa.
+    throw new CaBrokerError('ERR_CA_KEY_FILE', 'the host CA key must differ from the user CA key');
+  }
+
+  return {
+    kind: 'local',
+    async signUser(req: UserCertificateRequest) {
+      const t = Math.floor(now() / 1000);
+      return signCertificate(
+        {
+          publicKey: req.publicKey,
+          type: 'user',
+          serial: randomSerial(),
+          keyId: req.keyId,
+          principals: [req.principal],
+          validAfter: BigInt(t - req.backdateSeconds),
+          validBefore: BigInt(t + req.ttlSeconds),
+          criticalOptions: req.criticalOptions,
+          extensions: req.extensions,
+        },
+        userCa,
+      ).line;
+    },
+    async signHost(req: HostCertificateRequest) {
+      if (!hostCa) throw new CaBrokerError('ERR_CA_BACKEND_UNAVAILABLE', 'no host CA key configured');
+      const t = Math.floor(now() / 1000);
+      return signCertificate(
+        {
+          publicKey: req.publicKey,
+          type: 'host',
+          serial: randomSerial(),
+          keyId: req.keyId,
+          principals: req.principals,
+          validAfter: BigInt(t - req.backdateSeconds),
+          validBefore: BigInt(t + req.validitySeconds),
+        },
+        hostCa,
+      ).line;
+    },
+    async userCaPublicKey() {
+      return userCaPub;
+    },
+    async hostCaPublicKey() {
+      return hostCaPub;
+    },
+    async ready() {},
+    async close() {},
+  };
+}
