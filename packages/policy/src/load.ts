@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { compileRoles } from './decide.ts';
 import { DEFAULT_POLICY_FILE, DEFAULT_POLICY_YAML } from './default-policy.ts';
 import { formatIssues, PolicyError, type PolicyIssue } from './errors.ts';
-import { checkPattern, PatternError } from './regex.ts';
+import { patternProblem } from './regex.ts';
 import { type PolicyFile, policyFileSchema } from './schema.ts';
 import type { DeviceAttributes, DeviceInfo, Policy, Role, Rule, Tool } from './types.ts';
 
@@ -135,12 +135,8 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
         }
         return;
       }
-      try {
-        checkPattern(rule.match);
-      } catch (err) {
-        if (!(err instanceof PatternError)) throw err;
-        add(err.issue, ['roles', i, 'rules', k, 'match'], err.message);
-      }
+      const problem = patternProblem(rule.match);
+      if (problem !== null) add(problem.issue, ['roles', i, 'rules', k, 'match'], problem.message);
     });
   });
   file.tools.forEach((t, i) => {

@@ -325,9 +325,29 @@ function toJs(n: Node): string {
   }
 }
 
-/** Throws PatternError if `source` is outside the subset or unsafe. */
+/** The reason `source` is refused, or null when it is inside the subset and safe. */
+export function patternProblem(source: string): PatternError | null {
+  try {
+    parsePattern(source);
+    return null;
+  } catch (err) {
+    if (err instanceof PatternError) return err;
+    throw err;
+  }
+}
+
+/**
+ * Throws PolicyError ERR_POLICY_REGEX when `source` is outside the subset JavaScript and tac_plus-ng agree
+ * on, or can take super-linear time; its single issue says which (`regex-unsupported` / `regex-unsafe`).
+ */
 export function checkPattern(source: string): void {
-  parsePattern(source);
+  const p = patternProblem(source);
+  if (p !== null) {
+    throw new PolicyError('ERR_POLICY_REGEX', `pattern /${source}/: ${p.message}`, {
+      issues: [{ code: p.issue, path: '', message: p.message }],
+      cause: p,
+    });
+  }
 }
 
 /**
@@ -341,15 +361,8 @@ export interface CompiledPattern {
 
 /** Throws PolicyError ERR_POLICY_REGEX for a refused pattern. */
 export function compilePattern(source: string): CompiledPattern {
-  let ast: Node;
-  try {
-    ast = parsePattern(source);
-  } catch (err) {
-    if (err instanceof PatternError) {
-      throw new PolicyError('ERR_POLICY_REGEX', `pattern /${source}/: ${err.message}`, { cause: err });
-    }
-    throw err;
-  }
+  checkPattern(source);
+  const ast = parsePattern(source);
   const re = new RegExp(toJs(ast));
   return Object.freeze({
     source,

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { walk } from '../decide.ts';
 import { PolicyError, type PolicyIssue } from '../errors.ts';
-import { type CompiledPattern, checkPattern, compilePattern, PatternError } from '../regex.ts';
+import { type CompiledPattern, compilePattern, patternProblem } from '../regex.ts';
 import { ACCOUNT_NAME } from '../schema.ts';
 import type { Decision, Policy, Rule } from '../types.ts';
 
@@ -87,13 +87,14 @@ export function parseLocalRules(text: string, fileName: string): LocalRules {
         tests.push(null);
         return;
       }
-      try {
-        checkPattern(r.match);
-        tests.push(compilePattern(r.match));
-      } catch (err) {
-        if (!(err instanceof PatternError)) throw err;
-        issues.push({ code: err.issue, path: `roles.${name}.rules[${k}].match`, message: err.message });
-      }
+      const problem = patternProblem(r.match);
+      if (problem === null) tests.push(compilePattern(r.match));
+      else
+        issues.push({
+          code: problem.issue,
+          path: `roles.${name}.rules[${k}].match`,
+          message: problem.message,
+        });
     });
     roles.set(name, Object.freeze({ rules: Object.freeze(rules), tests: Object.freeze(tests) }));
   }
