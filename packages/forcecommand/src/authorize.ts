@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { encodeRemAddr } from '@netward/audit-context';
 import type { LocalRules } from '@netward/policy';
+import type { AuthorizationResult, TacacsClient } from '@netward/tacacs-plus';
 import { checkFileSafety, type ForceCommandConfig, groupId } from './config.ts';
 import { ForceCommandError } from './errors.ts';
 import type { Identity } from './identity.ts';
@@ -90,42 +91,10 @@ export function createRulesAuthorizer(
 // TACACS+ (@netward/tacacs-plus), loaded only in tacacs mode.
 // ---------------------------------------------------------------------------------------------------
 
-interface TacacsAuthorResult {
-  readonly permitted: boolean;
-  readonly status: string;
-  readonly args?: readonly string[];
-  readonly serverMsg?: string;
-  readonly reason?: string;
-  readonly errorCode?: string;
-}
-interface TacacsClientLike {
-  authorize(req: {
-    user: string;
-    port: string;
-    remAddr: string;
-    cmd: string;
-    args: readonly string[];
-  }): Promise<TacacsAuthorResult>;
-  account?(req: {
-    type: 'start' | 'stop';
-    user: string;
-    port: string;
-    remAddr: string;
-    taskId: string;
-    cmd: string;
-    args: readonly string[];
-    exitStatus?: number;
-  }): Promise<unknown>;
-  close(): void;
-}
-interface TacacsModule {
-  TacacsClient: new (options: {
-    servers: { host: string; port: number; key: Buffer }[];
-    timeoutMs: number;
-    deadlineMs: number;
-  }) => TacacsClientLike;
-  readKeyFile(path: string): Buffer;
-}
+type TacacsAuthorResult = Pick<
+  AuthorizationResult,
+  'permitted' | 'status' | 'args' | 'serverMsg' | 'reason' | 'errorCode'
+>;
 
 type TacacsSettings = Extract<ForceCommandConfig['authorization'], { mode: 'tacacs' }>;
 
@@ -163,20 +132,44 @@ function remAddrOf(identity: Identity): string {
   });
 }
 
+/**
+ * Reads the TACACS+ shared key. Not tacacs-plus's readKeyFile: that one insists on mode 0600, right for
+ * a server running as one user, but the validator runs as three accounts, which read the key through
+ * their common group (root:netward 0640). The checks are made on the opened descriptor (the file checked
+ * is the file read): root-owned, regular, not group-writable, nothing for others, group read only for
+ * the accounts' group. One trailing newline is stripped. Errors name the file, never the key.
+ */
+export function readSharedKey(file: string, gid: number | undefined): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw new ForceCommandError('ERR_FC_CONFIG', `${file}: cannot open TACACS+ key`, { cause: e });
+  }
+  try {
+    const st = fstatSync(fd);
+    const safe =
+      st.isFile() &&
+      st.uid === 0 &&
+      (st.mode & 0o027) === 0 &&
+      ((st.mode & 0o040) === 0 || st.gid === 0 || st.gid === gid);
+    if (!safe) throw new ForceCommandError('ERR_FC_CONFIG', `${file}: unsafe ownership or mode for a secret`);
+    let key = readFileSync(fd);
+    if (key.at(-1) === 0x0a) key = key.subarray(0, key.at(-2) === 0x0d ? -2 : -1);
+    if (key.length === 0) throw new ForceCommandError('ERR_FC_CONFIG', `${file}: empty TACACS+ key`);
+    return Buffer.from(key);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function createTacacsAuthorizer(
   settings: TacacsSettings,
   accountGroup: string,
 ): Promise<Authorizer> {
-  checkFileSafety(settings.keyFile, { secret: true, gid: groupId(accountGroup) });
-  const mod = (await import('@netward/tacacs-plus')) as unknown as TacacsModule;
-  let key: Buffer;
-  try {
-    key = mod.readKeyFile(settings.keyFile);
-  } catch (e) {
-    // The error of readKeyFile names the file, never the key.
-    throw new ForceCommandError('ERR_FC_CONFIG', `${settings.keyFile}: unreadable TACACS+ key`, { cause: e });
-  }
-  const client = new mod.TacacsClient({
+  const key = readSharedKey(settings.keyFile, groupId(accountGroup));
+  const { TacacsClient: Client } = await import('@netward/tacacs-plus');
+  const client: TacacsClient = new Client({
     servers: settings.servers.map((s) => ({ host: s.host, port: s.port, key })),
     timeoutMs: settings.timeoutMs,
     deadlineMs: settings.deadlineMs,
@@ -188,7 +181,13 @@ export async function createTacacsAuthorizer(
     taskId: string,
     exitStatus?: number,
   ) => {
-    if (!settings.accounting || client.account === undefined) return;
+    if (!settings.accounting) return;
+    // RFC 8907 section 8.3 attributes; it has none for an exit status, so a failure goes in err_msg.
+    const now = Math.floor(Date.now() / 1000);
+    const extraArgs = [
+      type === 'start' ? `start_time=${now}` : `stop_time=${now}`,
+      ...(exitStatus ? [`err_msg=exit status ${exitStatus}`] : []),
+    ];
     for (const r of requests) {
       try {
         await client.account({
@@ -199,7 +198,7 @@ export async function createTacacsAuthorizer(
           taskId,
           cmd: r.cmd,
           args: r.args,
-          ...(exitStatus === undefined ? {} : { exitStatus }),
+          extraArgs,
         });
       } catch {
         // Accounting is a record, not a gate: the client is documented never to throw, but a record

@@ -50,7 +50,9 @@ describe('golden fixtures', () => {
         expect(allowed).toContain(call?.file);
         if (expected.argv) expect([call?.file, ...(call?.args ?? [])]).toEqual(expected.argv);
         if (expected.requests) {
-          expect((decision?.['normalized'] as { requests?: string[] } | undefined)?.requests).toEqual(expected.requests);
+          expect((decision?.['normalized'] as { requests?: string[] } | undefined)?.requests).toEqual(
+            expected.requests,
+          );
         }
       }
     });
