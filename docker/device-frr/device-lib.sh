@@ -1,0 +1,75 @@
+# Shared by the FRR and VyOS device images (sourced, not run): CA trust, host certificate, validator
+# configuration. Every step fails the start of the device rather than run without it (fail closed).
+
+say() { echo "netward-device[${NETWARD_DEVICE:-?}]: $*" >&2; }
+
+# retry N CMD...: the CA and TACACS+ may still be starting when a device boots.
+retry() {
+  local n=$1; shift
+  local i
+  for ((i = 1; i <= n; i++)); do
+    if "$@"; then return 0; fi
+    sleep 1
+  done
+  return 1
+}
+
+# The user CA devices trust: OpenBao's SSH engine publishes its public key without authentication.
+fetch_user_ca() {
+  local tmp
+  tmp=$(mktemp)
+  retry 60 curl -fsS "${NETWARD_BAO_ADDR}/v1/ssh/public_key" -o "$tmp" || { say "cannot fetch the user CA"; return 1; }
+  grep -q '^ssh-' "$tmp" || { say "the user CA is not an OpenSSH public key"; return 1; }
+  install -m 0644 "$tmp" /etc/ssh/netward/user_ca.pub
+  rm -f "$tmp"
+  say "trusting user CA $(ssh-keygen -lf /etc/ssh/netward/user_ca.pub | cut -d' ' -f2)"
+}
+
+# A fresh host key signed by the host CA (ssh-host mount), so the MCP server verifies this device
+# without trust on first use. The signing token is limited to ssh-host/sign/device-host.
+sign_host_key() {
+  local token principals body reply
+  token=$(cat /bootstrap/device-host-signer.token) || { say "no host signing token"; return 1; }
+  [ -f /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
+  principals="${NETWARD_DEVICE},$(hostname -i | tr ' ' ',' | sed 's/,$//')"
+  body=$(node -e 'process.stdout.write(JSON.stringify({public_key: process.argv[1], cert_type: "host", valid_principals: process.argv[2]}))' \
+    "$(cat /etc/ssh/ssh_host_ed25519_key.pub)" "$principals")
+  reply=$(curl -fsS -H "X-Vault-Token: ${token}" -H 'Content-Type: application/json' \
+    -X POST --data "$body" "${NETWARD_BAO_ADDR}/v1/ssh-host/sign/device-host") || { say "host key signing refused"; return 1; }
+  node -e 'const r = JSON.parse(process.argv[1]); process.stdout.write(r.data.signed_key.trim() + "\n")' "$reply" \
+    > /etc/ssh/ssh_host_ed25519_key-cert.pub
+  say "host certificate for ${principals}"
+}
+
+# The validator's configuration (rendered per device, docker/device-frr/validator/) and the TACACS+ key
+# it names. The validator refuses a config or key an account could have written: both are copied to
+# root-owned files here; the key is readable by root and the accounts' group only, and never leaves
+# this file (it is not in the validator's argv or environment).
+write_validator_config() {
+  local key=${NETWARD_TACACS_KEY:?NETWARD_TACACS_KEY must be set}
+  if [[ ! $key =~ ^[A-Za-z0-9._+-]{8,64}$ ]]; then
+    say "NETWARD_TACACS_KEY must be 8-64 characters of [A-Za-z0-9._+-]"
+    return 1
+  fi
+  install -o root -g root -m 0644 /etc/netward/rendered/forcecommand.json /etc/netward/forcecommand.json
+  (umask 077 && printf '%s\n' "$key" > /etc/netward/tacacs.key)
+  chown root:netward /etc/netward/tacacs.key
+  chmod 0640 /etc/netward/tacacs.key
+  # The validator appends its audit records here (a record it cannot write is a deny).
+  install -d -o root -g netward -m 0770 /var/log/netward
+  touch /var/log/netward/forcecommand.log
+  chown root:netward /var/log/netward/forcecommand.log
+  chmod 0660 /var/log/netward/forcecommand.log
+  /usr/local/bin/netward-forcecommand check-config >&2 \
+    || { say "the validator refuses its configuration"; return 1; }
+}
+
+# sshd in the foreground, its log to the container log (Promtail) and as RFC 5424 over UDP to
+# syslog-ng (the device path of the audit trail).
+# Extra arguments go to sshd (the VyOS device passes its own -f config).
+exec_sshd() {
+  install -d -m 0755 /run/sshd
+  /usr/sbin/sshd -t "$@"
+  say "sshd starting"
+  exec /usr/sbin/sshd -D -e "$@" 2> >(tee /dev/stderr | logger --rfc5424 -n "${NETWARD_SYSLOG_HOST}" -P "${NETWARD_SYSLOG_PORT}" -d -t sshd -p auth.info)
+}

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Start of an FRR device container: trust, host certificate, validator config, FRR, then sshd.
+set -euo pipefail
+: "${NETWARD_DEVICE:?NETWARD_DEVICE must be set}"
+# shellcheck source=device-lib.sh
+. /usr/local/lib/netward/device-lib.sh
+
+fetch_user_ca
+sign_host_key
+write_validator_config
+
+# FRR: the vtysh sockets must be group frrvty (frrinit creates the directory frr:frr, which locks the
+# service accounts out; see LAB-NOTES.md).
+install -d -o frr -g frrvty -m 0750 /var/run/frr
+install -o frr -g frr -m 0640 /etc/netward/frr.conf /etc/frr/frr.conf
+/usr/lib/frr/frrinit.sh start
+say "FRR started"
+
+exec_sshd

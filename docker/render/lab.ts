@@ -1,0 +1,74 @@
+// The compose lab's fixed facts: names, addresses and URLs shared by compose.yaml and every rendered file.
+// The policy says who may do what; this file says where things run. test/compose/ checks that
+// compose.yaml agrees with it (service names, addresses, ports).
+
+export const REALM = 'netward';
+/** Keycloak's issuer, the same inside the network and from the host (KC_HOSTNAME in compose.yaml). */
+export const KEYCLOAK_URL = 'http://keycloak:8080';
+export const ISSUER = `${KEYCLOAK_URL}/realms/${REALM}`;
+export const JWKS_URL = `${ISSUER}/protocol/openid-connect/certs`;
+export const TOKEN_ENDPOINT = `${ISSUER}/protocol/openid-connect/token`;
+
+/** The MCP server's canonical URL (RFC 9728 resource, and the audience of agents' access tokens). */
+export const MCP_RESOURCE = 'http://localhost:8000/mcp';
+export const MCP_PORT = 8000;
+export const BROKER_URL = 'http://ca-broker:8443';
+export const BROKER_PORT = 8443;
+export const BAO_ADDR = 'http://openbao:8200';
+
+/** Keycloak clients: the agent (public, PKCE), the MCP server (confidential, token exchange), the broker. */
+export const CLIENTS = Object.freeze({
+  agent: 'netward-agent',
+  mcp: 'netward-mcp',
+  broker: 'netward-ca-broker',
+});
+
+/** Mount paths of the OpenBao SSH engines: user certificates and device host certificates. */
+export const SSH_USER_MOUNT = 'ssh';
+export const SSH_HOST_MOUNT = 'ssh-host';
+export const HOST_SIGNING_ROLE = 'device-host';
+export const HOST_SIGNER_POLICY = 'device-host-signer';
+/** Name of the OpenBao policy that may sign for one device account. */
+export const signingPolicyName = (account: string) => `ssh-${account}`;
+
+/** The demo users and the IdP role each holds (the seed's alice, bob, carol). */
+export const USERS = Object.freeze([
+  { username: 'alice', firstName: 'Alice', lastName: 'Viewer', idpRole: 'net-viewer' },
+  { username: 'bob', firstName: 'Bob', lastName: 'Operator', idpRole: 'net-operator' },
+  { username: 'carol', firstName: 'Carol', lastName: 'Admin', idpRole: 'net-admin' },
+] as const);
+
+export interface LabDevice {
+  readonly name: string;
+  readonly address: string;
+  readonly vendor: 'frr' | 'vyos';
+  readonly site: string;
+  readonly role: 'spine' | 'leaf' | 'edge';
+  /** Compose profile the device needs, if any. */
+  readonly profile?: string;
+}
+
+export const DEVICES: readonly LabDevice[] = Object.freeze([
+  { name: 'spine-a', address: '172.30.0.10', vendor: 'frr', site: 'lab', role: 'spine' },
+  { name: 'leaf-1', address: '172.30.0.11', vendor: 'frr', site: 'lab', role: 'leaf' },
+  { name: 'leaf-2', address: '172.30.0.12', vendor: 'frr', site: 'lab', role: 'leaf' },
+  { name: 'vyos-1', address: '172.30.0.20', vendor: 'vyos', site: 'lab', role: 'edge', profile: 'vyos' },
+]);
+
+/** The management network every device's validator asks TACACS+ from. */
+export const MGMT_SUBNET = '172.30.0.0/24';
+export const TACACS_ADDRESS = '172.30.0.49';
+export const TACACS_PORT = 49;
+export const SYSLOG_HOST = 'syslog-ng';
+export const SYSLOG_PORT = 514;
+
+/** Placeholders the containers replace at start from their environment: no secret is committed. */
+export const PLACEHOLDERS = Object.freeze({
+  tacacsKey: '@NETWARD_TACACS_KEY@',
+  device: '@NETWARD_DEVICE@',
+});
+/** Keycloak resolves ${VAR} in an imported realm from its environment (compose.yaml sets them). */
+export const KEYCLOAK_ENV = Object.freeze({
+  mcpClientSecret: 'NETWARD_MCP_CLIENT_SECRET',
+  demoPassword: 'NETWARD_DEMO_PASSWORD',
+});

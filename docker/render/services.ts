@@ -1,0 +1,130 @@
+// Configuration files of netward's own services in the compose lab, in the shapes their config schemas
+// accept (packages/ca-broker/src/config.ts, packages/mcp-server/src/config.ts,
+// packages/forcecommand/src/config.ts; test/compose/ validates each rendered file with them). None
+// holds a secret: the MCP client secret and the TACACS+ key are files the containers write at start
+// from their environment.
+import {
+  BAO_ADDR,
+  BROKER_PORT,
+  BROKER_URL,
+  CLIENTS,
+  DEVICES,
+  ISSUER,
+  JWKS_URL,
+  type LabDevice,
+  MCP_PORT,
+  MCP_RESOURCE,
+  SSH_USER_MOUNT,
+  TACACS_ADDRESS,
+  TACACS_PORT,
+  TOKEN_ENDPOINT,
+} from './lab.ts';
+
+/** Address of syslog-ng on the management network (compose.yaml): the validator sends there per command. */
+export const SYSLOG_ADDRESS = '172.30.0.5';
+/** Files the containers write at start (tmpfs or root-owned), referenced by the configs below. */
+export const RUNTIME_FILES = Object.freeze({
+  mcpClientSecret: '/run/netward/mcp-client-secret',
+  mcpHostCa: '/run/netward/known_hosts',
+  tacacsKey: '/etc/netward/tacacs.key',
+  validatorAudit: '/var/log/netward/forcecommand.log',
+});
+
+/** CA broker: verifies the exchanged token, signs through OpenBao with that same token (JWT login). */
+export function renderBrokerConfig(): unknown {
+  return {
+    listen: { host: '0.0.0.0', port: BROKER_PORT },
+    token: {
+      issuer: ISSUER,
+      audience: CLIENTS.broker,
+      jwksUri: JWKS_URL,
+      algorithms: ['RS256'],
+      claims: { user: ['preferred_username'], sid: 'sid', role: 'net_role' },
+      // Keycloak's standard token exchange (26.2+) does not add an `act` claim, so no actor can be
+      // required here; the exchanged token's `azp` names the MCP server's client instead.
+      actor: { allowed: [], require: false },
+    },
+    backend: {
+      type: 'vault',
+      address: BAO_ADDR,
+      mount: SSH_USER_MOUNT,
+      signRole: '{role}',
+      auth: { method: 'jwt', mount: 'jwt', role: '{role}' },
+    },
+    log: { level: 'info' },
+  };
+}
+
+function mcpInventory(devices: readonly LabDevice[]) {
+  // The MCP server drives FRR only (vtysh); the VyOS device is reached by hand (docker/README.md).
+  return devices
+    .filter((d) => d.vendor === 'frr')
+    .map((d) => ({ name: d.name, address: d.name, port: 22, vendor: d.vendor, site: d.site }));
+}
+
+/** MCP server: the resource server, token exchange at Keycloak, certificates from the broker. */
+export function renderMcpConfig(opts: { unsafeRawCommandTool: boolean }): unknown {
+  return {
+    listen: { host: '0.0.0.0', port: MCP_PORT },
+    publicUrl: MCP_RESOURCE,
+    // The container's own healthcheck asks over 127.0.0.1.
+    allowedHosts: [`127.0.0.1:${MCP_PORT}`],
+    issuer: ISSUER,
+    jwksUri: JWKS_URL,
+    algorithms: ['RS256'],
+    roleClaim: 'net_role',
+    tokenExchange: {
+      tokenEndpoint: TOKEN_ENDPOINT,
+      clientId: CLIENTS.mcp,
+      clientSecretFile: RUNTIME_FILES.mcpClientSecret,
+      audience: CLIENTS.broker,
+    },
+    broker: { url: BROKER_URL },
+    inventory: mcpInventory(DEVICES),
+    hostCa: { publicKeyFile: RUNTIME_FILES.mcpHostCa },
+    unsafeRawCommandTool: opts.unsafeRawCommandTool,
+    sessionMode: false,
+  };
+}
+
+/** The validator on one device: TACACS+ (tac_plus-ng) decides, audit to a file and to syslog-ng. */
+export function renderValidatorConfig(device: LabDevice): unknown {
+  const executables =
+    device.vendor === 'frr'
+      ? {
+          vtysh: { path: '/usr/bin/vtysh', style: 'vtysh' },
+          ping: { path: '/usr/bin/ping' },
+          traceroute: { path: '/usr/bin/traceroute' },
+          ip: { path: '/usr/bin/ip' },
+        }
+      : {
+          // VyOS: op-mode commands run through its wrapper, which stage 2 strips before authorization.
+          'vyatta-op-cmd-wrapper': { path: '/opt/vyatta/bin/vyatta-op-cmd-wrapper' },
+          ping: { path: '/usr/bin/ping' },
+          traceroute: { path: '/usr/bin/traceroute' },
+          ip: { path: '/usr/bin/ip' },
+        };
+  const cli =
+    device.vendor === 'frr'
+      ? { executable: 'vtysh', commands: ['show'] }
+      : { executable: 'vyatta-op-cmd-wrapper', commands: ['show'] };
+  return {
+    device: device.name,
+    accountGroup: 'netward',
+    executables,
+    cli,
+    ...(device.vendor === 'vyos' ? { wrappers: [] } : {}),
+    authorization: {
+      mode: 'tacacs',
+      servers: [{ host: TACACS_ADDRESS, port: TACACS_PORT }],
+      keyFile: RUNTIME_FILES.tacacsKey,
+      timeoutMs: 1500,
+      deadlineMs: 3000,
+      accounting: true,
+    },
+    audit: {
+      file: RUNTIME_FILES.validatorAudit,
+      syslog: { host: SYSLOG_ADDRESS, port: 514, transport: 'udp', facility: 'authpriv' },
+    },
+  };
+}
