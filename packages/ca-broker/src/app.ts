@@ -156,6 +156,8 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
     disableRequestLogging: true,
     return503OnClosing: true,
   });
+  // JSON only: a text/plain body is refused with 415 rather than handed to the validators as a string.
+  app.removeContentTypeParser('text/plain');
 
   function refuse(reply: FastifyReply, err: CaBrokerError, realm = REALM) {
     const status = HTTP_STATUS[err.code] ?? 500;
