@@ -1,6 +1,6 @@
 // Reading a policy file: YAML -> zod -> cross-field checks -> regex subset -> one frozen Policy.
 import { readFileSync } from 'node:fs';
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { compileRoles } from './decide.ts';
 import { DEFAULT_POLICY_FILE, DEFAULT_POLICY_YAML } from './default-policy.ts';
@@ -51,6 +51,17 @@ function zodMessage(issue: z.core.$ZodIssue): string {
 export function parsePolicy(yamlText: string, fileName: string): Policy {
   const lineCounter = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locateKey = (path: readonly PathPart[], key: string): { line?: number; column?: number } => {
+    const map = doc.getIn(path, true);
+    if (isMap(map)) {
+      const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+      if (pair && isNode(pair.key) && pair.key.range) {
+        const pos = lineCounter.linePos(pair.key.range[0]);
+        return { line: pos.line, column: pos.col };
+      }
+    }
+    return locate(path);
+  };
   const locate = (path: readonly PathPart[]): { line?: number; column?: number } => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true);
@@ -61,7 +72,11 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
     }
     return {};
   };
-  const fail = (issues: PolicyIssue[]): never => {
+  const fail = (unsorted: PolicyIssue[]): never => {
+    // In file order, so the message reads top to bottom.
+    const issues = [...unsorted].sort(
+      (a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+    );
     throw new PolicyError(
       'ERR_POLICY_INVALID',
       `invalid policy file ${fileName}:\n${formatIssues(fileName, issues)}`,
@@ -82,13 +97,22 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
       }),
     );
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 0 });
+  let data: unknown;
+  try {
+    // Aliases are refused outright: a policy has no use for them and they are the billion-laughs vector.
+    data = doc.toJS({ maxAliasCount: 0 });
+  } catch (err) {
+    fail([
+      { code: 'syntax', path: '', message: `YAML: ${(err as Error).message} (aliases are not allowed)` },
+    ]);
+  }
   const parsed = policyFileSchema.safeParse(data);
   if (!parsed.success) {
     fail(
       parsed.error.issues.map((i) => {
         const path = i.path.filter((p): p is PathPart => typeof p !== 'symbol');
-        return { code: 'schema' as const, path: formatPath(path), ...locate(path), message: zodMessage(i) };
+        const where = i.code === 'unrecognized_keys' ? locateKey(path, i.keys[0] ?? '') : locate(path);
+        return { code: 'schema' as const, path: formatPath(path), ...where, message: zodMessage(i) };
       }),
     );
   }
