@@ -90,14 +90,20 @@ export interface StartSshdOptions {
 
 const DEFAULT_FORCE_COMMAND = `#!/bin/sh
 # Test stand-in for the validator: shows what arrived.
+account=$(id -un)
 case "$SSH_ORIGINAL_COMMAND" in
   deny*) echo "DENY: $SSH_ORIGINAL_COMMAND" >&2; exit 13 ;;
-  sleep*) sleep 5; exit 0 ;;
+  sleep*|*192.0.2.99*) sleep 5; exit 0 ;;
   flood*) head -c 200000 /dev/zero | tr '\\0' x; exit 0 ;;
+  *configure*)
+    if [ "$account" != net-admin ]; then
+      echo "DENY (local): $account may not run: $SSH_ORIGINAL_COMMAND" >&2
+      exit 1
+    fi ;;
 esac
 echo "cmd=$SSH_ORIGINAL_COMMAND"
 echo "user=$MCP_USER sid=$MCP_SID req=$MCP_REQUEST_ID tool=$MCP_TOOL"
-echo "account=$(id -un)"
+echo "account=$account"
 `;
 
 export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFixture> {

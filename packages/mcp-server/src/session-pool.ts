@@ -1,0 +1,101 @@
+/**
+ * Session mode: one certificate and one SSH connection per (login session, role, device), reused for
+ * new exec channels while the certificate has more than `renewBeforeExpiryMs` left. The seed names the
+ * trade-off ("cache a short-lived cert for the lifetime of a session"); the benchmark measures it.
+ *
+ * sshd checks a certificate's validity once, at authentication: a connection opened with it would
+ * stay usable after it expires. So the pool closes each connection, and forgets its key, before the
+ * certificate's `validBefore` (a timer), and refuses to start an exec past that point even if the
+ * timer has not fired yet. Each exec still runs the device's ForceCommand validator.
+ */
+import type { DeviceConnection } from './ssh/connection.ts';
+
+export interface PooledSession {
+  readonly connection: DeviceConnection;
+  readonly certSerial: string;
+  readonly validBefore: Date;
+}
+
+interface Entry {
+  readonly session: Promise<PooledSession>;
+  timer?: NodeJS.Timeout;
+  settled?: PooledSession;
+}
+
+export interface SessionPoolOptions {
+  readonly renewBeforeExpiryMs: number;
+  readonly now?: () => number;
+}
+
+export class SessionPool {
+  readonly #entries = new Map<string, Entry>();
+  readonly #margin: number;
+  readonly #now: () => number;
+
+  constructor(options: SessionPoolOptions) {
+    this.#margin = options.renewBeforeExpiryMs;
+    this.#now = options.now ?? Date.now;
+  }
+
+  static key(sid: string, role: string, device: string): string {
+    return `${sid}\0${role}\0${device}`;
+  }
+
+  /** True while `s` may start another exec. */
+  usable(s: PooledSession): boolean {
+    return s.connection.usable && s.validBefore.getTime() - this.#now() > this.#margin;
+  }
+
+  /**
+   * The live session for `key`, or a new one from `create`. Concurrent callers share one creation.
+   * `reused` says whether the certificate and connection already existed.
+   */
+  async acquire(
+    key: string,
+    create: () => Promise<PooledSession>,
+  ): Promise<{ session: PooledSession; reused: boolean }> {
+    const existing = this.#entries.get(key);
+    if (existing) {
+      if (existing.settled === undefined) {
+        try {
+          const s = await existing.session;
+          if (this.usable(s)) return { session: s, reused: true };
+        } catch {
+          // the creation failed for someone else; try afresh below
+        }
+      } else if (this.usable(existing.settled)) {
+        return { session: existing.settled, reused: true };
+      }
+      this.#drop(key, existing);
+    }
+    const entry: Entry = { session: create() };
+    this.#entries.set(key, entry);
+    let s: PooledSession;
+    try {
+      s = await entry.session;
+    } catch (e) {
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+      throw e;
+    }
+    entry.settled = s;
+    const closeIn = s.validBefore.getTime() - this.#now() - this.#margin;
+    entry.timer = setTimeout(() => this.#drop(key, entry), Math.max(0, closeIn));
+    entry.timer.unref();
+    return { session: s, reused: false };
+  }
+
+  #drop(key: string, entry: Entry): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    entry.settled?.connection.close();
+    entry.session.then((s) => s.connection.close()).catch(() => {});
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  closeAll(): void {
+    for (const [key, entry] of this.#entries) this.#drop(key, entry);
+  }
+}
