@@ -21,7 +21,9 @@ if (entries.length === 0) {
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const external = selfContained
   ? []
-  : Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).filter((d) => !d.startsWith('@netward/'));
+  : Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).filter(
+      (d) => !d.startsWith('@netward/'),
+    );
 
 for (const entry of entries) {
   const [file, name = basename(file, extname(file))] = entry.split('=');
@@ -35,7 +37,9 @@ for (const entry of entries) {
     conditions: ['netward-source'],
     external: external.flatMap((d) => [d, `${d}/*`]),
     // CommonJS dependencies compiled into an ES module still call require().
-    banner: { js: "import { createRequire as __netwardCreateRequire } from 'node:module';\nconst require = __netwardCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __netwardCreateRequire } from 'node:module';\nconst require = __netwardCreateRequire(import.meta.url);",
+    },
     sourcemap: false,
     legalComments: 'none',
     logLevel: 'warning',
