@@ -32,10 +32,7 @@ export function renderLocalRules(policy: Policy): string {
 const localRulesSchema = z.strictObject({
   version: z.literal(LOCAL_RULES_VERSION),
   roles: z.record(
-    z
-      .string()
-      .regex(ACCOUNT_NAME, 'expected an account name')
-      .refine((n) => n !== '__proto__', 'expected an account name'),
+    z.string().regex(ACCOUNT_NAME, 'expected an account name'),
     z.strictObject({
       rules: z.array(
         z.strictObject({ action: z.enum(['permit', 'deny']), match: z.string().min(1).max(256).nullable() }),
