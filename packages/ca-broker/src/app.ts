@@ -150,10 +150,9 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
   let userCaBlob: Buffer | undefined;
 
   const app = Fastify({
+    // The audit line is the request log; fastify's own would duplicate it without the decision.
     logger: false,
     bodyLimit: 16 * 1024,
-    // The audit line is the request log; fastify's own would duplicate it without the decision.
-    disableRequestLogging: true,
     return503OnClosing: true,
   });
   // JSON only: a text/plain body is refused with 415 rather than handed to the validators as a string.
