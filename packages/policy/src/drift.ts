@@ -135,7 +135,7 @@ export function checkDeployed(policy: Policy, target: Target, text: string, file
       break;
   }
   const diff = lineDiff(deployed, expected, {
-    fromLabel: `${file} (deployed)`,
+    fromLabel: target === 'tac_plus-ng' ? `${file} (deployed)` : `${file} (deployed, JSON re-formatted)`,
     toLabel: `${policy.source} (rendered now)`,
     fromStart,
   });
