@@ -106,7 +106,7 @@ async function validate(deps: ValidatorDeps, state: { authorizer?: Authorizer })
           request_id_source: identity.requestIdSource,
         }),
     ...(plan === undefined ? {} : { normalized: describePlan(plan) }),
-    ...(answers.length === 0 ? {} : { authorization: { mode: authorizer?.mode, answers } }),
+    ...(answers.length === 0 ? {} : { authz: { mode: authorizer?.mode, answers } }),
   });
 
   const deny = async (code: ForceCommandErrorCode, error?: unknown): Promise<number> => {

@@ -1,0 +1,370 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ConfigInput } from './config.ts';
+import { groupId } from './config.ts';
+
+/**
+ * Device setup, as functions (the native lab calls them for every namespace) and as the `install`
+ * command. Everything here is idempotent: accounts and groups are created when missing and never
+ * deleted, files are rewritten with the same content and modes.
+ */
+
+/** The seed's three service accounts; the account is the role is the certificate principal. */
+export const DEFAULT_ACCOUNTS: readonly string[] = Object.freeze(['net-viewer', 'net-operator', 'net-admin']);
+/** The accounts' common group: reads the TACACS+ key (0640) and appends to the audit log (0620). */
+export const DEFAULT_ACCOUNT_GROUP = 'netward';
+/** FRR's group for vtysh's sockets (LAB-NOTES: membership gives full control of FRR). */
+export const FRR_GROUP = 'frrvty';
+
+export interface ForceCommandLineOptions {
+  /** Default /usr/bin/node. */
+  readonly node?: string;
+  /** The bundled validator (dist/netward-forcecommand.js, installed e.g. as /usr/local/lib/netward/...). */
+  readonly script: string;
+  readonly config: string;
+}
+
+/** The ForceCommand value. sshd runs it through the account's shell (`/bin/sh -c`): paths must not need quoting. */
+export function forceCommandLine(o: ForceCommandLineOptions): string {
+  for (const p of [o.node ?? '/usr/bin/node', o.script, o.config]) {
+    if (!/^\/[A-Za-z0-9._/-]+$/.test(p)) throw new TypeError(`path not usable in ForceCommand: ${p}`);
+  }
+  return `${o.node ?? '/usr/bin/node'} ${o.script} --config ${o.config}`;
+}
+
+export interface SshdConfigOptions {
+  /** TrustedUserCAKeys: the CA broker's user CA public key. */
+  readonly caKeysFile: string;
+  /** AuthorizedPrincipalsFile <dir>/%u: one file per account naming the principal(s) it accepts. */
+  readonly principalsDir: string;
+  /** From forceCommandLine(). */
+  readonly forceCommand: string;
+  readonly accounts?: readonly string[];
+  /**
+   * A whole sshd_config for a dedicated sshd (the lab runs one per namespace). Without it the result is
+   * a drop-in for /etc/ssh/sshd_config.d/ that leaves other users of the device's sshd alone.
+   */
+  readonly standalone?: {
+    readonly listenAddress: string;
+    readonly port: number;
+    readonly hostKeys: readonly string[];
+    readonly hostCertificate?: string;
+    readonly pidFile: string;
+  };
+}
+
+/** The per-account restrictions, shared by the drop-in (inside Match) and the standalone config. */
+function accountBlock(o: SshdConfigOptions): string[] {
+  return [
+    'AcceptEnv MCP_USER MCP_SID MCP_REQUEST_ID MCP_TOOL',
+    `TrustedUserCAKeys ${o.caKeysFile}`,
+    `AuthorizedPrincipalsFile ${o.principalsDir}/%u`,
+    'AuthorizedKeysFile none',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'HostbasedAuthentication no',
+    `ForceCommand ${o.forceCommand}`,
+    // The certificate sshd verified, for the validator (SSH_USER_AUTH): identity from proof, not claims.
+    'ExposeAuthInfo yes',
+    'PermitTTY no',
+    'PermitUserRC no',
+    'DisableForwarding yes',
+    'PermitTunnel no',
+  ];
+}
+
+/**
+ * The sshd configuration of a device. The drop-in confines everything to `Match User <accounts>`
+ * (OpenSSH 9.2 accepts AcceptEnv there, checked with `sshd -t`), so other users of the device's sshd
+ * keep their settings. MCP_* are claims the validator checks against the certificate.
+ */
+export function renderSshdConfig(o: SshdConfigOptions): string {
+  const accounts = o.accounts ?? DEFAULT_ACCOUNTS;
+  const head =
+    '# netward: MCP service accounts reach only the ForceCommand validator (packages/forcecommand)';
+  if (o.standalone === undefined) {
+    return [head, `Match User ${accounts.join(',')}`, ...accountBlock(o).map((l) => `    ${l}`), ''].join(
+      '\n',
+    );
+  }
+  const s = o.standalone;
+  return [
+    head,
+    `ListenAddress ${s.listenAddress}:${s.port}`,
+    `PidFile ${s.pidFile}`,
+    ...s.hostKeys.map((k) => `HostKey ${k}`),
+    ...(s.hostCertificate === undefined ? [] : [`HostCertificate ${s.hostCertificate}`]),
+    'UsePAM no',
+    'PermitRootLogin no',
+    'StrictModes yes',
+    'LogLevel INFO',
+    `AllowUsers ${accounts.join(' ')}`,
+    'PermitUserEnvironment no',
+    ...accountBlock(o),
+    '',
+  ].join('\n');
+}
+
+/** A principals file: the account accepts exactly the principal of its own name. */
+export function renderPrincipals(account: string): string {
+  return `${account}\n`;
+}
+
+export interface DeviceConfigOptions {
+  readonly device: string;
+  readonly auditFile: string;
+  readonly accounts?: readonly string[];
+  readonly accountGroup?: string;
+  /** FRR: vtysh with `--config_dir <dir> [-N <pathspace>]`; bare `show ...` routed to it. */
+  readonly frr?: { readonly vtysh?: string; readonly configDir?: string; readonly pathspace?: string };
+  /** VyOS: bare CLI commands through the op-mode wrapper. */
+  readonly vyos?: { readonly wrapper?: string };
+  /** Diagnostics on the allowlist; default ping, traceroute, ip at their Debian paths. */
+  readonly tools?: Readonly<Record<string, string>>;
+  readonly cliCommands?: readonly string[];
+  readonly authorization:
+    | { readonly mode: 'local'; readonly rulesFile: string }
+    | {
+        readonly mode: 'tacacs';
+        readonly servers: readonly { readonly host: string; readonly port?: number }[];
+        readonly keyFile: string;
+        readonly timeoutMs?: number;
+        readonly deadlineMs?: number;
+        readonly accounting?: boolean;
+      };
+  readonly syslog?: { readonly host: string; readonly port?: number; readonly transport?: 'udp' | 'tcp' };
+}
+
+export const DEBIAN_TOOLS: Readonly<Record<string, string>> = Object.freeze({
+  ping: '/usr/bin/ping',
+  traceroute: '/usr/sbin/traceroute',
+  ip: '/usr/sbin/ip',
+});
+
+/** The validator's configuration object for one device (validate with validateConfig before use). */
+export function deviceConfigObject(o: DeviceConfigOptions): ConfigInput {
+  const executables: Record<string, { path: string; args?: string[]; style?: 'argv' | 'vtysh' }> = {};
+  for (const [name, path] of Object.entries(o.tools ?? DEBIAN_TOOLS)) executables[name] = { path };
+  let cli: { executable: string; commands: string[] } | undefined;
+  if (o.frr !== undefined) {
+    const args = ['--config_dir', o.frr.configDir ?? '/etc/frr'];
+    if (o.frr.pathspace !== undefined) args.push('-N', o.frr.pathspace);
+    executables['vtysh'] = { path: o.frr.vtysh ?? '/usr/bin/vtysh', args, style: 'vtysh' };
+    cli = { executable: 'vtysh', commands: [...(o.cliCommands ?? ['show'])] };
+  } else if (o.vyos !== undefined) {
+    executables['vyatta-op-cmd-wrapper'] = {
+      path: o.vyos.wrapper ?? '/opt/vyatta/bin/vyatta-op-cmd-wrapper',
+    };
+    cli = { executable: 'vyatta-op-cmd-wrapper', commands: [...(o.cliCommands ?? ['show'])] };
+  }
+  const a = o.authorization;
+  return {
+    device: o.device,
+    accounts: [...(o.accounts ?? DEFAULT_ACCOUNTS)],
+    accountGroup: o.accountGroup ?? DEFAULT_ACCOUNT_GROUP,
+    executables,
+    ...(cli === undefined ? {} : { cli }),
+    authorization:
+      a.mode === 'local'
+        ? { mode: 'local', rulesFile: a.rulesFile }
+        : {
+            mode: 'tacacs',
+            servers: a.servers.map((s) => ({ host: s.host, port: s.port ?? 49 })),
+            keyFile: a.keyFile,
+            ...(a.timeoutMs === undefined ? {} : { timeoutMs: a.timeoutMs }),
+            ...(a.deadlineMs === undefined ? {} : { deadlineMs: a.deadlineMs }),
+            ...(a.accounting === undefined ? {} : { accounting: a.accounting }),
+          },
+    audit: {
+      file: o.auditFile,
+      ...(o.syslog === undefined
+        ? {}
+        : {
+            syslog: {
+              host: o.syslog.host,
+              port: o.syslog.port ?? 514,
+              transport: o.syslog.transport ?? 'udp',
+            },
+          }),
+    },
+  };
+}
+
+/**
+ * The config file text. JSON (which is YAML 1.2): the validator parses JSON without loading its YAML
+ * parser, ~14 ms per command on this machine. Operators may rewrite it as YAML.
+ */
+export function renderDeviceConfig(o: DeviceConfigOptions): string {
+  return `${JSON.stringify(deviceConfigObject(o), null, 2)}\n`;
+}
+
+function lookup(file: string, name: string): boolean {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .some((l) => l.split(':')[0] === name);
+  } catch {
+    return false;
+  }
+}
+
+export interface EnsureAccountsOptions {
+  readonly accounts?: readonly string[];
+  readonly group?: string;
+  /** Add the accounts to frrvty (created if missing) so vtysh reaches FRR. */
+  readonly frr?: boolean;
+  /** Injected in tests; default execFileSync (argv, no shell). */
+  readonly run?: (file: string, args: readonly string[]) => void;
+}
+
+/**
+ * Creates the groups and accounts when missing, never deletes: shell /bin/sh (sshd runs ForceCommand
+ * through it), home under /home, password field `*` (with `UsePAM no`, sshd refuses `!` as locked: see
+ * LAB-NOTES), supplementary groups netward (+ frrvty).
+ */
+export function ensureAccounts(o: EnsureAccountsOptions = {}): void {
+  const run =
+    o.run ?? ((file: string, args: readonly string[]) => execFileSync(file, [...args], { stdio: 'pipe' }));
+  const groups = [o.group ?? DEFAULT_ACCOUNT_GROUP, ...(o.frr ? [FRR_GROUP] : [])];
+  for (const g of groups) if (!lookup('/etc/group', g)) run('groupadd', ['--system', g]);
+  for (const account of o.accounts ?? DEFAULT_ACCOUNTS) {
+    if (!lookup('/etc/passwd', account)) {
+      run('useradd', ['--create-home', '--shell', '/bin/sh', '--groups', groups.join(','), account]);
+    } else {
+      run('usermod', ['--append', '--groups', groups.join(','), account]);
+    }
+    run('usermod', ['--password', '*', account]);
+  }
+}
+
+export interface InstallOptions {
+  readonly device: string;
+  /** The CA broker's user CA public key, copied to <etcDir>/user_ca.pub. */
+  readonly caPubFile: string;
+  /** Default /etc/netward. */
+  readonly etcDir?: string;
+  /** Default /var/log/netward/forcecommand.log. */
+  readonly auditFile?: string;
+  /** Where the bundled validator is (default: this very file when run from the bundle). */
+  readonly script: string;
+  readonly node?: string;
+  /** Default /etc/ssh/sshd_config.d/netward.conf; `null` to skip. */
+  readonly sshdDropIn?: string | null;
+  readonly frr?: DeviceConfigOptions['frr'];
+  readonly vyos?: DeviceConfigOptions['vyos'];
+  /** local: the rules file is copied to <etcDir>/local-rules.json. tacacs: the key file to <etcDir>/tacacs.key. */
+  readonly authorization:
+    | { readonly mode: 'local'; readonly rulesFile: string }
+    | {
+        readonly mode: 'tacacs';
+        readonly servers: readonly { readonly host: string; readonly port?: number }[];
+        readonly keyFile: string;
+        readonly accounting?: boolean;
+      };
+  readonly syslog?: DeviceConfigOptions['syslog'];
+  readonly accounts?: readonly string[];
+  readonly group?: string;
+  readonly createAccounts?: boolean;
+}
+
+export interface InstallResult {
+  readonly configFile: string;
+  readonly forceCommand: string;
+  readonly sshdConfig: string;
+  readonly files: readonly string[];
+}
+
+function writeOwned(file: string, content: string | Buffer, mode: number, gid = 0): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content, { mode });
+  chownSync(file, 0, gid);
+  chmodSync(file, mode);
+}
+
+/**
+ * Sets up a Debian device (as root): accounts and groups, /etc/netward (root:root 0755) with the CA
+ * key, principals (0644), config (0644), rules (0644) or TACACS+ key (root:netward 0640), the audit
+ * log (root:netward 0620 in a root:root 0755 directory: the accounts can append, not read or remove),
+ * and the sshd drop-in. Returns what it wrote; does not reload sshd.
+ */
+export function installDevice(o: InstallOptions): InstallResult {
+  if (process.getuid?.() !== 0) throw new Error('install must run as root');
+  const accounts = o.accounts ?? DEFAULT_ACCOUNTS;
+  const group = o.group ?? DEFAULT_ACCOUNT_GROUP;
+  if (o.createAccounts !== false) ensureAccounts({ accounts, group, frr: o.frr !== undefined });
+  const gid = groupId(group);
+  if (gid === undefined) throw new Error(`group ${group} does not exist`);
+  const etc = o.etcDir ?? '/etc/netward';
+  const files: string[] = [];
+  mkdirSync(etc, { recursive: true, mode: 0o755 });
+  chownSync(etc, 0, 0);
+  chmodSync(etc, 0o755);
+
+  const caKeys = join(etc, 'user_ca.pub');
+  writeOwned(caKeys, readFileSync(o.caPubFile), 0o644);
+  files.push(caKeys);
+  const principalsDir = join(etc, 'principals');
+  mkdirSync(principalsDir, { recursive: true, mode: 0o755 });
+  for (const a of accounts) {
+    const f = join(principalsDir, a);
+    writeOwned(f, renderPrincipals(a), 0o644);
+    files.push(f);
+  }
+
+  let authorization: DeviceConfigOptions['authorization'];
+  if (o.authorization.mode === 'local') {
+    const rules = join(etc, 'local-rules.json');
+    writeOwned(rules, readFileSync(o.authorization.rulesFile), 0o644);
+    files.push(rules);
+    authorization = { mode: 'local', rulesFile: rules };
+  } else {
+    const key = join(etc, 'tacacs.key');
+    writeOwned(key, readFileSync(o.authorization.keyFile), 0o640, gid);
+    files.push(key);
+    authorization = {
+      mode: 'tacacs',
+      servers: o.authorization.servers,
+      keyFile: key,
+      ...(o.authorization.accounting === undefined ? {} : { accounting: o.authorization.accounting }),
+    };
+  }
+
+  const auditFile = o.auditFile ?? '/var/log/netward/forcecommand.log';
+  mkdirSync(dirname(auditFile), { recursive: true, mode: 0o755 });
+  if (!existsSync(auditFile)) writeFileSync(auditFile, '', { mode: 0o620 });
+  chownSync(auditFile, 0, gid);
+  chmodSync(auditFile, 0o620);
+  files.push(auditFile);
+
+  const configFile = join(etc, 'forcecommand.json');
+  writeOwned(
+    configFile,
+    renderDeviceConfig({
+      device: o.device,
+      auditFile,
+      accounts,
+      accountGroup: group,
+      ...(o.frr === undefined ? {} : { frr: o.frr }),
+      ...(o.vyos === undefined ? {} : { vyos: o.vyos }),
+      authorization,
+      ...(o.syslog === undefined ? {} : { syslog: o.syslog }),
+    }),
+    0o644,
+  );
+  files.push(configFile);
+
+  const forceCommand = forceCommandLine({
+    script: o.script,
+    config: configFile,
+    ...(o.node ? { node: o.node } : {}),
+  });
+  const sshdConfig = renderSshdConfig({ caKeysFile: caKeys, principalsDir, forceCommand, accounts });
+  const dropIn = o.sshdDropIn === undefined ? '/etc/ssh/sshd_config.d/netward.conf' : o.sshdDropIn;
+  if (dropIn !== null) {
+    writeOwned(dropIn, sshdConfig, 0o644);
+    files.push(dropIn);
+  }
+  return { configFile, forceCommand, sshdConfig, files };
+}

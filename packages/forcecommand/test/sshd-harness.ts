@@ -1,0 +1,231 @@
+// A real OpenSSH sshd on loopback whose ForceCommand is the built validator, for the end-to-end tests.
+// Needs root (sshd, accounts) and openssh-server: without them the tests fail with a clear message.
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { defaultPolicy, renderLocalRules } from '@netward/policy';
+import type { ConfigInput } from '../src/config.ts';
+import { ensureAccounts, forceCommandLine, renderPrincipals, renderSshdConfig } from '../src/deploy.ts';
+
+export const PKG = join(import.meta.dirname, '..');
+export const BUNDLE = join(PKG, 'dist', 'netward-forcecommand.js');
+export const SSHD = '/usr/sbin/sshd';
+
+export function requireRootAndSshd(): void {
+  if (process.getuid?.() !== 0)
+    throw new Error('these tests need root (sshd, service accounts): run as root');
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} missing: apt-get install openssh-server`);
+}
+
+export function buildBundle(): void {
+  execFileSync(
+    process.execPath,
+    ['../../scripts/bundle.mjs', '--self-contained', 'src/cli.ts=netward-forcecommand'],
+    { cwd: PKG, stdio: 'pipe' },
+  );
+}
+
+export function groupGid(name: string): number {
+  for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+    const [n, , gid] = line.split(':');
+    if (n === name) return Number(gid);
+  }
+  throw new Error(`group ${name} missing`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface SshResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Harness {
+  dir: string;
+  port: number;
+  configFile: string;
+  auditFile: string;
+  rulesFile: string;
+  keyFile: string;
+  /** Signs a user certificate with ssh-keygen (an independent implementation). */
+  sign(o: { keyId: string; principals: string[]; serial: number; name?: string }): string;
+  writeConfig(overrides: Partial<ConfigInput>): void;
+  ssh(
+    account: string,
+    command: string,
+    o?: { cert?: string; env?: Record<string, string> },
+  ): Promise<SshResult>;
+  auditRecords(): Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+export const BASE_EXECUTABLES = {
+  ip: { path: '/usr/sbin/ip' },
+  ping: { path: '/usr/bin/ping' },
+  echo: { path: '/usr/bin/echo' },
+  sleep: { path: '/usr/bin/sleep' },
+} as const;
+
+export async function startSshd(): Promise<Harness> {
+  requireRootAndSshd();
+  ensureAccounts({ frr: true });
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  // Not under /tmp: sshd's StrictModes refuses a principals file below a world-writable directory.
+  const dir = mkdtempSync('/run/netward-fc-');
+  // The validator runs as the service accounts: they must traverse to the config, rules, key, log.
+  chmodSync(dir, 0o755);
+  const gid = groupGid('netward');
+  const p = (n: string) => join(dir, n);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', p('ca')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', p('host')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', p('user')]);
+  mkdirSync(p('principals'), { mode: 0o755 });
+  for (const a of ['net-viewer', 'net-operator', 'net-admin']) {
+    writeFileSync(join(p('principals'), a), renderPrincipals(a), { mode: 0o644 });
+  }
+  writeFileSync(p('local-rules.json'), renderLocalRules(defaultPolicy()), { mode: 0o644 });
+  writeFileSync(p('tacacs.key'), 'lab-shared-secret\n', { mode: 0o640 });
+  chownSync(p('tacacs.key'), 0, gid);
+  chmodSync(p('tacacs.key'), 0o640);
+  writeFileSync(p('audit.log'), '', { mode: 0o620 });
+  chownSync(p('audit.log'), 0, gid);
+  chmodSync(p('audit.log'), 0o620);
+
+  const port = await freePort();
+  const configFile = p('forcecommand.json');
+  const forceCommand = forceCommandLine({ script: BUNDLE, config: configFile });
+  writeFileSync(
+    p('sshd_config'),
+    renderSshdConfig({
+      caKeysFile: p('ca.pub'),
+      principalsDir: p('principals'),
+      forceCommand,
+      standalone: { listenAddress: '127.0.0.1', port, hostKeys: [p('host')], pidFile: p('sshd.pid') },
+    }),
+  );
+  execFileSync(SSHD, ['-t', '-f', p('sshd_config')]);
+  const sshd: ChildProcess = spawn(SSHD, ['-D', '-f', p('sshd_config'), '-E', p('sshd.log')], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => sshd.once('exit', () => resolve()));
+  // Wait until sshd accepts connections.
+  for (let i = 0; ; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (i > 100) throw new Error(`sshd did not start: ${readFileSync(p('sshd.log'), 'utf8')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const base: ConfigInput = {
+    device: 'spine-a',
+    executables: { ...BASE_EXECUTABLES },
+    authorization: { mode: 'local', rulesFile: p('local-rules.json') },
+    audit: { file: p('audit.log') },
+  };
+
+  const harness: Harness = {
+    dir,
+    port,
+    configFile,
+    auditFile: p('audit.log'),
+    rulesFile: p('local-rules.json'),
+    keyFile: p('tacacs.key'),
+    sign({ keyId, principals, serial, name = 'user' }) {
+      if (name !== 'user') execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', p(name)]);
+      execFileSync('ssh-keygen', [
+        '-q',
+        '-s',
+        p('ca'),
+        '-I',
+        keyId,
+        '-n',
+        principals.join(','),
+        '-V',
+        '-1m:+5m',
+        '-z',
+        String(serial),
+        `${p(name)}.pub`,
+      ]);
+      return p(name);
+    },
+    writeConfig(overrides) {
+      writeFileSync(configFile, JSON.stringify({ ...base, ...overrides }, null, 2), { mode: 0o644 });
+      chmodSync(configFile, 0o644);
+    },
+    ssh(account, command, o = {}) {
+      const key = o.cert ?? p('user');
+      const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...(o.env ?? {}) };
+      const args = [
+        '-F',
+        '/dev/null',
+        '-i',
+        key,
+        '-o',
+        `CertificateFile=${key}-cert.pub`,
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'LogLevel=ERROR',
+        '-o',
+        'KexAlgorithms=curve25519-sha256',
+        '-o',
+        'SendEnv=MCP_*',
+        '-p',
+        String(port),
+        `${account}@127.0.0.1`,
+        command,
+      ];
+      return new Promise((resolve) => {
+        execFile('ssh', args, { env, timeout: 20_000 }, (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 255) : 0;
+          resolve({ code, stdout, stderr });
+        });
+      });
+    },
+    auditRecords() {
+      return readFileSync(p('audit.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    async stop() {
+      sshd.kill('SIGTERM');
+      await exited;
+      if (!process.env['KEEP_FC_TMP']) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  harness.writeConfig({});
+  return harness;
+}
