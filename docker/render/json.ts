@@ -6,7 +6,7 @@ const INDENT = '  ';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-function isScalar(v: Json): boolean {
+function isScalar(v: Json): v is null | boolean | number | string {
   return v === null || typeof v !== 'object';
 }
 

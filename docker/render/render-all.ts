@@ -16,6 +16,7 @@ import {
   loadPolicy,
   type Policy,
   renderBrokerRoles,
+  renderIdp,
   renderLocalRules,
   renderMcpTools,
   renderTacPlusNg,
@@ -36,8 +37,10 @@ const reformat = (text: string) => formatJson(JSON.parse(text));
 export function renderAll(policy: Policy): Map<string, string> {
   const files = new Map<string, string>();
 
-  // Identity: the Keycloak realm.
+  // Identity: the Keycloak realm, and the policy's IdP map it projects (what `netward-policy check --idp`
+  // compares).
   files.set('docker/keycloak/netward-realm.json', formatJson(renderKeycloakRealm(policy)));
+  files.set('docker/keycloak/idp-roles.json', reformat(renderIdp(policy)));
 
   // SSH CA: OpenBao's JWT roles, SSH roles and policies, applied by docker/openbao-init/init.sh.
   const bao = renderOpenBao(policy);

@@ -1,0 +1,257 @@
+// Static checks of compose.yaml: what can be verified without a Docker engine.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEVICES, MCP_PORT, TACACS_ADDRESS } from '../../docker/render/lab.ts';
+import { SYSLOG_ADDRESS } from '../../docker/render/services.ts';
+import {
+  argDefaults,
+  buildOf,
+  contextCopies,
+  dockerComposeVersion,
+  loadCompose,
+  REPO_ROOT,
+} from './compose-files.ts';
+
+const compose = loadCompose();
+const services = Object.entries(compose.services);
+
+function bindSources(): Array<{ service: string; source: string }> {
+  const out: Array<{ service: string; source: string }> = [];
+  for (const [name, s] of services) {
+    for (const v of s.volumes ?? []) {
+      const source = typeof v === 'string' ? v.split(':')[0] : v.type === 'bind' ? v.source : undefined;
+      if (source !== undefined && (source.startsWith('./') || source.startsWith('/'))) {
+        out.push({ service: name, source });
+      }
+    }
+  }
+  return out;
+}
+
+describe('compose.yaml validates', () => {
+  const version = dockerComposeVersion();
+
+  it('docker-compose (v1, client only) is installed to validate it', () => {
+    // Debian's docker-compose package; scripts/setup.sh installs it. No engine is needed for `config`.
+    expect(
+      version,
+      'docker-compose is not installed: run scripts/setup.sh (apt-get install docker-compose)',
+    ).toBeDefined();
+  });
+
+  for (const profile of [[], ['--profile', 'vyos']]) {
+    it(`docker-compose config -q accepts it ${profile.length === 0 ? '(default services)' : '(with the vyos profile)'}`, () => {
+      if (version === undefined) throw new Error('docker-compose is not installed: run scripts/setup.sh');
+      // docker-compose validates against the compose-spec JSON schema it ships
+      // (compose/config/compose_spec.json) and resolves every build context and extension field.
+      const out = execFileSync('docker-compose', ['-f', 'compose.yaml', ...profile, 'config', '-q'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      expect(out).toBe('');
+    });
+  }
+
+  it('has no top-level name (docker-compose v1 refuses it)', () => {
+    expect(compose.name).toBeUndefined();
+  });
+});
+
+describe('every file compose.yaml and the Dockerfiles reference exists', () => {
+  it('bind-mounted files and folders from the repository exist', () => {
+    const missing = bindSources()
+      .filter(({ source }) => source.startsWith('./'))
+      .filter(({ source }) => !existsSync(join(REPO_ROOT, source)))
+      .map(({ service, source }) => `${service}: ${source}`);
+    expect(missing).toEqual([]);
+  });
+
+  it('mounts nothing from the host but the Docker socket (Promtail) and kernel modules (VyOS)', () => {
+    const host = bindSources()
+      .filter(({ source }) => source.startsWith('/'))
+      .map(({ service, source }) => `${service}:${source}`)
+      .sort();
+    expect(host).toEqual(['promtail:/var/run/docker.sock', 'vyos-1:/lib/modules']);
+  });
+
+  const builds = services.flatMap(([name, s]) => {
+    const b = buildOf(s);
+    return b === undefined ? [] : [{ name, ...b }];
+  });
+
+  it('builds five images', () => {
+    expect([...new Set(builds.map((b) => b.dockerfile))].sort()).toEqual([
+      'docker/ca-broker/Dockerfile',
+      'docker/device-frr/Dockerfile',
+      'docker/device-vyos/Dockerfile',
+      'docker/mcp-server/Dockerfile',
+      'docker/tac_plus-ng/Dockerfile',
+    ]);
+  });
+
+  for (const b of builds) {
+    it(`${b.name}: build context, Dockerfile and every COPY/ADD source exist`, () => {
+      expect(statSync(join(REPO_ROOT, b.context)).isDirectory()).toBe(true);
+      const text = readFileSync(join(REPO_ROOT, b.dockerfile), 'utf8');
+      const copies = contextCopies(text);
+      expect(copies.length).toBeGreaterThan(0);
+      const missing = copies.flatMap((c) =>
+        c.sources
+          .filter((src) => !existsSync(join(REPO_ROOT, b.context, src)))
+          .map((src) => `${b.dockerfile}:${c.line}: ${c.instruction} ${src}`),
+      );
+      expect(missing).toEqual([]);
+    });
+  }
+
+  for (const [pkg, dockerfile] of [
+    ['mcp-server', 'docker/mcp-server/Dockerfile'],
+    ['ca-broker', 'docker/ca-broker/Dockerfile'],
+  ] as const) {
+    it(`${pkg}: the program the image bundles (ARG ENTRY) exists in packages/${pkg}`, () => {
+      const entry = argDefaults(readFileSync(join(REPO_ROOT, dockerfile), 'utf8')).get('ENTRY');
+      expect(entry).toBeDefined();
+      expect(existsSync(join(REPO_ROOT, 'packages', pkg, entry ?? '')), `packages/${pkg}/${entry}`).toBe(
+        true,
+      );
+    });
+  }
+
+  it('the FRR and VyOS images bundle the validator with its package build script', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/forcecommand/package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+    };
+    expect(pkg.scripts?.['build']).toContain('src/cli.ts=netward-forcecommand');
+    expect(existsSync(join(REPO_ROOT, 'packages/forcecommand/src/cli.ts'))).toBe(true);
+  });
+
+  it('shell scripts run in containers are executable', () => {
+    for (const f of [
+      'docker/openbao-init/init.sh',
+      'docker/tac_plus-ng/entrypoint.sh',
+      'docker/device-frr/entrypoint.sh',
+      'docker/device-frr/device-health.sh',
+      'docker/device-frr/netward-forcecommand',
+      'docker/device-vyos/device-start.sh',
+    ]) {
+      expect(statSync(join(REPO_ROOT, f)).mode & 0o111, f).not.toBe(0);
+    }
+  });
+});
+
+describe('start order and health', () => {
+  it('every depends_on condition can be met by the service it names', () => {
+    const problems: string[] = [];
+    for (const [name, s] of services) {
+      const deps = s.depends_on;
+      if (deps === undefined || Array.isArray(deps)) continue;
+      for (const [dep, { condition }] of Object.entries(deps)) {
+        const target = compose.services[dep];
+        if (target === undefined) problems.push(`${name} -> ${dep}: no such service`);
+        else if (
+          condition === 'service_healthy' &&
+          (target.healthcheck?.test === undefined || target.healthcheck.disable)
+        )
+          problems.push(`${name} -> ${dep}: waits for health, but ${dep} has no healthcheck`);
+        else if (condition === 'service_completed_successfully' && target.restart !== 'no')
+          problems.push(`${name} -> ${dep}: waits for completion, but ${dep} restarts`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('every long-running service has a healthcheck, except Loki (probed by Promtail)', () => {
+    const without = services
+      .filter(([, s]) => s.restart !== 'no' && s.healthcheck?.test === undefined)
+      .map(([n]) => n);
+    expect(without).toEqual(['loki']);
+    const promtail = JSON.stringify(compose.services['promtail']?.healthcheck?.test);
+    expect(promtail).toContain('/dev/tcp/loki/3100');
+  });
+
+  it('the MCP server starts only after the CA broker, Keycloak and every FRR device are healthy', () => {
+    const deps = compose.services['mcp-server']?.depends_on as Record<string, { condition: string }>;
+    for (const d of [
+      'keycloak',
+      'ca-broker',
+      ...DEVICES.filter((x) => x.vendor === 'frr').map((x) => x.name),
+    ]) {
+      expect(deps[d]?.condition, d).toBe('service_healthy');
+    }
+  });
+});
+
+describe('hardening of netward services', () => {
+  for (const name of ['mcp-server', 'ca-broker']) {
+    it(`${name}: non-root, read-only root filesystem, tmpfs, no capabilities`, () => {
+      const s = compose.services[name];
+      expect(s?.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+      expect(s?.read_only).toBe(true);
+      expect(s?.tmpfs?.some((t) => t.startsWith('/run/netward'))).toBe(true);
+      expect(s?.cap_drop).toEqual(['ALL']);
+    });
+  }
+
+  it('images of netward services run as the unprivileged node user', () => {
+    for (const f of ['docker/mcp-server/Dockerfile', 'docker/ca-broker/Dockerfile']) {
+      const text = readFileSync(join(REPO_ROOT, f), 'utf8');
+      expect(text, f).toMatch(/^USER node$/m);
+      // Multi-stage: sources and the package manager stay in the build stage.
+      expect(text.match(/^FROM /gm)?.length, f).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('publishes ports on the loopback interface only', () => {
+    const text = readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8');
+    const published = [...text.matchAll(/^\s+- "([^"]+:\d+:\d+)"$/gm)].map((m) => m[1]);
+    expect(published.length).toBeGreaterThan(0);
+    for (const p of published) expect(p).toMatch(/^127\.0\.0\.1:/);
+    expect(published).toContain(`127.0.0.1:${MCP_PORT}:${MCP_PORT}`);
+  });
+});
+
+describe('compose.yaml agrees with the lab facts the configs are rendered from', () => {
+  function address(service: string, network: string): string | undefined {
+    const nets = compose.services[service]?.networks;
+    if (nets === undefined || Array.isArray(nets)) return undefined;
+    return nets[network]?.ipv4_address;
+  }
+
+  it('device names and management addresses', () => {
+    for (const d of DEVICES) {
+      expect(compose.services[d.name], d.name).toBeDefined();
+      expect(address(d.name, 'mgmt'), d.name).toBe(d.address);
+      expect(compose.services[d.name]?.environment?.['NETWARD_DEVICE']).toBe(d.name);
+      if (d.profile !== undefined) expect(compose.services[d.name]?.profiles).toEqual([d.profile]);
+    }
+  });
+
+  it('each device mounts its own validator configuration', () => {
+    for (const d of DEVICES) {
+      const folder = d.vendor === 'frr' ? 'device-frr' : 'device-vyos';
+      expect(compose.services[d.name]?.volumes).toContain(
+        `./docker/${folder}/validator/${d.name}.json:/etc/netward/rendered/forcecommand.json:ro`,
+      );
+    }
+  });
+
+  it('TACACS+ and syslog-ng sit at the addresses the validators are configured with', () => {
+    expect(address('tac_plus-ng', 'mgmt')).toBe(TACACS_ADDRESS);
+    expect(address('syslog-ng', 'mgmt')).toBe(SYSLOG_ADDRESS);
+  });
+
+  it('the spine-leaf links: spine-a on both fabrics, each leaf on its own', () => {
+    expect(address('spine-a', 'fabric-a1')).toBe('10.0.1.2');
+    expect(address('spine-a', 'fabric-a2')).toBe('10.0.2.2');
+    expect(address('leaf-1', 'fabric-a1')).toBe('10.0.1.3');
+    expect(address('leaf-2', 'fabric-a2')).toBe('10.0.2.3');
+    const frr = (n: string) => readFileSync(join(REPO_ROOT, 'docker/device-frr/frr', `${n}.conf`), 'utf8');
+    expect(frr('spine-a')).toContain('neighbor 10.0.1.3 remote-as 65001');
+    expect(frr('spine-a')).toContain('neighbor 10.0.2.3 remote-as 65002');
+    expect(frr('leaf-1')).toContain('neighbor 10.0.1.2 remote-as 65000');
+    expect(frr('leaf-2')).toContain('neighbor 10.0.2.2 remote-as 65000');
+  });
+});
