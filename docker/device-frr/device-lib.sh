@@ -31,7 +31,8 @@ sign_host_key() {
   local token principals body reply
   token=$(cat /bootstrap/device-host-signer.token) || { say "no host signing token"; return 1; }
   [ -f /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
-  principals="${NETWARD_DEVICE},$(hostname -i | tr ' ' ',' | sed 's/,$//')"
+  # The inventory names devices by name (Docker's DNS), and the host role allows exactly those names.
+  principals="${NETWARD_DEVICE}"
   body=$(node -e 'process.stdout.write(JSON.stringify({public_key: process.argv[1], cert_type: "host", valid_principals: process.argv[2]}))' \
     "$(cat /etc/ssh/ssh_host_ed25519_key.pub)" "$principals")
   reply=$(curl -fsS -H "X-Vault-Token: ${token}" -H 'Content-Type: application/json' \

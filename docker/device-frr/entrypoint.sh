@@ -14,6 +14,7 @@ write_validator_config
 install -d -o frr -g frrvty -m 0750 /var/run/frr
 install -o frr -g frr -m 0640 /etc/netward/frr.conf /etc/frr/frr.conf
 /usr/lib/frr/frrinit.sh start
+chgrp frrvty /var/run/frr && chmod 0750 /var/run/frr
 say "FRR started"
 
 exec_sshd
