@@ -1,1 +1,54 @@
-export {};
+// The public API of @netward/lab. Anything exported here is public; everything else is not.
+export { type AuditEvent, readLabEvents } from './audit/sources.ts';
+export { type Chain, classify, formatChain, LINKS, requestIdsFor, traceRequest } from './audit/trace.ts';
+export { AGENT_SCOPE, type AgentSession, connectAgent, loginAs, type ToolOutcome } from './demo/client.ts';
+export { runDemo } from './demo/demo.ts';
+export {
+  type Agent,
+  agentFor,
+  establishedNeighbors,
+  findDenial,
+  READ_TOOLS,
+  requestIdOf,
+  type StepResult,
+  stepAdmin,
+  stepFailClosed,
+  stepOperator,
+  stepRawCommand,
+  stepViewer,
+  toolError,
+} from './demo/steps.ts';
+export { LabError, type LabErrorCode } from './errors.ts';
+export { type IdpConfig, parseIdpConfig } from './idp/config.ts';
+export {
+  type ExchangeOptions,
+  exchangeToken,
+  type LoginOptions,
+  type LoginResult,
+  loginWithPkce,
+} from './idp/login.ts';
+export { createIdp, type LabIdp } from './idp/provider.ts';
+export { type RunningIdp, startIdp } from './idp/server.ts';
+export {
+  labDown,
+  labStatus,
+  labUp,
+  loadLab,
+  type Progress,
+  restartService,
+  startLabService,
+  stopLabService,
+} from './lab.ts';
+export {
+  DEFAULT_LAB_DIR,
+  DEFAULT_OPTIONS,
+  type DeviceLayout,
+  deviceByName,
+  type LabLayout,
+  type LabOptions,
+  labLayout,
+} from './layout.ts';
+export { FILES, mcpConfigObject, writeMcpConfig } from './services/configs.ts';
+export { parseSyslog5424, splitTcpFrames, startSyslogReceiver, syslogToRecord } from './services/syslog.ts';
+export { startLabTacacs } from './services/tacacs.ts';
+export { devicePaths } from './topology/sshd.ts';

@@ -1,0 +1,201 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { isValidField, parseKeyId } from '@netward/audit-context';
+
+/** One record of one component's log, reduced to what the trace needs. */
+export interface AuditEvent {
+  /** ISO 8601; events without a time sort by their file order after those with one. */
+  readonly time: string;
+  /** idp, mcp-server, ca-broker, sshd, forcecommand, syslog, tacacs-server */
+  readonly component: string;
+  /** The device the record comes from (sshd, validator) or is about. */
+  readonly device?: string;
+  readonly user?: string;
+  readonly sid?: string;
+  readonly role?: string;
+  readonly certSerial?: string;
+  readonly requestId?: string;
+  readonly tool?: string;
+  readonly decision?: string;
+  readonly event?: string;
+  /** The crucial part of the entry, one line. */
+  readonly summary: string;
+  /** file:line */
+  readonly source: string;
+}
+
+type Raw = Record<string, unknown>;
+
+const FIELD_OF = {
+  user: 'user',
+  sid: 'sid',
+  role: 'role',
+  cert_serial: 'certSerial',
+  request_id: 'requestId',
+  device: 'device',
+  tool: 'tool',
+} as const;
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : undefined;
+}
+
+/** Correlation fields of a JSON record, each taken only when it has its field's shape. */
+function correlation(r: Raw): Partial<Record<(typeof FIELD_OF)[keyof typeof FIELD_OF], string>> {
+  const out: Partial<Record<(typeof FIELD_OF)[keyof typeof FIELD_OF], string>> = {};
+  for (const [name, field] of Object.entries(FIELD_OF) as [
+    keyof typeof FIELD_OF,
+    (typeof FIELD_OF)[keyof typeof FIELD_OF],
+  ][]) {
+    const v = str(r[name]);
+    if (v !== undefined && isValidField(field, v)) out[field] = v;
+  }
+  if (out.certSerial === undefined) {
+    const serial = str(r['serial']);
+    if (serial !== undefined && isValidField('certSerial', serial)) out.certSerial = serial;
+  }
+  return out;
+}
+
+function summarize(component: string, r: Raw): string {
+  const parts: string[] = [];
+  const msg = str(r['msg']);
+  if (msg) parts.push(msg);
+  for (const k of [
+    'event',
+    'decision',
+    'code',
+    'grant_type',
+    'outcome',
+    'command',
+    'cmd',
+    'principal',
+    'principals',
+  ]) {
+    const v = r[k];
+    if (v === undefined || v === null) continue;
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    if (msg?.includes(text)) continue;
+    parts.push(`${k}=${text.length > 80 ? `${text.slice(0, 77)}...` : text}`);
+  }
+  const tacacs = r['tacacs'] as Raw | undefined;
+  if (component.startsWith('tacacs') && tacacs && typeof tacacs === 'object') {
+    const cmd = str(tacacs['cmd']);
+    const args = Array.isArray(tacacs['args']) ? (tacacs['args'] as unknown[]).map(String).join(' ') : '';
+    if (cmd) parts.push(`cmd="${cmd}${args ? ` ${args}` : ''}"`);
+  }
+  return parts.join(' ');
+}
+
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n');
+  } catch {
+    return [];
+  }
+}
+
+/** JSON-lines logs (pino): one event per parseable line that carries a time. */
+export function readJsonLog(file: string, fallbackComponent: string, device?: string): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  readLines(file).forEach((line, i) => {
+    if (!line.startsWith('{')) return;
+    let r: Raw;
+    try {
+      r = JSON.parse(line) as Raw;
+    } catch {
+      return;
+    }
+    const component = str(r['component']) ?? fallbackComponent;
+    const time = str(r['time']) ?? '';
+    const c = correlation(r);
+    const dev = c.device ?? device;
+    out.push({
+      time,
+      component,
+      ...c,
+      ...(dev !== undefined ? { device: dev } : {}),
+      ...(str(r['decision']) !== undefined ? { decision: str(r['decision']) as string } : {}),
+      ...(str(r['event']) !== undefined ? { event: str(r['event']) as string } : {}),
+      summary: summarize(component, r),
+      source: `${basename(file)}:${i + 1}`,
+    });
+  });
+  return out;
+}
+
+/**
+ * sshd's authentication lines, as timestamped by the lab (`<iso> <sshd line>`), e.g.
+ *   Accepted publickey for net-operator from 10.255.0.1 port 50412 ssh2: ED25519-CERT SHA256:...
+ *   ID sid=...,user=bob,req=... (serial 1580034476) CA ED25519 SHA256:...
+ * The Key ID is the broker's; it is parsed strictly (parseKeyId), so a malformed one is shown, not used.
+ */
+const ACCEPTED =
+  /^Accepted publickey for (\S+) from (\S+) port (\d+) ssh2: (\S+) (\S+) ID (.*) \(serial (\d+)\) CA (\S+) (\S+)/;
+
+export function readSshdLog(file: string, device: string): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  readLines(file).forEach((line, i) => {
+    const sp = line.indexOf(' ');
+    const time = /^\d{4}-\d\d-\d\dT/.test(line) ? line.slice(0, sp) : '';
+    const text = time ? line.slice(sp + 1) : line;
+    const m = ACCEPTED.exec(text);
+    if (m === null) {
+      if (
+        /Certificate invalid|certificate .* (expired|not yet valid)|not in principals|refusing|Authentication refused/i.test(
+          text,
+        )
+      ) {
+        out.push({
+          time,
+          component: 'sshd',
+          device,
+          decision: 'refused',
+          summary: text.slice(0, 200),
+          source: `${basename(file)}:${i + 1}`,
+        });
+      }
+      return;
+    }
+    const [, account, from, , keyType, , keyId, serial] = m;
+    let ids: { user?: string; sid?: string; requestId?: string } = {};
+    try {
+      ids = parseKeyId(keyId as string);
+    } catch {
+      // shown in the summary, not used for correlation
+    }
+    out.push({
+      time,
+      component: 'sshd',
+      device,
+      ...(isValidField('role', account) ? { role: account as string } : {}),
+      ...(ids.user !== undefined ? { user: ids.user } : {}),
+      ...(ids.sid !== undefined ? { sid: ids.sid } : {}),
+      ...(ids.requestId !== undefined ? { requestId: ids.requestId } : {}),
+      ...(isValidField('certSerial', serial) ? { certSerial: serial as string } : {}),
+      decision: 'accepted',
+      summary: `Accepted ${keyType} for ${account} from ${from} ID "${keyId}" serial ${serial}`,
+      source: `${basename(file)}:${i + 1}`,
+    });
+  });
+  return out;
+}
+
+/** Every component's records in a lab's log directory. */
+export function readLabEvents(logDir: string): AuditEvent[] {
+  if (!existsSync(logDir)) return [];
+  const events: AuditEvent[] = [];
+  for (const name of readdirSync(logDir).sort()) {
+    const file = join(logDir, name);
+    const fc = /^forcecommand-(.+)\.jsonl$/.exec(name);
+    const sshd = /^sshd-(.+)\.log$/.exec(name);
+    if (name === 'idp.log') events.push(...readJsonLog(file, 'idp'));
+    else if (name === 'mcp-server.log') events.push(...readJsonLog(file, 'mcp-server'));
+    else if (name === 'ca-broker.log') events.push(...readJsonLog(file, 'ca-broker'));
+    else if (name === 'tacacs.log') events.push(...readJsonLog(file, 'tacacs-server'));
+    else if (name === 'syslog.jsonl') events.push(...readJsonLog(file, 'syslog'));
+    else if (fc) events.push(...readJsonLog(file, 'forcecommand', fc[1]));
+    else if (sshd && !name.endsWith('.stderr.log')) events.push(...readSshdLog(file, sshd[1] as string));
+  }
+  return events;
+}

@@ -1,0 +1,404 @@
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { LabError } from './errors.ts';
+import { type LabLayout, type LabOptions, labLayout, ROLES } from './layout.ts';
+import {
+  ACCOUNT_GROUP,
+  ensureSecrets,
+  FILES,
+  writeBrokerConfig,
+  writeForcecommandConfig,
+  writeIdpConfig,
+  writeMcpConfig,
+  writePolicy,
+  writeSyslogConfig,
+  writeTacacsConfig,
+} from './services/configs.ts';
+import { type ServiceSpec, serviceRunning, startService, stopService } from './services/supervisor.ts';
+import { ensureAccounts, groupId } from './system/accounts.ts';
+import { run } from './system/exec.ts';
+import { programPath } from './system/packages.ts';
+import { httpOk, sshBanner, tcpOpen } from './system/probe.ts';
+import {
+  frrRunning,
+  removeFrrConfig,
+  startFrr,
+  stopFrr,
+  waitForRoutes,
+  writeFrrConfig,
+} from './topology/frr.ts';
+import { createNetwork, destroyNetwork, networkStatus } from './topology/network.ts';
+import { devicePaths, renderSshdConfig, sshdCommand } from './topology/sshd.ts';
+
+export type Progress = (event: {
+  step: string;
+  state: 'start' | 'done' | 'info';
+  detail?: string;
+  ms?: number;
+}) => void;
+
+const quiet: Progress = () => {};
+
+async function step<T>(progress: Progress, name: string, fn: () => Promise<T> | T): Promise<T> {
+  const t0 = Date.now();
+  progress({ step: name, state: 'start' });
+  const value = await fn();
+  progress({ step: name, state: 'done', ms: Date.now() - t0 });
+  return value;
+}
+
+/** Reads the options a lab was brought up with (lab.json in its directory). */
+export function loadLab(dir: string): LabLayout {
+  const file = join(dir, 'lab.json');
+  if (!existsSync(file))
+    throw new LabError('ERR_LAB_NOT_RUNNING', `no lab in ${dir} (no lab.json): run \`netward-lab up\``);
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { options: LabOptions };
+  return labLayout({ ...saved.options, dir });
+}
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new LabError('ERR_LAB_NOT_ROOT', 'the lab needs root: network namespaces, sshd, FRR and accounts');
+  }
+}
+
+function requirePeers(): void {
+  const missing = [
+    ['/usr/sbin/sshd', 'openssh-server'],
+    ['/usr/bin/ssh-keygen', 'openssh-client'],
+    ['/usr/lib/frr/frrinit.sh', 'frr'],
+    ['/usr/bin/vtysh', 'frr'],
+    ['/usr/bin/ip', 'iproute2'],
+    ['/usr/bin/ping', 'iputils-ping'],
+    ['/usr/bin/traceroute.db', 'traceroute'],
+  ].filter(([path]) => !existsSync(path as string));
+  if (missing.length > 0) {
+    throw new LabError(
+      'ERR_LAB_MISSING_PEER',
+      `missing: ${missing.map(([p, d]) => `${p} (${d})`).join(', ')}; run scripts/setup.sh or apt-get install them`,
+    );
+  }
+}
+
+function mkdir(path: string, mode: number): void {
+  mkdirSync(path, { recursive: true, mode });
+  chmodSync(path, mode);
+  chownSync(path, 0, 0);
+}
+
+function prepareDirectories(layout: LabLayout): void {
+  const p = layout.paths;
+  // The lab dir is traversed by the device accounts (validator bundle, its config, audit files) and
+  // sshd's StrictModes checks every component of the principals files' paths: root-owned, not
+  // group/world-writable. Secrets live under state/, 0700.
+  mkdir(p.root, 0o755);
+  for (const d of [p.logs, p.run, p.bin, p.config, p.devices]) mkdir(d, 0o755);
+  for (const d of [p.state, p.ca, p.idp]) mkdir(d, 0o700);
+  // sshd's privilege separation directory (there is no init system to create it).
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  for (const d of layout.devices) {
+    mkdir(d.dir, 0o755);
+    mkdir(devicePaths(d, layout).principalsDir, 0o755);
+  }
+}
+
+async function ensureKey(file: string, comment: string): Promise<void> {
+  if (existsSync(file)) return;
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+  chmodSync(file, 0o600);
+}
+
+/** The broker's two CAs (distinct keys), created once; their public halves in config/. */
+async function ensureCas(layout: LabLayout): Promise<void> {
+  await ensureKey(FILES.userCaKey(layout), 'netward lab user CA');
+  await ensureKey(FILES.hostCaKey(layout), 'netward lab host CA');
+  copyFileSync(`${FILES.userCaKey(layout)}.pub`, layout.paths.userCaPub);
+  chmodSync(layout.paths.userCaPub, 0o644);
+  const hostCa = readFileSync(`${FILES.hostCaKey(layout)}.pub`, 'utf8').trim();
+  writeFileSync(layout.paths.hostCaPub, `${hostCa}\n`, { mode: 0o644 });
+}
+
+/**
+ * Per device: host key, host certificate from the broker's host CA (principals: inventory name,
+ * management address, namespace), principals files, validator config, audit file, sshd_config.
+ */
+async function prepareDevice(layout: LabLayout, device: LabLayout['devices'][number]): Promise<void> {
+  const p = devicePaths(device, layout);
+  await ensureKey(p.hostKey, `${device.name} host key`);
+  await run('ssh-keygen', [
+    '-q',
+    '-s',
+    FILES.hostCaKey(layout),
+    '-h',
+    '-I',
+    `${device.name}-host`,
+    '-n',
+    [device.name, device.mgmtAddress, device.ns].join(','),
+    '-V',
+    '-5m:+365d',
+    `${p.hostKey}.pub`,
+  ]);
+  for (const role of ROLES) writeFileSync(join(p.principalsDir, role), `${role}\n`, { mode: 0o644 });
+  if (!existsSync(p.auditFile)) writeFileSync(p.auditFile, '', { mode: 0o620 });
+  // forcecommand opens it O_APPEND without O_CREAT: root:<accounts group> 0620 (its README).
+  chownSync(p.auditFile, 0, groupId(ACCOUNT_GROUP));
+  chmodSync(p.auditFile, 0o620);
+  writeForcecommandConfig(device, layout);
+  const forceCommand = `${process.execPath} ${layout.paths.forcecommand} --config ${p.forcecommandConfig}`;
+  writeFileSync(p.sshdConfig, renderSshdConfig(device, layout, forceCommand), { mode: 0o644 });
+  await run('/usr/sbin/sshd', ['-t', '-f', p.sshdConfig]);
+}
+
+export function labProgram(): string {
+  return programPath('lab', 'cli.js');
+}
+
+/** The service definitions of a lab; `mcpOptions` lets the demo restart the MCP server differently. */
+export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
+  const logs = layout.paths.logs;
+  const node = process.execPath;
+  const specs: Record<string, ServiceSpec> = {
+    syslog: {
+      name: 'syslog',
+      command: node,
+      args: [labProgram(), 'serve-syslog', '--config', FILES.syslogConfig(layout)],
+      log: join(logs, 'syslog-receiver.log'),
+      ready: () => tcpOpen(layout.hostMgmtAddress, layout.options.syslogPort),
+    },
+    tacacs: tacacsSpec(layout),
+    idp: {
+      name: 'idp',
+      command: node,
+      args: [labProgram(), 'serve-idp', '--config', FILES.idpConfig(layout)],
+      log: join(logs, 'idp.log'),
+      ready: () => httpOk(`${layout.urls.idp}/.well-known/openid-configuration`),
+    },
+    'ca-broker': {
+      name: 'ca-broker',
+      command: node,
+      args: [
+        programPath('ca-broker', 'netward-ca-broker.js'),
+        'serve',
+        '--config',
+        FILES.brokerConfig(layout),
+      ],
+      log: join(logs, 'ca-broker.log'),
+      ready: () => httpOk(`${layout.urls.broker}/readyz`),
+    },
+    'mcp-server': {
+      name: 'mcp-server',
+      command: node,
+      args: [
+        programPath('mcp-server', 'netward-mcp-server.js'),
+        'serve',
+        '--config',
+        FILES.mcpConfig(layout),
+      ],
+      log: join(logs, 'mcp-server.log'),
+      ready: () => httpOk(`${layout.urls.mcpBase}/.well-known/oauth-protected-resource/mcp`),
+    },
+  };
+  for (const d of layout.devices) {
+    const p = devicePaths(d, layout);
+    specs[`sshd-${d.name}`] = {
+      name: `sshd-${d.name}`,
+      command: node,
+      args: [labProgram(), 'serve-logstamp', '--log', p.sshdLog, '--', ...sshdCommand(d, layout)],
+      log: join(logs, `sshd-${d.name}.stderr.log`),
+      ready: () => sshBanner(d.mgmtAddress, 22),
+    };
+  }
+  return specs;
+}
+
+function tacacsSpec(layout: LabLayout): ServiceSpec {
+  const log = join(layout.paths.logs, 'tacacs.log');
+  const ready = () => tcpOpen(layout.hostMgmtAddress, layout.options.tacacsPort);
+  if (layout.options.tacacs === 'tac_plus-ng') {
+    return {
+      name: 'tacacs',
+      command: 'tac_plus-ng',
+      args: [join(layout.paths.config, 'tac_plus-ng.cfg')],
+      env: { NETWARD_TACACS_KEY: readFileSync(layout.paths.tacacsKey, 'utf8').trim() },
+      log,
+      ready,
+    };
+  }
+  return {
+    name: 'tacacs',
+    command: process.execPath,
+    args: [labProgram(), 'serve-tacacs', '--config', FILES.tacacsConfig(layout)],
+    log,
+    ready,
+  };
+}
+
+/** Order of start; `down` stops in parallel. */
+export const SERVICE_ORDER = ['syslog', 'tacacs', 'idp', 'ca-broker', 'mcp-server'] as const;
+
+async function writeTacPlusNgConfig(layout: LabLayout): Promise<void> {
+  const { renderTacPlusNg, loadPolicy } = await import('@netward/policy');
+  const which = await run('sh', ['-c', 'command -v tac_plus-ng'], { allowFailure: true });
+  if (which.code !== 0)
+    throw new LabError('ERR_LAB_MISSING_PEER', '--tacacs tac_plus-ng: no tac_plus-ng on PATH');
+  const logDir = join(layout.paths.logs, 'tac_plus-ng');
+  mkdir(logDir, 0o755);
+  const text = renderTacPlusNg(loadPolicy(FILES.policy(layout)), {
+    listen: { address: layout.hostMgmtAddress, port: layout.options.tacacsPort },
+    logDir,
+    device: { name: 'lab-devices', address: `${layout.options.mgmtNet}.0/24` },
+    pidFile: join(layout.paths.run, 'tac_plus-ng.pid'),
+  });
+  writeFileSync(join(layout.paths.config, 'tac_plus-ng.cfg'), text, { mode: 0o600 });
+}
+
+/**
+ * Brings the whole chain up, idempotently: what already runs and answers is kept.
+ * Order: accounts → network → FRR (converges in the background) → CAs and configs → services →
+ * device sshds → BGP routes installed.
+ */
+export async function labUp(
+  options: Partial<LabOptions> = {},
+  progress: Progress = quiet,
+): Promise<LabLayout> {
+  requireRoot();
+  requirePeers();
+  const layout = labLayout(options);
+  // Build outputs are checked before anything changes on the machine.
+  labProgram();
+  programPath('ca-broker', 'netward-ca-broker.js');
+  programPath('mcp-server', 'netward-mcp-server.js');
+  const forcecommandBundle = programPath('forcecommand', 'netward-forcecommand.js');
+
+  await step(progress, 'lab directory and secrets', () => {
+    prepareDirectories(layout);
+    writeFileSync(layout.paths.labFile, `${JSON.stringify({ options: layout.options }, null, 2)}\n`);
+  });
+  await step(progress, 'device accounts net-viewer, net-operator, net-admin', () =>
+    ensureAccounts(ROLES, ['frrvty', ACCOUNT_GROUP]),
+  );
+  ensureSecrets(layout);
+  await step(
+    progress,
+    `namespaces, veths, management bridge ${layout.bridge} ${layout.hostMgmtAddress}/24`,
+    () => createNetwork(layout),
+  );
+  await step(progress, 'FRR instances (one pathspace per namespace)', async () => {
+    for (const d of layout.devices) writeFrrConfig(d, layout);
+    await Promise.all(layout.devices.map((d) => startFrr(d)));
+  });
+  const policy = await step(progress, 'policy, CAs, service configurations', async () => {
+    const policy = writePolicy(layout);
+    await ensureCas(layout);
+    writeIdpConfig(layout, policy);
+    writeBrokerConfig(layout);
+    writeMcpConfig(layout);
+    writeTacacsConfig(layout);
+    writeSyslogConfig(layout);
+    if (layout.options.tacacs === 'tac_plus-ng') await writeTacPlusNgConfig(layout);
+    return policy;
+  });
+  void policy;
+  const specs = serviceSpecs(layout);
+  await step(progress, 'validator bundle, host certificates, sshd configs', async () => {
+    copyFileSync(forcecommandBundle, layout.paths.forcecommand);
+    chmodSync(layout.paths.forcecommand, 0o755);
+    await Promise.all(layout.devices.map((d) => prepareDevice(layout, d)));
+  });
+  for (const name of SERVICE_ORDER) {
+    const spec = specs[name];
+    if (spec === undefined) continue;
+    await step(progress, `service ${name}`, async () => {
+      const { pid, started } = await startService(layout.paths.run, spec);
+      progress({
+        step: `service ${name}`,
+        state: 'info',
+        detail: `${started ? 'started' : 'already running'}, pid ${pid}`,
+      });
+    });
+  }
+  await step(progress, 'device sshd (one per namespace)', async () => {
+    await Promise.all(
+      layout.devices.map(async (d) => {
+        const spec = specs[`sshd-${d.name}`];
+        if (spec !== undefined) await startService(layout.paths.run, spec);
+      }),
+    );
+  });
+  await step(progress, 'BGP routes installed on every device', async () => {
+    const routes = await waitForRoutes(layout);
+    for (const [device, prefixes] of Object.entries(routes)) {
+      progress({ step: 'routes', state: 'info', detail: `${device}: B>* ${prefixes.join(' ')}` });
+    }
+  });
+  return layout;
+}
+
+/** Stops everything in parallel and removes namespaces, veths, bridge and FRR instance files. */
+export async function labDown(dir: string, progress: Progress = quiet): Promise<void> {
+  requireRoot();
+  const layout = loadLab(dir);
+  const names = [...SERVICE_ORDER, ...layout.devices.map((d) => `sshd-${d.name}`)];
+  await step(progress, 'stop services, sshd and FRR (in parallel)', async () => {
+    await Promise.all([
+      ...names.map((n) => stopService(layout.paths.run, n)),
+      ...layout.devices.map((d) => stopFrr(d)),
+    ]);
+  });
+  await step(progress, 'remove namespaces, veths and bridge', () => destroyNetwork(layout));
+  for (const d of layout.devices) removeFrrConfig(d);
+  rmSync(layout.paths.labFile, { force: true });
+}
+
+export interface LabStatus {
+  readonly dir: string;
+  readonly services: Record<string, boolean>;
+  readonly namespaces: Record<string, boolean>;
+  readonly frr: Record<string, boolean>;
+  readonly bridge: boolean;
+  readonly routes: Record<string, string[]>;
+}
+
+export async function labStatus(dir: string): Promise<LabStatus> {
+  const layout = loadLab(dir);
+  const services: Record<string, boolean> = {};
+  for (const name of [...SERVICE_ORDER, ...layout.devices.map((d) => `sshd-${d.name}`)]) {
+    services[name] = serviceRunning(layout.paths.run, name);
+  }
+  const net = await networkStatus(layout);
+  const frr: Record<string, boolean> = {};
+  const routes: Record<string, string[]> = {};
+  const { installedBgpRoutes } = await import('./topology/frr.ts');
+  for (const d of layout.devices) {
+    frr[d.name] = await frrRunning(d);
+    routes[d.name] = frr[d.name] ? await installedBgpRoutes(d) : [];
+  }
+  return { dir, services, namespaces: net.namespaces, frr, bridge: net.bridge, routes };
+}
+
+/** Restarts one service (the demo stops TACACS+ and restarts the MCP server with the unsafe tool). */
+export async function restartService(layout: LabLayout, name: string): Promise<void> {
+  const spec = serviceSpecs(layout)[name];
+  if (spec === undefined) throw new LabError('ERR_LAB_CONFIG', `no service ${name}`);
+  await stopService(layout.paths.run, name);
+  await startService(layout.paths.run, spec);
+}
+
+export async function stopLabService(layout: LabLayout, name: string): Promise<void> {
+  await stopService(layout.paths.run, name);
+}
+
+export async function startLabService(layout: LabLayout, name: string): Promise<void> {
+  const spec = serviceSpecs(layout)[name];
+  if (spec === undefined) throw new LabError('ERR_LAB_CONFIG', `no service ${name}`);
+  await startService(layout.paths.run, spec);
+}

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Policy, parsePolicy, renderIdp } from '@netward/policy';
+import type { DeviceLayout, LabLayout } from '../layout.ts';
+import { groupId } from '../system/accounts.ts';
+import { packageFile } from '../system/packages.ts';
+import { devicePaths } from '../topology/sshd.ts';
+
+/** The validators' group (forcecommand's default `accountGroup`). */
+export const ACCOUNT_GROUP = 'netward';
+
+export const FILES = {
+  idpConfig: (l: LabLayout) => join(l.paths.config, 'idp.json'),
+  brokerConfig: (l: LabLayout) => join(l.paths.config, 'ca-broker.json'),
+  mcpConfig: (l: LabLayout) => join(l.paths.config, 'mcp-server.json'),
+  tacacsConfig: (l: LabLayout) => join(l.paths.config, 'tacacs.json'),
+  syslogConfig: (l: LabLayout) => join(l.paths.config, 'syslog.json'),
+  policy: (l: LabLayout) => join(l.paths.config, 'policy.yaml'),
+  tacacsClientKey: (l: LabLayout) => join(l.paths.config, 'tacacs-client.key'),
+  userCaKey: (l: LabLayout) => join(l.paths.ca, 'user_ca'),
+  hostCaKey: (l: LabLayout) => join(l.paths.ca, 'host_ca'),
+  jwks: (l: LabLayout) => join(l.paths.idp, 'jwks.json'),
+} as const;
+
+function writeSecret(file: string, value: string, mode = 0o600, gid = 0): void {
+  writeFileSync(file, value, { mode });
+  chmodSync(file, mode);
+  chownSync(file, 0, gid);
+}
+
+/**
+ * Secrets of the lab, created once and kept across `up`s (so tokens and keys stay valid when a
+ * service is restarted): user passwords, the TACACS+ key, the MCP server's client secret. Files are
+ * 0600 root, except the validators' copy of the TACACS+ key: 0640 root:netward, because the
+ * validator runs as the device accounts (forcecommand README).
+ */
+export function ensureSecrets(layout: LabLayout): void {
+  const p = layout.paths;
+  if (!existsSync(p.usersFile)) {
+    const users: Record<string, { password: string; role: string }> = {};
+    for (const u of layout.users)
+      users[u.name] = { password: randomBytes(12).toString('base64url'), role: u.role };
+    writeSecret(p.usersFile, `${JSON.stringify(users, null, 2)}\n`);
+  }
+  if (!existsSync(p.tacacsKey)) writeSecret(p.tacacsKey, randomBytes(24).toString('base64url'));
+  const key = readFileSync(p.tacacsKey, 'utf8');
+  writeSecret(FILES.tacacsClientKey(layout), key, 0o640, groupId(ACCOUNT_GROUP));
+  if (!existsSync(p.exchangeSecret)) writeSecret(p.exchangeSecret, randomBytes(32).toString('base64url'));
+}
+
+/**
+ * The lab's policy: the shipped default, with the certificate lifetime replaced when the lab asks for
+ * another (the end-to-end tests use a short one to watch sshd refuse an expired certificate).
+ */
+export function writePolicy(layout: LabLayout): Policy {
+  const source = readFileSync(packageFile('policy', 'policy', 'default.yaml'), 'utf8');
+  const ttl = layout.options.certTtl;
+  const text = source.replace(
+    /ttlSeconds: \d+, maxTtlSeconds: \d+/g,
+    `ttlSeconds: ${ttl}, maxTtlSeconds: ${ttl}`,
+  );
+  const file = FILES.policy(layout);
+  writeFileSync(file, text, { mode: 0o644 });
+  return parsePolicy(text, file);
+}
+
+function writeJson(file: string, value: unknown, mode = 0o644): void {
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`, { mode });
+  chmodSync(file, mode);
+}
+
+export function brokerAudience(layout: LabLayout): string {
+  return layout.urls.broker;
+}
+
+export function writeIdpConfig(layout: LabLayout, policy: Policy): void {
+  const rendered = JSON.parse(renderIdp(policy)) as { roles: { value: string; scopes: string[] }[] };
+  const roles: Record<string, string[]> = {};
+  for (const r of rendered.roles) roles[r.value] = r.scopes;
+  writeJson(FILES.idpConfig(layout), {
+    issuer: layout.urls.idp,
+    host: '127.0.0.1',
+    usersFile: layout.paths.usersFile,
+    jwksFile: FILES.jwks(layout),
+    roles,
+    mcp: { resource: layout.urls.mcp, accessTokenTtl: 900 },
+    agentClient: { clientId: layout.clients.agent, redirectUris: [layout.clients.agentRedirect] },
+    exchangeClient: { clientId: layout.clients.mcpServer, clientSecretFile: layout.paths.exchangeSecret },
+    broker: { audience: brokerAudience(layout), accessTokenTtl: 60 },
+  });
+}
+
+export function writeBrokerConfig(layout: LabLayout): void {
+  writeJson(FILES.brokerConfig(layout), {
+    listen: { host: '127.0.0.1', port: layout.ports.broker },
+    token: {
+      issuer: layout.urls.idp,
+      audience: brokerAudience(layout),
+      jwksUri: `${layout.urls.idp}/jwks`,
+      algorithms: ['ES256'],
+      // Only the MCP server, through the token exchange, may obtain certificates.
+      actor: { allowed: [layout.clients.mcpServer], require: true },
+    },
+    policyFile: FILES.policy(layout),
+    backend: {
+      type: 'local',
+      userCaKeyFile: FILES.userCaKey(layout),
+      hostCaKeyFile: FILES.hostCaKey(layout),
+    },
+    // The benchmark runs 10 agents flat out for seconds: the default (2/s per user) would throttle it.
+    rateLimit: { burst: 500, perSecond: 200 },
+  });
+}
+
+export interface McpConfigOptions {
+  readonly unsafeRawCommandTool?: boolean;
+  readonly sessionMode?: boolean;
+}
+
+export function mcpConfigObject(layout: LabLayout, options: McpConfigOptions = {}): Record<string, unknown> {
+  return {
+    listen: { host: '127.0.0.1', port: layout.ports.mcp },
+    publicUrl: layout.urls.mcp,
+    issuer: layout.urls.idp,
+    jwksUri: `${layout.urls.idp}/jwks`,
+    algorithms: ['ES256'],
+    tokenExchange: {
+      tokenEndpoint: `${layout.urls.idp}/token`,
+      clientId: layout.clients.mcpServer,
+      clientSecretFile: layout.paths.exchangeSecret,
+      audience: brokerAudience(layout),
+    },
+    broker: { url: layout.urls.broker },
+    inventory: layout.devices.map((d) => ({
+      name: d.name,
+      address: d.mgmtAddress,
+      port: 22,
+      vendor: 'frr',
+      site: d.site,
+    })),
+    hostCa: { publicKeyFile: layout.paths.hostCaPub },
+    policyFile: FILES.policy(layout),
+    unsafeRawCommandTool: options.unsafeRawCommandTool ?? false,
+    sessionMode: options.sessionMode ?? layout.options.sessionMode,
+  };
+}
+
+export function writeMcpConfig(layout: LabLayout, options: McpConfigOptions = {}): void {
+  writeJson(FILES.mcpConfig(layout), mcpConfigObject(layout, options));
+}
+
+export interface TacacsServiceConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly keyFile: string;
+  readonly policyFile: string;
+}
+
+export function writeTacacsConfig(layout: LabLayout): void {
+  writeJson(FILES.tacacsConfig(layout), {
+    host: layout.hostMgmtAddress,
+    port: layout.options.tacacsPort,
+    keyFile: layout.paths.tacacsKey,
+    policyFile: FILES.policy(layout),
+  } satisfies TacacsServiceConfig);
+}
+
+export interface SyslogServiceConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly outFile: string;
+}
+
+export function writeSyslogConfig(layout: LabLayout): void {
+  writeJson(FILES.syslogConfig(layout), {
+    host: layout.hostMgmtAddress,
+    port: layout.options.syslogPort,
+    outFile: layout.paths.syslogOut,
+  } satisfies SyslogServiceConfig);
+}
+
+/**
+ * One device's validator configuration (forcecommand's schema): vtysh with the fixed arguments that
+ * reach this device's FRR instance and nothing else, ping/traceroute/ip for diagnostics, TACACS+ on
+ * the management network, the local audit file and a copy to the lab's syslog receiver.
+ */
+export function forcecommandConfigObject(device: DeviceLayout, layout: LabLayout): Record<string, unknown> {
+  return {
+    device: device.name,
+    accounts: ['net-viewer', 'net-operator', 'net-admin'],
+    accountGroup: ACCOUNT_GROUP,
+    executables: {
+      vtysh: { path: '/usr/bin/vtysh', args: ['--config_dir', '/etc/frr', '-N', device.ns], style: 'vtysh' },
+      ping: { path: '/usr/bin/ping', args: [] },
+      traceroute: { path: '/usr/bin/traceroute.db', args: [] },
+      ip: { path: '/usr/bin/ip', args: [] },
+    },
+    // Bare CLI words go to vtysh, where TACACS+ decides per role (the seed's `configure terminal`).
+    cli: { executable: 'vtysh', commands: ['show', 'configure', 'write', 'clear'] },
+    authorization: {
+      mode: 'tacacs',
+      servers: [{ host: layout.hostMgmtAddress, port: layout.options.tacacsPort }],
+      keyFile: FILES.tacacsClientKey(layout),
+      timeoutMs: 1500,
+      deadlineMs: 3000,
+    },
+    audit: {
+      file: devicePaths(device, layout).auditFile,
+      syslog: { host: layout.hostMgmtAddress, port: layout.options.syslogPort, transport: 'udp' },
+    },
+  };
+}
+
+export function writeForcecommandConfig(device: DeviceLayout, layout: LabLayout): void {
+  writeJson(devicePaths(device, layout).forcecommandConfig, forcecommandConfigObject(device, layout));
+}

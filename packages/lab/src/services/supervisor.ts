@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabError } from '../errors.ts';
+import { sleep } from '../system/exec.ts';
+
+/** A long-running lab process: started detached, its output appended to one log file. */
+export interface ServiceSpec {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly log: string;
+  /** Resolves true once the service answers (port open, HTTP 200, ...). */
+  readonly ready: () => Promise<boolean>;
+  readonly readyTimeoutMs?: number;
+  /**
+   * A process that writes its own pid file (sshd's PidFile): used instead of the spawned pid when
+   * present. Unset for programs that stay in the foreground (`-D`, node services).
+   */
+  readonly pidFile?: string;
+}
+
+export function pidFileOf(runDir: string, name: string): string {
+  return join(runDir, `${name}.pid`);
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers kill(0); it is not running anything.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of a running service, or undefined (stale pid files are ignored). */
+export function runningPid(runDir: string, name: string): number | undefined {
+  const pid = readPid(pidFileOf(runDir, name));
+  return pid !== undefined && alive(pid) ? pid : undefined;
+}
+
+function tail(file: string, lines = 8): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Starts a service unless it already runs and answers (idempotent `up`), then waits until it is
+ * ready. The process is detached in its own process group, so the CLI can exit and `stop` can signal
+ * the whole group. A service that exits before it is ready is an ERR_LAB_SERVICE with its log's tail.
+ */
+export async function startService(
+  runDir: string,
+  spec: ServiceSpec,
+): Promise<{ pid: number; started: boolean }> {
+  const existing = runningPid(runDir, spec.name);
+  if (existing !== undefined && (await spec.ready().catch(() => false)))
+    return { pid: existing, started: false };
+  if (existing !== undefined) await stopService(runDir, spec.name);
+
+  const out = openSync(spec.log, 'a');
+  writeFileSync(out, `\n`);
+  let exited: number | null | undefined;
+  const child = spawn(spec.command, [...spec.args], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...spec.env },
+  });
+  closeSync(out);
+  const pid = child.pid;
+  if (pid === undefined)
+    throw new LabError('ERR_LAB_SERVICE', `${spec.name}: could not spawn ${spec.command}`);
+  child.on('exit', (code, signal) => {
+    exited = code ?? (signal ? -1 : null);
+  });
+  child.on('error', () => {
+    exited = -1;
+  });
+  writeFileSync(pidFileOf(runDir, spec.name), `${pid}\n`);
+
+  const deadline = Date.now() + (spec.readyTimeoutMs ?? 20_000);
+  for (;;) {
+    if (exited !== undefined) {
+      rmSync(pidFileOf(runDir, spec.name), { force: true });
+      throw new LabError(
+        'ERR_LAB_SERVICE',
+        `${spec.name} exited (${exited}) before it was ready:\n${tail(spec.log)}`,
+      );
+    }
+    if (await spec.ready().catch(() => false)) break;
+    if (Date.now() > deadline) {
+      await stopService(runDir, spec.name);
+      throw new LabError('ERR_LAB_TIMEOUT', `${spec.name} not ready in time:\n${tail(spec.log)}`);
+    }
+    await sleep(100);
+  }
+  child.unref();
+  return { pid, started: true };
+}
+
+/** SIGTERM to the service's process group, SIGKILL after `graceMs`. Idempotent. */
+export async function stopService(runDir: string, name: string, graceMs = 5_000): Promise<boolean> {
+  const file = pidFileOf(runDir, name);
+  const pid = readPid(file);
+  if (pid === undefined || !alive(pid)) {
+    rmSync(file, { force: true });
+    return false;
+  }
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone
+      }
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < deadline) await sleep(50);
+  if (alive(pid)) signal('SIGKILL');
+  while (alive(pid)) await sleep(20);
+  rmSync(file, { force: true });
+  return true;
+}
+
+export function serviceRunning(runDir: string, name: string): boolean {
+  return existsSync(pidFileOf(runDir, name)) && runningPid(runDir, name) !== undefined;
+}

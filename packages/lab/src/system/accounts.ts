@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { LabError } from '../errors.ts';
+import { run } from './exec.ts';
+
+function lookup(file: string, name: string): number | undefined {
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [n, , id] = line.split(':');
+    if (n === name && id !== undefined) return Number(id);
+  }
+  return undefined;
+}
+
+/** gid from /etc/group (devices use local groups, no NSS). */
+export function groupId(name: string): number {
+  const gid = lookup('/etc/group', name);
+  if (gid === undefined) throw new LabError('ERR_LAB_MISSING_PEER', `group ${name} does not exist`);
+  return gid;
+}
+
+export function userId(name: string): number {
+  const uid = lookup('/etc/passwd', name);
+  if (uid === undefined) throw new LabError('ERR_LAB_MISSING_PEER', `user ${name} does not exist`);
+  return uid;
+}
+
+export function userExists(name: string): boolean {
+  return lookup('/etc/passwd', name) !== undefined;
+}
+
+export function groupExists(name: string): boolean {
+  return lookup('/etc/group', name) !== undefined;
+}
+
+/**
+ * The three device accounts of the seed (one per role), created once and shared by every lab on the
+ * machine (the namespaces share /etc/passwd):
+ * - shell /bin/sh, because sshd runs the ForceCommand through the account's shell;
+ * - password `*`, not `!`: with `UsePAM no` sshd treats `!` as a locked account and refuses even a
+ *   valid certificate (LAB-NOTES);
+ * - groups frrvty (vtysh may reach FRR's sockets) and the validator's group (reads the TACACS+ key,
+ *   appends to the audit file).
+ */
+export async function ensureAccounts(roles: readonly string[], groups: readonly string[]): Promise<void> {
+  for (const g of groups) {
+    if (!groupExists(g)) await run('groupadd', ['--system', g]);
+  }
+  for (const role of roles) {
+    if (!userExists(role)) {
+      await run('useradd', ['--create-home', '--shell', '/bin/sh', '--groups', groups.join(','), role]);
+    } else {
+      await run('usermod', ['--append', '--groups', groups.join(','), '--shell', '/bin/sh', role]);
+    }
+    await run('usermod', ['--password', '*', role]);
+  }
+}

@@ -1,0 +1,40 @@
+import { connect } from 'node:net';
+
+/** True when a TCP connection to host:port opens within `timeoutMs`. */
+export function tcpOpen(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** True when the server sends an SSH identification string (RFC 4253 section 4.2). */
+export function sshBanner(host: string, port: number, timeoutMs = 2_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('data', (d) => done(d.toString('latin1').startsWith('SSH-2.0-')));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** True when GET url answers 2xx within `timeoutMs`. */
+export async function httpOk(url: string, timeoutMs = 1_000): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,138 @@
+import { LabError } from '../errors.ts';
+import type { DeviceLayout, LabLayout } from '../layout.ts';
+import { run, runIn, sleep } from '../system/exec.ts';
+
+export async function namespaceExists(ns: string): Promise<boolean> {
+  const { stdout } = await run('ip', ['netns', 'list'], { allowFailure: true });
+  return stdout.split('\n').some((line) => line.split(' ')[0] === ns);
+}
+
+async function linkExists(name: string, ns?: string): Promise<boolean> {
+  const args = ['link', 'show', 'dev', name];
+  const r =
+    ns === undefined
+      ? await run('ip', args, { allowFailure: true })
+      : await runIn(ns, 'ip', args, { allowFailure: true });
+  return r.code === 0;
+}
+
+/**
+ * Creates the namespaces, the data-plane veths (directly inside both namespaces, so no host-side
+ * name can clash), the management bridge and one management veth per device. Idempotent: every
+ * object that already exists is kept.
+ */
+export async function createNetwork(layout: LabLayout): Promise<void> {
+  for (const d of layout.devices) {
+    if (!(await namespaceExists(d.ns))) await run('ip', ['netns', 'add', d.ns]);
+    await runIn(d.ns, 'ip', ['link', 'set', 'lo', 'up']);
+    await runIn(d.ns, 'ip', ['addr', 'replace', `${d.loopback}/32`, 'dev', 'lo']);
+  }
+
+  // Data plane: one veth per spine–leaf link, created with each end already in its namespace.
+  for (const d of layout.devices) {
+    for (const l of d.links) {
+      if (d.name > l.peer) continue; // each link once
+      const peer = layout.devices.find((x) => x.name === l.peer);
+      if (peer === undefined) throw new LabError('ERR_LAB_CONFIG', `link to unknown device ${l.peer}`);
+      if (!(await linkExists(l.ifname, d.ns))) {
+        await run('ip', [
+          'link',
+          'add',
+          l.ifname,
+          'netns',
+          d.ns,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          l.peerIfname,
+          'netns',
+          peer.ns,
+        ]);
+      }
+    }
+  }
+  for (const d of layout.devices) {
+    for (const l of d.links) {
+      await runIn(d.ns, 'ip', ['addr', 'replace', l.address, 'dev', l.ifname]);
+      await runIn(d.ns, 'ip', ['link', 'set', l.ifname, 'up']);
+    }
+  }
+
+  // Management: a bridge on the host with the services' address, one veth per device.
+  if (!(await linkExists(layout.bridge))) await run('ip', ['link', 'add', layout.bridge, 'type', 'bridge']);
+  await run('ip', [
+    'addr',
+    'replace',
+    `${layout.hostMgmtAddress}/${layout.mgmtPrefixLength}`,
+    'dev',
+    layout.bridge,
+  ]);
+  await run('ip', ['link', 'set', layout.bridge, 'up']);
+  for (const d of layout.devices) {
+    if (!(await linkExists(d.hostVeth))) {
+      await run('ip', ['link', 'add', d.hostVeth, 'type', 'veth', 'peer', 'name', 'mgmt0', 'netns', d.ns]);
+    }
+    await run('ip', ['link', 'set', d.hostVeth, 'master', layout.bridge]);
+    await run('ip', ['link', 'set', d.hostVeth, 'up']);
+    await runIn(d.ns, 'ip', [
+      'addr',
+      'replace',
+      `${d.mgmtAddress}/${layout.mgmtPrefixLength}`,
+      'dev',
+      'mgmt0',
+    ]);
+    await runIn(d.ns, 'ip', ['link', 'set', 'mgmt0', 'up']);
+  }
+}
+
+/** Process ids living in a namespace (FRR daemons, sshd, validators, pings). */
+export async function namespacePids(ns: string): Promise<number[]> {
+  const { stdout } = await run('ip', ['netns', 'pids', ns], { allowFailure: true });
+  return stdout
+    .split('\n')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+}
+
+/**
+ * Kills every process left in the namespace, then deletes it: deleting only the name would leave
+ * the namespace alive for as long as a process holds it. The veths inside die with it, and with them
+ * their host-side peers.
+ */
+export async function destroyNamespace(d: DeviceLayout): Promise<void> {
+  if (!(await namespaceExists(d.ns))) return;
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    const pids = await namespacePids(d.ns);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+    for (let i = 0; i < 20 && (await namespacePids(d.ns)).length > 0; i++) await sleep(100);
+  }
+  await run('ip', ['netns', 'del', d.ns], { allowFailure: true });
+}
+
+export async function destroyNetwork(layout: LabLayout): Promise<void> {
+  await Promise.all(layout.devices.map((d) => destroyNamespace(d)));
+  for (const d of layout.devices) {
+    if (await linkExists(d.hostVeth)) await run('ip', ['link', 'del', d.hostVeth], { allowFailure: true });
+  }
+  if (await linkExists(layout.bridge))
+    await run('ip', ['link', 'del', layout.bridge], { allowFailure: true });
+}
+
+export interface NetworkStatus {
+  readonly namespaces: Record<string, boolean>;
+  readonly bridge: boolean;
+}
+
+export async function networkStatus(layout: LabLayout): Promise<NetworkStatus> {
+  const namespaces: Record<string, boolean> = {};
+  for (const d of layout.devices) namespaces[d.name] = await namespaceExists(d.ns);
+  return { namespaces, bridge: await linkExists(layout.bridge) };
+}
