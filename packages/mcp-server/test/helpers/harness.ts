@@ -112,7 +112,11 @@ export async function startHarness(sshdOptions: StartSshdOptions = {}): Promise<
         ...(opts.broker === null ? {} : { broker: opts.broker ?? broker }),
       });
       if (opts.listen) {
-        if (running) await running.close();
+        if (running) {
+          await running.close();
+          // Let clients' keep-alive pools see the closed sockets before the next server takes the port.
+          await new Promise((r) => setTimeout(r, 50));
+        }
         await app.listen({ host: '127.0.0.1', port });
         running = app;
       }

@@ -1,0 +1,154 @@
+/**
+ * Session mode: one certificate and one connection per (session, role, device), reused while the
+ * certificate has more than renewBeforeExpiryMs left, and never past it. Certificates here live 4 s.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionPool } from '../src/session-pool.ts';
+import type { DeviceConnection } from '../src/ssh/connection.ts';
+import { type Harness, type LogCapture, startHarness } from './helpers/harness.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('SessionPool (unit, fake connections)', () => {
+  function fakeConnection(closed: number[]): DeviceConnection {
+    let open = true;
+    return {
+      get usable() {
+        return open;
+      },
+      exec: async () => ({ exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false }),
+      close: () => {
+        if (open) closed.push(Date.now());
+        open = false;
+      },
+    };
+  }
+
+  it('closes each connection before its certificate expires, and renews', async () => {
+    const pool = new SessionPool({ renewBeforeExpiryMs: 1000 });
+    const closed: number[] = [];
+    let created = 0;
+    const validBefore = Date.now() + 1500;
+    const create = async () => {
+      created += 1;
+      return {
+        connection: fakeConnection(closed),
+        certSerial: String(created),
+        validBefore: new Date(validBefore),
+      };
+    };
+    const a = await pool.acquire('k', create);
+    const b = await pool.acquire('k', create);
+    expect(a.reused).toBe(false);
+    expect(b.reused).toBe(true);
+    expect(b.session).toBe(a.session);
+    await sleep(700);
+    // Inside the renewal margin: not reused, and the old connection is already closed.
+    expect(pool.usable(a.session)).toBe(false);
+    expect(closed).toHaveLength(1);
+    expect(closed[0]!).toBeLessThanOrEqual(validBefore - 1000 + 50);
+    pool.closeAll();
+  });
+
+  it('shares one creation between concurrent callers', async () => {
+    const pool = new SessionPool({ renewBeforeExpiryMs: 1000 });
+    let created = 0;
+    const create = async () => {
+      created += 1;
+      await sleep(50);
+      return { connection: fakeConnection([]), certSerial: '1', validBefore: new Date(Date.now() + 60_000) };
+    };
+    const results = await Promise.all([
+      pool.acquire('k', create),
+      pool.acquire('k', create),
+      pool.acquire('k', create),
+    ]);
+    expect(created).toBe(1);
+    expect(results.filter((r) => !r.reused)).toHaveLength(1);
+    pool.closeAll();
+  });
+
+  it('a failed creation is not cached', async () => {
+    const pool = new SessionPool({ renewBeforeExpiryMs: 1000 });
+    await expect(pool.acquire('k', async () => Promise.reject(new Error('broker down')))).rejects.toThrow();
+    expect(pool.size).toBe(0);
+  });
+});
+
+describe('session mode through the app and a real sshd', () => {
+  let h: Harness;
+  let logs: LogCapture;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    ({ logs } = await h.app({ sessionMode: true, limits: { renewBeforeExpiryMs: 2000 } }, { listen: true }));
+    h.broker.ttlSeconds = 4;
+  }, 30_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  async function call(token: string, tool = 'show_bgp_summary') {
+    const client = new Client({ name: 't', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(h.publicUrl), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      }),
+    );
+    const r = await client.callTool({ name: tool, arguments: { device: 'device-1' } });
+    await client.close();
+    expect(r.isError).toBeFalsy();
+    const end = logs.events('tool_call_end').at(-1)!;
+    return { serial: end['cert_serial'] as string, timings: end['timings'] as Record<string, number>, end };
+  }
+
+  it('reuses one certificate and connection per (sid, role, device), renews before expiry', async () => {
+    const bob = await h.idp.mint({ net_role: 'net-viewer' });
+    const exchangesBefore = h.idp.exchanges.length;
+    const first = await call(bob);
+    const second = await call(bob);
+    expect(first.timings['reused']).toBe(0);
+    expect(second.timings['reused']).toBe(1);
+    expect(second.serial).toBe(first.serial);
+    expect(second.timings['exchange']).toBeUndefined();
+    expect(h.idp.exchanges.length - exchangesBefore).toBe(1);
+
+    // Another session or another role never shares it.
+    const other = await call(await h.idp.mint({ net_role: 'net-viewer', sid: 'another-session-1' }));
+    expect(other.serial).not.toBe(first.serial);
+    const asOperator = await call(await h.idp.mint({ net_role: 'net-operator' }));
+    expect(asOperator.serial).not.toBe(first.serial);
+
+    // Wait until the first certificate is inside its renewal margin: the next call gets a new one.
+    const cert = h.broker.issued.find((c) => c.serial === first.serial)!;
+    await sleep(Math.max(0, cert.validBefore.getTime() - 2000 - Date.now() + 100));
+    const third = await call(bob);
+    expect(third.timings['reused']).toBe(0);
+    expect(third.serial).not.toBe(first.serial);
+  });
+
+  it('never runs a command on a certificate past its expiry', () => {
+    for (const end of logs.events('tool_call_end')) {
+      const cert = h.broker.issued.find((c) => c.serial === end['cert_serial'])!;
+      expect(new Date(end['time'] as string).getTime()).toBeLessThan(cert.validBefore.getTime());
+    }
+  });
+
+  it('closes the connection before the certificate expires (sshd sees the disconnect)', async () => {
+    const token = await h.idp.mint({ net_role: 'net-admin', sid: 'close-check-1' });
+    const r = await call(token);
+    const cert = h.broker.issued.find((c) => c.serial === r.serial)!;
+    // Just before validBefore the pool's timer (validBefore - 2 s) has fired: sshd logged the close.
+    await sleep(Math.max(0, cert.validBefore.getTime() - Date.now() - 500));
+    const log = h.sshd.log();
+    const accepted = log
+      .split('\n')
+      .find((l) => l.startsWith('Accepted publickey') && l.includes(`(serial ${r.serial})`));
+    const port = / port (\d+) ssh2/.exec(accepted ?? '')?.[1];
+    expect(port).toBeDefined();
+    expect(log).toContain(`Disconnected from user net-admin 127.0.0.1 port ${port}`);
+  });
+});
