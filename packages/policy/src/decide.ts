@@ -1,5 +1,5 @@
 // Decisions: the command string as tac_plus-ng builds it, and the first-match walk over a role's rules.
-import { type CompiledPattern, compilePattern } from './regex.ts';
+import { type CompiledPattern, compilePattern, type PreparedSubject, prepareSubject } from './regex.ts';
 import type { Decision, Policy, Role, Rule } from './types.ts';
 
 interface CompiledRole {
@@ -52,9 +52,10 @@ export function walk(
   tests: readonly (CompiledPattern | null)[],
   command: string,
 ): Decision {
+  let subject: PreparedSubject | undefined;
   for (let i = 0; i < rules.length; i++) {
     const t = tests[i];
-    if (t === null || t?.test(command)) {
+    if (t === null || t?.testPrepared((subject ??= prepareSubject(command)))) {
       const rule = rules[i] as Rule;
       return { decision: rule.action, ruleIndex: i, rule, role: roleName };
     }

@@ -293,20 +293,22 @@ function jsChar(c: string, inClass: boolean): string {
   return /[\\^$.|?*+()[\]{}/]/.test(c) ? `\\${c}` : c;
 }
 
-function toJs(n: Node): string {
+// `lineMode`: the subject is known to hold no LF, so `^` and `$` are the native string anchors (which V8
+// also optimises), and the lookaround forms are not needed.
+function toJs(n: Node, lineMode: boolean): string {
   switch (n.t) {
     case 'lit':
       return jsChar(n.ch, false);
     case 'any':
       return JS_ANY;
     case 'bol':
-      return JS_BOL;
+      return lineMode ? '^' : JS_BOL;
     case 'eol':
-      return JS_EOL;
+      return lineMode ? '$' : JS_EOL;
     case 'class':
       return `[${n.negated ? '^' : ''}${n.items.map(([a, b]) => (a === b ? jsChar(a, true) : `${jsChar(a, true)}-${jsChar(b, true)}`)).join('')}]`;
     case 'group':
-      return `(?:${n.alts.map((a) => a.map(toJs).join('')).join('|')})`;
+      return `(?:${n.alts.map((a) => a.map((x) => toJs(x, lineMode)).join('')).join('|')})`;
     case 'rep': {
       const q =
         n.min === 0 && n.max === Number.POSITIVE_INFINITY
@@ -320,7 +322,7 @@ function toJs(n: Node): string {
                 : n.min === n.max
                   ? `{${n.min}}`
                   : `{${n.min},${n.max}}`;
-      return toJs(n.node) + q;
+      return toJs(n.node, lineMode) + q;
     }
   }
 }
@@ -357,16 +359,32 @@ export function checkPattern(source: string): void {
 export interface CompiledPattern {
   readonly source: string;
   test(subject: string): boolean;
+  /** Same as `test` on a subject already passed through `prepareSubject` (once per decision). */
+  testPrepared(subject: PreparedSubject): boolean;
+}
+
+/** A command string ready for matching: byte-wise form, and whether it holds a line feed. */
+export interface PreparedSubject {
+  readonly text: string;
+  readonly multiline: boolean;
+}
+
+export function prepareSubject(subject: string): PreparedSubject {
+  const text = toMatchSubject(subject);
+  return { text, multiline: text.includes('\n') };
 }
 
 /** Throws PolicyError ERR_POLICY_REGEX for a refused pattern. */
 export function compilePattern(source: string): CompiledPattern {
   checkPattern(source);
   const ast = parsePattern(source);
-  const re = new RegExp(toJs(ast));
+  const multiline = new RegExp(toJs(ast, false));
+  const line = new RegExp(toJs(ast, true));
+  const testPrepared = (p: PreparedSubject) => (p.multiline ? multiline : line).test(p.text);
   return Object.freeze({
     source,
-    test: (subject: string) => re.test(toMatchSubject(subject)),
+    test: (subject: string) => testPrepared(prepareSubject(subject)),
+    testPrepared,
   });
 }
 
