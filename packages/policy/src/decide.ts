@@ -55,7 +55,12 @@ export function walk(
   let subject: PreparedSubject | undefined;
   for (let i = 0; i < rules.length; i++) {
     const t = tests[i];
-    if (t === null || t?.testPrepared((subject ??= prepareSubject(command)))) {
+    let hit = t === null;
+    if (t) {
+      subject ??= prepareSubject(command);
+      hit = t.testPrepared(subject);
+    }
+    if (hit) {
       const rule = rules[i] as Rule;
       return { decision: rule.action, ruleIndex: i, rule, role: roleName };
     }
