@@ -107,13 +107,21 @@ describe('every file compose.yaml and the Dockerfiles reference exists', () => {
     });
   }
 
-  for (const [pkg, dockerfile] of [
-    ['mcp-server', 'docker/mcp-server/Dockerfile'],
-    ['ca-broker', 'docker/ca-broker/Dockerfile'],
+  for (const [pkg, program] of [
+    ['mcp-server', 'netward-mcp-server'],
+    ['ca-broker', 'netward-ca-broker'],
   ] as const) {
-    it(`${pkg}: the program the image bundles (ARG ENTRY) exists in packages/${pkg}`, () => {
-      const entry = argDefaults(readFileSync(join(REPO_ROOT, dockerfile), 'utf8')).get('ENTRY');
-      expect(entry).toBeDefined();
+    it(`${pkg}: the image bundles the entry point the package builds ${program} from`, () => {
+      // The image bundles self-contained (no node_modules at run time), so it names the entry itself;
+      // it must be the one the package's own build script uses for the same program.
+      const entry = argDefaults(readFileSync(join(REPO_ROOT, `docker/${pkg}/Dockerfile`), 'utf8')).get(
+        'ENTRY',
+      );
+      const pkgJson = JSON.parse(readFileSync(join(REPO_ROOT, 'packages', pkg, 'package.json'), 'utf8')) as {
+        scripts?: Record<string, string>;
+      };
+      const built = new RegExp(`(\\S+)=${program}(\\s|$)`).exec(pkgJson.scripts?.['build'] ?? '')?.[1];
+      expect(entry, `ARG ENTRY of docker/${pkg}/Dockerfile`).toBe(built);
       expect(existsSync(join(REPO_ROOT, 'packages', pkg, entry ?? '')), `packages/${pkg}/${entry}`).toBe(
         true,
       );
