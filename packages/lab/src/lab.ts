@@ -26,7 +26,7 @@ import {
 import { type ServiceSpec, serviceRunning, startService, stopService } from './services/supervisor.ts';
 import { ensureAccounts, groupId } from './system/accounts.ts';
 import { run } from './system/exec.ts';
-import { programPath } from './system/packages.ts';
+import { programPath, programPathLazy } from './system/packages.ts';
 import { httpOk, sshBanner, tcpOpen } from './system/probe.ts';
 import {
   frrRunning,
@@ -95,7 +95,7 @@ function mkdir(path: string, mode: number): void {
   chownSync(path, 0, 0);
 }
 
-function prepareDirectories(layout: LabLayout): void {
+export function prepareDirectories(layout: LabLayout): void {
   const p = layout.paths;
   // The lab dir is traversed by the device accounts (validator bundle, its config, audit files) and
   // sshd's StrictModes checks every component of the principals files' paths: root-owned, not
@@ -118,7 +118,7 @@ async function ensureKey(file: string, comment: string): Promise<void> {
 }
 
 /** The broker's two CAs (distinct keys), created once; their public halves in config/. */
-async function ensureCas(layout: LabLayout): Promise<void> {
+export async function ensureCas(layout: LabLayout): Promise<void> {
   await ensureKey(FILES.userCaKey(layout), 'netward lab user CA');
   await ensureKey(FILES.hostCaKey(layout), 'netward lab host CA');
   copyFileSync(`${FILES.userCaKey(layout)}.pub`, layout.paths.userCaPub);
@@ -131,7 +131,7 @@ async function ensureCas(layout: LabLayout): Promise<void> {
  * Per device: host key, host certificate from the broker's host CA (principals: inventory name,
  * management address, namespace), principals files, validator config, audit file, sshd_config.
  */
-async function prepareDevice(layout: LabLayout, device: LabLayout['devices'][number]): Promise<void> {
+export async function prepareDevice(layout: LabLayout, device: LabLayout['devices'][number]): Promise<void> {
   const p = devicePaths(device, layout);
   await ensureKey(p.hostKey, `${device.name} host key`);
   await run('ssh-keygen', [
@@ -186,7 +186,7 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
       name: 'ca-broker',
       command: node,
       args: [
-        programPath('ca-broker', 'netward-ca-broker.js'),
+        programPathLazy('ca-broker', 'netward-ca-broker.js'),
         'serve',
         '--config',
         FILES.brokerConfig(layout),
@@ -198,7 +198,7 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
       name: 'mcp-server',
       command: node,
       args: [
-        programPath('mcp-server', 'netward-mcp-server.js'),
+        programPathLazy('mcp-server', 'netward-mcp-server.js'),
         'serve',
         '--config',
         FILES.mcpConfig(layout),

@@ -186,11 +186,11 @@ export function formatChain(chain: Chain): string[] {
   lines.push(
     `request ${chain.requestId}  user=${chain.user ?? '?'} sid=${chain.sid ?? '?'} serial=${chain.serials.join(',') || '?'} device=${chain.device ?? '?'} tool=${chain.tool ?? '?'}`,
   );
-  lines.push(`  ${'time'.padEnd(12)}  ${'component'.padEnd(13)}  ${'entry'.padEnd(70)}  ids`);
+  lines.push(`  ${'time'.padEnd(12)}  ${'component'.padEnd(22)}  ${'entry'.padEnd(64)}  ids`);
   for (const e of chain.events) {
-    const summary = e.summary.length > 70 ? `${e.summary.slice(0, 67)}...` : e.summary;
+    const summary = e.summary.length > 64 ? `${e.summary.slice(0, 61)}...` : e.summary;
     lines.push(
-      `  ${shortTime(e.time)}  ${(e.component + (e.device && e.component !== 'mcp-server' ? `@${e.device}` : '')).padEnd(13)}  ${summary.padEnd(70)}  ${ids(e)}`,
+      `  ${shortTime(e.time)}  ${(e.component + (e.device && e.component !== 'mcp-server' ? `@${e.device}` : '')).padEnd(22)}  ${summary.padEnd(64)}  ${ids(e)}`,
     );
   }
   if (chain.missing.length === 0) {

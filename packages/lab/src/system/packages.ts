@@ -33,3 +33,8 @@ export function programPath(pkg: string, file: string): string {
 export function packageFile(pkg: string, ...parts: string[]): string {
   return join(repoRoot(), 'packages', pkg, ...parts);
 }
+
+/** Where a program will be once built (no check: service definitions are computed before it matters). */
+export function programPathLazy(pkg: string, file: string): string {
+  return join(repoRoot(), 'packages', pkg, 'dist', file);
+}
