@@ -1,0 +1,154 @@
+/**
+ * Latency of one MCP tool call, by step, in per-call and session mode, next to a plain SSH exec of the
+ * same command to the same sshd with a static credential, all measured in this run.
+ *
+ *   pnpm --filter @netward/mcp-server bench          (needs root and /usr/sbin/sshd)
+ *   BENCH_CALLS=50 pnpm --filter @netward/mcp-server bench
+ *
+ * The device is a real OpenSSH sshd on 127.0.0.1 with a shell-script ForceCommand; the IdP is the test
+ * IdP (JWKS + RFC 8693 exchange over HTTP) and the broker signs in process, so "exchange" includes an
+ * HTTP round trip and a JWT verification, "sign" does not include HTTP. Prints; asserts nothing.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { connectDevice } from '../src/ssh/connection.ts';
+import { generateEphemeralKey, parseKeyLine } from '../src/ssh/keys.ts';
+import { startHarness } from '../test/helpers/harness.ts';
+
+const N = Number(process.env['BENCH_CALLS'] ?? 30);
+const COMMAND = "vtysh -c 'show bgp summary'";
+
+function stats(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
+  return { median: q(0.5), p95: q(0.95), min: s[0] ?? Number.NaN };
+}
+
+const fmt = (n: number) => n.toFixed(1).padStart(7);
+
+async function main() {
+  const h = await startHarness();
+  try {
+    const env = {
+      MCP_USER: 'bob',
+      MCP_SID: 'fd9e4bdc77df2fa8',
+      MCP_REQUEST_ID: 'benchbenchbenchbench1',
+      MCP_TOOL: 'show_bgp_summary',
+    };
+    const execOptions = { env, timeoutMs: 10_000, maxOutputBytes: 65_536 };
+    const hostKeyPolicy = {
+      kind: 'ca' as const,
+      caBlobs: [parseKeyLine(h.sshd.hostCaPub, 'ERR_MCP_CONFIG').blob],
+    };
+    // The static credential: one key, one long-lived certificate, made once (this sshd accepts
+    // certificates only, so a "static key" is a key with a certificate that never changes).
+    const staticKey = generateEphemeralKey();
+    const staticCert = h.sshd.signUserKey(staticKey.publicKeyLine, {
+      principal: 'net-viewer',
+      keyId: 'sid=fd9e4bdc77df2fa8,user=bob',
+      validity: '-5m:+1h',
+    });
+    const connectStatic = () =>
+      connectDevice({
+        host: '127.0.0.1',
+        port: h.sshd.port,
+        username: 'net-viewer',
+        hostNames: ['device-1'],
+        hostKeyPolicy,
+        key: staticKey,
+        certificate: staticCert,
+        connectTimeoutMs: 10_000,
+      });
+
+    // The four ways are measured in interleaved rounds, so that load from other processes on this
+    // shared machine spreads over all of them rather than skewing one.
+    const ROUNDS = 3;
+    const perRound = Math.ceil(N / ROUNDS);
+    const baselineConnect: number[] = [];
+    const baselineReuse: number[] = [];
+    const results: Record<string, { total: number[]; steps: Record<string, number[]> }> = {
+      'per-call': { total: [], steps: {} },
+      session: { total: [], steps: {} },
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      // A. static credential, new connection per command (one warm-up).
+      for (let i = 0; i <= perRound; i++) {
+        const t = performance.now();
+        const conn = await connectStatic();
+        await conn.exec(COMMAND, execOptions);
+        conn.close();
+        if (i > 0) baselineConnect.push(performance.now() - t);
+      }
+      // B. static credential, one connection, a channel per command.
+      {
+        const conn = await connectStatic();
+        for (let i = 0; i <= perRound; i++) {
+          const t = performance.now();
+          await conn.exec(COMMAND, execOptions);
+          if (i > 0) baselineReuse.push(performance.now() - t);
+        }
+        conn.close();
+      }
+      for (const mode of ['per-call', 'session'] as const) {
+        const { logs } = await h.app(
+          mode === 'session' ? { sessionMode: true, limits: { renewBeforeExpiryMs: 5000 } } : {},
+          { listen: true },
+        );
+        const client = new Client({ name: 'bench', version: '1' });
+        await client.connect(
+          new StreamableHTTPClientTransport(new URL(h.publicUrl), {
+            requestInit: {
+              headers: { Authorization: `Bearer ${await h.idp.mint({ net_role: 'net-viewer' })}` },
+            },
+          }),
+        );
+        const r = results[mode]!;
+        for (let i = 0; i <= perRound; i++) {
+          const t = performance.now();
+          const res = await client.callTool({ name: 'show_bgp_summary', arguments: { device: 'device-1' } });
+          if (res.isError) throw new Error(`tool call failed: ${JSON.stringify(res.content)}`);
+          if (i > 0) r.total.push(performance.now() - t);
+        }
+        await client.close();
+        for (const end of logs.events('tool_call_end').slice(1)) {
+          const timings = end['timings'] as Record<string, number>;
+          for (const [k, v] of Object.entries(timings)) (r.steps[k] ??= []).push(v);
+          (r.steps['server total'] ??= []).push(end['duration_ms'] as number);
+        }
+      }
+    }
+
+    const base = stats(baselineConnect).median;
+    console.log(
+      `\nnetward MCP tool call latency, ${ROUNDS * perRound} calls each, ms (median / p95 / min), ratio = median / baseline A`,
+    );
+    console.log(`command: ${COMMAND} on a real OpenSSH sshd, shell-script ForceCommand\n`);
+    const row = (name: string, xs: number[]) => {
+      const s = stats(xs);
+      console.log(
+        `${name.padEnd(52)} ${fmt(s.median)} ${fmt(s.p95)} ${fmt(s.min)}   x${(s.median / base).toFixed(2)}`,
+      );
+    };
+    row('A. static credential, new SSH connection per exec', baselineConnect);
+    row('B. static credential, one connection, exec channel', baselineReuse);
+    for (const [mode, r] of Object.entries(results)) {
+      row(`MCP ${mode}: client-observed tools/call`, r.total);
+      for (const [step, xs] of Object.entries(r.steps)) {
+        if (step === 'reused') {
+          console.log(
+            `${`   reused connections`.padEnd(52)} ${xs.filter((x) => x === 1).length}/${xs.length}`,
+          );
+          continue;
+        }
+        const s = stats(xs);
+        console.log(
+          `${`   step ${step} (${xs.length} samples)`.padEnd(52)} ${fmt(s.median)} ${fmt(s.p95)} ${fmt(s.min)}`,
+        );
+      }
+    }
+  } finally {
+    await h.close();
+  }
+}
+
+await main();
