@@ -112,8 +112,11 @@ async function main() {
         await client.close();
         for (const end of logs.events('tool_call_end').slice(1)) {
           const timings = end['timings'] as Record<string, number>;
-          for (const [k, v] of Object.entries(timings)) (r.steps[k] ??= []).push(v);
-          (r.steps['server total'] ??= []).push(end['duration_ms'] as number);
+          const add = (k: string, v: number) => {
+            r.steps[k] = [...(r.steps[k] ?? []), v];
+          };
+          for (const [k, v] of Object.entries(timings)) add(k, v);
+          add('server total', end['duration_ms'] as number);
         }
       }
     }
