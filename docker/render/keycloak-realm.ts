@@ -72,8 +72,17 @@ export function renderKeycloakRealm(policy: Policy): unknown {
   const mcpScopes = grants.map((g) => g.scope);
 
   const scopes = [
-    clientScope('basic', 'Subject of every token.', false, [
+    // Keycloak's own `basic` scope (25+): `sub` and `auth_time` come from mappers; `sid` is still
+    // added by Keycloak itself, and the broker puts it into the certificate's Key ID.
+    clientScope('basic', 'Subject and authentication time of every token.', false, [
       mapper('sub', 'oidc-sub-mapper', { ...inAccessToken }),
+      mapper('auth_time', 'oidc-usersessionmodel-note-mapper', {
+        'user.session.note': 'AUTH_TIME',
+        'claim.name': 'auth_time',
+        'jsonType.label': 'long',
+        ...inAccessToken,
+        'id.token.claim': 'true',
+      }),
     ]),
     clientScope('profile', 'The user name, which the CA broker writes into the certificate Key ID.', true, [
       mapper('username', 'oidc-usermodel-property-mapper', {

@@ -28,6 +28,15 @@ describe('rendered files match the policy', () => {
     expect(drift.map((d) => d.diff).join('\n')).toBe('');
   });
 
+  it('render-all.ts --check, the command CI and operators run, agrees', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'docker/render/render-all.ts', '--check'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toContain('rendered files match policy/default.yaml');
+    expect(run.status).toBe(0);
+  });
+
   it('the drift check catches a policy change (a longer certificate TTL for net-operator)', () => {
     const source = read('packages/policy/policy/default.yaml');
     const changed = source.replace(
