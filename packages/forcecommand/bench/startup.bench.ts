@@ -1,0 +1,142 @@
+// Wall time of one permitted command through the validator (local rules; TACACS+ against our server)
+// next to the same command run directly, all in the same run, as a service account with the clean
+// environment sshd gives a ForceCommand. Prints figures and ratios; asserts nothing.
+//
+//   pnpm bench          (builds dist/ first; needs root for the account switch)
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger } from '@netward/audit-context';
+import { defaultPolicy, renderLocalRules } from '@netward/policy';
+import { createTacacsServer } from '@netward/tacacs-plus';
+import { ensureAccounts } from '../src/deploy.ts';
+import { authInfo, certLine } from '../test/helpers.ts';
+import { BUNDLE, groupGid } from '../test/sshd-harness.ts';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 40);
+const ACCOUNT = 'net-viewer';
+const COMMAND = ['ip', 'addr', 'show', 'lo'];
+
+if (process.getuid?.() !== 0) {
+  console.error('bench: run as root (the validator runs as a service account)');
+  process.exit(2);
+}
+ensureAccounts();
+const uid = Number(
+  (await import('node:fs'))
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${ACCOUNT}:`))
+    ?.split(':')[2],
+);
+const gid = groupGid('netward');
+
+const dir = mkdtempSync('/run/netward-fc-bench-');
+chmodSync(dir, 0o755);
+const f = (n: string) => join(dir, n);
+writeFileSync(f('auth'), authInfo(certLine()), { mode: 0o644 });
+writeFileSync(f('rules.json'), renderLocalRules(defaultPolicy()), { mode: 0o644 });
+writeFileSync(f('tacacs.key'), 'bench-secret\n', { mode: 0o640 });
+chownSync(f('tacacs.key'), 0, gid);
+writeFileSync(f('audit.log'), '', { mode: 0o620 });
+chownSync(f('audit.log'), 0, gid);
+chmodSync(f('audit.log'), 0o620);
+
+const server = createTacacsServer({
+  key: 'bench-secret',
+  logger: createLogger({ component: 'tacacs-server', destination: { write() {} } }),
+  handlers: { authorize: () => ({ status: 'PASS_ADD' }) },
+});
+const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+
+const base = {
+  device: 'bench',
+  executables: { ip: { path: '/usr/sbin/ip' } },
+  audit: { file: f('audit.log') },
+};
+writeFileSync(
+  f('local.json'),
+  JSON.stringify({ ...base, authorization: { mode: 'local', rulesFile: f('rules.json') } }),
+  { mode: 0o644 },
+);
+writeFileSync(
+  f('tacacs.json'),
+  JSON.stringify({
+    ...base,
+    authorization: { mode: 'tacacs', servers: [{ host: '127.0.0.1', port }], keyFile: f('tacacs.key') },
+  }),
+  { mode: 0o644 },
+);
+writeFileSync(
+  f('local.yaml'),
+  `device: bench\nexecutables:\n  ip: { path: /usr/sbin/ip }\naudit:\n  file: ${f('audit.log')}\nauthorization:\n  mode: local\n  rulesFile: ${f('rules.json')}\n`,
+  { mode: 0o644 },
+);
+
+function run(file: string, args: string[], env: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(file, args, { uid, gid, env, stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`${file} ${args.join(' ')} exited ${code}: ${err}`));
+      else resolve(performance.now() - t0);
+    });
+  });
+}
+
+const sshdEnv = (config: string) => ({
+  PATH: '/usr/bin:/bin',
+  SSH_ORIGINAL_COMMAND: COMMAND.join(' '),
+  SSH_USER_AUTH: f('auth'),
+  _CONFIG: config,
+});
+
+const variants: Record<string, () => Promise<number>> = {
+  direct: () => run('/usr/sbin/ip', COMMAND.slice(1), { PATH: '/usr/bin:/bin' }),
+  'node -e 0': () => run('/usr/bin/node', ['-e', '0'], { PATH: '/usr/bin:/bin' }),
+  'validator, local rules (JSON config)': () =>
+    run('/usr/bin/node', [BUNDLE, '--config', f('local.json')], sshdEnv('local')),
+  'validator, local rules (YAML config)': () =>
+    run('/usr/bin/node', [BUNDLE, '--config', f('local.yaml')], sshdEnv('yaml')),
+  'validator, TACACS+ (our server, loopback)': () =>
+    run('/usr/bin/node', [BUNDLE, '--config', f('tacacs.json')], sshdEnv('tacacs')),
+};
+
+const times: Record<string, number[]> = {};
+for (const name of Object.keys(variants)) times[name] = [];
+// Warm-up, then interleaved rounds so that load from other users of the machine hits every variant alike.
+for (const v of Object.values(variants)) await v();
+for (let i = 0; i < RUNS; i++) {
+  for (const [name, v] of Object.entries(variants)) times[name]?.push(await v());
+}
+await server.close();
+rmSync(dir, { recursive: true, force: true });
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+};
+const direct = pct(times['direct'] as number[], 50);
+console.log(`forcecommand startup bench: ${RUNS} runs each, command "${COMMAND.join(' ')}" as ${ACCOUNT}`);
+console.log(
+  'variant'.padEnd(44),
+  'p50 ms'.padStart(8),
+  'p90 ms'.padStart(8),
+  'added p50'.padStart(10),
+  'ratio'.padStart(7),
+);
+for (const [name, xs] of Object.entries(times)) {
+  const p50 = pct(xs, 50);
+  console.log(
+    name.padEnd(44),
+    p50.toFixed(1).padStart(8),
+    pct(xs, 90).toFixed(1).padStart(8),
+    (p50 - direct).toFixed(1).padStart(10),
+    `${(p50 / direct).toFixed(1)}x`.padStart(7),
+  );
+}
+console.log('target: at most 60 ms added at the median with local rules');
