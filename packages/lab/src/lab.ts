@@ -117,35 +117,45 @@ async function ensureKey(file: string, comment: string): Promise<void> {
   chmodSync(file, 0o600);
 }
 
-/** The broker's two CAs (distinct keys), created once; their public halves in config/. */
-export async function ensureCas(layout: LabLayout): Promise<void> {
-  await ensureKey(FILES.userCaKey(layout), 'netward lab user CA');
-  await ensureKey(FILES.hostCaKey(layout), 'netward lab host CA');
-  copyFileSync(`${FILES.userCaKey(layout)}.pub`, layout.paths.userCaPub);
-  chmodSync(layout.paths.userCaPub, 0o644);
-  const hostCa = readFileSync(`${FILES.hostCaKey(layout)}.pub`, 'utf8').trim();
-  writeFileSync(layout.paths.hostCaPub, `${hostCa}\n`, { mode: 0o644 });
+function broker(): string {
+  return programPath('ca-broker', 'netward-ca-broker.js');
 }
 
 /**
- * Per device: host key, host certificate from the broker's host CA (principals: inventory name,
- * management address, namespace), principals files, validator config, audit file, sshd_config.
+ * The broker's two CAs (distinct Ed25519 keys, 0600 in state/ca), created once by the broker itself
+ * (`netward-ca-broker init`); their public halves in config/ for sshd (user CA) and the MCP server
+ * (host CA).
+ */
+export async function ensureCas(layout: LabLayout): Promise<void> {
+  const node = process.execPath;
+  await run(node, [broker(), 'init', '--state-dir', layout.paths.ca]);
+  const user = await run(node, [broker(), 'ca-pub', '--state-dir', layout.paths.ca]);
+  const host = await run(node, [broker(), 'ca-pub', '--state-dir', layout.paths.ca, '--host']);
+  writeFileSync(layout.paths.userCaPub, `${user.stdout.trim()}\n`, { mode: 0o644 });
+  writeFileSync(layout.paths.hostCaPub, `${host.stdout.trim()}\n`, { mode: 0o644 });
+}
+
+/**
+ * Per device: host key, host certificate from the broker's host CA (`netward-ca-broker sign-host`,
+ * principals: inventory name, management address, namespace), principals files, validator config,
+ * audit file, sshd_config (checked with `sshd -t`).
  */
 export async function prepareDevice(layout: LabLayout, device: LabLayout['devices'][number]): Promise<void> {
   const p = devicePaths(device, layout);
   await ensureKey(p.hostKey, `${device.name} host key`);
-  await run('ssh-keygen', [
-    '-q',
-    '-s',
-    FILES.hostCaKey(layout),
-    '-h',
-    '-I',
-    `${device.name}-host`,
-    '-n',
-    [device.name, device.mgmtAddress, device.ns].join(','),
-    '-V',
-    '-5m:+365d',
+  await run(process.execPath, [
+    broker(),
+    'sign-host',
+    '--state-dir',
+    layout.paths.ca,
+    '--host-key',
     `${p.hostKey}.pub`,
+    '--principals',
+    [device.name, device.mgmtAddress, device.ns].join(','),
+    '--key-id',
+    `host:${device.name}`,
+    '--out',
+    p.hostCert,
   ]);
   for (const role of ROLES) writeFileSync(join(p.principalsDir, role), `${role}\n`, { mode: 0o644 });
   if (!existsSync(p.auditFile)) writeFileSync(p.auditFile, '', { mode: 0o620 });

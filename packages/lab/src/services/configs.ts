@@ -103,11 +103,7 @@ export function writeBrokerConfig(layout: LabLayout): void {
       actor: { allowed: [layout.clients.mcpServer], require: true },
     },
     policyFile: FILES.policy(layout),
-    backend: {
-      type: 'local',
-      userCaKeyFile: FILES.userCaKey(layout),
-      hostCaKeyFile: FILES.hostCaKey(layout),
-    },
+    backend: { type: 'local', stateDir: layout.paths.ca },
     // The benchmark runs 10 agents flat out for seconds: the default (2/s per user) would throttle it.
     rateLimit: { burst: 500, perSecond: 200 },
   });
