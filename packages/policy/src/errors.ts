@@ -3,20 +3,22 @@
  * the message. A policy file error carries every problem found (`issues`), each naming the file, the path
  * inside it and what was expected, so an operator fixes the file in one pass.
  */
-export type PolicyErrorCode =
+export const POLICY_ERROR_CODES = [
   /** The policy file does not match the format: wrong type, unknown key, refused regex, duplicate name. */
-  | 'ERR_POLICY_INVALID'
+  'ERR_POLICY_INVALID',
   /** The policy file (or a deployed artifact) cannot be read. */
-  | 'ERR_POLICY_READ'
+  'ERR_POLICY_READ',
   /** A local rules file (the validator's offline rules) does not match its format. */
-  | 'ERR_POLICY_LOCAL_RULES_INVALID'
+  'ERR_POLICY_LOCAL_RULES_INVALID',
   /** A regular expression outside the subset on which JavaScript and tac_plus-ng agree, or one that can
    *  take super-linear time (nested quantifiers). */
-  | 'ERR_POLICY_REGEX'
-  /** A render target or option that does not exist. */
-  | 'ERR_POLICY_TARGET'
-  /** A deployed artifact that no longer matches what the policy renders. */
-  | 'ERR_POLICY_MISMATCH';
+  'ERR_POLICY_REGEX',
+  /** A render option that cannot be written safely (a key with a newline, a listen port out of range). */
+  'ERR_POLICY_TARGET',
+  /** A deployed artifact that cannot be compared: not rendered by netward-policy, or not JSON. */
+  'ERR_POLICY_MISMATCH',
+] as const;
+export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];
 
 /** What kind of problem one issue of an invalid file is; stable like the error codes. */
 export type PolicyIssueCode =

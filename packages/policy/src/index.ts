@@ -2,7 +2,13 @@
 export { commandString, decide } from './decide.ts';
 export { lineDiff } from './diff.ts';
 export { checkDeployed, checkDrift, type DeployedCheck, TARGETS, type Target } from './drift.ts';
-export { PolicyError, type PolicyErrorCode, type PolicyIssue, type PolicyIssueCode } from './errors.ts';
+export {
+  POLICY_ERROR_CODES,
+  PolicyError,
+  type PolicyErrorCode,
+  type PolicyIssue,
+  type PolicyIssueCode,
+} from './errors.ts';
 export {
   defaultPolicy,
   deviceAllowed,
