@@ -54,7 +54,7 @@ export async function startFakeVault(): Promise<FakeVault> {
   const behaviour: FakeVault['behaviour'] = { revoked: new Set() };
   let issued = 0;
   const app: FastifyInstance = Fastify();
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', async (_req, reply) => {
     if (behaviour.down) return reply.code(503).send({ errors: ['Vault is sealed'] });
   });
   app.addHook('preHandler', async (req) => {

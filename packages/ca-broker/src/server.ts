@@ -1,0 +1,40 @@
+/**
+ * Starts the broker from a validated configuration: loads the policy and the signing backend (a bad
+ * key file or policy stops it here, before it listens), builds the app and listens. Nothing else.
+ */
+import { createLogger } from '@netward/audit-context';
+import { defaultPolicy, loadPolicy } from '@netward/policy';
+import type { FastifyInstance } from 'fastify';
+import { type AppDeps, buildApp } from './app.ts';
+import type { BrokerConfig } from './config.ts';
+import { createBackend } from './signers/index.ts';
+
+export interface RunningBroker {
+  readonly app: FastifyInstance;
+  /** `http://127.0.0.1:8200` */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  config: BrokerConfig,
+  options: { logDestination?: AppDeps['logDestination'] } = {},
+): Promise<RunningBroker> {
+  const policy = config.policyFile ? loadPolicy(config.policyFile) : defaultPolicy();
+  const backend = createBackend(config);
+  const logger = createLogger({
+    component: 'ca-broker',
+    level: config.log.level,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
+  const app = buildApp(config, { backend, policy, logger });
+  const url = await app.listen({ host: config.listen.host, port: config.listen.port });
+  logger.info(
+    { listen: url, backend: backend.kind, policy: policy.source, issuer: config.token.issuer },
+    'ca-broker listening',
+  );
+  if (!['127.0.0.1', '::1', 'localhost'].includes(config.listen.host)) {
+    logger.warn({ listen: url }, 'listening beyond loopback: put TLS in front of the broker');
+  }
+  return { app, url, close: () => app.close() };
+}
