@@ -135,6 +135,12 @@ export function renderTacPlusNg(policy: Policy, opts: TacPlusNgOptions = {}): st
     '',
     `\tdevice ${word(device.name, 'device name')} {`,
     `\t\taddress = ${word(device.address, 'device address')}`,
+    ...(opts.key === undefined
+      ? [
+          `\t\t# From the environment: tac_plus-ng keeps the text as written when ${TACACS_KEY_ENV} is unset,`,
+          '\t\t# so start it with the variable set, or render with --key-file.',
+        ]
+      : []),
     `\t\tkey = ${key}`,
     '\t\tsingle-connection = yes',
     '\t}',
