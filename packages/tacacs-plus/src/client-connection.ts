@@ -25,6 +25,26 @@ interface Waiter {
   reject(e: TacacsError): void;
 }
 
+/**
+ * Session ids come from a pool refilled from the CSPRNG 1024 ids at a time: the same randomness as one
+ * randomBytes(4) per session, without a call into the kernel's generator for each.
+ */
+const POOL_IDS = 1024;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+function randomSessionId(): number {
+  if (poolOffset >= pool.length) {
+    pool = randomBytes(POOL_IDS * 4);
+    poolOffset = 0;
+  }
+  const id = pool.readUInt32BE(poolOffset);
+  // Each id is read once; wipe it so the pool never holds an id already handed out.
+  pool.fill(0, poolOffset, poolOffset + 4);
+  poolOffset += 4;
+  return id;
+}
+
 /** Sessions that timed out on a shared connection: a late reply for one of them is dropped quietly. */
 const MAX_ABANDONED = 1024;
 
@@ -42,6 +62,7 @@ export class ClientConnection {
   readonly #abandoned = new Set<number>();
   readonly #ready: Promise<void>;
   #connected = false;
+  #corked = false;
   #failure: TacacsError | undefined;
   /** Resolves when the first reply has told us whether the server keeps the connection, or on close. */
   readonly negotiated: Promise<void>;
@@ -92,7 +113,7 @@ export class ClientConnection {
   /** A fresh session id from the CSPRNG (RFC 8907 section 4.1: "cryptographically strong random"). */
   allocateSession(): number {
     for (;;) {
-      const id = randomBytes(4).readUInt32BE(0);
+      const id = randomSessionId();
       if (!this.#sessions.has(id) && !this.#abandoned.has(id)) {
         this.#sessions.add(id);
         if (this.#sessions.size === 1) this.#socket.ref();
@@ -129,6 +150,15 @@ export class ClientConnection {
     const wire = encodePacket({ ...fields, flags }, body, this.server.protection);
     return new Promise<Packet>((resolve, reject) => {
       this.#waiters.set(fields.sessionId, { type: fields.type, seqNo: fields.seqNo + 1, resolve, reject });
+      // Requests issued in the same turn of the event loop leave in one writev (single-connection mode).
+      if (!this.#corked) {
+        this.#corked = true;
+        this.#socket.cork();
+        process.nextTick(() => {
+          this.#corked = false;
+          this.#socket.uncork();
+        });
+      }
       this.#socket.write(wire);
     });
   }

@@ -1,0 +1,148 @@
+// pnpm bench: authorizations per second and latency of our client against our server over loopback,
+// single-connection and connection-per-request, each next to a plain TCP echo round trip measured in the
+// same run. Prints figures; asserts nothing (the machine is shared).
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { TacacsClient } from '../src/index.ts';
+
+const DURATION_MS = Number(process.env['BENCH_MS'] ?? 3000);
+const WARMUP_MS = 500;
+const MESSAGE = Buffer.alloc(82, 0x61); // the size of the "show bgp summary" authorization request
+
+interface Result {
+  ops: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+}
+
+/** Runs `op` with `concurrency` loops for the duration; latencies in milliseconds. */
+async function measure(op: () => Promise<unknown>, concurrency: number): Promise<Result> {
+  const warmEnd = Date.now() + WARMUP_MS;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < warmEnd) await op();
+    }),
+  );
+  const lat: number[] = [];
+  const start = process.hrtime.bigint();
+  const end = Date.now() + DURATION_MS;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        const t = process.hrtime.bigint();
+        await op();
+        lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN;
+  return { ops: lat.length, seconds, p50: q(0.5), p99: q(0.99) };
+}
+
+/** One kept TCP connection; echoes come back in order, so each 82-byte return completes the oldest send. */
+async function echoKept(port: number) {
+  const s = net.connect(port, '127.0.0.1');
+  s.setNoDelay(true);
+  await new Promise((r) => s.once('connect', r));
+  const waiting: (() => void)[] = [];
+  let pending = 0;
+  s.on('data', (c: Buffer) => {
+    pending += c.length;
+    while (pending >= MESSAGE.length) {
+      pending -= MESSAGE.length;
+      waiting.shift()?.();
+    }
+  });
+  return {
+    op: () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        s.write(MESSAGE);
+      }),
+    close: () => s.destroy(),
+  };
+}
+
+function echoFresh(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(MESSAGE));
+    s.setNoDelay(true);
+    let got = 0;
+    s.on('data', (c: Buffer) => {
+      got += c.length;
+      if (got >= MESSAGE.length) {
+        s.destroy();
+        resolve();
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+function row(name: string, concurrency: number, r: Result, base?: Result): string {
+  const rate = r.ops / r.seconds;
+  const ratio = base
+    ? `${(rate / (base.ops / base.seconds)).toFixed(2)}x echo rate, ${(r.p50 / base.p50).toFixed(1)}x echo p50`
+    : 'baseline';
+  return `${name.padEnd(44)} c=${String(concurrency).padEnd(3)} ${rate.toFixed(0).padStart(7)}/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  (${ratio})`;
+}
+
+const peer = spawn(
+  process.execPath,
+  ['--conditions=netward-source', '--import', 'tsx', fileURLToPath(new URL('./peer.ts', import.meta.url))],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+try {
+  const ports = await new Promise<{ tacacs: number; echo: number }>((resolve, reject) => {
+    peer.stdout.once('data', (c) => resolve(JSON.parse(String(c))));
+    peer.once('exit', () => reject(new Error('bench peer exited')));
+  });
+  const servers = [{ host: '127.0.0.1', port: ports.tacacs, key: 'benchsecret' }];
+  const authz = {
+    user: 'net-viewer',
+    cmd: 'show',
+    args: ['bgp', 'summary'],
+    remAddr: 'bob/cert:7/sid:fd9e4bdc77df2fa8/req:AAAAAAAAAAAAAAAAAAAAAA',
+  };
+  process.stdout.write(
+    `node ${process.version}, ${DURATION_MS} ms per run after ${WARMUP_MS} ms warm-up, client and server in separate processes\n\n`,
+  );
+
+  for (const concurrency of [1, 8, 32]) {
+    const echo = await echoKept(ports.echo);
+    const base = await measure(echo.op, concurrency);
+    echo.close();
+    process.stdout.write(`${row('TCP echo, one kept connection', concurrency, base)}\n`);
+    const client = new TacacsClient({ servers, singleConnection: true, timeoutMs: 2000 });
+    let denied = 0;
+    const r = await measure(async () => {
+      if (!(await client.authorize(authz)).permitted) denied++;
+    }, concurrency);
+    await client.close();
+    process.stdout.write(
+      `${row('authorize, single-connection (flag 0x04)', concurrency, r, base)}${denied ? `  DENIED ${denied}` : ''}\n`,
+    );
+  }
+  process.stdout.write('\n');
+  for (const concurrency of [1, 8]) {
+    const base = await measure(() => echoFresh(ports.echo), concurrency);
+    process.stdout.write(`${row('TCP echo, connection per round trip', concurrency, base)}\n`);
+    const client = new TacacsClient({ servers, timeoutMs: 2000 });
+    let denied = 0;
+    const r = await measure(async () => {
+      if (!(await client.authorize(authz)).permitted) denied++;
+    }, concurrency);
+    await client.close();
+    process.stdout.write(
+      `${row('authorize, connection per request', concurrency, r, base)}${denied ? `  DENIED ${denied}` : ''}\n`,
+    );
+  }
+} finally {
+  peer.kill('SIGTERM');
+}
