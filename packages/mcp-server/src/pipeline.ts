@@ -162,14 +162,16 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
     ctxIn: AuditContext,
     timings: Record<string, number>,
     setCtx: (c: AuditContext) => void,
+    deviceRequestId: (id: string) => void,
   ): Promise<ExecResult> => {
-    const env = encodeSshEnv({
-      user: identity.user,
-      sid: identity.sid,
-      requestId: ctxIn.requestId,
-      ...(ctxIn.tool === undefined ? {} : { tool: ctxIn.tool }),
-    });
-    const execLimits = { env, timeoutMs: limits.execTimeoutMs, maxOutputBytes: limits.maxOutputBytes };
+    const envFor = (requestId: string) =>
+      encodeSshEnv({
+        user: identity.user,
+        sid: identity.sid,
+        requestId,
+        ...(ctxIn.tool === undefined ? {} : { tool: ctxIn.tool }),
+      });
+    const env = envFor(ctxIn.requestId);
     const pool = deps.sessionPool;
     if (pool === undefined) {
       const { key, cert } = await obtainCertificate(identity, ctxIn, timings);
@@ -200,8 +202,14 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         limits.connectTimeoutMs,
       );
       timings['connect'] = round(performance.now() - t);
-      return { connection, certSerial: cert.serial, validBefore: cert.validBefore };
+      return {
+        connection,
+        certSerial: cert.serial,
+        certRequestId: ctxIn.requestId,
+        validBefore: cert.validBefore,
+      };
     });
+    if (session.certRequestId !== ctxIn.requestId) deviceRequestId(session.certRequestId);
     timings['reused'] = reused ? 1 : 0;
     setCtx(withFields(ctxIn, { certSerial: session.certSerial }));
     // The pool's timer may not have fired yet: never start an exec on an expiring certificate.
@@ -210,7 +218,11 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
     }
     const t = performance.now();
     try {
-      return await session.connection.exec(command, execLimits);
+      return await session.connection.exec(command, {
+        env: envFor(session.certRequestId),
+        timeoutMs: limits.execTimeoutMs,
+        maxOutputBytes: limits.maxOutputBytes,
+      });
     } finally {
       timings['exec'] = round(performance.now() - t);
     }
@@ -252,6 +264,8 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       let result: ToolResult;
       let failure: McpServerError | undefined;
       let exec: ExecResult | undefined;
+      // Session mode: the request id the device sees (the certificate's), when it is not this call's.
+      let sessionRequestId: string | undefined;
       try {
         const scope = toolScopes.get(tool);
         if (scope === undefined || (unsafe && !deps.unsafeRawCommandTool)) {
@@ -274,9 +288,19 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
             );
           }
           const command = deviceCommands[tool](args);
-          exec = await execute(identity, device, command, ctx, timings, (c) => {
-            ctx = c;
-          });
+          exec = await execute(
+            identity,
+            device,
+            command,
+            ctx,
+            timings,
+            (c) => {
+              ctx = c;
+            },
+            (id) => {
+              sessionRequestId = id;
+            },
+          );
           if (exec.exitCode !== 0) {
             failure = new McpServerError(
               'ERR_MCP_DEVICE_DENIED',
@@ -307,6 +331,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
           outcome: failure ? failure.code : 'ok',
           ...(failure ? { code: failure.code, err: failure } : {}),
           ...(exec ? { exit_code: exec.exitCode, truncated: exec.truncated } : {}),
+          ...(sessionRequestId ? { device_request_id: sessionRequestId } : {}),
           duration_ms: round(performance.now() - started),
           timings,
         },

@@ -13,6 +13,12 @@ import type { DeviceConnection } from './ssh/connection.ts';
 export interface PooledSession {
   readonly connection: DeviceConnection;
   readonly certSerial: string;
+  /**
+   * The request id the certificate was issued for (its Key ID ends `,req=<id>`). Later calls on the
+   * same connection send it as MCP_REQUEST_ID: the device validator refuses an MCP_REQUEST_ID that
+   * differs from the certificate's. The MCP audit line maps each call's own request id to it.
+   */
+  readonly certRequestId: string;
   readonly validBefore: Date;
 }
 

@@ -153,6 +153,15 @@ describe('through the SDK client and a real sshd', () => {
     ).toContain("cmd=vtysh -c 'show ipv6 route 2001:db8::/32'");
     const bad = await callError(client, 'ping', { device: 'device-1', destination: '10.0.0.1; reboot' });
     expect(bad.error.code).toBe('ERR_MCP_INVALID_ARGUMENT');
+    // Out-of-range values are refused by the server's own parsers, with the code and an audit line.
+    const tooMany = await callError(client, 'ping', {
+      device: 'device-1',
+      destination: '10.0.0.1',
+      count: 6,
+    });
+    expect(tooMany.error.code).toBe('ERR_MCP_INVALID_ARGUMENT');
+    const end = logs.events('tool_call_end').find((l) => l['request_id'] === tooMany.error.request_id);
+    expect(end).toMatchObject({ decision: 'error', code: 'ERR_MCP_INVALID_ARGUMENT', tool: 'ping' });
     await client.close();
   });
 

@@ -36,6 +36,7 @@ describe('SessionPool (unit, fake connections)', () => {
       return {
         connection: fakeConnection(closed),
         certSerial: String(created),
+        certRequestId: 'AAAAAAAAAAAAAAAAAAAAAA',
         validBefore: new Date(validBefore),
       };
     };
@@ -58,7 +59,12 @@ describe('SessionPool (unit, fake connections)', () => {
     const create = async () => {
       created += 1;
       await sleep(50);
-      return { connection: fakeConnection([]), certSerial: '1', validBefore: new Date(Date.now() + 60_000) };
+      return {
+        connection: fakeConnection([]),
+        certSerial: '1',
+        certRequestId: 'AAAAAAAAAAAAAAAAAAAAAA',
+        validBefore: new Date(Date.now() + 60_000),
+      };
     };
     const results = await Promise.all([
       pool.acquire('k', create),
@@ -102,7 +108,13 @@ describe('session mode through the app and a real sshd', () => {
     await client.close();
     expect(r.isError).toBeFalsy();
     const end = logs.events('tool_call_end').at(-1)!;
-    return { serial: end['cert_serial'] as string, timings: end['timings'] as Record<string, number>, end };
+    const content = r.content as { text: string }[];
+    return {
+      serial: end['cert_serial'] as string,
+      timings: end['timings'] as Record<string, number>,
+      end,
+      output: content[0]!.text,
+    };
   }
 
   it('reuses one certificate and connection per (sid, role, device), renews before expiry', async () => {
@@ -115,6 +127,13 @@ describe('session mode through the app and a real sshd', () => {
     expect(second.serial).toBe(first.serial);
     expect(second.timings['exchange']).toBeUndefined();
     expect(h.idp.exchanges.length - exchangesBefore).toBe(1);
+    // The device is sent the certificate's request id (its Key ID's req=), which the validator checks;
+    // the audit line keeps this call's own request id and names the one the device saw.
+    expect(first.output).toContain(`req=${first.end['request_id']}`);
+    expect(second.output).toContain(`req=${first.end['request_id']}`);
+    expect(second.end['request_id']).not.toBe(first.end['request_id']);
+    expect(second.end['device_request_id']).toBe(first.end['request_id']);
+    expect(h.sshd.log()).toContain(`req=${first.end['request_id']} (serial ${first.serial})`);
 
     // Another session or another role never shares it.
     const other = await call(await h.idp.mint({ net_role: 'net-viewer', sid: 'another-session-1' }));

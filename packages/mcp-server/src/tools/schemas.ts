@@ -1,17 +1,15 @@
 /**
- * The input schemas advertised in tools/list. They tell the agent what is accepted; the command
- * builders in commands.ts check every value again, so the schemas are not the only line.
+ * The input schemas advertised in tools/list: JSON types, with the accepted values described in words.
+ * The bounds themselves are enforced by the command builders (commands.ts), not by the SDK, so that
+ * every refused argument produces the same coded tool error (ERR_MCP_INVALID_ARGUMENT) and the same
+ * pair of audit lines as any other failed call. Only a wrong JSON type is refused by the SDK itself.
  */
-import { FIELD_PATTERNS } from '@netward/audit-context';
 import { z } from 'zod';
 import { PING_COUNT, TRACEROUTE_HOPS } from './commands.ts';
 
-const device = z
-  .string()
-  .regex(FIELD_PATTERNS.device)
-  .describe('Device name from list_devices, e.g. spine-a');
+const device = z.string().describe('Device name from list_devices, e.g. spine-a');
 
-const address = z.string().max(45).describe('IPv4 or IPv6 address, e.g. 10.0.0.1 or 2001:db8::1');
+const address = z.string().describe('IPv4 or IPv6 address (no host names), e.g. 10.0.0.1 or 2001:db8::1');
 
 export const toolInputShapes = {
   list_devices: {},
@@ -20,9 +18,8 @@ export const toolInputShapes = {
     device,
     prefix: z
       .string()
-      .max(49)
       .optional()
-      .describe('Only routes for this CIDR prefix, e.g. 10.0.0.0/24 or 2001:db8::/32'),
+      .describe('Only routes for this IPv4 or IPv6 CIDR prefix, e.g. 10.0.0.0/24 or 2001:db8::/32'),
   },
   show_interfaces: { device },
   ping: {
@@ -30,22 +27,20 @@ export const toolInputShapes = {
     destination: address,
     count: z
       .number()
-      .int()
-      .min(PING_COUNT.min)
-      .max(PING_COUNT.max)
       .optional()
-      .describe(`Echo requests to send (default ${PING_COUNT.default})`),
+      .describe(
+        `Echo requests to send: an integer from ${PING_COUNT.min} to ${PING_COUNT.max} (default ${PING_COUNT.default})`,
+      ),
   },
   traceroute: {
     device,
     destination: address,
     maxHops: z
       .number()
-      .int()
-      .min(TRACEROUTE_HOPS.min)
-      .max(TRACEROUTE_HOPS.max)
       .optional()
-      .describe(`Maximum hops (default ${TRACEROUTE_HOPS.default})`),
+      .describe(
+        `Maximum hops: an integer from ${TRACEROUTE_HOPS.min} to ${TRACEROUTE_HOPS.max} (default ${TRACEROUTE_HOPS.default})`,
+      ),
   },
   show_running_config: { device },
   set_interface_description: {
@@ -58,6 +53,6 @@ export const toolInputShapes = {
   },
   run_raw_command_on_device: {
     device,
-    command: z.string().max(512).describe('Raw CLI command (unsafe demonstration tool)'),
+    command: z.string().describe('Raw CLI command, printable ASCII (unsafe demonstration tool)'),
   },
 } as const;
