@@ -1,0 +1,316 @@
+/**
+ * End to end, on the real thing: the native lab (FRR in network namespaces, one real sshd per device,
+ * the validator, TACACS+, the CA broker, the lab IdP, the MCP server) brought up once in its own
+ * directory, namespace prefix and management network, so it never touches a lab the user runs.
+ * Needs root, and `pnpm build` first (the lab runs the built programs): scripts/test.sh does both.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  agentFor,
+  type Agent,
+  exchangeForBroker,
+  type LabLayout,
+  labDown,
+  labLayout,
+  labUp,
+  loginAs,
+  readLabEvents,
+  requestCertificate,
+  requestIdOf,
+  stepAdmin,
+  stepFailClosed,
+  stepOperator,
+  stepRawCommand,
+  stepViewer,
+  toolError,
+  traceRequest,
+  LINKS,
+} from '@netward/lab';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+/** A certificate lifetime short enough to watch sshd refuse it once expired. */
+const CERT_TTL = 8;
+
+const OPTIONS = {
+  dir: '/var/lib/netward-lab-e2e',
+  prefix: 'e2e-',
+  mgmtNet: '10.254.0',
+  portBase: 9450,
+  certTtl: CERT_TTL,
+};
+
+async function ssh(
+  layout: LabLayout,
+  keyFile: string,
+  account: string,
+  device: string,
+  command: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const d = layout.devices.find((x) => x.name === device);
+  if (d === undefined) throw new Error(`no device ${device}`);
+  const knownHosts = `${keyFile}.known_hosts`;
+  writeFileSync(knownHosts, `@cert-authority ${d.mgmtAddress} ${readFileSync(layout.paths.hostCaPub, 'utf8')}`);
+  try {
+    const { stdout, stderr } = await run(
+      'ssh',
+      [
+        '-F',
+        '/dev/null',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `CertificateFile=${keyFile}-cert.pub`,
+        '-i',
+        keyFile,
+        '-l',
+        account,
+        d.mgmtAddress,
+        command,
+      ],
+      { timeout: 20_000 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('native lab end to end', () => {
+  let layout: LabLayout;
+  let keyDir: string;
+  let up = false;
+
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) throw new Error('the end-to-end lab needs root (network namespaces, sshd, FRR)');
+    layout = labLayout(OPTIONS);
+    // A lab left behind by an interrupted run is taken down first: `up` would reuse it.
+    await labDown(OPTIONS.dir).catch(() => undefined);
+    rmSync(OPTIONS.dir, { recursive: true, force: true });
+    layout = await labUp(OPTIONS);
+    up = true;
+    keyDir = mkdtempSync(join(tmpdir(), 'netward-e2e-keys-'));
+  }, 240_000);
+
+  afterAll(async () => {
+    if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+    // The last test takes the lab down and checks it; this is the safety net when it did not run.
+    if (up) await labDown(OPTIONS.dir).catch(() => undefined);
+  }, 120_000);
+
+  async function freshKey(name: string): Promise<string> {
+    const file = join(keyDir, name);
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file]);
+    return file;
+  }
+
+  describe('the demo, step by step', () => {
+    it('1: alice sees read tools only and reads real FRR output, both leaves Established', async () => {
+      const rows = await stepViewer(layout);
+      expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
+      expect(rows[1]?.output).toMatch(/BGP router identifier 10\.1\.0\.1, local AS number 65000/);
+    });
+
+    it("2: bob pings leaf-1's loopback from spine-a; show_running_config is hidden and refused", async () => {
+      const rows = await stepOperator(layout);
+      expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
+    });
+
+    it('3: the unsafe raw tool lets bob send configure terminal; the device denies it through TACACS+', async () => {
+      const [row] = await stepRawCommand(layout);
+      expect(row?.pass).toBe(true);
+      expect(row?.got).toMatch(/TACACS\+ FAIL/);
+      expect(row?.output).toMatch(/ERR_FC_NOT_AUTHORIZED/);
+    });
+
+    it('4: TACACS+ stopped, the device fails closed; restarted, the same call works again', async () => {
+      const rows = await stepFailClosed(layout);
+      expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
+    });
+
+    it('5: carol reads the running configuration', async () => {
+      const [row] = await stepAdmin(layout);
+      expect(row?.pass).toBe(true);
+      expect(row?.output).toMatch(/router bgp 65000/);
+    });
+  });
+
+  describe('attacks and failures', () => {
+    let bob: Agent;
+    beforeAll(async () => {
+      bob = await agentFor(layout, 'bob');
+    }, 30_000);
+    afterAll(async () => {
+      await bob?.close();
+    });
+
+    it('refuses a device that is not in the inventory, before any certificate is issued', async () => {
+      const out = await bob.call('show_bgp_summary', { device: 'core-9' });
+      expect(out.ok).toBe(false);
+      expect(toolError(out).code).toBe('ERR_MCP_UNKNOWN_DEVICE');
+      const requestId = toolError(out).request_id;
+      expect(requestId).toBeDefined();
+      const events = readLabEvents(layout.paths.logs).filter((e) => e.requestId === requestId);
+      expect(events.some((e) => e.component === 'ca-broker')).toBe(false);
+    });
+
+    it.each([
+      ['a command separator', '10.1.0.11; id'],
+      ['a command substitution', '$(reboot)'],
+      ['a newline (a second vtysh command)', '10.1.0.11\nconfigure terminal'],
+      ['an option smuggled as an address', '-f 10.1.0.11'],
+    ])('refuses a tool argument carrying %s, and nothing reaches the device', async (_what, destination) => {
+      const out = await bob.call('ping', { device: 'spine-a', destination });
+      expect(out.ok).toBe(false);
+      const err = toolError(out);
+      // Refused by the MCP server's argument parser (or by the SDK's schema check, an MCP error).
+      expect(err.code ?? out.text).toMatch(/ERR_MCP_INVALID_ARGUMENT|Invalid|invalid/);
+      if (err.request_id) {
+        const reached = readLabEvents(layout.paths.logs).filter(
+          (e) => e.requestId === err.request_id && (e.component === 'forcecommand' || e.component === 'sshd'),
+        );
+        expect(reached).toEqual([]);
+      }
+    });
+
+    it('refuses, at the device, an injection sent through an SSH session directly (validator stage 1)', async () => {
+      const login = await loginAs(layout, 'bob');
+      const key = await freshKey('inject');
+      const cert = await requestCertificate(layout, login.accessToken, readFileSync(`${key}.pub`, 'utf8'));
+      writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
+      const r = await ssh(layout, key, 'net-operator', 'spine-a', "vtysh -c 'show version; id'");
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/ERR_FC_METACHARACTER/);
+      const ok = await ssh(layout, key, 'net-operator', 'spine-a', "vtysh -c 'show version'");
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/FRRouting/);
+    });
+
+    it('refuses a token minted for another audience (the CA broker) at the MCP server: 401 invalid_token', async () => {
+      const login = await loginAs(layout, 'bob');
+      const brokerToken = await exchangeForBroker(layout, login.accessToken);
+      const res = await fetch(layout.urls.mcp, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${brokerToken}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+        }),
+      });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+      await res.arrayBuffer();
+      // The same request with the user's own MCP token is accepted.
+      const good = await fetch(layout.urls.mcp, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${login.accessToken}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+        }),
+      });
+      expect(good.status).toBe(200);
+      await good.arrayBuffer();
+    });
+
+    it("refuses bob's certificate (principal net-operator) for the net-admin account", async () => {
+      const login = await loginAs(layout, 'bob');
+      const key = await freshKey('role');
+      const cert = await requestCertificate(layout, login.accessToken, readFileSync(`${key}.pub`, 'utf8'));
+      writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
+      const asAdmin = await ssh(layout, key, 'net-admin', 'spine-a', 'show running-config');
+      expect(asAdmin.code).toBe(255);
+      expect(asAdmin.stderr).toMatch(/Permission denied/);
+      const asOperator = await ssh(layout, key, 'net-operator', 'spine-a', "vtysh -c 'show bgp summary'");
+      expect(asOperator.code).toBe(0);
+    });
+
+    it(`refuses a certificate past its ${CERT_TTL}-second lifetime at sshd`, async () => {
+      const login = await loginAs(layout, 'bob');
+      const key = await freshKey('expiry');
+      const cert = await requestCertificate(layout, login.accessToken, readFileSync(`${key}.pub`, 'utf8'));
+      writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
+      const fresh = await ssh(layout, key, 'net-operator', 'leaf-2', "vtysh -c 'show bgp summary'");
+      expect(fresh.code).toBe(0);
+      const { stdout } = await run('ssh-keygen', ['-L', '-f', `${key}-cert.pub`]);
+      const to = /Valid: from \S+ to (\S+)/.exec(stdout)?.[1];
+      expect(to).toBeDefined();
+      const wait = new Date(`${to}Z`).getTime() - Date.now() + 1_500;
+      expect(wait).toBeLessThan((CERT_TTL + 5) * 1_000);
+      await new Promise((r) => setTimeout(r, Math.max(0, wait)));
+      const expired = await ssh(layout, key, 'net-operator', 'leaf-2', "vtysh -c 'show bgp summary'");
+      expect(expired.code).toBe(255);
+      const sshdLog = readFileSync(join(layout.paths.logs, 'sshd-leaf-2.log'), 'utf8');
+      expect(sshdLog).toMatch(/expired|Certificate invalid/i);
+    }, 60_000);
+  });
+
+  it('traces one call through every component: IdP, MCP server, broker, sshd, validator, TACACS+, syslog', async () => {
+    const bob = await agentFor(layout, 'bob');
+    const out = await bob.call('ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 });
+    await bob.close();
+    expect(out.ok).toBe(true);
+    const requestId = requestIdOf(layout, out, { user: 'bob', tool: 'ping', device: 'leaf-1' });
+    expect(requestId).toBeDefined();
+    // UDP syslog and pino write asynchronously: the records land within moments.
+    let chain = traceRequest(readLabEvents(layout.paths.logs), requestId as string);
+    for (let i = 0; i < 20 && chain.missing.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      chain = traceRequest(readLabEvents(layout.paths.logs), requestId as string);
+    }
+    expect(chain.missing).toEqual([]);
+    expect(new Set(chain.events.map((e) => e.link))).toEqual(new Set(LINKS.map((l) => l.id)));
+    expect(chain.user).toBe('bob');
+    expect(chain.sid).toBe(bob.sid);
+    expect(chain.serials).toHaveLength(1);
+    // Every record of the call names the same certificate serial, where it names one.
+    for (const e of chain.events) if (e.certSerial !== undefined) expect(e.certSerial).toBe(chain.serials[0]);
+    // The command line tool finds the same chain by serial, sid and user.
+    const bin = join(import.meta.dirname, '../../packages/lab/dist/netward-audit.js');
+    for (const query of [requestId as string, chain.serials[0] as string]) {
+      const { stdout } = await run(process.execPath, [bin, 'trace', query, '--dir', OPTIONS.dir]);
+      expect(stdout).toContain(`request ${requestId}`);
+      expect(stdout).toContain('every link of the chain has a record');
+    }
+  });
+
+  it('lab down leaves no namespace, process or veth behind', async () => {
+    await labDown(OPTIONS.dir);
+    up = false;
+    const { stdout: ns } = await run('ip', ['netns', 'list']);
+    expect(ns.split('\n').filter((l) => l.startsWith(OPTIONS.prefix))).toEqual([]);
+    const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
+    expect(links.split('\n').filter((l) => l.includes(`${OPTIONS.prefix}mg-`) || l.includes(`${OPTIONS.prefix}nwmgmt`))).toEqual(
+      [],
+    );
+    const { stdout: ps } = await run('ps', ['-eo', 'args']);
+    const leftovers = ps
+      .split('\n')
+      .filter((l) => l.includes(OPTIONS.dir) || new RegExp(`-N ${OPTIONS.prefix}`).test(l));
+    expect(leftovers).toEqual([]);
+  }, 120_000);
+});
