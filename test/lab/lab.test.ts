@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  agentFor,
   type Agent,
+  agentFor,
   exchangeForBroker,
   type LabLayout,
+  LINKS,
   labDown,
   labLayout,
   labUp,
@@ -28,7 +29,6 @@ import {
   stepViewer,
   toolError,
   traceRequest,
-  LINKS,
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -55,7 +55,10 @@ async function ssh(
   const d = layout.devices.find((x) => x.name === device);
   if (d === undefined) throw new Error(`no device ${device}`);
   const knownHosts = `${keyFile}.known_hosts`;
-  writeFileSync(knownHosts, `@cert-authority ${d.mgmtAddress} ${readFileSync(layout.paths.hostCaPub, 'utf8')}`);
+  writeFileSync(
+    knownHosts,
+    `@cert-authority ${d.mgmtAddress} ${readFileSync(layout.paths.hostCaPub, 'utf8')}`,
+  );
   try {
     const { stdout, stderr } = await run(
       'ssh',
@@ -94,7 +97,8 @@ describe('native lab end to end', () => {
   let up = false;
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error('the end-to-end lab needs root (network namespaces, sshd, FRR)');
+    if (process.getuid?.() !== 0)
+      throw new Error('the end-to-end lab needs root (network namespaces, sshd, FRR)');
     layout = labLayout(OPTIONS);
     // A lab left behind by an interrupted run is taken down first: `up` would reuse it.
     await labDown(OPTIONS.dir).catch(() => undefined);
@@ -212,7 +216,11 @@ describe('native lab end to end', () => {
           jsonrpc: '2.0',
           id: 1,
           method: 'initialize',
-          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'e2e', version: '1' },
+          },
         }),
       });
       expect(res.status).toBe(401);
@@ -230,7 +238,11 @@ describe('native lab end to end', () => {
           jsonrpc: '2.0',
           id: 1,
           method: 'initialize',
-          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'e2e', version: '1' },
+          },
         }),
       });
       expect(good.status).toBe(200);
@@ -304,9 +316,11 @@ describe('native lab end to end', () => {
     const { stdout: ns } = await run('ip', ['netns', 'list']);
     expect(ns.split('\n').filter((l) => l.startsWith(OPTIONS.prefix))).toEqual([]);
     const { stdout: links } = await run('ip', ['-o', 'link', 'show']);
-    expect(links.split('\n').filter((l) => l.includes(`${OPTIONS.prefix}mg-`) || l.includes(`${OPTIONS.prefix}nwmgmt`))).toEqual(
-      [],
-    );
+    expect(
+      links
+        .split('\n')
+        .filter((l) => l.includes(`${OPTIONS.prefix}mg-`) || l.includes(`${OPTIONS.prefix}nwmgmt`)),
+    ).toEqual([]);
     const { stdout: ps } = await run('ps', ['-eo', 'args']);
     const leftovers = ps
       .split('\n')

@@ -76,16 +76,24 @@ export function renderFrrConf(device: DeviceLayout, layout: LabLayout): string {
     const peerIp = l.peerAddress.split('/')[0];
     lines.push(` neighbor ${peerIp} remote-as ${peer.asn}`, ` neighbor ${peerIp} description ${peer.name}`);
   }
-  lines.push(
-    ' !',
-    ' address-family ipv4 unicast',
-    `  network ${device.loopback}/32`,
-    ' exit-address-family',
-    'exit',
-    '!',
-    '',
-  );
+  // Loopbacks, and the link /31s too: without them a leaf has no route back to the other leaf's
+  // link address, and leaf-to-leaf pings and traceroutes (sourced from the uplink) go unanswered.
+  lines.push(' !', ' address-family ipv4 unicast', `  network ${device.loopback}/32`);
+  for (const l of device.links) lines.push(`  network ${linkNetwork(l.address)}`);
+  lines.push(' exit-address-family', 'exit', '!', '');
   return lines.join('\n');
+}
+
+/** The network of an interface address: 10.0.0.1/31 → 10.0.0.0/31. */
+export function linkNetwork(address: string): string {
+  const [ip, len] = address.split('/');
+  const octets = (ip ?? '').split('.').map(Number);
+  const bits = Number(len);
+  const value =
+    ((octets[0] ?? 0) << 24) | ((octets[1] ?? 0) << 16) | ((octets[2] ?? 0) << 8) | (octets[3] ?? 0);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  const net = (value & mask) >>> 0;
+  return `${[net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join('.')}/${bits}`;
 }
 
 export function renderVtyshConf(): string {
