@@ -4,7 +4,7 @@ import { decide } from './decide.ts';
 import { lineDiff } from './diff.ts';
 import { PolicyError } from './errors.ts';
 import { renderLocalRules } from './render/local-rules.ts';
-import { renderBrokerRoles, renderIdp, renderMcpTools } from './render/services.ts';
+import { renderBrokerRoles, renderIdp, renderKeycloakRealm, renderMcpTools } from './render/services.ts';
 import { extractTacPlusNgPolicySection, renderTacPlusNgPolicySection } from './render/tac-plus-ng.ts';
 import type { DriftWarning, Policy } from './types.ts';
 
@@ -67,7 +67,7 @@ export function checkDrift(policy: Policy): DriftWarning[] {
 }
 
 /** Targets `render` writes and `check` can compare. */
-export const TARGETS = ['tac_plus-ng', 'local-rules', 'broker', 'mcp', 'idp'] as const;
+export const TARGETS = ['tac_plus-ng', 'local-rules', 'broker', 'mcp', 'idp', 'keycloak-realm'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface DeployedCheck {
@@ -133,6 +133,18 @@ export function checkDeployed(policy: Policy, target: Target, text: string, file
       deployed = canonicalJson(text, target, file);
       expected = renderIdp(policy);
       break;
+    case 'keycloak-realm': {
+      deployed = canonicalJson(text, target, file);
+      // Compared with a rendering for the deployed realm's own name and roles client.
+      const realm = JSON.parse(text) as { realm?: unknown; clients?: { clientId?: unknown }[] };
+      expected = renderKeycloakRealm(policy, {
+        ...(typeof realm.realm === 'string' ? { realm: realm.realm } : {}),
+        ...(typeof realm.clients?.[0]?.clientId === 'string'
+          ? { rolesClientId: realm.clients[0].clientId }
+          : {}),
+      });
+      break;
+    }
   }
   const diff = lineDiff(deployed, expected, {
     fromLabel: target === 'tac_plus-ng' ? `${file} (deployed)` : `${file} (deployed, JSON re-formatted)`,

@@ -28,9 +28,11 @@ export {
 } from './render/local-rules.ts';
 export {
   type IdpFormat,
+  type IdpOptions,
   ROLE_CLAIM,
   renderBrokerRoles,
   renderIdp,
+  renderKeycloakRealm,
   renderMcpTools,
 } from './render/services.ts';
 export { renderTacPlusNg, TACACS_KEY_ENV, type TacPlusNgOptions } from './render/tac-plus-ng.ts';

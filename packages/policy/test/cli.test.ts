@@ -12,6 +12,7 @@ import {
   defaultPolicy,
   renderBrokerRoles,
   renderIdp,
+  renderKeycloakRealm,
   renderLocalRules,
   renderMcpTools,
   renderTacPlusNg,
@@ -111,11 +112,18 @@ describe('render', () => {
     ['broker', renderBrokerRoles(p)],
     ['mcp', renderMcpTools(p)],
     ['idp', renderIdp(p)],
+    ['keycloak-realm', renderKeycloakRealm(p)],
   ])('--target %s writes the artifact to stdout or --out', (target, expected) => {
     expect(run(['render', '--target', target])).toEqual({ code: 0, out: expected, err: '' });
     const out = join(dir, `${target}.out`);
     expect(run(['render', '--target', target, '--out', out]).code).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(expected);
+  });
+
+  it('renders a Keycloak realm with its name and roles client', () => {
+    expect(run(['render', '--target', 'keycloak-realm', '--realm', 'lab', '--roles-client', 'nw']).out).toBe(
+      renderKeycloakRealm(p, { realm: 'lab', rolesClientId: 'nw' }),
+    );
   });
 
   it('takes the TACACS+ key from a file, never from argv', () => {
@@ -150,6 +158,8 @@ describe('render', () => {
     [['render', '--target', 'keycloak']],
     [['render', '--target', 'idp', '--listen', '1.2.3.4:49']],
     [['render', '--target', 'tac_plus-ng', '--listen', 'nope']],
+    [['render', '--target', 'idp', '--realm', 'x']],
+    [['render', '--target', 'keycloak-realm', '--realm', 'a b']],
   ])('exits 2 on bad usage: %j', (argv) => {
     expect(run(argv).code).toBe(2);
   });

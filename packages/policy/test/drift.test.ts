@@ -8,6 +8,7 @@ import {
   parsePolicy,
   renderBrokerRoles,
   renderIdp,
+  renderKeycloakRealm,
   renderLocalRules,
   renderMcpTools,
   renderTacPlusNg,
@@ -167,6 +168,15 @@ describe('deployed artifacts', () => {
     );
     expect(text).toContain('"mcp:ctrl-plane:read"');
     expect(checkDeployed(p, 'mcp', text, 'm.json').matches).toBe(false);
+  });
+
+  it("Keycloak realm: a role added to a scope mapping is drift; realm name and client are the deployment's", () => {
+    const realm = JSON.parse(renderKeycloakRealm(p, { realm: 'prod', rolesClientId: 'nw' }));
+    expect(checkDeployed(p, 'keycloak-realm', JSON.stringify(realm), 'realm.json').matches).toBe(true);
+    realm.clientScopeMappings.nw[0].roles.push('net-viewer');
+    const r = checkDeployed(p, 'keycloak-realm', JSON.stringify(realm), 'realm.json');
+    expect(r.matches).toBe(false);
+    expect(r.diff).toContain('-          "net-viewer"');
   });
 
   it('a JSON target that is not JSON is refused', () => {

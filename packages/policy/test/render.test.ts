@@ -12,6 +12,7 @@ import {
   parsePolicy,
   renderBrokerRoles,
   renderIdp,
+  renderKeycloakRealm,
   renderLocalRules,
   renderMcpTools,
   renderTacPlusNg,
@@ -49,6 +50,55 @@ describe('rendered artifacts of the default policy', () => {
   it('broker role map', () => golden('broker.json', renderBrokerRoles(p)));
   it('MCP tool map', () => golden('mcp.json', renderMcpTools(p)));
   it('IdP roles and scopes', () => golden('idp.json', renderIdp(p)));
+  it('Keycloak realm', () => golden('keycloak-realm.json', renderKeycloakRealm(p)));
+});
+
+describe('Keycloak realm', () => {
+  const realm = JSON.parse(renderIdp(defaultPolicy(), { format: 'keycloak-realm', realm: 'lab' }));
+
+  it('is renderIdp with format keycloak-realm', () => {
+    expect(realm).toEqual(JSON.parse(renderKeycloakRealm(defaultPolicy(), { realm: 'lab' })));
+    expect(realm.realm).toBe('lab');
+  });
+
+  it('gates every MCP scope on exactly the roles that grant it', () => {
+    const byScope = Object.fromEntries(
+      realm.clientScopeMappings.netward.map((m: { clientScope: string; roles: string[] }) => [
+        m.clientScope,
+        m.roles,
+      ]),
+    );
+    expect(byScope).toEqual({
+      'mcp:config:read': ['net-admin'],
+      'mcp:config:write': ['net-admin'],
+      'mcp:ctrl-plane:read': ['net-viewer', 'net-operator', 'net-admin'],
+      'mcp:diag:run': ['net-operator', 'net-admin'],
+    });
+    expect(realm.defaultOptionalClientScopes).toEqual(Object.keys(byScope));
+  });
+
+  it('fills net_role from the roles client only, single-valued', () => {
+    const mapper = realm.clientScopes.find((c: { name: string }) => c.name === 'net_role').protocolMappers[0];
+    expect(mapper.protocolMapper).toBe('oidc-usermodel-client-role-mapper');
+    expect(mapper.config).toMatchObject({
+      'usermodel.clientRoleMapping.clientId': 'netward',
+      'claim.name': 'net_role',
+      multivalued: 'false',
+      'access.token.claim': 'true',
+    });
+    expect(realm.roles.client.netward.map((r: { name: string }) => r.name)).toEqual([
+      'net-viewer',
+      'net-operator',
+      'net-admin',
+    ]);
+    expect(realm.defaultDefaultClientScopes).toEqual(['net_role']);
+  });
+
+  it('refuses names that are not plain identifiers', () => {
+    expect(() => renderKeycloakRealm(defaultPolicy(), { realm: 'a/b' })).toThrow(
+      expect.objectContaining({ code: 'ERR_POLICY_TARGET' }),
+    );
+  });
 });
 
 describe('tac_plus-ng rendering', () => {

@@ -7,7 +7,7 @@ import { checkDeployed, checkDrift, TARGETS, type Target } from '../drift.ts';
 import { PolicyError } from '../errors.ts';
 import { defaultPolicy, loadPolicy, roleByName } from '../load.ts';
 import { renderLocalRules } from '../render/local-rules.ts';
-import { renderBrokerRoles, renderIdp, renderMcpTools } from '../render/services.ts';
+import { renderBrokerRoles, renderIdp, renderKeycloakRealm, renderMcpTools } from '../render/services.ts';
 import { renderTacPlusNg, type TacPlusNgOptions } from '../render/tac-plus-ng.ts';
 import type { Policy } from '../types.ts';
 
@@ -38,8 +38,10 @@ const USAGE = `usage:
   netward-policy explain [--policy FILE] --role ROLE [--json] (--command 'CMD ARGS' | -- CMD [ARG...])
   netward-policy check   [--policy FILE] [--strict] [--json]
                          [--tac-plus-ng FILE] [--local-rules FILE] [--broker FILE] [--mcp FILE] [--idp FILE]
+                         [--keycloak-realm FILE]
   netward-policy render  [--policy FILE] --target ${TARGETS.join('|')} [--out FILE]
-                         [--key-file FILE] [--listen ADDR:PORT] [--log-dir DIR] [--device NAME=ADDR]
+                         [--key-file FILE] [--listen ADDR:PORT] [--log-dir DIR] [--device NAME=ADDR]   (tac_plus-ng)
+                         [--realm NAME] [--roles-client ID]                                             (keycloak-realm)
 Without --policy the shipped default policy is used.
 `;
 
@@ -98,6 +100,7 @@ const CHECK_FILES: Record<string, Target> = {
   broker: 'broker',
   mcp: 'mcp',
   idp: 'idp',
+  'keycloak-realm': 'keycloak-realm',
 };
 
 function check(argv: string[], io: CliIo): number {
@@ -112,6 +115,7 @@ function check(argv: string[], io: CliIo): number {
       broker: { type: 'string', multiple: true },
       mcp: { type: 'string', multiple: true },
       idp: { type: 'string', multiple: true },
+      'keycloak-realm': { type: 'string', multiple: true },
     },
     allowPositionals: false,
     strict: true,
@@ -160,6 +164,8 @@ function render(argv: string[], io: CliIo): number {
       listen: { type: 'string' },
       'log-dir': { type: 'string' },
       device: { type: 'string' },
+      realm: { type: 'string' },
+      'roles-client': { type: 'string' },
     },
     allowPositionals: false,
     strict: true,
@@ -173,6 +179,12 @@ function render(argv: string[], io: CliIo): number {
   );
   if (target !== 'tac_plus-ng' && tacOnly.length > 0) {
     throw new UsageError(`--${tacOnly.join(', --')} only apply to --target tac_plus-ng`);
+  }
+  const realmOnly = ['realm', 'roles-client'].filter(
+    (k) => (values as Record<string, unknown>)[k] !== undefined,
+  );
+  if (target !== 'keycloak-realm' && realmOnly.length > 0) {
+    throw new UsageError(`--${realmOnly.join(', --')} only apply to --target keycloak-realm`);
   }
   const policy = policyFrom(values.policy);
   let text: string;
@@ -206,6 +218,12 @@ function render(argv: string[], io: CliIo): number {
       break;
     case 'idp':
       text = renderIdp(policy);
+      break;
+    case 'keycloak-realm':
+      text = renderKeycloakRealm(policy, {
+        ...(values.realm === undefined ? {} : { realm: values.realm }),
+        ...(values['roles-client'] === undefined ? {} : { rolesClientId: values['roles-client'] }),
+      });
       break;
   }
   if (values.out === undefined) io.stdout(text);
