@@ -1,0 +1,304 @@
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAuditLine } from '@netward/audit-context';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditSink } from '../src/audit.ts';
+import { readSharedKey, readTacacsAnswer } from '../src/authorize.ts';
+import { checkFileSafety, parseConfigText, validateConfig } from '../src/config.ts';
+import { clientMessage, FC_ERROR_CODES, type ForceCommandError } from '../src/errors.ts';
+import { readIdentity } from '../src/identity.ts';
+import { formatSyslog } from '../src/syslog.ts';
+import { authInfo, certLine, REQ, runInProcess, SID } from './helpers.ts';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe('error catalogue', () => {
+  it('gives every code a distinct exit status and a client message without detail', () => {
+    const exits = Object.values(FC_ERROR_CODES).map((e) => e.exit);
+    expect(new Set(exits).size).toBe(exits.length);
+    for (const code of Object.keys(FC_ERROR_CODES) as (keyof typeof FC_ERROR_CODES)[]) {
+      expect(clientMessage(code)).toMatch(
+        new RegExp(`^netward: denied at [a-z]+: [^\\n]+ \\(${code}\\)\\n$`),
+      );
+    }
+  });
+
+  it('documents every code in the README table', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    for (const [code, e] of Object.entries(FC_ERROR_CODES))
+      expect(readme).toContain(`| ${e.exit} | \`${code}\``);
+  });
+});
+
+describe('identity', () => {
+  const env = (extra: Record<string, string> = {}) => ({ SSH_USER_AUTH: '/x', ...extra });
+  const read = (text: string) => () => text;
+
+  it('reads user, sid, request id and serial from the certificate', () => {
+    const id = readIdentity({ account: 'net-operator', env: env(), readFile: read(authInfo()) });
+    expect(id).toMatchObject({
+      role: 'net-operator',
+      user: 'bob',
+      sid: SID,
+      requestId: REQ,
+      certSerial: '15800',
+    });
+  });
+
+  it('takes the request id from MCP_REQUEST_ID only when the Key ID has none', () => {
+    const line = certLine({ keyId: `sid=${SID},user=bob` });
+    const id = readIdentity({
+      account: 'net-viewer',
+      env: env({ MCP_REQUEST_ID: REQ }),
+      readFile: read(authInfo(line)),
+    });
+    expect(id).toMatchObject({ requestId: REQ, requestIdSource: 'client' });
+    expect(
+      codeOf(() => readIdentity({ account: 'net-viewer', env: env(), readFile: read(authInfo(line)) })),
+    ).toBe('ERR_FC_IDENTITY');
+  });
+
+  it.each([
+    ['no SSH_USER_AUTH', { account: 'net-viewer', env: {}, readFile: read(authInfo()) }],
+    [
+      'unreadable file',
+      {
+        account: 'net-viewer',
+        env: env(),
+        readFile: () => {
+          throw new Error('EACCES');
+        },
+      },
+    ],
+    [
+      'plain key, no certificate',
+      {
+        account: 'net-viewer',
+        env: env(),
+        readFile: read('publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB\n'),
+      },
+    ],
+    ['two certificates', { account: 'net-viewer', env: env(), readFile: read(authInfo() + authInfo()) }],
+    [
+      'garbage certificate',
+      {
+        account: 'net-viewer',
+        env: env(),
+        readFile: read('publickey ssh-ed25519-cert-v01@openssh.com AAAA\n'),
+      },
+    ],
+    [
+      'host certificate',
+      {
+        account: 'net-viewer',
+        env: env(),
+        readFile: read(authInfo(certLine({ type: 'host', principals: ['net-viewer'] }))),
+      },
+    ],
+    [
+      'principal is another account',
+      {
+        account: 'net-admin',
+        env: env(),
+        readFile: read(authInfo(certLine({ principals: ['net-viewer'] }))),
+      },
+    ],
+    [
+      'Key ID not the netward layout',
+      { account: 'net-viewer', env: env(), readFile: read(authInfo(certLine({ keyId: 'bob' }))) },
+    ],
+    [
+      'MCP_USER differs',
+      { account: 'net-viewer', env: env({ MCP_USER: 'alice' }), readFile: read(authInfo()) },
+    ],
+    [
+      'MCP_SID differs',
+      { account: 'net-viewer', env: env({ MCP_SID: 'other' }), readFile: read(authInfo()) },
+    ],
+    [
+      'MCP_USER malformed',
+      { account: 'net-viewer', env: env({ MCP_USER: 'bob/cert:1' }), readFile: read(authInfo()) },
+    ],
+    ['account not a role name', { account: 'Root!', env: env(), readFile: read(authInfo()) }],
+  ])('denies: %s', (_name, input) => {
+    expect(codeOf(() => readIdentity(input))).toBe('ERR_FC_IDENTITY');
+  });
+
+  it('denies an account that is not in the config, even with a matching certificate', async () => {
+    const r = await runInProcess({
+      command: 'show version',
+      role: 'net-guest',
+      authInfoText: authInfo(certLine({ principals: ['net-guest'] })),
+    });
+    expect(r.audit.records[0]?.fields['code']).toBe('ERR_FC_IDENTITY');
+    expect(r.calls).toEqual([]);
+  });
+
+  it('records the seed prefix on a denied command, and denies when the audit record cannot be written', async () => {
+    const r = await runInProcess({ command: "vtysh -c 'configure terminal'", role: 'net-operator' });
+    expect(r.audit.records[0]?.msg).toBe(
+      `[net-operator/bob/cert:15800/sid:${SID}/req:${REQ}] DENY (local rules): vtysh -c 'configure terminal'`,
+    );
+    const failing = await runInProcess({ command: 'show version', role: 'net-viewer', auditFails: true });
+    expect(failing.status).toBe(FC_ERROR_CODES.ERR_FC_AUDIT.exit);
+    expect(failing.calls).toEqual([]);
+  });
+});
+
+describe('config', () => {
+  const minimal = {
+    device: 'spine-a',
+    executables: { ip: { path: '/usr/sbin/ip' } },
+    authorization: { mode: 'local', rulesFile: '/etc/netward/rules.json' },
+    audit: { file: '/var/log/fc.log' },
+  };
+
+  it('fills documented defaults and freezes the result', () => {
+    const c = validateConfig(minimal);
+    expect(c.limits).toEqual({ maxCommandLength: 1024, maxCliCommands: 8, runTimeoutMs: 30_000 });
+    expect(c.accountGroup).toBe('netward');
+    expect(c.wrappers).toEqual(['vyatta-op-cmd-wrapper']);
+    expect(Object.isFrozen(c.executables['ip'])).toBe(true);
+  });
+
+  it.each([
+    ['unknown key', { ...minimal, shell: true }],
+    ['relative executable path', { ...minimal, executables: { ip: { path: 'ip' } } }],
+    ['unnormalised path', { ...minimal, executables: { ip: { path: '/usr/../bin/sh' } } }],
+    ['name with a slash', { ...minimal, executables: { 'a/b': { path: '/bin/true' } } }],
+    ['cli executable missing', { ...minimal, cli: { executable: 'vtysh' } }],
+    ['unknown mode', { ...minimal, authorization: { mode: 'ldap' } }],
+    ['tacacs without servers', { ...minimal, authorization: { mode: 'tacacs', servers: [], keyFile: '/k' } }],
+    ['wrapper callable directly', { ...minimal, executables: { 'vyatta-op-cmd-wrapper': { path: '/w' } } }],
+  ])('refuses %s with ERR_FC_CONFIG naming the file', (_n, value) => {
+    try {
+      validateConfig(value, '/etc/netward/fc.yaml');
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ForceCommandError).code).toBe('ERR_FC_CONFIG');
+      expect((e as Error).message.startsWith('/etc/netward/fc.yaml: ')).toBe(true);
+    }
+  });
+
+  it('parses YAML and JSON to the same config', async () => {
+    const yaml = `device: spine-a\nexecutables:\n  ip: { path: /usr/sbin/ip }\nauthorization:\n  mode: local\n  rulesFile: /etc/netward/rules.json\naudit:\n  file: /var/log/fc.log\n`;
+    expect(validateConfig(await parseConfigText(yaml, 'a.yaml'))).toEqual(
+      validateConfig(await parseConfigText(JSON.stringify(minimal), 'a.json')),
+    );
+    await expect(parseConfigText('a: [', 'bad.yaml')).rejects.toMatchObject({ code: 'ERR_FC_CONFIG' });
+    await expect(parseConfigText('a: 1\na: 2\n', 'dup.yaml')).rejects.toMatchObject({
+      code: 'ERR_FC_CONFIG',
+    });
+  });
+});
+
+describe('files (root needed for ownership)', () => {
+  let dir: string;
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) throw new Error('run as root');
+    dir = mkdtempSync('/run/netward-fc-units-');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accepts root-owned files and refuses writable or foreign-owned ones', () => {
+    const f = join(dir, 'c.json');
+    writeFileSync(f, '{}', { mode: 0o644 });
+    chmodSync(f, 0o644);
+    expect(codeOf(() => checkFileSafety(f))).toBeUndefined();
+    chmodSync(f, 0o664);
+    expect(codeOf(() => checkFileSafety(f))).toBe('ERR_FC_CONFIG');
+    chmodSync(f, 0o644);
+    chownSync(f, 1001, 0);
+    expect(codeOf(() => checkFileSafety(f))).toBe('ERR_FC_CONFIG');
+    expect(codeOf(() => checkFileSafety(join(dir, 'missing')))).toBe('ERR_FC_CONFIG');
+  });
+
+  it('reads a 0640 key only for the accounts group, strips one newline, never echoes it', () => {
+    const k = join(dir, 'key');
+    writeFileSync(k, 's3cret\n', { mode: 0o640 });
+    chownSync(k, 0, 995);
+    chmodSync(k, 0o640);
+    expect(readSharedKey(k, 995).toString()).toBe('s3cret');
+    try {
+      readSharedKey(k, 4242);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ForceCommandError).code).toBe('ERR_FC_CONFIG');
+      expect(String((e as Error).message)).not.toContain('s3cret');
+    }
+    chmodSync(k, 0o604);
+    expect(codeOf(() => readSharedKey(k, 995))).toBe('ERR_FC_CONFIG');
+  });
+
+  it('appends JSON audit records that parse as the shared audit record, and refuses a symlinked log', () => {
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, '');
+    const lines: string[] = [];
+    const sink = createAuditSink({ file: log, tee: (l) => lines.push(l) });
+    sink.record(
+      { event: 'decision', user: 'bob', decision: 'deny', code: 'ERR_FC_EMPTY', token: 'abc' },
+      'm',
+      'warn',
+    );
+    const written = readFileSync(log, 'utf8').trim().split('\n');
+    expect(written).toHaveLength(1);
+    const rec = parseAuditLine(written[0] as string);
+    expect(rec).toMatchObject({ component: 'forcecommand', user: 'bob', decision: 'deny', level: 'warn' });
+    expect(written[0]).not.toContain('abc');
+    symlinkSync(log, join(dir, 'link.log'));
+    const viaLink = createAuditSink({ file: join(dir, 'link.log') });
+    expect(codeOf(() => viaLink.record({ event: 'x' }, 'm'))).toBe('ERR_FC_AUDIT');
+    const missing = createAuditSink({ file: join(dir, 'nope.log') });
+    expect(codeOf(() => missing.record({ event: 'x' }, 'm'))).toBe('ERR_FC_AUDIT');
+  });
+});
+
+describe('TACACS+ answers', () => {
+  const req = { cmd: 'show', args: ['bgp', 'summary'] };
+  const base = { args: [], serverMsg: '' };
+  it.each([
+    [{ ...base, permitted: true, status: 'PASS_ADD' }, true, undefined],
+    [{ ...base, permitted: true, status: 'PASS_REPL', args: ['priv-lvl=1'] }, true, undefined],
+    [{ ...base, permitted: true, status: 'PASS_REPL', args: ['cmd=reload'] }, false, 'ERR_FC_NOT_AUTHORIZED'],
+    [{ ...base, permitted: false, status: 'FAIL' }, false, 'ERR_FC_NOT_AUTHORIZED'],
+    [{ ...base, permitted: false, status: 'ERROR' }, false, 'ERR_FC_AUTHZ_UNAVAILABLE'],
+    [{ ...base, permitted: false, status: 'FOLLOW' }, false, 'ERR_FC_AUTHZ_UNAVAILABLE'],
+    [
+      { ...base, permitted: false, status: 'NO_REPLY', errorCode: 'ERR_TACACS_TIMEOUT' },
+      false,
+      'ERR_FC_AUTHZ_UNAVAILABLE',
+    ],
+    // A client bug that says permitted with a non-pass status must still not pass.
+    [{ ...base, permitted: true, status: 'ERROR' }, false, 'ERR_FC_AUTHZ_UNAVAILABLE'],
+  ])('%o → permitted %s (%s)', (answer, permitted, code) => {
+    const a = readTacacsAnswer(req, answer as never);
+    expect(a.permitted).toBe(permitted);
+    expect(a.code).toBe(code);
+  });
+});
+
+describe('syslog', () => {
+  it('formats RFC 5424 with PRI, structured data escaping and the JSON line as MSG', () => {
+    const line = formatSyslog(
+      'authpriv',
+      {
+        severity: 6,
+        msgId: 'decision',
+        params: { user: 'bob', odd: 'a"b]c\\d', none: undefined },
+        msg: '{"a":1}\n',
+        time: new Date('2026-02-07T12:34:56.000Z'),
+      },
+      'spine-a',
+    );
+    expect(line).toBe(
+      `<86>1 2026-02-07T12:34:56.000Z spine-a netward-forcecommand ${process.pid} decision [netward@32473 user="bob" odd="a\\"b\\]c\\\\d"] {"a":1}`,
+    );
+  });
+});
