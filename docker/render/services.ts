@@ -92,7 +92,8 @@ export function renderValidatorConfig(device: LabDevice): unknown {
   const executables =
     device.vendor === 'frr'
       ? {
-          vtysh: { path: '/usr/bin/vtysh', style: 'vtysh' },
+          // --config_dir: vtysh reads the instance's vtysh.conf (LAB-NOTES.md), as the native lab does.
+          vtysh: { path: '/usr/bin/vtysh', args: ['--config_dir', '/etc/frr'], style: 'vtysh' },
           ping: { path: '/usr/bin/ping' },
           traceroute: { path: '/usr/bin/traceroute' },
           ip: { path: '/usr/bin/ip' },
@@ -110,6 +111,7 @@ export function renderValidatorConfig(device: LabDevice): unknown {
       : { executable: 'vyatta-op-cmd-wrapper', commands: ['show'] };
   return {
     device: device.name,
+    accounts: ['net-viewer', 'net-operator', 'net-admin'],
     accountGroup: 'netward',
     executables,
     cli,

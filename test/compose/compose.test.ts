@@ -1,6 +1,7 @@
 // Static checks of compose.yaml: what can be verified without a Docker engine.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEVICES, MCP_PORT, TACACS_ADDRESS } from '../../docker/render/lab.ts';
@@ -262,4 +263,45 @@ describe('compose.yaml agrees with the lab facts the configs are rendered from',
     expect(frr('leaf-1')).toContain('neighbor 10.0.1.2 remote-as 65000');
     expect(frr('leaf-2')).toContain('neighbor 10.0.2.2 remote-as 65000');
   });
+});
+
+describe('the devices\u2019 sshd configuration', () => {
+  for (const file of ['docker/device-frr/sshd_config', 'docker/device-vyos/sshd_config']) {
+    it(`${file} passes the real sshd's own check (sshd -t)`, () => {
+      const sshd = '/usr/sbin/sshd';
+      expect(existsSync(sshd), 'openssh-server is not installed: run scripts/setup.sh').toBe(true);
+      // sshd -t insists on its privilege separation directory, as every start of sshd does (LAB-NOTES).
+      mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+      const dir = mkdtempSync(join(tmpdir(), 'netward-sshd-'));
+      try {
+        const keygen = (...args: string[]) => execFileSync('ssh-keygen', ['-q', ...args], { cwd: dir });
+        keygen('-t', 'ed25519', '-N', '', '-f', join(dir, 'host'));
+        keygen('-t', 'ed25519', '-N', '', '-f', join(dir, 'ca'));
+        keygen('-s', join(dir, 'ca'), '-h', '-I', 'spine-a', '-n', 'spine-a', join(dir, 'host.pub'));
+        // The paths the container provides at start, moved into the temporary directory.
+        const text = readFileSync(join(REPO_ROOT, file), 'utf8')
+          .replace('/etc/ssh/ssh_host_ed25519_key-cert.pub', join(dir, 'host-cert.pub'))
+          .replace('/etc/ssh/ssh_host_ed25519_key', join(dir, 'host'))
+          .replace('/etc/ssh/netward/user_ca.pub', join(dir, 'ca.pub'));
+        writeFileSync(join(dir, 'sshd_config'), text);
+        const run = spawnSync(sshd, ['-t', '-f', join(dir, 'sshd_config')], { encoding: 'utf8' });
+        expect(run.stderr).toBe('');
+        expect(run.status).toBe(0);
+        // And the lines the design depends on are there.
+        for (const line of [
+          'TrustedUserCAKeys',
+          'AuthorizedPrincipalsFile /etc/ssh/netward/principals/%u',
+          'AuthorizedKeysFile none',
+          'ExposeAuthInfo yes',
+          'ForceCommand /usr/local/bin/netward-forcecommand',
+          'AcceptEnv MCP_USER MCP_SID MCP_REQUEST_ID MCP_TOOL',
+          'PasswordAuthentication no',
+        ]) {
+          expect(text).toContain(line);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -111,9 +111,10 @@ describe('tac_plus-ng configuration', () => {
 
   it('listens on the TACACS+ port for the management network, key from the environment', () => {
     expect(cfg).toContain('listen { address = 0.0.0.0 port = 49 }');
-    expect(cfg).toMatch(
-      /device netward-devices \{\n\t\taddress = 172\.30\.0\.0\/24\n\t\tkey = "\$\{NETWARD_TACACS_KEY\}"/,
-    );
+    const device = cfg.slice(cfg.indexOf('device netward-devices {'), cfg.indexOf('single-connection'));
+    expect(device).toContain('address = 172.30.0.0/24');
+    // tac_plus-ng's own ${VAR} syntax: the key comes from the container's environment.
+    expect(device).toContain(['key = "$', '{NETWARD_TACACS_KEY}"'].join(''));
   });
 
   it('holds the seed\u2019s operator profile rules in order', () => {
