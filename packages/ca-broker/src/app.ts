@@ -308,7 +308,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       let line: string;
       try {
         line = await backend.signUser({
-          publicKey: key.key,
+          publicKey: key.raw,
           publicKeyLine: `ssh-ed25519 ${key.blob.toString('base64')}`,
           principal: role.name,
           keyId,
@@ -370,7 +370,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       d.ttl = days * 86_400;
       const keyId = body.key_id ?? `host:${body.principals[0]}`;
       const line = await signHostCertificate(backend, {
-        publicKey: key.key,
+        publicKey: key.raw,
         blob: key.blob,
         principals: body.principals,
         keyId,
@@ -445,7 +445,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
 export async function signHostCertificate(
   backend: SigningBackend,
   req: {
-    publicKey: KeyObject;
+    publicKey: KeyObject | Uint8Array;
     blob: Buffer;
     principals: readonly string[];
     keyId: string;

@@ -20,6 +20,7 @@ export {
   keyFromBlob,
   type OpenSshKeyLine,
   type ParsedCertificate,
+  type ParsedPublicKey,
   parseCertificate,
   parseKeyLine,
   parsePrivateKey,

@@ -205,6 +205,7 @@ describe('POST /v1/ssh/sign', () => {
   it('answers 503 and issues nothing when the backend fails or misbehaves', async () => {
     const failing = (): SigningBackend => ({
       kind: 'local',
+      inProcess: true,
       signUser: async () => {
         throw new Error('HSM offline');
       },

@@ -51,8 +51,8 @@ export interface CertificateOption {
 }
 
 export interface CertificateFields {
-  /** The Ed25519 public key being certified. */
-  readonly publicKey: KeyObject;
+  /** The Ed25519 public key being certified: a KeyObject or its 32 raw bytes. */
+  readonly publicKey: KeyObject | Uint8Array;
   readonly type: CertificateType;
   /** 0 .. 2^64-1. */
   readonly serial: bigint;
@@ -81,7 +81,8 @@ export interface SignedCertificate {
 export interface ParsedCertificate {
   readonly keyType: typeof ED25519_CERT;
   readonly nonce: Buffer;
-  /** The certified Ed25519 key, and its `ssh-ed25519` blob (for fingerprints and comparisons). */
+  /** The certified Ed25519 key (created on first use), and its `ssh-ed25519` blob (for fingerprints
+   *  and comparisons). */
   readonly publicKey: KeyObject;
   readonly publicKeyBlob: Buffer;
   readonly serial: bigint;
@@ -101,6 +102,14 @@ export interface ParsedCertificate {
   readonly signedData: Buffer;
   /** The whole certificate. */
   readonly blob: Buffer;
+}
+
+function rawKey(key: KeyObject | Uint8Array): Uint8Array {
+  if (key instanceof Uint8Array) {
+    if (key.length !== 32) throw new TypeError('a raw Ed25519 public key is 32 bytes');
+    return key;
+  }
+  return ed25519Raw(key);
 }
 
 const toSeconds = (v: bigint | Date): bigint =>
@@ -150,7 +159,7 @@ export function encodeCertificateBody(fields: CertificateFields, caPublicKey: Ke
   return new SshWriter()
     .text(ED25519_CERT)
     .bytes(fields.nonce ?? randomBytes(32))
-    .bytes(ed25519Raw(fields.publicKey))
+    .bytes(rawKey(fields.publicKey))
     .uint64(serial)
     .uint32(CERT_TYPE[fields.type])
     .text(fields.keyId)

@@ -25,6 +25,7 @@ export {
   formatPublicKey,
   keyFromBlob,
   type OpenSshKeyLine,
+  type ParsedPublicKey,
   parseKeyLine,
   parsePublicKey,
   publicKeyBlob,

@@ -109,6 +109,7 @@ export function createLocalBackend(options: LocalBackendOptions): SigningBackend
 
   return {
     kind: 'local',
+    inProcess: true,
     async signUser(req: UserCertificateRequest) {
       const t = Math.floor(now() / 1000);
       return signCertificate(

@@ -191,6 +191,7 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
 
   return {
     kind: 'vault',
+    inProcess: false,
     async signUser(req: UserCertificateRequest) {
       return sign(
         cfg.mount,
