@@ -137,6 +137,22 @@ describe('every file compose.yaml and the Dockerfiles reference exists', () => {
     expect(existsSync(join(REPO_ROOT, 'packages/forcecommand/src/cli.ts'))).toBe(true);
   });
 
+  it('shell scripts parse (bash -n; the OpenBao image runs init.sh with a POSIX sh)', () => {
+    const bash = [
+      'docker/tac_plus-ng/entrypoint.sh',
+      'docker/device-frr/entrypoint.sh',
+      'docker/device-frr/device-health.sh',
+      'docker/device-frr/device-lib.sh',
+      'docker/device-vyos/device-start.sh',
+      'docker/device-vyos/import-image.sh',
+      'docker/demo.sh',
+    ];
+    for (const f of bash) execFileSync('bash', ['-n', join(REPO_ROOT, f)]);
+    for (const f of ['docker/openbao-init/init.sh', 'docker/device-frr/netward-forcecommand']) {
+      execFileSync('sh', ['-n', join(REPO_ROOT, f)]);
+    }
+  });
+
   it('shell scripts run in containers are executable', () => {
     for (const f of [
       'docker/openbao-init/init.sh',
