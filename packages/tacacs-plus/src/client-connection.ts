@@ -45,6 +45,8 @@ function randomSessionId(): number {
   return id;
 }
 
+const CLOSED_BY_CLIENT = new TacacsError('ERR_TACACS_CLOSED', 'connection closed by the client');
+
 /** Sessions that timed out on a shared connection: a late reply for one of them is dropped quietly. */
 const MAX_ABANDONED = 1024;
 
@@ -174,7 +176,12 @@ export class ClientConnection {
   }
 
   destroy(): void {
-    this.fail(new TacacsError('ERR_TACACS_CLOSED', 'connection closed by the client'));
+    // The usual end of a per-request connection: nobody waits, so no error (and no stack) is built.
+    this.fail(
+      this.#waiters.size === 0
+        ? CLOSED_BY_CLIENT
+        : new TacacsError('ERR_TACACS_CLOSED', 'connection closed by the client'),
+    );
   }
 
   #onData(chunk: Buffer): void {

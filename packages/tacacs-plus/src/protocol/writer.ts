@@ -6,39 +6,51 @@ export type FieldValue = string | Buffer;
 export function fieldBytes(value: FieldValue): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
 }
-/** Builds a body from fixed-size numbers and length-prefixed fields, checking every length field. */
+/**
+ * Builds a body from fixed-size numbers and length-prefixed fields, checking every length field. Bytes
+ * are collected as numbers and buffers and copied once into a buffer of the exact size.
+ */
 export class BodyWriter {
-  readonly #parts: Buffer[] = [];
+  readonly #parts: (number | Buffer)[] = [];
   #length = 0;
 
   u8(v: number, what: string): this {
     if (!Number.isInteger(v) || v < 0 || v > 0xff) {
       throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', `${what} does not fit in one byte`);
     }
-    return this.#push(Buffer.of(v));
+    this.#parts.push(v);
+    this.#length += 1;
+    return this;
   }
 
   u16(v: number, what: string): this {
     if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
       throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', `${what} does not fit in two bytes`);
     }
-    const b = Buffer.allocUnsafe(2);
-    b.writeUInt16BE(v, 0);
-    return this.#push(b);
+    this.#parts.push(v >>> 8, v & 0xff);
+    this.#length += 2;
+    return this;
   }
 
   bytes(b: Buffer): this {
-    return this.#push(b);
-  }
-
-  #push(b: Buffer): this {
-    this.#parts.push(b);
-    this.#length += b.length;
+    if (b.length > 0) {
+      this.#parts.push(b);
+      this.#length += b.length;
+    }
     return this;
   }
 
   finish(): Buffer {
-    return Buffer.concat(this.#parts, this.#length);
+    const out = Buffer.allocUnsafe(this.#length);
+    let pos = 0;
+    for (const p of this.#parts) {
+      if (typeof p === 'number') out[pos++] = p;
+      else {
+        p.copy(out, pos);
+        pos += p.length;
+      }
+    }
+    return out;
   }
 }
 
