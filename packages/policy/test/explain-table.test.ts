@@ -13,6 +13,7 @@ import {
   defaultPolicy,
   parseLocalRules,
   renderLocalRules,
+  renderTacPlusNg,
 } from '../src/index.ts';
 import { pcre2Decide, readReference } from './helpers/reference.ts';
 
@@ -131,5 +132,28 @@ describe('explain equals tac_plus-ng on a command x role table', () => {
       expect(JSON.parse(out)).toMatchObject({ decision: expected, command });
       expect(code).toBe(expected === 'permit' ? 0 : 1);
     });
+  });
+
+  it('differs from a tac_plus-ng left at its caseless default only on case, which the rendered config pins', () => {
+    // tac_plus-ng compiles /.../ with PCRE2_CASELESS unless `regex-match-case = yes` (the reference
+    // configuration does not set it): these are the table rows whose answer would change.
+    const differing: string[] = [];
+    for (const [user, profile] of users) {
+      const idx = TABLE.map((row, i) => (row[0] === user ? i : -1)).filter((i) => i >= 0);
+      const caseless = pcre2Decide(
+        profiles.get(profile) ?? [],
+        idx.map((i) => commands[i] as string),
+        true,
+      );
+      idx.forEach((i, k) => {
+        if (caseless[k] !== oracle.get(i)) differing.push(`${user}: ${commands[i]}`);
+      });
+    }
+    expect(differing).toEqual([
+      'net-viewer: SHOW bgp',
+      'net-viewer: Show version',
+      'net-operator: Ping 192.0.2.1',
+    ]);
+    expect(renderTacPlusNg(defaultPolicy())).toContain('\n\tregex-match-case = yes\n');
   });
 });

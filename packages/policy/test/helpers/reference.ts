@@ -93,12 +93,12 @@ export function readReference(): { profiles: Map<string, RefRule[]>; users: Map<
 
 /**
  * For each subject, whether PCRE2 finds `pattern` in it: one `grep -P` run over all subjects (one per line),
- * in the C locale so PCRE2 works byte-wise without PCRE2_UTF, like tac_plus-ng with regex-match-case = yes.
- * Subjects must not contain newlines.
+ * in the C locale so PCRE2 works byte-wise without PCRE2_UTF, like tac_plus-ng with regex-match-case = yes
+ * (`caseless` adds -i: tac_plus-ng's default). Subjects must not contain newlines.
  */
-export function pcre2Matches(pattern: string, subjects: readonly string[]): boolean[] {
+export function pcre2Matches(pattern: string, subjects: readonly string[], caseless = false): boolean[] {
   for (const s of subjects) if (s.includes('\n')) throw new Error('subjects are lines');
-  const r = spawnSync('grep', ['-P', '-n', '-a', '-e', pattern], {
+  const r = spawnSync('grep', ['-P', '-n', '-a', ...(caseless ? ['-i'] : []), '-e', pattern], {
     input: Buffer.from(subjects.map((s) => `${s}\n`).join(''), 'utf8'),
     env: { ...process.env, LC_ALL: 'C' },
   });
@@ -115,9 +115,13 @@ export function pcre2Matches(pattern: string, subjects: readonly string[]): bool
 }
 
 /** Decisions of reference profiles for many commands, evaluated with PCRE2. */
-export function pcre2Decide(rules: readonly RefRule[], commands: readonly string[]): ('permit' | 'deny')[] {
+export function pcre2Decide(
+  rules: readonly RefRule[],
+  commands: readonly string[],
+  caseless = false,
+): ('permit' | 'deny')[] {
   const matches = rules.map((r) =>
-    r.pcre === null ? commands.map(() => true) : pcre2Matches(r.pcre, commands),
+    r.pcre === null ? commands.map(() => true) : pcre2Matches(r.pcre, commands, caseless),
   );
   return commands.map((_, i) => {
     for (let k = 0; k < rules.length; k++) if (matches[k]?.[i]) return (rules[k] as RefRule).action;
