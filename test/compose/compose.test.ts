@@ -12,6 +12,7 @@ import {
   contextCopies,
   dockerComposeVersion,
   loadCompose,
+  parseYaml,
   REPO_ROOT,
 } from './compose-files.ts';
 
@@ -164,6 +165,58 @@ describe('every file compose.yaml and the Dockerfiles reference exists', () => {
     ]) {
       expect(statSync(join(REPO_ROOT, f)).mode & 0o111, f).not.toBe(0);
     }
+  });
+});
+
+describe('audit pipeline configuration', () => {
+  const yamlFile = (f: string) =>
+    parseYaml(readFileSync(join(REPO_ROOT, f), 'utf8')) as Record<string, unknown>;
+
+  it('Promtail pushes to the Loki service and listens for syslog-ng on the port syslog-ng sends to', () => {
+    const promtail = yamlFile('docker/promtail/promtail.yaml') as {
+      clients: Array<{ url: string }>;
+      scrape_configs: Array<{ job_name: string; syslog?: { listen_address: string } }>;
+    };
+    expect(promtail.clients.map((c) => c.url)).toEqual(['http://loki:3100/loki/api/v1/push']);
+    const syslog = promtail.scrape_configs.find((c) => c.job_name === 'syslog');
+    expect(syslog?.syslog?.listen_address).toBe('0.0.0.0:1514');
+    const syslogNg = readFileSync(join(REPO_ROOT, 'docker/syslog-ng/netward.conf'), 'utf8');
+    expect(syslogNg).toContain('syslog("promtail" transport("tcp") port(1514))');
+    // The validators send to UDP 514 (docker/device-frr/validator/*.json) and sshd through logger.
+    expect(syslogNg).toContain('network(transport("udp") port(514) flags(syslog-protocol))');
+  });
+
+  it('syslog-ng reads the log files the rendered tac_plus-ng configuration writes', () => {
+    const cfg = readFileSync(join(REPO_ROOT, 'docker/tac_plus-ng/tac_plus-ng.cfg'), 'utf8');
+    const syslogNg = readFileSync(join(REPO_ROOT, 'docker/syslog-ng/netward.conf'), 'utf8');
+    for (const log of ['authz.log', 'acct.log', 'authc.log']) {
+      expect(cfg).toContain(`">/var/log/tac_plus-ng/${log}"`);
+      expect(syslogNg).toContain(`file("/var/log/tac_plus-ng/${log}"`);
+    }
+  });
+
+  it('Grafana is provisioned with the Loki datasource the dashboard names', () => {
+    const ds = yamlFile('docker/grafana/provisioning/datasources/loki.yaml') as {
+      datasources: Array<{ uid: string; url: string; type: string }>;
+    };
+    expect(ds.datasources).toEqual([
+      expect.objectContaining({ uid: 'netward-loki', type: 'loki', url: 'http://loki:3100' }),
+    ]);
+    const dashboard = readFileSync(join(REPO_ROOT, 'docker/grafana/dashboards/netward-audit.json'), 'utf8');
+    expect(dashboard).toContain('"uid": "netward-loki"');
+    const provider = yamlFile('docker/grafana/provisioning/dashboards/netward.yaml') as {
+      providers: Array<{ options: { path: string } }>;
+    };
+    expect(provider.providers[0]?.options.path).toBe('/var/lib/grafana/dashboards');
+    expect(compose.services['grafana']?.volumes).toContain(
+      './docker/grafana/dashboards:/var/lib/grafana/dashboards:ro',
+    );
+  });
+
+  it('Loki stores on the volume compose mounts', () => {
+    const loki = yamlFile('docker/loki/loki.yaml') as { common: { path_prefix: string } };
+    expect(loki.common.path_prefix).toBe('/loki');
+    expect(compose.services['loki']?.volumes).toContain('loki-data:/loki');
   });
 });
 
