@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/main.ts';
 import {
   commandString,
   decide,
@@ -57,6 +58,17 @@ describe('captured tac_plus-ng authorization exchanges', () => {
       const expected = status === 0x01 ? 'permit' : 'deny';
       expect(decide(defaultPolicy(), user, command).decision).toBe(expected);
       expect(decideLocal(local, user, command).decision).toBe(expected);
+      let out = '';
+      const code = runCli(['explain', '--json', '--role', user, '--', cmd, ...cmdArgs], {
+        stdout: (t) => {
+          out += t;
+        },
+        stderr: () => {},
+        readFile: () => '',
+        writeFile: () => {},
+      });
+      expect(JSON.parse(out)).toMatchObject({ decision: expected, command });
+      expect(code).toBe(expected === 'permit' ? 0 : 1);
     });
   }
 
