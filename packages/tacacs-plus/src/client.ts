@@ -1,3 +1,4 @@
+import { createSecureContext } from 'node:tls';
 import { ClientConnection, type ResolvedServer } from './client-connection.ts';
 import { TacacsError, type TacacsErrorCode } from './errors.ts';
 import { decodeAcctReply, encodeAcctRequest } from './protocol/accounting.ts';
@@ -406,8 +407,11 @@ export class TacacsClient {
           { cause: e },
         );
       }
-      // A protocol error makes a kept connection unusable for every session on it.
-      if (state.conn && !(e instanceof TacacsError && e.code === 'ERR_TACACS_TIMEOUT')) state.conn.destroy();
+      // A protocol error makes a kept connection unusable for every session on it; a timeout or a
+      // conversation this client cannot finish concerns only its own session.
+      const own =
+        e instanceof TacacsError && (e.code === 'ERR_TACACS_TIMEOUT' || e.code === 'ERR_TACACS_UNSUPPORTED');
+      if (state.conn && !own) state.conn.destroy();
       throw e;
     } finally {
       clearTimeout(timer);
@@ -470,6 +474,13 @@ function resolveServer(s: TacacsServerAddress, i: number): ResolvedServer {
     for (const f of ['ca', 'cert', 'key'] as const) {
       if (typeof s.tls[f] !== 'string' && !Buffer.isBuffer(s.tls[f]))
         throw new TypeError(`servers[${i}].tls.${f} is required`);
+    }
+    try {
+      // Load the material once now, so that a bad PEM is the caller's TypeError and not a failure on
+      // every call.
+      createSecureContext({ ca: s.tls.ca, cert: s.tls.cert, key: s.tls.key });
+    } catch (cause) {
+      throw new TypeError(`servers[${i}].tls: the CA, certificate or key cannot be loaded`, { cause });
     }
     return { host: s.host, port, label, protection: { kind: 'tls' }, tls: s.tls, singleConnect: 'unknown' };
   }

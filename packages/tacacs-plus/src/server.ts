@@ -190,6 +190,13 @@ export function createTacacsServer(options: TacacsServerOptions): TacacsServer {
     socket.once('close', () => sockets.delete(socket));
     new ServerConnection(socket, config);
   };
+  if (options.tls) {
+    try {
+      tls.createSecureContext({ ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key });
+    } catch (cause) {
+      throw new TypeError('tls: the CA, certificate or key cannot be loaded', { cause });
+    }
+  }
   const server = options.tls
     ? tls.createServer(
         { ...serverTlsOptions(options.tls), handshakeTimeout: Math.min(config.idleTimeoutMs, 10_000) },
@@ -280,12 +287,18 @@ class ServerConnection {
   #firstSession: number | undefined;
   #closing = false;
   #corked = false;
+  #peerName: string | undefined;
 
   constructor(socket: net.Socket, config: Config) {
     this.#socket = socket;
     this.#config = config;
     this.#framer = new PacketFramer({ maxBodyLength: config.maxBodyLength });
     this.#peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (socket instanceof tls.TLSSocket) {
+      // The NAS as its verified certificate names it (RFC 9887 section 3.4): better evidence than an address.
+      const cn = socket.getPeerCertificate()?.subject?.CN;
+      if (typeof cn === 'string') this.#peerName = cn;
+    }
     socket.setNoDelay(true);
     socket.setTimeout(config.idleTimeoutMs, () => this.#drop('idle timeout'));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -723,7 +736,13 @@ class ServerConnection {
     audit: RemAddrFields | undefined,
   ): void {
     const top = audit ? contextFields({ ...audit }) : {};
-    const line: Record<string, unknown> = { event, peer: this.#peer, ...fields, ...top };
+    const line: Record<string, unknown> = {
+      event,
+      peer: this.#peer,
+      ...(this.#peerName !== undefined ? { peer_cert_cn: this.#peerName } : {}),
+      ...fields,
+      ...top,
+    };
     if (fields['role'] === undefined) delete line['role'];
     if (audit) (line['tacacs'] as Record<string, unknown>)['rem_addr'] = remAddr;
     else if (remAddr !== '') line['untrusted'] = { rem_addr: remAddr };

@@ -614,6 +614,17 @@ describe('server limits and hostile clients', () => {
     }
   });
 
+  it('connections beyond maxConnections are closed at once', async () => {
+    const { port } = await startServer({ key: KEY, handlers: {}, limits: { maxConnections: 2 } }, cleanup);
+    const held = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];
+    for (const h of held) h.on('error', () => {});
+    await Promise.all(held.map((h) => new Promise((r) => h.once('connect', r))));
+    await new Promise((r) => setTimeout(r, 50));
+    const third = await exchangeRaw(port, Buffer.alloc(0));
+    expect(third.closed).toBe(true);
+    for (const h of held) h.destroy();
+  });
+
   it('idle connections are closed', async () => {
     const { port } = await startServer({ key: KEY, handlers: {}, idleTimeoutMs: 100 }, cleanup);
     const r = await exchangeRaw(port, Buffer.from([0xc0, 2, 1]));

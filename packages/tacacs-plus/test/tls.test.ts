@@ -113,7 +113,15 @@ describe('TACACS+ over TLS 1.3 (RFC 9887)', () => {
       ]);
       expect(rs.map((r) => r.status)).toEqual(['PASS_ADD', 'FAIL', 'PASS_ADD']);
     }
-    expect(lines.filter((l) => l['event'] === 'tacacs.authorization')).toHaveLength(6);
+    const decisions = lines.filter((l) => l['event'] === 'tacacs.authorization');
+    expect(decisions).toHaveLength(6);
+    expect(decisions[0]).toMatchObject({ peer_cert_cn: 'client' });
+  });
+
+  it('refuses TLS material that does not load with a TypeError, at construction', () => {
+    expect(
+      () => new TacacsClient({ servers: [{ host: 'h', tls: { ca: 'x', cert: 'y', key: 'z' } }] }),
+    ).toThrow(TypeError);
   });
 
   it('verifies the server name when one is given', async () => {
