@@ -115,7 +115,6 @@ export function renderValidatorConfig(device: LabDevice): unknown {
     accountGroup: 'netward',
     executables,
     cli,
-    ...(device.vendor === 'vyos' ? { wrappers: [] } : {}),
     authorization: {
       mode: 'tacacs',
       servers: [{ host: TACACS_ADDRESS, port: TACACS_PORT }],
