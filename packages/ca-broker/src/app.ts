@@ -485,15 +485,23 @@ export async function signHostCertificate(
   return line.trim();
 }
 
-function describeCause(cause: unknown): unknown {
-  if (cause === undefined) return undefined;
+function describeCause(cause: unknown, depth = 0): unknown {
+  if (cause === undefined || depth > 4) return undefined;
   if (cause instanceof Error) {
     const code = (cause as { code?: unknown }).code;
     return {
       type: cause.name,
       message: cause.message,
       ...(code !== undefined ? { code } : {}),
-      cause: describeCause(cause.cause),
+      ...(cause.cause !== undefined ? { cause: describeCause(cause.cause, depth + 1) } : {}),
+    };
+  }
+  // jose puts { claim, reason, payload } here: keep the first two, never the (unverified) payload.
+  if (typeof cause === 'object' && cause !== null) {
+    const { claim, reason } = cause as { claim?: unknown; reason?: unknown };
+    return {
+      ...(typeof claim === 'string' ? { claim } : {}),
+      ...(typeof reason === 'string' ? { reason } : {}),
     };
   }
   return String(cause);

@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeKeyId, newRequestId, parseAuditLine } from '@netward/audit-context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -374,9 +374,19 @@ describe('POST /v1/ssh/sign-host', () => {
 });
 
 describe('error catalogue', () => {
-  it('every code has a status or is a startup/codec/client code', async () => {
+  it('documents every code in README.md with the status the service answers', async () => {
     const { HTTP_STATUS } = await import('../src/app.ts');
-    const http = CA_BROKER_ERROR_CODES.filter((c) => HTTP_STATUS[c] !== undefined);
-    expect(http.length).toBeGreaterThan(20);
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const rows = new Map(
+      [...readme.matchAll(/^\| `(ERR_[A-Z_]+)` \| ([^|]+) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]),
+    );
+    for (const code of CA_BROKER_ERROR_CODES) {
+      expect(rows.has(code), `${code} missing from README.md`).toBe(true);
+      const status = HTTP_STATUS[code];
+      expect(rows.get(code)!.split(' ')[0], code).toBe(status === undefined ? '—' : String(status));
+    }
+    expect([...rows.keys()].filter((c) => !(CA_BROKER_ERROR_CODES as readonly string[]).includes(c))).toEqual(
+      [],
+    );
   });
 });
