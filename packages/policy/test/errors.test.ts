@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadPolicy, POLICY_ERROR_CODES, PolicyError } from '../src/index.ts';
+import { decide, loadPolicy, POLICY_ERROR_CODES, PolicyError, parsePolicy } from '../src/index.ts';
 
 const README = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8');
 
@@ -21,5 +21,18 @@ describe('error catalogue', () => {
       expect((err as PolicyError).code).toBe('ERR_POLICY_READ');
       expect(((err as PolicyError).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
     }
+  });
+});
+
+describe('README', () => {
+  it('documents a policy file that parses', () => {
+    const example = /```yaml\n([\s\S]*?)```/.exec(README)?.[1];
+    expect(example).toBeDefined();
+    const p = parsePolicy(example as string, 'README.md');
+    expect(decide(p, 'net-operator', 'ping -c 3 192.0.2.1')).toMatchObject({
+      decision: 'permit',
+      ruleIndex: 2,
+    });
+    expect(p.roles[0]?.devices).toEqual({ site: ['ams1', 'fra2'], vendor: ['frr'] });
   });
 });
