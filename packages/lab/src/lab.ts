@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from './errors.ts';
-import { type LabLayout, type LabOptions, labLayout, ROLES } from './layout.ts';
+import { DEFAULT_OPTIONS, type LabLayout, type LabOptions, labLayout, ROLES } from './layout.ts';
 import {
   ACCOUNT_GROUP,
   ensureSecrets,
@@ -272,6 +272,29 @@ async function writeTacPlusNgConfig(layout: LabLayout): Promise<void> {
 }
 
 /**
+ * `up` on a lab directory that already holds a lab reuses its options (the prefix, addresses and
+ * ports are what `down` will look for); an option given explicitly must agree with a running lab.
+ */
+async function mergeSavedOptions(options: Partial<LabOptions>): Promise<Partial<LabOptions>> {
+  const dir = options.dir ?? DEFAULT_OPTIONS.dir;
+  const file = join(dir, 'lab.json');
+  if (!existsSync(file)) return options;
+  const saved = (JSON.parse(readFileSync(file, 'utf8')) as { options: LabOptions }).options;
+  const running = (await networkStatus(labLayout({ ...saved, dir }))).bridge;
+  if (running) {
+    for (const [k, v] of Object.entries(options) as [keyof LabOptions, unknown][]) {
+      if (k !== 'dir' && v !== undefined && saved[k] !== v) {
+        throw new LabError(
+          'ERR_LAB_CONFIG',
+          `the lab in ${dir} runs with ${k}=${JSON.stringify(saved[k])}; run \`netward-lab down\` before changing it`,
+        );
+      }
+    }
+  }
+  return { ...saved, ...options, dir };
+}
+
+/**
  * Brings the whole chain up, idempotently: what already runs and answers is kept.
  * Order: accounts → network → FRR (converges in the background) → CAs and configs → services →
  * device sshds → BGP routes installed.
@@ -282,7 +305,7 @@ export async function labUp(
 ): Promise<LabLayout> {
   requireRoot();
   requirePeers();
-  const layout = labLayout(options);
+  const layout = labLayout(await mergeSavedOptions(options));
   // Build outputs are checked before anything changes on the machine.
   labProgram();
   programPath('ca-broker', 'netward-ca-broker.js');

@@ -25,6 +25,9 @@ export async function createNetwork(layout: LabLayout): Promise<void> {
   for (const d of layout.devices) {
     if (!(await namespaceExists(d.ns))) await run('ip', ['netns', 'add', d.ns]);
     await runIn(d.ns, 'ip', ['link', 'set', 'lo', 'up']);
+    // A new namespace does not forward (net.ipv4.ip_forward=0), and zebra does not change that: the
+    // spine would answer its own pings but drop leaf-to-leaf traffic, traceroute's included.
+    await runIn(d.ns, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
     await runIn(d.ns, 'ip', ['addr', 'replace', `${d.loopback}/32`, 'dev', 'lo']);
   }
 
