@@ -6,14 +6,16 @@
  *   BENCH_CALLS=50 pnpm --filter @netward/mcp-server bench
  *
  * The device is a real OpenSSH sshd on 127.0.0.1 with a shell-script ForceCommand; the IdP is the test
- * IdP (JWKS + RFC 8693 exchange over HTTP) and the broker signs in process, so "exchange" includes an
- * HTTP round trip and a JWT verification, "sign" does not include HTTP. Prints; asserts nothing.
+ * IdP (JWKS + RFC 8693 exchange over HTTP); the broker is the real @netward/ca-broker service (local
+ * backend) over HTTP. So "exchange" and "sign" each include an HTTP round trip and a JWT verification.
+ * Prints; asserts nothing.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { connectDevice } from '../src/ssh/connection.ts';
 import { generateEphemeralKey, parseKeyLine } from '../src/ssh/keys.ts';
 import { startHarness } from '../test/helpers/harness.ts';
+import { startRealBroker } from '../test/helpers/real-broker.ts';
 
 const N = Number(process.env['BENCH_CALLS'] ?? 30);
 const COMMAND = "vtysh -c 'show bgp summary'";
@@ -28,6 +30,7 @@ const fmt = (n: number) => n.toFixed(1).padStart(7);
 
 async function main() {
   const h = await startHarness();
+  const broker = await startRealBroker(h.idp, h.sshd.userCaKey);
   try {
     const env = {
       MCP_USER: 'bob',
@@ -91,8 +94,11 @@ async function main() {
       }
       for (const mode of ['per-call', 'session'] as const) {
         const { logs } = await h.app(
-          mode === 'session' ? { sessionMode: true, limits: { renewBeforeExpiryMs: 5000 } } : {},
-          { listen: true },
+          {
+            broker: { url: broker.url },
+            ...(mode === 'session' ? { sessionMode: true, limits: { renewBeforeExpiryMs: 5000 } } : {}),
+          },
+          { listen: true, broker: null },
         );
         const client = new Client({ name: 'bench', version: '1' });
         await client.connect(
@@ -150,6 +156,7 @@ async function main() {
       }
     }
   } finally {
+    await broker.close();
     await h.close();
   }
 }

@@ -21,7 +21,8 @@ export const CLIENT_ID = 'netward-mcp-server';
 export const CLIENT_SECRET = 'test-client-secret with spaces:and+colons';
 export const BROKER_AUDIENCE = 'netward-ca-broker';
 
-export type ExchangeMode = 'ok' | 'refuse' | 'error500' | 'hang';
+/** `no-actor`: issue the broker token without `act` (an IdP that cannot name the actor). */
+export type ExchangeMode = 'ok' | 'refuse' | 'error500' | 'hang' | 'no-actor';
 
 export interface ExchangeRecord {
   readonly authorization: string | undefined;
@@ -117,7 +118,7 @@ export async function startIdp(audience: () => string): Promise<TestIdp> {
         net_role: subject['net_role'],
         scope: subject['scope'],
         client_id: CLIENT_ID,
-        act: { sub: CLIENT_ID },
+        ...(state.exchangeMode === 'no-actor' ? {} : { act: { sub: CLIENT_ID } }),
       })
         .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
         .setIssuer(base)
