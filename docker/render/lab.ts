@@ -59,14 +59,11 @@ export const DEVICES: readonly LabDevice[] = Object.freeze([
 export const MGMT_SUBNET = '172.30.0.0/24';
 export const TACACS_ADDRESS = '172.30.0.49';
 export const TACACS_PORT = 49;
-export const SYSLOG_HOST = 'syslog-ng';
+/** syslog-ng on the management network: validators send their records there on every command, so by
+ *  address (no DNS lookup per command). */
+export const SYSLOG_ADDRESS = '172.30.0.5';
 export const SYSLOG_PORT = 514;
 
-/** Placeholders the containers replace at start from their environment: no secret is committed. */
-export const PLACEHOLDERS = Object.freeze({
-  tacacsKey: '@NETWARD_TACACS_KEY@',
-  device: '@NETWARD_DEVICE@',
-});
 /** Keycloak resolves ${VAR} in an imported realm from its environment (compose.yaml sets them). */
 export const KEYCLOAK_ENV = Object.freeze({
   mcpClientSecret: 'NETWARD_MCP_CLIENT_SECRET',

@@ -15,13 +15,13 @@ import {
   MCP_PORT,
   MCP_RESOURCE,
   SSH_USER_MOUNT,
+  SYSLOG_ADDRESS,
+  SYSLOG_PORT,
   TACACS_ADDRESS,
   TACACS_PORT,
   TOKEN_ENDPOINT,
 } from './lab.ts';
 
-/** Address of syslog-ng on the management network (compose.yaml): the validator sends there per command. */
-export const SYSLOG_ADDRESS = '172.30.0.5';
 /** Files the containers write at start (tmpfs or root-owned), referenced by the configs below. */
 export const RUNTIME_FILES = Object.freeze({
   mcpClientSecret: '/run/netward/mcp-client-secret',
@@ -125,7 +125,7 @@ export function renderValidatorConfig(device: LabDevice): unknown {
     },
     audit: {
       file: RUNTIME_FILES.validatorAudit,
-      syslog: { host: SYSLOG_ADDRESS, port: 514, transport: 'udp', facility: 'authpriv' },
+      syslog: { host: SYSLOG_ADDRESS, port: SYSLOG_PORT, transport: 'udp', facility: 'authpriv' },
     },
   };
 }

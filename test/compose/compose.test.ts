@@ -4,8 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEVICES, MCP_PORT, TACACS_ADDRESS } from '../../docker/render/lab.ts';
-import { SYSLOG_ADDRESS } from '../../docker/render/services.ts';
+import { DEVICES, MCP_PORT, SYSLOG_ADDRESS, TACACS_ADDRESS } from '../../docker/render/lab.ts';
 import {
   argDefaults,
   buildOf,
