@@ -3,6 +3,7 @@
 // same run. Prints figures; asserts nothing (the machine is shared).
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { TacacsClient } from '../src/index.ts';
 
@@ -15,7 +16,12 @@ interface Result {
   seconds: number;
   p50: number;
   p99: number;
+  /** CPU microseconds per operation in this process and in the server process. */
+  clientCpu: number;
+  serverCpu: number;
 }
+
+let askServerCpu: () => Promise<number> = async () => 0;
 
 /** Runs `op` with `concurrency` loops for the duration; latencies in milliseconds. */
 async function measure(op: () => Promise<unknown>, concurrency: number): Promise<Result> {
@@ -26,6 +32,8 @@ async function measure(op: () => Promise<unknown>, concurrency: number): Promise
     }),
   );
   const lat: number[] = [];
+  const server0 = await askServerCpu();
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const end = Date.now() + DURATION_MS;
   await Promise.all(
@@ -38,9 +46,18 @@ async function measure(op: () => Promise<unknown>, concurrency: number): Promise
     }),
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const serverCpu = (await askServerCpu()) - server0;
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN;
-  return { ops: lat.length, seconds, p50: q(0.5), p99: q(0.99) };
+  return {
+    ops: lat.length,
+    seconds,
+    p50: q(0.5),
+    p99: q(0.99),
+    clientCpu: (cpu.user + cpu.system) / lat.length,
+    serverCpu: serverCpu / lat.length,
+  };
 }
 
 /** One kept TCP connection; echoes come back in order, so each 82-byte return completes the oldest send. */
@@ -88,14 +105,17 @@ function row(name: string, concurrency: number, r: Result, base?: Result): strin
   const ratio = base
     ? `${(rate / (base.ops / base.seconds)).toFixed(2)}x echo rate, ${(r.p50 / base.p50).toFixed(1)}x echo p50`
     : 'baseline';
-  return `${name.padEnd(44)} c=${String(concurrency).padEnd(3)} ${rate.toFixed(0).padStart(7)}/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  (${ratio})`;
+  // With a core each, the busier side bounds the rate: a ceiling that does not depend on the load.
+  const ceiling = 1e6 / Math.max(r.clientCpu, r.serverCpu);
+  const cpu = `cpu/op client ${r.clientCpu.toFixed(0)} us, server ${r.serverCpu.toFixed(0)} us, ceiling ${ceiling.toFixed(0)}/s`;
+  return `${name.padEnd(40)} c=${String(concurrency).padEnd(3)} ${rate.toFixed(0).padStart(6)}/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  ${cpu}  (${ratio})`;
 }
 
 const peer = spawn(
   process.execPath,
   ['--conditions=netward-source', '--import', 'tsx', fileURLToPath(new URL('./peer.ts', import.meta.url))],
   {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   },
 );
 try {
@@ -103,6 +123,18 @@ try {
     peer.stdout.once('data', (c) => resolve(JSON.parse(String(c))));
     peer.once('exit', () => reject(new Error('bench peer exited')));
   });
+  const cpuReplies: ((n: number) => void)[] = [];
+  peer.stdout.on('data', (c) => {
+    for (const line of String(c).split('\n').filter(Boolean)) {
+      const u = JSON.parse(line) as { user: number; system: number };
+      cpuReplies.shift()?.(u.user + u.system);
+    }
+  });
+  askServerCpu = () =>
+    new Promise((resolve) => {
+      cpuReplies.push(resolve);
+      peer.stdin?.write('cpu\n');
+    });
   const servers = [{ host: '127.0.0.1', port: ports.tacacs, key: 'benchsecret' }];
   const authz = {
     user: 'net-viewer',
@@ -111,7 +143,9 @@ try {
     remAddr: 'bob/cert:7/sid:fd9e4bdc77df2fa8/req:AAAAAAAAAAAAAAAAAAAAAA',
   };
   process.stdout.write(
-    `node ${process.version}, ${DURATION_MS} ms per run after ${WARMUP_MS} ms warm-up, client and server in separate processes\n\n`,
+    `node ${process.version}, ${DURATION_MS} ms per run after ${WARMUP_MS} ms warm-up, client and server in separate processes, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n\n`,
   );
 
   for (const concurrency of [1, 8, 32]) {
