@@ -19,8 +19,7 @@
 //   netward-ca-broker (bearer-only: an audience, never a token requester).
 // Importing a realm that lists client scopes replaces Keycloak's built-in ones, so `basic` (sub) and
 // `profile` (preferred_username) are defined here too.
-import type { Policy } from '../../packages/policy/src/index.ts';
-import { ROLE_CLAIM } from '../../packages/policy/src/index.ts';
+import { type Policy, ROLE_CLAIM } from '../../packages/policy/src/index.ts';
 import { CLIENTS, KEYCLOAK_ENV, MCP_RESOURCE, REALM, USERS } from './lab.ts';
 
 const OIDC = 'openid-connect';

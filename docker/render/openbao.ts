@@ -7,8 +7,7 @@
 // - SSH secrets engine `ssh-host/`: host certificates for the devices, signed at device start with a
 //   token that may do nothing else.
 // Field names follow the Vault/OpenBao HTTP API (auth/jwt/config, auth/jwt/role/:name, ssh/roles/:name).
-import type { Policy } from '../../packages/policy/src/index.ts';
-import { ROLE_CLAIM } from '../../packages/policy/src/index.ts';
+import { type Policy, ROLE_CLAIM } from '../../packages/policy/src/index.ts';
 import {
   CLIENTS,
   DEVICES,
