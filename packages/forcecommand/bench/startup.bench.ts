@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { createLogger } from '@netward/audit-context';
 import { defaultPolicy, renderLocalRules } from '@netward/policy';
 import { createTacacsServer } from '@netward/tacacs-plus';
-import { ensureAccounts } from '../src/deploy.ts';
+import { buildSnapshot, ensureAccounts } from '../src/deploy.ts';
 import { authInfo, certLine } from '../test/helpers.ts';
-import { BUNDLE, groupGid } from '../test/sshd-harness.ts';
+import { BUNDLE, groupGid, SNAPSHOT_SCRIPT } from '../test/sshd-harness.ts';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 40);
 const ACCOUNT = 'net-viewer';
@@ -41,6 +41,8 @@ chownSync(f('tacacs.key'), 0, gid);
 writeFileSync(f('audit.log'), '', { mode: 0o620 });
 chownSync(f('audit.log'), 0, gid);
 chmodSync(f('audit.log'), 0o620);
+
+buildSnapshot({ node: '/usr/bin/node', snapshotScript: SNAPSHOT_SCRIPT, blob: f('fc.blob') });
 
 const server = createTacacsServer({
   key: 'bench-secret',
@@ -104,6 +106,18 @@ const variants: Record<string, () => Promise<number>> = {
     run('/usr/bin/node', [BUNDLE, '--config', f('local.yaml')], sshdEnv('yaml')),
   'validator, TACACS+ (our server, loopback)': () =>
     run('/usr/bin/node', [BUNDLE, '--config', f('tacacs.json')], sshdEnv('tacacs')),
+  'snapshot, local rules (JSON config)': () =>
+    run(
+      '/usr/bin/node',
+      ['--snapshot-blob', f('fc.blob'), '--', '--config', f('local.json')],
+      sshdEnv('local'),
+    ),
+  'snapshot, TACACS+ (our server, loopback)': () =>
+    run(
+      '/usr/bin/node',
+      ['--snapshot-blob', f('fc.blob'), '--', '--config', f('tacacs.json')],
+      sshdEnv('tacacs'),
+    ),
 };
 
 const times: Record<string, number[]> = {};
@@ -140,3 +154,9 @@ for (const [name, xs] of Object.entries(times)) {
   );
 }
 console.log('target: at most 60 ms added at the median with local rules');
+console.log(
+  `load average during the run: ${(await import('node:os'))
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);

@@ -17,20 +17,52 @@ export const DEFAULT_ACCOUNT_GROUP = 'netward';
 /** FRR's group for vtysh's sockets (LAB-NOTES: membership gives full control of FRR). */
 export const FRR_GROUP = 'frrvty';
 
-export interface ForceCommandLineOptions {
-  /** Default /usr/bin/node. */
-  readonly node?: string;
-  /** The bundled validator (dist/netward-forcecommand.js, installed e.g. as /usr/local/lib/netward/...). */
-  readonly script: string;
-  readonly config: string;
-}
+export type ForceCommandLineOptions =
+  | {
+      /** Default /usr/bin/node. */
+      readonly node?: string;
+      /** The bundled validator (dist/netward-forcecommand.js, installed e.g. as /usr/local/lib/netward/...). */
+      readonly script: string;
+      readonly config: string;
+    }
+  | {
+      readonly node?: string;
+      /** A start-up snapshot built by buildSnapshot() with this very node binary. */
+      readonly snapshotBlob: string;
+      readonly config: string;
+    };
 
 /** The ForceCommand value. sshd runs it through the account's shell (`/bin/sh -c`): paths must not need quoting. */
 export function forceCommandLine(o: ForceCommandLineOptions): string {
-  for (const p of [o.node ?? '/usr/bin/node', o.script, o.config]) {
+  const node = o.node ?? '/usr/bin/node';
+  const target = 'script' in o ? o.script : o.snapshotBlob;
+  for (const p of [node, target, o.config]) {
     if (!/^\/[A-Za-z0-9._/-]+$/.test(p)) throw new TypeError(`path not usable in ForceCommand: ${p}`);
   }
-  return `${o.node ?? '/usr/bin/node'} ${o.script} --config ${o.config}`;
+  // From a snapshot, node takes no script; `--` ends node's own options.
+  return 'script' in o
+    ? `${node} ${o.script} --config ${o.config}`
+    : `${node} --snapshot-blob ${target} -- --config ${o.config}`;
+}
+
+/**
+ * Builds the start-up snapshot from dist/netward-forcecommand-snapshot.cjs with `node` (it must be the
+ * binary ForceCommand runs: a blob only loads into the node that made it). Written root:root 0644: it
+ * is code, like the bundle.
+ */
+export function buildSnapshot(o: {
+  readonly node?: string;
+  readonly snapshotScript: string;
+  readonly blob: string;
+}): void {
+  mkdirSync(dirname(o.blob), { recursive: true });
+  execFileSync(o.node ?? '/usr/bin/node', ['--snapshot-blob', o.blob, '--build-snapshot', o.snapshotScript], {
+    stdio: 'pipe',
+    cwd: dirname(o.blob),
+    env: { PATH: '/usr/bin:/bin' },
+  });
+  chownSync(o.blob, 0, 0);
+  chmodSync(o.blob, 0o644);
 }
 
 export interface SshdConfigOptions {
@@ -267,6 +299,11 @@ export interface InstallOptions {
   readonly accounts?: readonly string[];
   readonly group?: string;
   readonly createAccounts?: boolean;
+  /**
+   * Build a start-up snapshot from this CommonJS bundle (dist/netward-forcecommand-snapshot.cjs) into
+   * <etcDir>/../ (default /usr/local/lib/netward/forcecommand.blob) and start ForceCommand from it.
+   */
+  readonly snapshot?: { readonly script: string; readonly blob?: string };
 }
 
 export interface InstallResult {

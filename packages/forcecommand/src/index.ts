@@ -19,6 +19,26 @@ export {
   validateConfig,
 } from './config.ts';
 export {
+  buildSnapshot,
+  DEBIAN_TOOLS,
+  DEFAULT_ACCOUNT_GROUP,
+  DEFAULT_ACCOUNTS,
+  type DeviceConfigOptions,
+  deviceConfigObject,
+  type EnsureAccountsOptions,
+  ensureAccounts,
+  type ForceCommandLineOptions,
+  FRR_GROUP,
+  forceCommandLine,
+  type InstallOptions,
+  type InstallResult,
+  installDevice,
+  renderDeviceConfig,
+  renderPrincipals,
+  renderSshdConfig,
+  type SshdConfigOptions,
+} from './deploy.ts';
+export {
   clientMessage,
   FC_ERROR_CODES,
   ForceCommandError,

@@ -15,7 +15,13 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { defaultPolicy, renderLocalRules } from '@netward/policy';
 import type { ConfigInput } from '../src/config.ts';
-import { ensureAccounts, forceCommandLine, renderPrincipals, renderSshdConfig } from '../src/deploy.ts';
+import {
+  buildSnapshot,
+  ensureAccounts,
+  forceCommandLine,
+  renderPrincipals,
+  renderSshdConfig,
+} from '../src/deploy.ts';
 
 export const PKG = join(import.meta.dirname, '..');
 export const BUNDLE = join(PKG, 'dist', 'netward-forcecommand.js');
@@ -27,12 +33,16 @@ export function requireRootAndSshd(): void {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} missing: apt-get install openssh-server`);
 }
 
+export const SNAPSHOT_SCRIPT = join(PKG, 'dist', 'netward-forcecommand-snapshot.cjs');
+
+/** What `pnpm build` does: the ES module bundle and the CommonJS bundle for the snapshot. */
 export function buildBundle(): void {
   execFileSync(
     process.execPath,
     ['../../scripts/bundle.mjs', '--self-contained', 'src/cli.ts=netward-forcecommand'],
     { cwd: PKG, stdio: 'pipe' },
   );
+  execFileSync(process.execPath, ['scripts/bundle-snapshot.mjs'], { cwd: PKG, stdio: 'pipe' });
 }
 
 export function groupGid(name: string): number {
@@ -85,7 +95,7 @@ export const BASE_EXECUTABLES = {
   sleep: { path: '/usr/bin/sleep' },
 } as const;
 
-export async function startSshd(): Promise<Harness> {
+export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness> {
   requireRootAndSshd();
   ensureAccounts({ frr: true });
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -112,7 +122,11 @@ export async function startSshd(): Promise<Harness> {
 
   const port = await freePort();
   const configFile = p('forcecommand.json');
-  const forceCommand = forceCommandLine({ script: BUNDLE, config: configFile });
+  let forceCommand = forceCommandLine({ script: BUNDLE, config: configFile });
+  if (o.snapshot) {
+    buildSnapshot({ node: '/usr/bin/node', snapshotScript: SNAPSHOT_SCRIPT, blob: p('forcecommand.blob') });
+    forceCommand = forceCommandLine({ snapshotBlob: p('forcecommand.blob'), config: configFile });
+  }
   writeFileSync(
     p('sshd_config'),
     renderSshdConfig({

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FC_ERROR_CODES } from '../src/errors.ts';
 import { buildBundle, type Harness, startSshd } from './sshd-harness.ts';
 
+const SNAPSHOT_KEY_ID = 'sid=snapsession01,user=dave,req=snaprequest000000001';
+
 const SID = 'fd9e4bdc77df2fa8';
 const REQ = 'a1b2c3d4e5f6a7b8c9d0e1';
 const SERIAL = 15800123;
@@ -308,5 +310,38 @@ describe('through sshd with TACACS+', () => {
     } finally {
       chmodSync(h.keyFile, 0o640);
     }
+  });
+});
+
+describe('through sshd, ForceCommand started from a node start-up snapshot', () => {
+  let s: Harness;
+  beforeAll(async () => {
+    s = await startSshd({ snapshot: true });
+    s.sign({ keyId: SNAPSHOT_KEY_ID, principals: ['net-viewer', 'net-operator'], serial: 99 });
+  }, 60_000);
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it('permits, denies and records exactly as the plain bundle does', async () => {
+    s.writeConfig({});
+    const ok = await s.ssh('net-viewer', 'ip addr show lo', { env: { MCP_USER: 'dave' } });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('127.0.0.1');
+    const denied = await s.ssh('net-viewer', "vtysh -c 'configure terminal'");
+    expect(denied.code).toBe(FC_ERROR_CODES.ERR_FC_NOT_EXECUTABLE.exit);
+    const mismatch = await s.ssh('net-operator', 'ping -c 1 127.0.0.1', { env: { MCP_USER: 'mallory' } });
+    expect(mismatch.code).toBe(FC_ERROR_CODES.ERR_FC_IDENTITY.exit);
+    const records = s.auditRecords();
+    expect(records.map((r) => [r['event'], r['decision'], r['code']])).toEqual([
+      ['decision', 'permit', undefined],
+      ['completed', 'permit', undefined],
+      ['decision', 'deny', 'ERR_FC_NOT_EXECUTABLE'],
+      ['decision', 'deny', 'ERR_FC_IDENTITY'],
+    ]);
+    expect(records[0]?.['msg']).toBe(
+      '[net-viewer/dave/cert:99/sid:snapsession01/req:snaprequest000000001] PERMIT (local rules): ip addr show lo',
+    );
   });
 });

@@ -1,0 +1,67 @@
+// The program sshd runs (ForceCommand) for every command of the service accounts. Kept to the hot path:
+// everything an operator runs by hand (install, render, check) is loaded only when asked for.
+import { spawn } from 'node:child_process';
+import { userInfo } from 'node:os';
+import { createAuditSink } from './audit.ts';
+import { createAuthorizer } from './authorize.ts';
+import { type ForceCommandConfig, loadConfig } from './config.ts';
+import { clientMessage, FC_ERROR_CODES, ForceCommandError } from './errors.ts';
+import { runValidator } from './validator.ts';
+
+const ADMIN_COMMANDS = new Set(['install', 'render-sshd', 'render-config', 'check-config', 'help', '--help']);
+
+function configPath(argv: readonly string[]): string | undefined {
+  const i = argv.indexOf('--config');
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const first = argv[0];
+  if (first !== undefined && ADMIN_COMMANDS.has(first)) {
+    const { runAdmin } = await import('./cli/admin.ts');
+    return runAdmin(argv);
+  }
+  const file = configPath(argv);
+  let config: ForceCommandConfig;
+  try {
+    if (file === undefined) throw new ForceCommandError('ERR_FC_CONFIG', 'no --config');
+    config = await loadConfig(file);
+  } catch {
+    // The client learns only that the device is misconfigured; `netward-forcecommand check-config`
+    // tells the operator why.
+    process.stderr.write(clientMessage('ERR_FC_CONFIG'));
+    return FC_ERROR_CODES.ERR_FC_CONFIG.exit;
+  }
+  const user = userInfo();
+  const audit = createAuditSink({ file: config.audit.file, syslog: config.audit.syslog });
+  const status = await runValidator({
+    config,
+    account: user.username,
+    home: user.homedir,
+    env: process.env,
+    authorizer: () => createAuthorizer(config),
+    audit,
+    spawn,
+    stderr: (text) => process.stderr.write(text),
+    onStopSignal(stop) {
+      const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
+      for (const s of signals) process.on(s, stop);
+      return () => {
+        for (const s of signals) process.off(s, stop);
+      };
+    },
+  });
+  await audit.close();
+  return status;
+}
+
+/** Runs the program for `argv` and exits with its status; never throws. */
+export function runAndExit(argv: readonly string[]): void {
+  main(argv).then(
+    (status) => process.exit(status),
+    () => {
+      process.stderr.write(clientMessage('ERR_FC_INTERNAL'));
+      process.exit(FC_ERROR_CODES.ERR_FC_INTERNAL.exit);
+    },
+  );
+}
