@@ -378,7 +378,7 @@ describe('error catalogue', () => {
     const { HTTP_STATUS } = await import('../src/app.ts');
     const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
     const rows = new Map(
-      [...readme.matchAll(/^\| `(ERR_[A-Z_]+)` \| ([^|]+) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]),
+      [...readme.matchAll(/^\|\s*`(ERR_[A-Z_]+)`\s*\|([^|]+)\|/gm)].map((m) => [m[1]!, m[2]!.trim()]),
     );
     for (const code of CA_BROKER_ERROR_CODES) {
       expect(rows.has(code), `${code} missing from README.md`).toBe(true);

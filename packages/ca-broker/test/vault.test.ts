@@ -156,6 +156,8 @@ describe('vault backend, JWT auth (contract test against a stand-in)', () => {
           'default extensions',
           () => (vault.behaviour.defaultExtensions = ['permit-pty', 'permit-port-forwarding']),
         ],
+        // remote signatures are verified, not only the CA key they name
+        ['bad signature', () => (vault.behaviour.corruptSignature = true)],
       ];
       for (const [name, arrange] of cases) {
         for (const k of Object.keys(vault.behaviour)) delete (vault.behaviour as Record<string, unknown>)[k];

@@ -278,18 +278,15 @@ export function parseCertificate(input: string | Buffer): ParsedCertificate {
   const bytes = sr.bytes('signature');
   // OpenSSH tolerates nothing after the signature either (sshkey.c sshkey_check_sigtype path).
   sr.end('signature');
-  let publicKey: KeyObject;
-  try {
-    publicKey = ed25519KeyFromRaw(pk);
-  } catch (err) {
-    throw new CaBrokerError('ERR_CA_MALFORMED_CERTIFICATE', 'certified key is not a valid Ed25519 key', {
-      cause: err,
-    });
-  }
+  // The KeyObject is made on first use: most readers only compare blobs and read fields.
+  let publicKey: KeyObject | undefined;
   return Object.freeze({
     keyType: ED25519_CERT,
     nonce,
-    publicKey,
+    get publicKey() {
+      publicKey ??= ed25519KeyFromRaw(pk);
+      return publicKey;
+    },
     publicKeyBlob: new SshWriter().text(ED25519).bytes(pk).toBuffer(),
     serial,
     type,

@@ -29,6 +29,8 @@ export interface FakeVault {
     ignoreKeyId?: boolean;
     /** Role default_extensions, applied when the request names none (Vault's behaviour). */
     defaultExtensions?: string[];
+    /** Flip a bit of the signature: the CA key is right, the signature is not. */
+    corruptSignature?: boolean;
     /** Tokens the fake considers revoked (403 on use). */
     revoked?: Set<string>;
     leaseSeconds?: number;
@@ -99,8 +101,10 @@ export async function startFakeVault(): Promise<FakeVault> {
       },
       host ? hostCa.privateKey : ca.privateKey,
     );
+    if (behaviour.corruptSignature) signed.blob[signed.blob.length - 1]! ^= 1;
+    const line = `${signed.line.split(' ')[0]} ${signed.blob.toString('base64')}`;
     const hex = serial.toString(16).padStart(16, '0').match(/../g)!.join(':');
-    return envelope({ serial_number: hex, signed_key: `${signed.line}\n` });
+    return envelope({ serial_number: hex, signed_key: `${line}\n` });
   });
   app.get<{ Params: { mount: string } }>('/v1/:mount/public_key', async (req, reply) =>
     reply
