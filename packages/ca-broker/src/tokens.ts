@@ -115,7 +115,8 @@ export function createTokenVerifier(config: TokenConfig, keys?: JWTVerifyGetKey)
 
   return {
     async reload() {
-      await remote?.reload();
+      // Readiness probes call this every few seconds: fetch only when the cached set has aged out.
+      if (remote && !remote.fresh) await remote.reload();
     },
     async verify(token) {
       let payload: JWTPayload;

@@ -1,0 +1,24 @@
+import { join, relative, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+describe('@netward/ca-broker/certificate', () => {
+  it('bundles to the codec alone: no fastify, jose, zod, vault or policy', async () => {
+    const result = await build({
+      entryPoints: [join(ROOT, 'src/certificate/index.ts')],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'node',
+      format: 'esm',
+      conditions: ['netward-source'],
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs).map((f) => relative(ROOT, resolve(process.cwd(), f)));
+    expect(inputs).toContain('src/certificate/certificate.ts');
+    expect(inputs.filter((f) => !/^src\/(certificate\/[a-z-]+|errors)\.ts$/.test(f))).toEqual([]);
+    expect(result.outputFiles[0]!.text.length).toBeLessThan(60_000);
+  });
+});
