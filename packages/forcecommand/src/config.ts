@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { isAbsolute, normalize as normalizePath } from 'node:path';
+import { dirname, isAbsolute, normalize as normalizePath } from 'node:path';
 // zod/mini, not zod: the same validator with a tree-shakeable API. Measured here in a self-contained
 // bundle: `zod` adds ~33 ms to every start of the validator, `zod/mini` ~1 ms.
 import * as z from 'zod/mini';
@@ -199,6 +199,13 @@ export function checkFileSafety(file: string, options: FileSafetyOptions = {}): 
   if (!st.isFile()) throw configError(file, 'not a regular file');
   if (st.uid !== 0) throw configError(file, 'not owned by root');
   if ((st.mode & 0o022) !== 0) throw configError(file, 'group- or world-writable');
+  // As sshd's StrictModes: a directory on the way that someone else can write lets them swap the file.
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const d = statSync(dir);
+    if (d.uid !== 0 || (d.mode & 0o022) !== 0)
+      throw configError(file, `directory ${dir} is not root-owned and closed`);
+    if (dir === dirname(dir)) break;
+  }
   if (options.secret) {
     if ((st.mode & 0o007) !== 0) throw configError(file, 'secret readable by others');
     if ((st.mode & 0o040) !== 0 && st.gid !== 0 && st.gid !== options.gid) {

@@ -218,6 +218,11 @@ describe('files (root needed for ownership)', () => {
     chownSync(f, 1001, 0);
     expect(codeOf(() => checkFileSafety(f))).toBe('ERR_FC_CONFIG');
     expect(codeOf(() => checkFileSafety(join(dir, 'missing')))).toBe('ERR_FC_CONFIG');
+    chownSync(f, 0, 0);
+    chmodSync(dir, 0o777);
+    expect(codeOf(() => checkFileSafety(f))).toBe('ERR_FC_CONFIG');
+    chmodSync(dir, 0o700);
+    expect(codeOf(() => checkFileSafety(f))).toBeUndefined();
   });
 
   it('reads a 0640 key only for the accounts group, strips one newline, never echoes it', () => {
