@@ -176,12 +176,23 @@ export class ClientConnection {
   }
 
   destroy(): void {
+    if (this.#waiters.size > 0) {
+      this.fail(new TacacsError('ERR_TACACS_CLOSED', 'connection closed by the client'));
+      return;
+    }
     // The usual end of a per-request connection: nobody waits, so no error (and no stack) is built.
-    this.fail(
-      this.#waiters.size === 0
-        ? CLOSED_BY_CLIENT
-        : new TacacsError('ERR_TACACS_CLOSED', 'connection closed by the client'),
-    );
+    // Whatever is still corked (an ABORT, say) is flushed, then the socket goes as soon as our side is
+    // written: the server's close is never awaited (tac_plus-ng does not close, LAB-NOTES).
+    if (this.#failure) return;
+    this.#failure = CLOSED_BY_CLIENT;
+    this.#settleNegotiation();
+    const socket = this.#socket;
+    socket.uncork();
+    socket.end();
+    socket.once('finish', () => socket.destroy());
+    const guard = setTimeout(() => socket.destroy(), 1000);
+    guard.unref();
+    socket.once('close', () => clearTimeout(guard));
   }
 
   #onData(chunk: Buffer): void {

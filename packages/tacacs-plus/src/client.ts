@@ -308,7 +308,8 @@ export class TacacsClient {
   /** Closes every connection; pending calls resolve with ERR_TACACS_CLOSED. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const c of [...this.#open]) c.destroy();
+    const closed = new TacacsError('ERR_TACACS_CLOSED', 'client closed');
+    for (const c of [...this.#open]) c.fail(closed);
     this.#open.clear();
     this.#shared.clear();
   }
