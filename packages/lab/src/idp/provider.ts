@@ -1,3 +1,4 @@
+/// <reference path="./oidc-provider.d.ts" />
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';

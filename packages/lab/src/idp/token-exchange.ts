@@ -1,3 +1,4 @@
+/// <reference path="./oidc-provider.d.ts" />
 import type { Logger } from '@netward/audit-context';
 import { type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type Provider from 'oidc-provider';
