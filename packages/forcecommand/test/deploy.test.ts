@@ -1,17 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultPolicy, renderLocalRules } from '@netward/policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, validateConfig } from '../src/config.ts';
+import { loadConfig, parseConfigText, validateConfig } from '../src/config.ts';
 import {
   deviceConfigObject,
   forceCommandLine,
   installDevice,
   renderDeviceConfig,
+  renderPrincipals,
   renderSshdConfig,
 } from '../src/deploy.ts';
-import { BUNDLE, buildBundle, groupGid, requireRootAndSshd, SSHD } from './sshd-harness.ts';
+import { BUNDLE, buildBundle, groupGid, requireRootAndSshd, SNAPSHOT_SCRIPT, SSHD } from './sshd-harness.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -101,6 +102,32 @@ describe('rendering', () => {
   });
 });
 
+describe('reference files in deploy/', () => {
+  it('equal what the code renders', () => {
+    const root = join(import.meta.dirname, '..', 'deploy');
+    const fc = forceCommandLine({
+      script: '/usr/local/lib/netward/netward-forcecommand.js',
+      config: '/etc/netward/forcecommand.json',
+    });
+    expect(readFileSync(join(root, 'sshd_config.d', 'netward.conf'), 'utf8')).toBe(
+      renderSshdConfig({
+        caKeysFile: '/etc/netward/user_ca.pub',
+        principalsDir: '/etc/netward/principals',
+        forceCommand: fc,
+      }),
+    );
+    for (const a of ['net-viewer', 'net-operator', 'net-admin']) {
+      expect(readFileSync(join(root, 'principals', a), 'utf8')).toBe(renderPrincipals(a));
+    }
+  });
+
+  it('the example YAML config is valid', async () => {
+    const file = join(import.meta.dirname, '..', 'deploy', 'forcecommand.example.yaml');
+    const config = validateConfig(await parseConfigText(readFileSync(file, 'utf8'), file), file);
+    expect(config.executables['vtysh']?.style).toBe('vtysh');
+  });
+});
+
 describe('install', () => {
   it('sets up files with the documented owners and modes, idempotently', async () => {
     const etc = join(dir, 'etc');
@@ -136,6 +163,33 @@ describe('install', () => {
     const groups = execFileSync('id', ['-nG', 'net-operator']).toString();
     expect(groups).toContain('netward');
     expect(groups).toContain('frrvty');
+  });
+
+  it('builds a start-up snapshot and points ForceCommand at it when asked', () => {
+    buildBundle();
+    const r = installDevice({
+      device: 'spine-a',
+      caPubFile: join(dir, 'ca.pub'),
+      etcDir: join(dir, 'etc-snap'),
+      auditFile: join(dir, 'log', 'forcecommand.log'),
+      script: BUNDLE,
+      sshdDropIn: null,
+      authorization: { mode: 'local', rulesFile: join(dir, 'rules.json') },
+      snapshot: { script: SNAPSHOT_SCRIPT, blob: join(dir, 'lib', 'forcecommand.blob') },
+    });
+    expect(r.forceCommand).toBe(
+      `/usr/bin/node --snapshot-blob ${join(dir, 'lib', 'forcecommand.blob')} -- --config ${r.configFile}`,
+    );
+    expect(statSync(join(dir, 'lib', 'forcecommand.blob')).mode & 0o777).toBe(0o644);
+    const out = execFileSync('/usr/bin/node', [
+      '--snapshot-blob',
+      join(dir, 'lib', 'forcecommand.blob'),
+      '--',
+      'check-config',
+      '--config',
+      r.configFile,
+    ]).toString();
+    expect(out).toContain('ok (device spine-a, local authorization)');
   });
 
   it('check-config in the bundle says ok for an installed config and refuses an unsafe one', () => {
