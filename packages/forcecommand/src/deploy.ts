@@ -392,11 +392,16 @@ export function installDevice(o: InstallOptions): InstallResult {
   );
   files.push(configFile);
 
-  const forceCommand = forceCommandLine({
-    script: o.script,
-    config: configFile,
-    ...(o.node ? { node: o.node } : {}),
-  });
+  const node = o.node ? { node: o.node } : {};
+  let forceCommand: string;
+  if (o.snapshot !== undefined) {
+    const blob = o.snapshot.blob ?? '/usr/local/lib/netward/forcecommand.blob';
+    buildSnapshot({ snapshotScript: o.snapshot.script, blob, ...node });
+    files.push(blob);
+    forceCommand = forceCommandLine({ snapshotBlob: blob, config: configFile, ...node });
+  } else {
+    forceCommand = forceCommandLine({ script: o.script, config: configFile, ...node });
+  }
   const sshdConfig = renderSshdConfig({ caKeysFile: caKeys, principalsDir, forceCommand, accounts });
   const dropIn = o.sshdDropIn === undefined ? '/etc/ssh/sshd_config.d/netward.conf' : o.sshdDropIn;
   if (dropIn !== null) {
