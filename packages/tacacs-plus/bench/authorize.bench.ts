@@ -148,7 +148,7 @@ try {
       .join(' ')}\n\n`,
   );
 
-  for (const concurrency of [1, 8, 32]) {
+  for (const concurrency of [1, 4, 8, 32]) {
     const echo = await echoKept(ports.echo);
     const base = await measure(echo.op, concurrency);
     echo.close();
