@@ -3,7 +3,12 @@
 import { createSocket } from 'node:dgram';
 import { chmodSync, renameSync } from 'node:fs';
 import { createLogger } from '@netward/audit-context';
-import { createTacacsServer, type ServerAuthorizationRequest, type TacacsServer } from '@netward/tacacs-plus';
+import {
+  createTacacsServer,
+  type ServerAccountingRequest,
+  type ServerAuthorizationRequest,
+  type TacacsServer,
+} from '@netward/tacacs-plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FC_ERROR_CODES } from '../src/errors.ts';
 import { buildBundle, type Harness, startSshd } from './sshd-harness.ts';
@@ -199,6 +204,7 @@ describe('through sshd with TACACS+', () => {
   let server: TacacsServer;
   let port: number;
   const seen: ServerAuthorizationRequest[] = [];
+  const accounted: ServerAccountingRequest[] = [];
   let delayMs = 0;
 
   beforeAll(async () => {
@@ -212,6 +218,10 @@ describe('through sshd with TACACS+', () => {
           return req.cmd === 'ip' && req.user === 'net-viewer'
             ? { status: 'PASS_ADD' }
             : { status: 'FAIL', serverMsg: 'denied by profile' };
+        },
+        account(req) {
+          accounted.push(req);
+          return undefined;
         },
       },
     });
@@ -248,6 +258,26 @@ describe('through sshd with TACACS+', () => {
       args: ['addr', 'show', 'lo'],
     });
     expect(lastDecision(h.auditRecords())?.['msg']).toContain('PERMIT (TACACS+)');
+  });
+
+  it('sends accounting start and stop around a permitted command when configured', async () => {
+    const t = tacacs(port);
+    h.writeConfig({ authorization: { ...t.authorization, accounting: true } });
+    accounted.length = 0;
+    const r = await h.ssh('net-viewer', 'ip addr show dev nosuchdevice0');
+    expect(r.code).not.toBe(0);
+    expect(accounted.map((a) => a.type)).toEqual(['start', 'stop']);
+    const [start, stop] = accounted;
+    expect(start).toMatchObject({
+      user: 'net-viewer',
+      cmd: 'ip',
+      args: ['addr', 'show', 'dev', 'nosuchdevice0'],
+    });
+    expect(start?.remAddr).toBe(`bob/cert:${SERIAL}/sid:${SID}/req:${REQ}`);
+    const taskId = (a?: ServerAccountingRequest) => a?.avPairs.find((p) => p.startsWith('task_id='));
+    expect(taskId(start)).toBeDefined();
+    expect(taskId(stop)).toBe(taskId(start));
+    expect(stop?.avPairs).toContain(`err_msg=exit status ${r.code}`);
   });
 
   it('denies what the server refuses (FAIL)', async () => {
