@@ -28,6 +28,7 @@ export {
   publicKeyBlob,
   type SignedCertificate,
   signCertificate,
+  signCertificateAsync,
   verifyCertificateSignature,
 } from './certificate/index.ts';
 export {

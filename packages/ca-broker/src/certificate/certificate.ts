@@ -186,7 +186,28 @@ export function signCertificate(
     throw new TypeError('the CA key must be an Ed25519 private key');
   }
   const body = encodeCertificateBody(fields, caPublicKey ?? caPrivateKey);
-  const sig = sign(null, body, caPrivateKey);
+  return assemble(body, sign(null, body, caPrivateKey));
+}
+
+/**
+ * signCertificate with the signature computed on libuv's thread pool (`crypto.sign` with a callback):
+ * the event loop keeps serving HTTP while another core signs. The broker uses this one.
+ */
+export function signCertificateAsync(
+  fields: CertificateFields,
+  caPrivateKey: KeyObject,
+  caPublicKey?: KeyObject,
+): Promise<SignedCertificate> {
+  if (caPrivateKey.type !== 'private' || caPrivateKey.asymmetricKeyType !== 'ed25519') {
+    throw new TypeError('the CA key must be an Ed25519 private key');
+  }
+  const body = encodeCertificateBody(fields, caPublicKey ?? caPrivateKey);
+  return new Promise((resolve, reject) => {
+    sign(null, body, caPrivateKey, (err, sig) => (err ? reject(err) : resolve(assemble(body, sig))));
+  });
+}
+
+function assemble(body: Buffer, sig: Buffer): SignedCertificate {
   const blob = new SshWriter()
     .raw(body)
     .bytes(new SshWriter().text(ED25519).bytes(sig).toBuffer())

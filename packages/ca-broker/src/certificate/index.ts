@@ -15,6 +15,7 @@ export {
   parseCertificate,
   type SignedCertificate,
   signCertificate,
+  signCertificateAsync,
   verifyCertificateSignature,
 } from './certificate.ts';
 export {

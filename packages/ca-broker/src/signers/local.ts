@@ -5,7 +5,7 @@
 import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { signCertificate } from '../certificate/certificate.ts';
+import { signCertificate, signCertificateAsync } from '../certificate/certificate.ts';
 import { formatPublicKey } from '../certificate/keys.ts';
 import { formatPrivateKey, parsePrivateKey } from '../certificate/private-key.ts';
 import { CaBrokerError } from '../errors.ts';
@@ -112,7 +112,7 @@ export function createLocalBackend(options: LocalBackendOptions): SigningBackend
     inProcess: true,
     async signUser(req: UserCertificateRequest) {
       const t = Math.floor(now() / 1000);
-      return signCertificate(
+      const signed = await signCertificateAsync(
         {
           publicKey: req.publicKey,
           type: 'user',
@@ -125,7 +125,8 @@ export function createLocalBackend(options: LocalBackendOptions): SigningBackend
           extensions: req.extensions,
         },
         userCa,
-      ).line;
+      );
+      return signed.line;
     },
     async signHost(req: HostCertificateRequest) {
       if (!hostCa) throw new CaBrokerError('ERR_CA_BACKEND_UNAVAILABLE', 'no host CA key configured');
