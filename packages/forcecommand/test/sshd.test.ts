@@ -1,7 +1,9 @@
 // End to end through a real sshd: certificate login, ExposeAuthInfo, ForceCommand = the built bundle,
 // local rules and our TACACS+ server, the audit file written as the service account.
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { chmodSync, renameSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { createLogger } from '@netward/audit-context';
 import {
   createTacacsServer,
@@ -328,6 +330,22 @@ describe('through sshd with TACACS+', () => {
       expect(r.stdout).toBe('');
     } finally {
       await other.close();
+    }
+  });
+
+  it('fails closed when the server answers garbage', async () => {
+    const garbage = createServer((sock) => {
+      sock.on('data', () => sock.write(randomBytes(64)));
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    try {
+      h.writeConfig(tacacs((garbage.address() as AddressInfo).port));
+      const r = await h.ssh('net-viewer', 'ip addr show lo');
+      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+      expect(r.stdout).toBe('');
+    } finally {
+      garbage.close();
     }
   });
 
