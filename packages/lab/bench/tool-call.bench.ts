@@ -1,0 +1,301 @@
+/**
+ * Tool-call latency and throughput on the native lab, beside a baseline measured in the same run.
+ *
+ *   per-call mode   MCP client → MCP server → token exchange → key → broker → SSH (certificate)
+ *                   → sshd → validator → TACACS+ → vtysh, a new certificate and connection per call
+ *   session mode    the same, with one certificate and SSH connection per (session, role, device)
+ *   baseline        the same command over SSH with a static key, straight to the device's namespace,
+ *                   to a second sshd whose ForceCommand just runs it (no certificate, no validator)
+ *
+ * Prints; asserts nothing. Needs root. Uses a lab at $NETWARD_BENCH_LAB (already up), or brings up
+ * its own in /var/lib/netward-lab-bench (prefix b-, 10.252.0.0/24, ports 9550-9552) and takes it down.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client as SshClient } from 'ssh2';
+import { readJsonLog } from '../src/audit/sources.ts';
+import { type Agent, agentFor } from '../src/demo/steps.ts';
+import { labDown, labUp, loadLab, restartService } from '../src/lab.ts';
+import type { LabLayout } from '../src/layout.ts';
+import { writeMcpConfig } from '../src/services/configs.ts';
+import { startService, stopService } from '../src/services/supervisor.ts';
+import { sshBanner } from '../src/system/probe.ts';
+import { devicePaths } from '../src/topology/sshd.ts';
+
+const run = promisify(execFile);
+const CALLS = Number(process.env['NETWARD_BENCH_CALLS'] ?? 30);
+const THROUGHPUT_SECONDS = Number(process.env['NETWARD_BENCH_SECONDS'] ?? 12);
+const AGENTS = 10;
+const BASELINE_PORT = 2222;
+
+function pct(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : '-');
+
+// ---------------------------------------------------------------------------------------------------
+// Baseline: a plain sshd in spine-a's namespace, static key, ForceCommand that runs the command as is.
+// ---------------------------------------------------------------------------------------------------
+
+async function startBaseline(layout: LabLayout): Promise<{ key: Buffer; host: string; command: string }> {
+  const spine = layout.devices.find((d) => d.name === 'spine-a');
+  if (!spine) throw new Error('no spine-a');
+  const dir = join(layout.paths.root, 'bench');
+  mkdirSync(join(dir, 'keys'), { recursive: true, mode: 0o755 });
+  const keyFile = join(dir, 'static_key');
+  if (!existsSync(keyFile)) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+  writeFileSync(join(dir, 'keys', 'net-operator'), readFileSync(`${keyFile}.pub`), { mode: 0o644 });
+  const plain = join(dir, 'plain-forcecommand.sh');
+  writeFileSync(
+    plain,
+    '#!/bin/sh\n# baseline: run the client command as is\nexec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n',
+  );
+  chmodSync(plain, 0o755);
+  const p = devicePaths(spine, layout);
+  const config = join(dir, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `ListenAddress ${spine.mgmtAddress}:${BASELINE_PORT}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `HostKey ${p.hostKey}`,
+      `AuthorizedKeysFile ${join(dir, 'keys')}/%u`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'AllowUsers net-operator',
+      `ForceCommand ${plain}`,
+      'PermitTTY no',
+      'DisableForwarding yes',
+      'MaxStartups 64:30:128',
+      'MaxSessions 32',
+      '',
+    ].join('\n'),
+  );
+  await startService(layout.paths.run, {
+    name: 'bench-baseline-sshd',
+    command: 'ip',
+    args: ['netns', 'exec', spine.ns, '/usr/sbin/sshd', '-D', '-e', '-f', config],
+    log: join(layout.paths.logs, 'bench-baseline-sshd.log'),
+    ready: () => sshBanner(spine.mgmtAddress, BASELINE_PORT),
+  });
+  return {
+    key: readFileSync(keyFile),
+    host: spine.mgmtAddress,
+    command: `vtysh --config_dir /etc/frr -N ${spine.ns} -c 'show bgp summary'`,
+  };
+}
+
+function sshConnect(host: string, key: Buffer): Promise<SshClient> {
+  return new Promise((resolve, reject) => {
+    const c = new SshClient();
+    c.once('ready', () => resolve(c));
+    c.once('error', reject);
+    c.connect({ host, port: BASELINE_PORT, username: 'net-operator', privateKey: key, readyTimeout: 10_000 });
+  });
+}
+
+function sshExec(c: SshClient, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    c.exec(command, (err, stream) => {
+      if (err) return reject(err);
+      let out = '';
+      stream.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      stream.stderr.on('data', () => {});
+      stream.on('close', (code: number) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
+    });
+  });
+}
+
+async function baselineCall(b: { key: Buffer; host: string; command: string }): Promise<number> {
+  const t = performance.now();
+  const c = await sshConnect(b.host, b.key);
+  try {
+    const out = await sshExec(c, b.command);
+    if (!out.includes('BGP router identifier')) throw new Error('unexpected baseline output');
+  } finally {
+    c.end();
+  }
+  return performance.now() - t;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The MCP path.
+// ---------------------------------------------------------------------------------------------------
+
+async function mcpCall(agent: Agent, device: string): Promise<number> {
+  const t = performance.now();
+  const out = await agent.call('show_bgp_summary', { device });
+  if (!out.ok || !out.text.includes('BGP router identifier'))
+    throw new Error(`tool call failed: ${out.text.slice(0, 200)}`);
+  return performance.now() - t;
+}
+
+interface StepTimes {
+  readonly [step: string]: number[];
+}
+
+/** The per-step timings the MCP server logged for the calls since `since` (tool_call_end records). */
+function stepsSince(layout: LabLayout, since: string): StepTimes {
+  const out: Record<string, number[]> = {};
+  const lines = readFileSync(join(layout.paths.logs, 'mcp-server.log'), 'utf8').split('\n');
+  for (const line of lines) {
+    if (!line.includes('"tool_call_end"')) continue;
+    const r = JSON.parse(line) as { time: string; timings?: Record<string, number>; duration_ms?: number };
+    if (r.time < since || !r.timings) continue;
+    for (const [k, v] of Object.entries(r.timings)) if (k !== 'reused') (out[k] ??= []).push(v);
+    if (typeof r.duration_ms === 'number') (out['server total'] ??= []).push(r.duration_ms);
+  }
+  return out;
+}
+
+async function sequential(label: string, n: number, fn: () => Promise<number>): Promise<number[]> {
+  for (let i = 0; i < 3; i++) await fn(); // warm-up: JIT, TCP, first certificate in session mode
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) times.push(await fn());
+  console.log(
+    `  ${label.padEnd(34)} p50 ${ms(pct(times, 50)).padStart(9)}  p95 ${ms(pct(times, 95)).padStart(9)}  (n=${n})`,
+  );
+  return times;
+}
+
+async function throughput(
+  label: string,
+  workers: number,
+  seconds: number,
+  fn: (worker: number, i: number) => Promise<number>,
+): Promise<{ rate: number; p50: number; p95: number }> {
+  const deadline = performance.now() + seconds * 1000;
+  const times: number[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        try {
+          times.push(await fn(w, i));
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  const rate = times.length / elapsed;
+  console.log(
+    `  ${label.padEnd(34)} ${rate.toFixed(1).padStart(6)} calls/s  p50 ${ms(pct(times, 50)).padStart(9)}  p95 ${ms(pct(times, 95)).padStart(9)}  errors ${errors}`,
+  );
+  return { rate, p50: pct(times, 50), p95: pct(times, 95) };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log('lab bench: skipped, needs root (network namespaces, sshd, FRR)');
+    return;
+  }
+  const external = process.env['NETWARD_BENCH_LAB'];
+  const dir = external ?? '/var/lib/netward-lab-bench';
+  let layout: LabLayout;
+  if (external) {
+    layout = loadLab(external);
+  } else {
+    console.log(`lab bench: bringing up a bench lab in ${dir} ...`);
+    layout = await labUp({ dir, prefix: 'b-', mgmtNet: '10.252.0', portBase: 9550 });
+  }
+  try {
+    const baseline = await startBaseline(layout);
+    const devices = layout.devices.map((d) => d.name);
+    console.log(
+      `\nlab bench: show_bgp_summary on spine-a, ${CALLS} sequential calls each (after 3 warm-up calls)`,
+    );
+
+    const base = await sequential('baseline: static key, plain sshd', CALLS, () => baselineCall(baseline));
+    const conn = await sshConnect(baseline.host, baseline.key);
+    const baseReused = await sequential('baseline: one connection, new exec', CALLS, async () => {
+      const t = performance.now();
+      await sshExec(conn, baseline.command);
+      return performance.now() - t;
+    });
+    conn.end();
+
+    writeMcpConfig(layout, { sessionMode: false });
+    await restartService(layout, 'mcp-server');
+    const bob = await agentFor(layout, 'bob');
+    let since = new Date().toISOString();
+    const perCall = await sequential('MCP per-call mode', CALLS, () => mcpCall(bob, 'spine-a'));
+    const perCallSteps = stepsSince(layout, since);
+    await bob.close();
+
+    writeMcpConfig(layout, { sessionMode: true });
+    await restartService(layout, 'mcp-server');
+    const bobS = await agentFor(layout, 'bob');
+    since = new Date().toISOString();
+    const session = await sequential('MCP session mode', CALLS, () => mcpCall(bobS, 'spine-a'));
+    const sessionSteps = stepsSince(layout, since);
+    await bobS.close();
+
+    console.log('\n  ratio to the baseline (p50):');
+    console.log(
+      `    per-call mode / baseline          ${(pct(perCall, 50) / pct(base, 50)).toFixed(2)}x  (goal <= 1.3x)`,
+    );
+    console.log(
+      `    session mode  / baseline          ${(pct(session, 50) / pct(base, 50)).toFixed(2)}x  (goal < 1x)`,
+    );
+    console.log(
+      `    session mode  / baseline reused   ${(pct(session, 50) / pct(baseReused, 50)).toFixed(2)}x`,
+    );
+
+    console.log('\n  per-step breakdown, as the MCP server logged it (p50 / p95, ms):');
+    const stepNames = ['exchange', 'key', 'sign', 'connect', 'exec', 'server total'];
+    console.log(`    ${'step'.padEnd(14)} ${'per-call'.padStart(18)} ${'session'.padStart(18)}`);
+    for (const s of stepNames) {
+      const a = perCallSteps[s] ?? [];
+      const b = sessionSteps[s] ?? [];
+      const cell = (v: number[]) => (v.length ? `${pct(v, 50).toFixed(1)} / ${pct(v, 95).toFixed(1)}` : '-');
+      console.log(`    ${s.padEnd(14)} ${cell(a).padStart(18)} ${cell(b).padStart(18)}`);
+    }
+    console.log('    (session mode: exchange/key/sign/connect only when a certificate is (re)issued)');
+
+    console.log(
+      `\nlab bench: throughput, ${AGENTS} concurrent agents across ${devices.join(', ')}, ${THROUGHPUT_SECONDS} s each`,
+    );
+    const users = ['alice', 'bob', 'carol'];
+    for (const sessionMode of [false, true]) {
+      writeMcpConfig(layout, { sessionMode });
+      await restartService(layout, 'mcp-server');
+      const agents = await Promise.all(
+        Array.from({ length: AGENTS }, (_, i) => agentFor(layout, users[i % 3] as string)),
+      );
+      try {
+        await throughput(
+          sessionMode ? 'MCP session mode' : 'MCP per-call mode',
+          AGENTS,
+          THROUGHPUT_SECONDS,
+          (w, i) => mcpCall(agents[w] as Agent, devices[(w + i) % devices.length] as string),
+        );
+      } finally {
+        await Promise.all(agents.map((a) => a.close()));
+      }
+    }
+    await throughput('baseline (spine-a only)', AGENTS, THROUGHPUT_SECONDS, () => baselineCall(baseline));
+  } finally {
+    await stopService(layout.paths.run, 'bench-baseline-sshd');
+    writeMcpConfig(layout, { sessionMode: layout.options.sessionMode });
+    await restartService(layout, 'mcp-server').catch(() => undefined);
+    if (!external) {
+      console.log(`\nlab bench: taking the bench lab down`);
+      await labDown(dir);
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('lab bench failed:', err);
+  process.exitCode = 1;
+});
