@@ -206,6 +206,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         },
         'request refused',
       );
+      if (err.code === 'ERR_MCP_AUTH_UNAVAILABLE') {
+        return reply
+          .code(503)
+          .header('retry-after', '5')
+          .send({ error: err.code, error_description: err.publicMessage });
+      }
       return challenge(reply, err, baseScope);
     }
     // Step-up: a call to a tool the token's scopes do not cover is refused at the HTTP layer with the

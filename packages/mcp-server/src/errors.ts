@@ -10,6 +10,7 @@ export type McpServerErrorCode =
   | 'ERR_MCP_TOKEN_MISSING'
   | 'ERR_MCP_TOKEN_INVALID'
   | 'ERR_MCP_INSUFFICIENT_SCOPE'
+  | 'ERR_MCP_AUTH_UNAVAILABLE'
   // Tool arguments and inventory
   | 'ERR_MCP_INVALID_ARGUMENT'
   | 'ERR_MCP_UNKNOWN_DEVICE'
@@ -39,6 +40,7 @@ export const PUBLIC_MESSAGES: Readonly<Record<McpServerErrorCode, string>> = Obj
   ERR_MCP_TOKEN_MISSING: 'authorization required',
   ERR_MCP_TOKEN_INVALID: 'access token rejected',
   ERR_MCP_INSUFFICIENT_SCOPE: 'the access token lacks the scope this tool needs',
+  ERR_MCP_AUTH_UNAVAILABLE: 'token keys unavailable, try again later',
   ERR_MCP_INVALID_ARGUMENT: 'invalid tool argument',
   ERR_MCP_UNKNOWN_DEVICE: 'no such device in the inventory',
   ERR_MCP_UNKNOWN_TOOL: 'no such tool',

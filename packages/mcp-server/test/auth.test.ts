@@ -294,6 +294,51 @@ describe('token attacks', () => {
   });
 });
 
+describe('issuer keys', () => {
+  it('discovers the JWKS from the issuer metadata when jwksUri is not configured', async () => {
+    const { app: discovering } = await h.app({ jwksUri: undefined });
+    try {
+      const res = await discovering.inject({
+        method: 'POST',
+        url: '/mcp',
+        headers: {
+          host,
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          ...bearer(await h.idp.mint()),
+        },
+        payload: JSON.stringify(rpc('tools/list')),
+      });
+      expect(res.statusCode).toBe(200);
+    } finally {
+      await discovering.close();
+    }
+  });
+
+  it('answers 503, not 401 and never a pass, when the JWKS cannot be fetched', async () => {
+    const { app: blind, logs: l } = await h.app({ jwksUri: 'http://127.0.0.1:1/jwks' });
+    try {
+      const res = await blind.inject({
+        method: 'POST',
+        url: '/mcp',
+        headers: {
+          host,
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          ...bearer(await h.idp.mint()),
+        },
+        payload: JSON.stringify(rpc('tools/list')),
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toBe('ERR_MCP_AUTH_UNAVAILABLE');
+      expect(res.headers['www-authenticate']).toBeUndefined();
+      expect(l.events('auth_refused').at(-1)?.['code']).toBe('ERR_MCP_AUTH_UNAVAILABLE');
+    } finally {
+      await blind.close();
+    }
+  });
+});
+
 describe('tool filtering per role', () => {
   const expected: Record<string, string[]> = {
     'net-viewer': ['list_devices', 'show_bgp_summary', 'show_ip_route', 'show_interfaces'],

@@ -3,6 +3,8 @@
  * test IdP (JWKS + RFC 8693), in-process broker signing with the sshd fixture's user CA, and a real
  * OpenSSH sshd whose ForceCommand shows what reached it. Then every failure path, each with its code.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +196,32 @@ describe('failures are tool errors with stable codes, never fallbacks', () => {
     expect(l.events('tool_call_start').at(-1)!['unsafe_tool']).toBe(true);
     await client.close();
     await h.app({}, { listen: true });
+  });
+
+  it("a device outside the role's policy limits is hidden and refused like an unknown one", async () => {
+    const yaml = readFileSync(join(import.meta.dirname, '../../policy/policy/default.yaml'), 'utf8').replace(
+      '    tacacs: { group: viewers, profile: viewer-profile }',
+      '    tacacs: { group: viewers, profile: viewer-profile }\n    devices: { site: [fra1] }',
+    );
+    expect(yaml).toContain('devices: { site: [fra1] }');
+    writeFileSync(join(h.sshd.dir, 'limited-policy.yaml'), yaml);
+    await h.app({ policyFile: 'limited-policy.yaml' }, { listen: true });
+    try {
+      const viewer = await connect(await h.idp.mint({ net_role: 'net-viewer' }));
+      const listed = JSON.parse(text(await viewer.callTool({ name: 'list_devices', arguments: {} })));
+      expect(listed.devices).toEqual([]);
+      expect((await callError(viewer, 'show_bgp_summary', { device: 'device-1' })).error.code).toBe(
+        'ERR_MCP_UNKNOWN_DEVICE',
+      );
+      await viewer.close();
+      const operator = await connect(await h.idp.mint({ net_role: 'net-operator' }));
+      expect(
+        text(await operator.callTool({ name: 'show_bgp_summary', arguments: { device: 'device-1' } })),
+      ).toContain('account=net-operator');
+      await operator.close();
+    } finally {
+      await h.app({}, { listen: true });
+    }
   });
 
   it('unknown device', async () => {

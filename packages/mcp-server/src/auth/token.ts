@@ -52,6 +52,16 @@ function scopesOf(payload: JWTPayload): string[] {
   return [];
 }
 
+const KEY_FETCH_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
+
+/** jose raises typed errors for every token fault; a key fetch failure is a timeout, a bad JWKS answer
+ *  (non-200 is ERR_JOSE_GENERIC) or a plain network/discovery error without a jose code. */
+function keysUnavailable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_J')) return KEY_FETCH_CODES.has(code);
+  return true;
+}
+
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const algorithms = [...options.algorithms];
   if (algorithms.some((a) => a === 'none' || a.startsWith('HS'))) {
@@ -69,6 +79,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         ...(options.now ? { currentDate: options.now() } : {}),
       }));
     } catch (cause) {
+      // The keys could not be fetched: the token may be fine, so this is not the caller's fault (503),
+      // but it is still a refusal. Everything else about the token is invalid_token (401).
+      if (keysUnavailable(cause)) {
+        throw new McpServerError('ERR_MCP_AUTH_UNAVAILABLE', 'issuer keys could not be fetched', { cause });
+      }
       throw invalid('access token failed verification', cause);
     }
     const sub = payload.sub as string;
