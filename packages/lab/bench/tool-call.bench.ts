@@ -15,7 +15,6 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client as SshClient } from 'ssh2';
-import { readJsonLog } from '../src/audit/sources.ts';
 import { type Agent, agentFor } from '../src/demo/steps.ts';
 import { labDown, labUp, loadLab, restartService } from '../src/lab.ts';
 import type { LabLayout } from '../src/layout.ts';
@@ -149,8 +148,11 @@ function stepsSince(layout: LabLayout, since: string): StepTimes {
     if (!line.includes('"tool_call_end"')) continue;
     const r = JSON.parse(line) as { time: string; timings?: Record<string, number>; duration_ms?: number };
     if (r.time < since || !r.timings) continue;
-    for (const [k, v] of Object.entries(r.timings)) if (k !== 'reused') (out[k] ??= []).push(v);
-    if (typeof r.duration_ms === 'number') (out['server total'] ??= []).push(r.duration_ms);
+    const add = (k: string, v: number) => {
+      out[k] = [...(out[k] ?? []), v];
+    };
+    for (const [k, v] of Object.entries(r.timings)) if (k !== 'reused') add(k, v);
+    if (typeof r.duration_ms === 'number') add('server total', r.duration_ms);
   }
   return out;
 }
