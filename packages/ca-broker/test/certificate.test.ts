@@ -15,6 +15,7 @@ import {
   parsePrivateKey,
   parsePublicKey,
   signCertificate,
+  signCertificateAsync,
   verifyCertificateSignature,
 } from '../src/certificate/index.ts';
 import { listCertificate, sshKeygen, tempDir } from './helpers/openssh.ts';
@@ -127,6 +128,31 @@ function fieldsOf() {
     validBefore: 10n,
   };
 }
+
+describe('signCertificateAsync', () => {
+  it('produces the same certificate as the synchronous signer for the same nonce', async () => {
+    const nonce = Buffer.alloc(32, 7);
+    const sync = sampleCert({ nonce });
+    const asyncSigned = await signCertificateAsync(
+      {
+        publicKey: user.publicKey,
+        type: 'user',
+        serial: 15_800_344_769_086_219_675n,
+        keyId: 'sid=fd9e4bdc77df2fa8,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
+        principals: ['net-operator'],
+        validAfter: BigInt(after),
+        validBefore: BigInt(before),
+        criticalOptions: { 'source-address': '127.0.0.1/32,::1/128' },
+        extensions: ['permit-pty'],
+        nonce,
+      },
+      ca.privateKey,
+    );
+    // Ed25519 signatures are deterministic (RFC 8032 section 5.1.6): same input, same bytes.
+    expect(asyncSigned.line).toBe(sync.line);
+    expect(() => signCertificateAsync(fieldsOf(), ca.publicKey)).toThrow(TypeError);
+  });
+});
 
 describe('signCertificate, read back by sshpk', () => {
   it('parses and verifies under the CA key', () => {
