@@ -21,20 +21,24 @@ export function parseAvPair(arg: string): AvPair | undefined {
  * order. tac_plus-ng rebuilds the command it matches as cmd + " " + each cmd-arg (LAB-NOTES), so
  * `commandLine` does the same.
  */
-export function shellCommand(args: readonly string[]): {
+export interface ShellCommand {
   service?: string;
   cmd?: string;
   cmdArgs: string[];
   taskId?: string;
-} {
-  const out: { service?: string; cmd?: string; cmdArgs: string[]; taskId?: string } = { cmdArgs: [] };
+  /** Every argument not accounted for above (repeated service/cmd/task_id included), as received. */
+  others: string[];
+}
+
+export function shellCommand(args: readonly string[]): ShellCommand {
+  const out: ShellCommand = { cmdArgs: [], others: [] };
   for (const raw of args) {
     const p = parseAvPair(raw);
-    if (!p) continue;
-    if (p.attribute === 'service' && out.service === undefined) out.service = p.value;
-    else if (p.attribute === 'cmd' && out.cmd === undefined) out.cmd = p.value;
-    else if (p.attribute === 'cmd-arg') out.cmdArgs.push(p.value);
-    else if (p.attribute === 'task_id' && out.taskId === undefined) out.taskId = p.value;
+    if (p?.attribute === 'service' && out.service === undefined) out.service = p.value;
+    else if (p?.attribute === 'cmd' && out.cmd === undefined) out.cmd = p.value;
+    else if (p?.attribute === 'cmd-arg') out.cmdArgs.push(p.value);
+    else if (p?.attribute === 'task_id' && out.taskId === undefined) out.taskId = p.value;
+    else out.others.push(raw);
   }
   return out;
 }

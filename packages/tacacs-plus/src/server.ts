@@ -444,8 +444,10 @@ class ServerConnection {
           service: shell.service,
           cmd: shell.cmd,
           args: shell.cmdArgs,
-          av_pairs: req.args,
-          reply_args: decision.args ?? [],
+          // The rest of the arguments only when there are any: the line is serialised (and scrubbed) for
+          // every request, and service/cmd/cmd-arg are already above.
+          ...(shell.others.length > 0 ? { other_av_pairs: shell.others } : {}),
+          ...(decision.args && decision.args.length > 0 ? { reply_args: decision.args } : {}),
         },
         role: isValidField('role', req.user) ? req.user : undefined,
         duration_ms: elapsed(started),
@@ -518,7 +520,7 @@ class ServerConnection {
           cmd: shell.cmd,
           args: shell.cmdArgs,
           task_id: shell.taskId,
-          av_pairs: req.args,
+          ...(shell.others.length > 0 ? { other_av_pairs: shell.others } : {}),
         },
         role: isValidField('role', req.user) ? req.user : undefined,
         duration_ms: elapsed(started),
