@@ -33,8 +33,31 @@ export async function startServer(
     { listen: url, backend: backend.kind, policy: policy.source, issuer: config.token.issuer },
     'ca-broker listening',
   );
-  if (!['127.0.0.1', '::1', 'localhost'].includes(config.listen.host)) {
-    logger.warn({ listen: url }, 'listening beyond loopback: put TLS in front of the broker');
-  }
+  for (const warning of startupWarnings(config)) logger.warn({ setting: warning.setting }, warning.message);
   return { app, url, close: () => app.close() };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Settings that are allowed but weaker than they could be: each is logged once at startup. */
+export function startupWarnings(config: BrokerConfig): { setting: string; message: string }[] {
+  const out: { setting: string; message: string }[] = [];
+  if (!LOOPBACK.has(config.listen.host)) {
+    out.push({
+      setting: 'listen.host',
+      message: 'listening beyond loopback: put TLS in front of the broker',
+    });
+  }
+  const jwks = new URL(config.token.jwksUri);
+  if (jwks.protocol === 'http:' && !LOOPBACK.has(jwks.hostname.replace(/^\[|\]$/g, ''))) {
+    out.push({ setting: 'token.jwksUri', message: 'JWKS fetched over plain HTTP from another host' });
+  }
+  if (!config.token.actor.require) {
+    out.push({
+      setting: 'token.actor.require',
+      message:
+        'tokens without an acting party are accepted: any holder of a user token for this audience can obtain certificates',
+    });
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config.ts';
 import { CaBrokerError } from '../src/errors.ts';
 import { formatPrivateKey } from '../src/index.ts';
+import { startupWarnings } from '../src/server.ts';
 import { createLocalBackend, readCaKey } from '../src/signers/local.ts';
 import { freshKey } from './helpers/broker.ts';
 import { tempDir } from './helpers/openssh.ts';
@@ -93,6 +94,30 @@ describe('configuration', () => {
     expect(configError(() => loadConfig(file, {})).message).toContain(file);
     writeFileSync(file, 'a: 1\na: 2\n');
     configError(() => loadConfig(file, {}));
+  });
+});
+
+describe('startup warnings', () => {
+  it('names each weaker-than-possible setting, and none for a strict config', () => {
+    const loose = parseConfig({
+      ...minimal,
+      listen: { host: '0.0.0.0' },
+      token: { ...minimal.token, jwksUri: 'http://idp.example/jwks' },
+    });
+    expect(startupWarnings(loose).map((w) => w.setting)).toEqual([
+      'listen.host',
+      'token.jwksUri',
+      'token.actor.require',
+    ]);
+    const strict = parseConfig({
+      ...minimal,
+      token: {
+        ...minimal.token,
+        jwksUri: 'http://127.0.0.1:8080/jwks',
+        actor: { allowed: ['mcp'], require: true },
+      },
+    });
+    expect(startupWarnings(strict)).toEqual([]);
   });
 });
 
