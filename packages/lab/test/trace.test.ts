@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -204,4 +204,32 @@ describe('audit trace', () => {
       expect(formatChain(chain).join('\n')).toMatch(/✗ missing/);
     },
   );
+
+  it('in session mode, gives a later call the reused certificate and its own device records', () => {
+    writeLogs(dir);
+    const R2 = 'SecondCallRequestId00AA';
+    const later = (t: string, o: Record<string, unknown>) =>
+      j({ level: 'info', time: `2026-11-22T03:25:${t}Z`, ...o });
+    writeFileSync(
+      join(dir, 'mcp-server.log'),
+      `${readFileSync(join(dir, 'mcp-server.log'), 'utf8')}${later('45.000', { component: 'mcp-server', event: 'tool_call_start', user: 'bob', sid: SID, request_id: R2, tool: 'ping', msg: 'tool call start' })}${later('45.300', { component: 'mcp-server', event: 'tool_call_end', user: 'bob', sid: SID, request_id: R2, cert_serial: SERIAL, device_request_id: REQ, tool: 'ping', decision: 'ok', msg: 'tool call end' })}`,
+    );
+    for (const [file, component] of [
+      ['tacacs.log', 'tacacs-server'],
+      ['forcecommand-spine-a.jsonl', 'forcecommand'],
+      ['syslog.jsonl', 'syslog'],
+    ]) {
+      writeFileSync(
+        join(dir, file as string),
+        `${readFileSync(join(dir, file as string), 'utf8')}${later('45.200', { component, user: 'bob', sid: SID, cert_serial: SERIAL, request_id: REQ, decision: 'permit', msg: 'second' })}`,
+      );
+    }
+    const chain = traceRequest(readLabEvents(dir), R2);
+    expect(chain.missing).toEqual([]);
+    expect(chain.serials).toEqual([SERIAL]);
+    // Only the device records inside the second call's window, not the first call's.
+    expect(chain.events.filter((e) => e.link === 'validator').map((e) => e.time)).toEqual([
+      '2026-11-22T03:25:45.200Z',
+    ]);
+  });
 });

@@ -15,6 +15,11 @@ export interface AuditEvent {
   readonly role?: string;
   readonly certSerial?: string;
   readonly requestId?: string;
+  /**
+   * Session mode: the request id the device sees (that of the call which obtained the certificate the
+   * session reuses), logged by the MCP server as `device_request_id`.
+   */
+  readonly deviceRequestId?: string;
   readonly tool?: string;
   readonly decision?: string;
   readonly event?: string;
@@ -57,8 +62,23 @@ function correlation(r: Raw): Partial<Record<(typeof FIELD_OF)[keyof typeof FIEL
   return out;
 }
 
+/** The validator's line after its `[role/user/cert:…/sid:…/req:…]` prefix: the decision and the command. */
+function afterPrefix(msg: string | undefined): string | undefined {
+  const m = msg === undefined ? null : /^\[[^\]]*\] (.*)$/s.exec(msg);
+  return m?.[1];
+}
+
 function summarize(component: string, r: Raw): string {
   const parts: string[] = [];
+  if (component === 'forcecommand') {
+    const decision = afterPrefix(str(r['msg']));
+    if (decision) return decision;
+  }
+  if (component === 'syslog') {
+    const record = r['record'] as Raw | undefined;
+    const decision = record && typeof record === 'object' ? afterPrefix(str(record['msg'])) : undefined;
+    if (decision) return `copy from ${str(r['origin']) ?? '?'}: ${decision}`;
+  }
   const msg = str(r['msg']);
   if (msg) parts.push(msg);
   for (const k of [
@@ -110,11 +130,15 @@ export function readJsonLog(file: string, fallbackComponent: string, device?: st
     const time = str(r['time']) ?? '';
     const c = correlation(r);
     const dev = c.device ?? device;
+    const deviceRequestId = str(r['device_request_id']);
     out.push({
       time,
       component,
       ...c,
       ...(dev !== undefined ? { device: dev } : {}),
+      ...(deviceRequestId !== undefined && isValidField('requestId', deviceRequestId)
+        ? { deviceRequestId }
+        : {}),
       ...(str(r['decision']) !== undefined ? { decision: str(r['decision']) as string } : {}),
       ...(str(r['event']) !== undefined ? { event: str(r['event']) as string } : {}),
       summary: summarize(component, r),

@@ -98,7 +98,28 @@ export function requestIdsFor(events: readonly AuditEvent[], query: string): str
 
 /** Builds the chain of one tool call from every component's records. */
 export function traceRequest(events: readonly AuditEvent[], requestId: string): Chain {
-  const direct = events.filter((e) => e.requestId === requestId);
+  const own = events.filter((e) => e.requestId === requestId);
+  // Session mode: the device saw the request id of the call that obtained the reused certificate.
+  // Its device-side records inside this call's time window belong to this call; the certificate's
+  // issue and the SSH login belong to every call that used them.
+  const deviceIds = new Set(
+    own.map((e) => e.deviceRequestId).filter((d): d is string => d !== undefined && d !== requestId),
+  );
+  const times = own
+    .map((e) => e.time)
+    .filter(Boolean)
+    .sort();
+  const from = times[0] ?? '';
+  const to = times.at(-1) ?? '';
+  const borrowed = events.filter(
+    (e) =>
+      e.requestId !== undefined &&
+      deviceIds.has(e.requestId) &&
+      (e.component === 'ca-broker' ||
+        e.component === 'sshd' ||
+        (e.component !== 'mcp-server' && e.component !== 'idp' && e.time >= from && e.time <= to)),
+  );
+  const direct = [...own, ...borrowed];
   const serials = [...new Set(direct.map((e) => e.certSerial).filter((s): s is string => s !== undefined))];
   const pick = <K extends 'user' | 'sid' | 'device' | 'tool'>(k: K) =>
     direct.find((e) => e[k] !== undefined)?.[k];

@@ -34,16 +34,18 @@ function int(value: string | undefined, name: string): number | undefined {
   return Number(value);
 }
 
-function printProgress(total: { n: number }) {
+function printProgress() {
+  const pending: string[] = [];
   return (e: { step: string; state: 'start' | 'done' | 'info'; detail?: string; ms?: number }) => {
     if (e.state === 'start') {
-      total.n++;
       process.stdout.write(`\u001b[1m==>\u001b[0m ${e.step} ... `);
-    } else if (e.state === 'done') {
-      process.stdout.write(`ok (${e.ms} ms)\n`);
-    } else if (e.detail) {
-      process.stdout.write(`\n      ${e.detail}`);
-      if (e.step !== 'routes') process.stdout.write('\n    ');
+    } else if (e.state === 'info') {
+      if (e.detail) pending.push(e.detail);
+    } else {
+      process.stdout.write(
+        `ok (${e.ms} ms)${pending.length === 1 && pending[0] && pending[0].length < 40 ? `, ${pending.pop()}` : ''}\n`,
+      );
+      for (const d of pending.splice(0)) process.stdout.write(`      ${d}\n`);
     }
   };
 }
@@ -102,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values['session-mode'] ? { sessionMode: true } : {}),
       };
       const t0 = Date.now();
-      const layout = await labUp(options, printProgress({ n: 0 }));
+      const layout = await labUp(options, printProgress());
       console.log(`\nlab up in ${((Date.now() - t0) / 1000).toFixed(1)} s, directory ${layout.paths.root}`);
       console.log(`  IdP         ${layout.urls.idp}   (users alice, bob, carol: ${layout.paths.usersFile})`);
       console.log(`  CA broker   ${layout.urls.broker}`);
@@ -123,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'down': {
       const { labDown } = await import('../lab.ts');
-      await labDown(dir, printProgress({ n: 0 }));
+      await labDown(dir, printProgress());
       console.log('lab down: no namespace, process or veth left');
       return 0;
     }
