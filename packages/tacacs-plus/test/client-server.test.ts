@@ -178,6 +178,7 @@ describe('authorization against our server', () => {
       user: 'net-viewer',
       cmd: 'reload',
       remAddr: 'mallory/cert:1/sid:x/req:short user=admin',
+      extraArgs: ['priv-lvl=15'],
     });
     await waitFor(() => lines.filter((l) => l['event'] === 'tacacs.authorization').length === 2);
     const [permit, deny] = lines.filter((l) => l['event'] === 'tacacs.authorization') as Record<
@@ -196,6 +197,8 @@ describe('authorization against our server', () => {
       tacacs: { user: 'net-viewer', cmd: 'show', args: ['version'], rem_addr: REM },
     });
     expect(permit!['untrusted']).toBeUndefined();
+    expect((permit!['tacacs'] as Record<string, unknown>)['other_av_pairs']).toBeUndefined();
+    expect((deny!['tacacs'] as Record<string, unknown>)['other_av_pairs']).toEqual(['priv-lvl=15']);
     expect(deny).toMatchObject({ decision: 'deny', status: 'FAIL', role: 'net-viewer' });
     expect(deny!['untrusted']).toEqual({ rem_addr: 'mallory/cert:1/sid:x/req:short user=admin' });
     for (const f of ['user', 'sid', 'cert_serial', 'request_id']) expect(deny![f]).toBeUndefined();
