@@ -124,12 +124,12 @@ export class ClientConnection {
     }
   }
 
-  /** Ends a session; `abandoned` when it ended without its reply (timeout). */
+  /** Ends a session; `abandoned` when a reply may still come (timeout, abort): it will be dropped. */
   releaseSession(id: number, abandoned: boolean): void {
     const waiter = this.#waiters.get(id);
     this.#waiters.delete(id);
     if (!this.#sessions.delete(id)) return;
-    if (abandoned && waiter) {
+    if (abandoned && (waiter || this.shared)) {
       this.#abandoned.add(id);
       if (this.#abandoned.size > MAX_ABANDONED) {
         this.fail(new TacacsError('ERR_TACACS_LIMIT', 'too many unanswered sessions on one connection'));
@@ -140,6 +140,16 @@ export class ClientConnection {
       if (this.shared && this.server.singleConnect !== 'no' && this.alive) this.#socket.unref();
       else this.destroy();
     }
+  }
+
+  /** Sends a packet that gets no reply (an authentication ABORT, RFC 8907 section 5.3). */
+  post(
+    fields: { version: number; type: PacketTypeValue; seqNo: number; sessionId: number },
+    body: Buffer,
+  ): void {
+    if (this.#failure) return;
+    const flags = this.shared ? HeaderFlag.SINGLE_CONNECT : 0;
+    this.#socket.write(encodePacket({ ...fields, flags }, body, this.server.protection));
   }
 
   /** Sends one packet of `sessionId` and waits for the server's packet with the next sequence number. */
@@ -166,7 +176,11 @@ export class ClientConnection {
   }
 
   fail(err: TacacsError): void {
-    if (this.#failure) return;
+    if (this.#failure) {
+      // Already failed or closing gracefully: a second failure ends it now.
+      this.#socket.destroy();
+      return;
+    }
     this.#failure = err;
     const waiters = [...this.#waiters.values()];
     this.#waiters.clear();

@@ -355,9 +355,9 @@ export class TacacsClient {
     talk: (s: SessionIo) => Promise<T>,
   ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const state: { aborted: boolean; conn?: ClientConnection; sessionId?: number; done: boolean } = {
+    const state: { aborted: boolean; posted: boolean; conn?: ClientConnection; sessionId?: number } = {
       aborted: false,
-      done: false,
+      posted: false,
     };
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -391,7 +391,8 @@ export class TacacsClient {
           return p;
         },
         post: (body: Buffer): void => {
-          conn.exchange({ version, type, seqNo, sessionId }, body).catch(() => {});
+          state.posted = true;
+          conn.post({ version, type, seqNo, sessionId }, body);
         },
       };
       return await talk(io);
@@ -412,14 +413,16 @@ export class TacacsClient {
       // conversation this client cannot finish concerns only its own session.
       const own =
         e instanceof TacacsError && (e.code === 'ERR_TACACS_TIMEOUT' || e.code === 'ERR_TACACS_UNSUPPORTED');
-      if (state.conn && !own) state.conn.destroy();
+      // The others on it see the actual reason. A kept connection whose first reply never came cannot
+      // stay either: later requests would wait for its negotiation forever.
+      const unnegotiated = state.conn?.shared === true && singleConnectOf(server) === 'unknown';
+      if (state.conn && (!own || unnegotiated)) state.conn.fail(toTacacsError(e));
       throw e;
     } finally {
       clearTimeout(timer);
       work.catch(() => {});
-      state.done = true;
       if (state.conn && state.sessionId !== undefined)
-        state.conn.releaseSession(state.sessionId, state.aborted);
+        state.conn.releaseSession(state.sessionId, state.aborted || state.posted);
       else if (state.conn && !state.conn.shared) state.conn.destroy();
     }
   }

@@ -534,6 +534,25 @@ describe('single-connection mode', () => {
     expect((await c.authorize({ user: 'u', cmd: 'b' })).permitted).toBe(true);
   });
 
+  it('a first session that times out does not leave later ones waiting for the negotiation', async () => {
+    let n = 0;
+    const { port } = await startServer(
+      {
+        key: KEY,
+        handlers: {
+          authorize: async () => {
+            if (n++ === 0) await new Promise((r) => setTimeout(r, 1000));
+            return { status: 'PASS_ADD' };
+          },
+        },
+      },
+      cleanup,
+    );
+    const c = client([port], { singleConnection: true, timeoutMs: 200 });
+    expect((await c.authorize({ user: 'u', cmd: 'slow' })).errorCode).toBe('ERR_TACACS_TIMEOUT');
+    expect((await c.authorize({ user: 'u', cmd: 'next' })).permitted).toBe(true);
+  });
+
   it('reconnects when the server closed the idle kept connection', async () => {
     const { port } = await startServer(
       { key: KEY, idleTimeoutMs: 100, handlers: { authorize: () => ({ status: 'PASS_ADD' }) } },
