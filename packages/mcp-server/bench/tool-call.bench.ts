@@ -155,6 +155,66 @@ async function main() {
         );
       }
     }
+
+    // Throughput: AGENTS agents (distinct login sessions) calling at once, CALLS_EACH calls each.
+    const AGENTS = 10;
+    const CALLS_EACH = 5;
+    const throughput: [string, number][] = [];
+    {
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: AGENTS }, async () => {
+          for (let i = 0; i < CALLS_EACH; i++) {
+            const conn = await connectStatic();
+            await conn.exec(COMMAND, execOptions);
+            conn.close();
+          }
+        }),
+      );
+      throughput.push([
+        'A. static credential, new connection per exec',
+        (AGENTS * CALLS_EACH) / ((performance.now() - t) / 1000),
+      ]);
+    }
+    for (const mode of ['per-call', 'session'] as const) {
+      await h.app(
+        {
+          broker: { url: broker.url },
+          ...(mode === 'session' ? { sessionMode: true, limits: { renewBeforeExpiryMs: 5000 } } : {}),
+        },
+        { listen: true, broker: null },
+      );
+      const clients = await Promise.all(
+        Array.from({ length: AGENTS }, async (_, a) => {
+          const client = new Client({ name: `bench-${a}`, version: '1' });
+          const token = await h.idp.mint({ net_role: 'net-viewer', sid: `bench-agent-${a}` });
+          await client.connect(
+            new StreamableHTTPClientTransport(new URL(h.publicUrl), {
+              requestInit: { headers: { Authorization: `Bearer ${token}` } },
+            }),
+          );
+          return client;
+        }),
+      );
+      const t = performance.now();
+      let failed = 0;
+      await Promise.all(
+        clients.map(async (client) => {
+          for (let i = 0; i < CALLS_EACH; i++) {
+            const r = await client.callTool({ name: 'show_bgp_summary', arguments: { device: 'device-1' } });
+            if (r.isError) failed += 1;
+          }
+        }),
+      );
+      const rate = (AGENTS * CALLS_EACH) / ((performance.now() - t) / 1000);
+      throughput.push([`MCP ${mode}${failed ? ` (${failed} failed)` : ''}`, rate]);
+      await Promise.all(clients.map((c) => c.close()));
+    }
+    console.log(`\nthroughput, ${AGENTS} agents at once x ${CALLS_EACH} calls (calls/s, ratio to A)`);
+    const a = throughput[0]![1];
+    for (const [name, rate] of throughput) {
+      console.log(`${name.padEnd(52)} ${rate.toFixed(1).padStart(7)}   x${(rate / a).toFixed(2)}`);
+    }
   } finally {
     await broker.close();
     await h.close();

@@ -176,6 +176,21 @@ describe('certificate login against real sshd', () => {
     }
   });
 
+  it('runs 25 concurrent execs on one connection within sshd MaxSessions (10)', async () => {
+    const conn = await connectWith({});
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => conn.exec(`show run ${i}`, execOptions)),
+      );
+      results.forEach((r, i) => {
+        expect(r.exitCode).toBe(0);
+        expect(r.stdout).toContain(`cmd=show run ${i}`);
+      });
+    } finally {
+      conn.close();
+    }
+  });
+
   it('reports a closed port as a connection failure', async () => {
     const key = generateEphemeralKey();
     const certificate = sshd.signUserKey(key.publicKeyLine, {

@@ -21,8 +21,17 @@ export interface ConnectOptions {
   readonly certificate: string;
   /** TCP connect + key exchange + authentication. */
   readonly connectTimeoutMs: number;
+  /** Exec channels open at once on this connection; more wait. Default 5 (see DEFAULT_MAX_CHANNELS). */
+  readonly maxChannels?: number;
   readonly now?: () => Date;
 }
+
+/**
+ * Half of OpenSSH's default MaxSessions (10). sshd frees a session slot a little after the client sees
+ * the channel close, so running right at the limit is refused: with 25 concurrent execs on one
+ * connection against OpenSSH 9.2 here, 8 at a time got "open failed", 6 never did.
+ */
+export const DEFAULT_MAX_CHANNELS = 5;
 
 export interface ExecOptions {
   /** Sent as SSH `env` requests (RFC 4254 section 6.4); sshd keeps those listed in AcceptEnv. */
@@ -85,6 +94,42 @@ export async function connectDevice(options: ConnectOptions): Promise<DeviceConn
     },
   };
 
+  // OpenSSH's MaxSessions (default 10) caps the channels open at once on one connection; beyond
+  // it sshd refuses the channel. Calls sharing a session-mode connection queue for a slot instead, the
+  // wait counting against their time limit.
+  const maxChannels = options.maxChannels ?? DEFAULT_MAX_CHANNELS;
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const limitedExec = async (command: string, execOptions: ExecOptions): Promise<ExecResult> => {
+    const deadline = Date.now() + execOptions.timeoutMs;
+    if (active >= maxChannels) {
+      await new Promise<void>((resolveSlot, rejectSlot) => {
+        const wake = () => {
+          clearTimeout(timer);
+          resolveSlot();
+        };
+        const timer = setTimeout(() => {
+          const i = waiting.indexOf(wake);
+          if (i >= 0) waiting.splice(i, 1);
+          rejectSlot(
+            new McpServerError('ERR_MCP_TIMEOUT', 'no free channel on the device connection in time'),
+          );
+        }, execOptions.timeoutMs);
+        waiting.push(wake);
+      });
+    }
+    active += 1;
+    try {
+      return await runExec(client, command, {
+        ...execOptions,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+      });
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+
   return new Promise<DeviceConnection>((resolve, reject) => {
     const fail = (err: Error & { level?: Level }) => {
       client.removeAllListeners('ready');
@@ -107,7 +152,7 @@ export async function connectDevice(options: ConnectOptions): Promise<DeviceConn
         get usable() {
           return open;
         },
-        exec: (command, execOptions) => runExec(client, command, execOptions),
+        exec: (command, execOptions) => limitedExec(command, execOptions),
         close: () => {
           open = false;
           client.end();
@@ -147,6 +192,7 @@ function runExec(client: Client, command: string, options: ExecOptions): Promise
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      client.removeListener('close', onClientClose);
       if (outcome instanceof McpServerError) reject(outcome);
       else resolve(outcome);
     };
@@ -176,7 +222,6 @@ function runExec(client: Client, command: string, options: ExecOptions): Promise
           signal = sig ?? null;
         });
         ch.once('close', () => {
-          client.removeListener('close', onClientClose);
           settle({
             exitCode,
             signal,

@@ -162,7 +162,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
       'AllowTcpForwarding no',
       'X11Forwarding no',
       'MaxStartups 100:30:200',
-      'MaxSessions 50',
+      // MaxSessions stays at OpenSSH's default (10): session mode must live within it.
       'LogLevel VERBOSE',
       '',
     ].join('\n'),
