@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
 import autocannon from 'autocannon';
+import { build } from 'esbuild';
 import { formatPublicKey, signCertificate } from '../src/index.ts';
 import { startIdp } from '../test/helpers/idp.ts';
 
@@ -50,15 +51,27 @@ const codec = rate('signCertificate (codec + signature)', () =>
 
 const idp = await startIdp();
 const dir = mkdtempSync(join(tmpdir(), 'ca-broker-bench-'));
+// The broker runs as it ships: one esbuild bundle (as scripts/bundle.mjs builds programs), plain node.
+const brokerJs = join(dir, 'broker.mjs');
+await build({
+  entryPoints: [resolve(import.meta.dirname, 'broker-process.ts')],
+  outfile: brokerJs,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  conditions: ['netward-source'],
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: 'error',
+});
 const child = spawn(
   process.execPath,
   [
     // BENCH_PROFILE=<dir> writes a V8 CPU profile of the broker process there.
     ...(process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : []),
-    '--conditions=netward-source',
-    '--import',
-    'tsx',
-    resolve(import.meta.dirname, 'broker-process.ts'),
+    brokerJs,
     idp.issuer,
     idp.jwksUri,
     join(dir, 'state'),
