@@ -138,6 +138,7 @@ const direct = pct(times['direct'] as number[], 50);
 console.log(`forcecommand startup bench: ${RUNS} runs each, command "${COMMAND.join(' ')}" as ${ACCOUNT}`);
 console.log(
   'variant'.padEnd(44),
+  'min ms'.padStart(8),
   'p50 ms'.padStart(8),
   'p90 ms'.padStart(8),
   'added p50'.padStart(10),
@@ -147,6 +148,9 @@ for (const [name, xs] of Object.entries(times)) {
   const p50 = pct(xs, 50);
   console.log(
     name.padEnd(44),
+    Math.min(...xs)
+      .toFixed(1)
+      .padStart(8),
     p50.toFixed(1).padStart(8),
     pct(xs, 90).toFixed(1).padStart(8),
     (p50 - direct).toFixed(1).padStart(10),
