@@ -10,9 +10,8 @@ if (!startupSnapshot.isBuildingSnapshot()) {
   throw new Error('build a snapshot from this file (node --snapshot-blob F --build-snapshot), do not run it');
 }
 // Evaluate the lazily imported modules of local mode now, so the snapshot holds them. Not
-// @netward/tacacs-plus: with it loaded, node 20.20 aborts the build ("Unknown external reference":
-// something it sets up at load time holds a native reference the serializer cannot store), so TACACS+
-// mode still evaluates it per command.
+// @netward/tacacs-plus: it loads node:tls, and node 20.20's snapshot builder aborts ("Unknown external
+// reference") on any script that loads node:tls, so TACACS+ mode still evaluates it per command.
 void Promise.all([import('@netward/policy'), import('yaml')]);
 // No script path in argv when starting from a snapshot: [node, ...args].
 startupSnapshot.setDeserializeMainFunction(() => runAndExit(process.argv.slice(1)));
