@@ -186,8 +186,6 @@ export function createTacacsServer(options: TacacsServerOptions): TacacsServer {
 
   const sockets = new Set<net.Socket>();
   const onSocket = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
     new ServerConnection(socket, config);
   };
   if (options.tls) {
@@ -199,11 +197,19 @@ export function createTacacsServer(options: TacacsServerOptions): TacacsServer {
   }
   const server = options.tls
     ? tls.createServer(
-        { ...serverTlsOptions(options.tls), handshakeTimeout: Math.min(config.idleTimeoutMs, 10_000) },
+        {
+          ...serverTlsOptions(options.tls),
+          handshakeTimeout: Math.min(config.idleTimeoutMs, 10_000),
+        },
         onSocket,
       )
-    : net.createServer(onSocket);
+    : net.createServer({ allowHalfOpen: true }, onSocket);
   server.maxConnections = maxConnections;
+  // Every TCP connection, TLS handshakes in progress included, so that close() can end them all.
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   if (options.tls) {
     server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
       config.logger.warn(
@@ -288,6 +294,7 @@ class ServerConnection {
   #closing = false;
   #corked = false;
   #peerName: string | undefined;
+  #peerEnded = false;
 
   constructor(socket: net.Socket, config: Config) {
     this.#socket = socket;
@@ -303,9 +310,12 @@ class ServerConnection {
     socket.setTimeout(config.idleTimeoutMs, () => this.#drop('idle timeout'));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => {});
+    // The TCP listener allows half-open connections: a client that shuts down its side right after its
+    // request still gets the reply, and the connection ends when no session is left.
     socket.on('end', () => {
       if (this.#framer.midPacket) this.#log('warn', 'tacacs.truncated', 'connection ended inside a packet');
-      this.#socket.end();
+      this.#peerEnded = true;
+      if (this.#sessions.size === 0 || this.#framer.midPacket) this.#socket.end();
     });
   }
 
@@ -680,7 +690,7 @@ class ServerConnection {
 
   /** Without single-connection mode a connection carries one session (RFC 8907 section 4.3). */
   #afterSession(): void {
-    if (this.#mode === 'one' && this.#sessions.size === 0) {
+    if ((this.#mode === 'one' || this.#peerEnded) && this.#sessions.size === 0) {
       this.#closing = true;
       this.#socket.end();
     }

@@ -674,6 +674,32 @@ describe('server limits and hostile clients', () => {
     expect(rs.filter((r) => r.status === 'ERROR').length).toBe(7);
   });
 
+  it('a client that shuts down its side after the request still gets the reply', async () => {
+    const { port } = await startServer(
+      { key: KEY, handlers: { authorize: () => ({ status: 'PASS_ADD' }) } },
+      cleanup,
+    );
+    const body = Buffer.from([6, 1, 1, 1, 1, 0, 0, 1, 5, 0x75, ...Buffer.from('cmd=x')]);
+    const reply = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () =>
+        s.end(
+          encodePacket({ version: 0xc0, type: 2, seqNo: 1, flags: 0, sessionId: 9 }, body, {
+            kind: 'key',
+            key: Buffer.from(KEY),
+          }),
+        ),
+      );
+      s.on('data', (c) => chunks.push(c));
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+    });
+    const f = new PacketFramer().push(reply);
+    expect(f).toHaveLength(1);
+    expect(openBody(f[0]!.header, f[0]!.raw, { kind: 'key', key: Buffer.from(KEY) })[0]).toBe(
+      AuthorStatus.PASS_ADD,
+    );
+  });
+
   it('without single-connection mode the server ends the connection after the session', async () => {
     const { port, server } = await startServer(
       { key: KEY, handlers: { authorize: () => ({ status: 'PASS_ADD' }) } },
