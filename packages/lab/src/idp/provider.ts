@@ -4,7 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@netward/audit-context';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
-import Provider, { type AccessTokenInstance, errors, type OidcClient, type OidcContext } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type { AccessTokenInstance, OidcClient, OidcContext } from 'oidc-provider';
 import { LabError } from '../errors.ts';
 import type { IdpConfig, LabUsers } from './config.ts';
 import { GRANT_TYPE_TOKEN_EXCHANGE, IDP_SIGNING_ALG, loadUsers } from './config.ts';
@@ -106,7 +107,10 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
     },
   };
 
-  const provider = new Provider(config.issuer, {
+  // Loaded here, not at the top: oidc-provider warns on import under Node 20, and only the IdP process
+  // needs it (the lab CLI bundles this module too).
+  const { default: OidcProvider, errors } = await import('oidc-provider');
+  const provider = new OidcProvider(config.issuer, {
     jwks,
     clients: [
       {
@@ -184,7 +188,7 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
   });
   provider.proxy = false;
 
-  registerTokenExchange(provider, {
+  registerTokenExchange(provider, errors, {
     config,
     users,
     publicJwks: createLocalJWKSet(publicJwks),

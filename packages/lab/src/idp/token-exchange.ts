@@ -2,7 +2,7 @@
 import type { Logger } from '@netward/audit-context';
 import { type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type Provider from 'oidc-provider';
-import { errors, type OidcContext, type ResourceServerInfo } from 'oidc-provider';
+import type { OidcContext, errors as OidcErrors, ResourceServerInfo } from 'oidc-provider';
 import type { IdpConfig, LabUsers } from './config.ts';
 import {
   GRANT_TYPE_TOKEN_EXCHANGE,
@@ -43,7 +43,11 @@ export interface TokenExchangeDeps {
  * - the issued token names the MCP server as the acting party: `act: { sub: <client id> }` (4.1),
  *   nesting any `act` the subject token already had.
  */
-export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
+export function registerTokenExchange(
+  provider: Provider,
+  errors: typeof OidcErrors,
+  deps: TokenExchangeDeps,
+): void {
   const { config, users, publicJwks, actors, resourceServer, logger } = deps;
 
   const refuse = (ctx: OidcContext, err: Error, detail: Record<string, unknown>): never => {
