@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { McpServerError } from '../src/errors.ts';
 import { type HostKeyPolicy, parseHostCertificate, verifyHostKey } from '../src/ssh/host-key.ts';
@@ -93,4 +94,23 @@ describe('host certificates', () => {
       );
     });
   }
+
+  it('any mutation of a valid certificate is refused with ERR_MCP_HOST_KEY, never a crash or a pass', () => {
+    const valid = cert({});
+    fc.assert(
+      fc.property(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 1, max: 255 }), (pos, xor) => {
+        const c = Buffer.from(valid);
+        c[pos]! ^= xor;
+        expect(codeOf(() => verifyHostKey(policy, c, ['spine-a'], now))).toBe('ERR_MCP_HOST_KEY');
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        expect(codeOf(() => verifyHostKey(policy, Buffer.from(bytes), ['spine-a'], now))).toBe(
+          'ERR_MCP_HOST_KEY',
+        );
+      }),
+    );
+  });
 });
