@@ -5,6 +5,7 @@
 // The heap then starts with every module evaluated, instead of compiling and evaluating ~1.4 MB per command.
 import { startupSnapshot } from 'node:v8';
 import { runAndExit } from './main.ts';
+import { warmUp } from './warm-up.ts';
 
 if (!startupSnapshot.isBuildingSnapshot()) {
   throw new Error('build a snapshot from this file (node --snapshot-blob F --build-snapshot), do not run it');
@@ -13,5 +14,7 @@ if (!startupSnapshot.isBuildingSnapshot()) {
 // @netward/tacacs-plus: it loads node:tls, and node 20.20's snapshot builder aborts ("Unknown external
 // reference") on any script that loads node:tls, so TACACS+ mode still evaluates it per command.
 void Promise.all([import('@netward/policy'), import('yaml')]);
+// Then run the validator once in memory, so its hot functions are compiled in the snapshot too.
+void warmUp();
 // No script path in argv when starting from a snapshot: [node, ...args].
 startupSnapshot.setDeserializeMainFunction(() => runAndExit(process.argv.slice(1)));
