@@ -311,6 +311,11 @@ export async function labUp(
   programPath('ca-broker', 'netward-ca-broker.js');
   programPath('mcp-server', 'netward-mcp-server.js');
   const forcecommandBundle = programPath('forcecommand', 'netward-forcecommand.js');
+  if (layout.options.tacacs === 'tac_plus-ng') {
+    const which = await run('sh', ['-c', 'command -v tac_plus-ng'], { allowFailure: true });
+    if (which.code !== 0)
+      throw new LabError('ERR_LAB_MISSING_PEER', '--tacacs tac_plus-ng: no tac_plus-ng on PATH');
+  }
 
   await step(progress, 'lab directory and secrets', () => {
     prepareDirectories(layout);

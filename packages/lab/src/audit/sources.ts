@@ -205,10 +205,54 @@ export function readSshdLog(file: string, device: string): AuditEvent[] {
   return out;
 }
 
+/**
+ * tac_plus-ng's authorization log, when the lab runs it (`--tacacs tac_plus-ng`), in the format the
+ * policy renders: `${nas} ${user} ${port} ${nac} ${profile} ${result} ...` separated by ${FS}, after
+ * tac_plus-ng's own timestamp. Read tolerantly: the netward rem_addr (nac) carries the ids, the result
+ * word the decision. Written from the configuration only: no tac_plus-ng runs on the machine this was
+ * built on, so no real log was available to check it against.
+ */
+const REM_ADDR_IN_LINE =
+  /([A-Za-z0-9][A-Za-z0-9._@+-]{0,63})\/cert:(\d{1,20})\/sid:([A-Za-z0-9_-]{1,96})\/req:([A-Za-z0-9_-]{16,43})/;
+
+export function readTacPlusNgLog(file: string): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  readLines(file).forEach((line, i) => {
+    const m = REM_ADDR_IN_LINE.exec(line);
+    if (m === null) return;
+    const t = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.\d+)?\s*([+-]\d{4}|Z)?/.exec(line);
+    let time = '';
+    if (t) {
+      const zone = t[3] === undefined || t[3] === 'Z' ? 'Z' : `${t[3].slice(0, 3)}:${t[3].slice(3)}`;
+      const d = new Date(`${t[1]}T${t[2]}${zone}`);
+      if (!Number.isNaN(d.getTime())) time = d.toISOString();
+    }
+    const result = /\b(permit|deny)\b/i.exec(line)?.[1]?.toLowerCase();
+    const [, user, certSerial, sid, requestId] = m;
+    const ids = {
+      ...(isValidField('user', user) ? { user: user as string } : {}),
+      ...(isValidField('certSerial', certSerial) ? { certSerial: certSerial as string } : {}),
+      ...(isValidField('sid', sid) ? { sid: sid as string } : {}),
+      ...(isValidField('requestId', requestId) ? { requestId: requestId as string } : {}),
+    };
+    out.push({
+      time,
+      component: 'tacacs-server',
+      ...ids,
+      ...(result !== undefined ? { decision: result } : {}),
+      summary: `tac_plus-ng ${result ?? '?'}: ${line.replace(/\t/g, ' ').slice(0, 160)}`,
+      source: `${basename(file)}:${i + 1}`,
+    });
+  });
+  return out;
+}
+
 /** Every component's records in a lab's log directory. */
 export function readLabEvents(logDir: string): AuditEvent[] {
   if (!existsSync(logDir)) return [];
   const events: AuditEvent[] = [];
+  const tacPlusNg = join(logDir, 'tac_plus-ng', 'authz.log');
+  if (existsSync(tacPlusNg)) events.push(...readTacPlusNgLog(tacPlusNg));
   for (const name of readdirSync(logDir).sort()) {
     const file = join(logDir, name);
     const fc = /^forcecommand-(.+)\.jsonl$/.exec(name);
