@@ -1,4 +1,13 @@
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { parseAuditLine } from '@netward/audit-context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -307,5 +316,20 @@ describe('syslog', () => {
     expect(line).toBe(
       `<86>1 2026-02-07T12:34:56.000Z spine-a netward-forcecommand ${process.pid} decision [netward@32473 user="bob" odd="a\\"b\\]c\\\\d"] {"a":1}`,
     );
+  });
+});
+
+describe('source rules (the validator never reaches a shell)', () => {
+  it('has no shell: true, exec/execSync, or a shell path anywhere in src/', () => {
+    const root = join(import.meta.dirname, '..', 'src');
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) {
+      const text = readFileSync(join(root, f), 'utf8');
+      expect(text, f).not.toMatch(/shell:\s*true/);
+      expect(text, f).not.toMatch(/\b(exec|execSync)\s*\(/);
+      // deploy.ts names /bin/sh as the accounts' login shell (useradd), which is not something it runs.
+      if (f !== 'deploy.ts') expect(text, f).not.toMatch(/['"]\/bin\/(ba)?sh['"]/);
+    }
   });
 });
