@@ -124,8 +124,15 @@ export const AcctStatus = Object.freeze({
 } as const);
 export type AcctStatusName = keyof typeof AcctStatus;
 
+const REVERSE = new WeakMap<object, Map<number, string>>();
+
 /** Reverse lookup: the name of a wire value, or undefined when the table does not define it. */
 export function nameOf<T extends Record<string, number>>(table: T, value: number): keyof T | undefined {
-  for (const [name, v] of Object.entries(table)) if (v === value) return name as keyof T;
-  return undefined;
+  let names = REVERSE.get(table);
+  if (names === undefined) {
+    names = new Map();
+    for (const [name, v] of Object.entries(table)) if (!names.has(v)) names.set(v, name);
+    REVERSE.set(table, names);
+  }
+  return names.get(value) as keyof T | undefined;
 }

@@ -60,7 +60,11 @@ export function decodeHeader(buf: Buffer, limits: HeaderLimits): PacketHeader {
 }
 
 export function encodeHeader(header: PacketHeader): Buffer {
-  const b = Buffer.allocUnsafe(HEADER_LENGTH);
+  return writeHeader(header, Buffer.allocUnsafe(HEADER_LENGTH));
+}
+
+/** Writes the 12 header bytes at the start of `b` and returns it. */
+export function writeHeader(header: PacketHeader, b: Buffer): Buffer {
   b.writeUInt8(header.version, 0);
   b.writeUInt8(header.type, 1);
   b.writeUInt8(header.seqNo, 2);

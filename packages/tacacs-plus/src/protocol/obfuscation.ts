@@ -17,6 +17,9 @@ export function applyPad(
   sessionId: number,
   version: number,
   seqNo: number,
+  /** Where to write the result; default a new buffer of the body's length. */
+  out: Buffer = Buffer.allocUnsafe(body.length),
+  outOffset = 0,
 ): Buffer {
   // One buffer holds {session_id, key, version, seq_no, MD5_n-1}; the tail is refilled each round.
   const base = 4 + key.length + 2;
@@ -25,14 +28,13 @@ export function applyPad(
   key.copy(input, 4);
   input.writeUInt8(version, 4 + key.length);
   input.writeUInt8(seqNo, 5 + key.length);
-  const out = Buffer.allocUnsafe(body.length);
   const digest = Buffer.allocUnsafe(16);
   for (let offset = 0; offset < body.length; offset += 16) {
     if (offset > 0) digest.copy(input, base);
     md5Into(offset > 0 ? input : input.subarray(0, base), digest);
     const end = Math.min(16, body.length - offset);
     for (let i = 0; i < end; i++) {
-      out[offset + i] = (body[offset + i] as number) ^ (digest[i] as number);
+      out[outOffset + offset + i] = (body[offset + i] as number) ^ (digest[i] as number);
     }
   }
   input.fill(0);

@@ -1,6 +1,6 @@
 import { TacacsError } from '../errors.ts';
 import { DEFAULT_MAX_BODY_LENGTH, HEADER_LENGTH, HeaderFlag, type PacketTypeValue } from './constants.ts';
-import { decodeHeader, encodeHeader, type PacketHeader } from './header.ts';
+import { decodeHeader, type PacketHeader, writeHeader } from './header.ts';
 import { applyPad } from './obfuscation.ts';
 
 /** What a transport allows: MD5 obfuscation with a shared key (plain TCP), or TLS (unencrypted flag). */
@@ -28,9 +28,12 @@ export interface Packet {
 export function encodePacket(fields: PacketFields, body: Buffer, protection: Protection): Buffer {
   const tls = protection.kind === 'tls';
   const flags = tls ? fields.flags | HeaderFlag.UNENCRYPTED : fields.flags & ~HeaderFlag.UNENCRYPTED;
-  const header = encodeHeader({ ...fields, flags, length: body.length });
-  const wire = tls ? body : applyPad(body, protection.key, fields.sessionId, fields.version, fields.seqNo);
-  return Buffer.concat([header, wire], HEADER_LENGTH + body.length);
+  // Header and body in one allocation; the pad is written straight after the header.
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
+  writeHeader({ ...fields, flags, length: body.length }, out);
+  if (tls) body.copy(out, HEADER_LENGTH);
+  else applyPad(body, protection.key, fields.sessionId, fields.version, fields.seqNo, out, HEADER_LENGTH);
+  return out;
 }
 
 /**
