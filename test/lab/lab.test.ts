@@ -17,6 +17,7 @@ import {
   LINKS,
   labDown,
   labLayout,
+  labStatus,
   labUp,
   loginAs,
   readLabEvents,
@@ -119,6 +120,14 @@ describe('native lab end to end', () => {
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file]);
     return file;
   }
+
+  it('status reports every service, device and BGP route up', async () => {
+    const s = await labStatus(OPTIONS.dir);
+    expect(Object.entries(s.services).filter(([, up]) => !up)).toEqual([]);
+    expect(s.frr).toEqual({ 'spine-a': true, 'leaf-1': true, 'leaf-2': true });
+    expect(s.routes['spine-a']).toEqual(expect.arrayContaining(['10.1.0.11/32', '10.1.0.12/32']));
+    expect(s.bridge).toBe(true);
+  });
 
   describe('the demo, step by step', () => {
     it('1: alice sees read tools only and reads real FRR output, both leaves Established', async () => {

@@ -68,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
       'cert-ttl': { type: 'string' },
       'session-mode': { type: 'boolean' },
       json: { type: 'boolean' },
+      all: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -165,7 +166,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'trace': {
       const { runTrace } = await import('./audit.ts');
-      return runTrace(['trace', ...positionals, '--dir', dir]);
+      return runTrace([
+        'trace',
+        ...positionals,
+        '--dir',
+        dir,
+        ...(values.all ? ['--all'] : []),
+        ...(values.json ? ['--json'] : []),
+      ]);
     }
     case 'serve-logstamp': {
       const log = values.log;
