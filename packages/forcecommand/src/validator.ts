@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { contextFields, formatLogPrefix } from '@netward/audit-context';
 import type { AuditSink } from './audit.ts';
 import type { Authorizer, AuthzAnswer } from './authorize.ts';
-import type { ForceCommandConfig } from './config.ts';
+import { checkFileSafety, type ForceCommandConfig } from './config.ts';
 import { clientMessage, FC_ERROR_CODES, ForceCommandError, type ForceCommandErrorCode } from './errors.ts';
 import { type ExecuteResult, execute, type SpawnFunction } from './execute.ts';
 import { type Identity, type PartialIdentity, readIdentity } from './identity.ts';
@@ -24,6 +24,12 @@ export interface ValidatorDeps {
   readonly now?: () => number;
   readonly readAuthInfo?: (path: string) => string;
   readonly onStopSignal?: (stop: () => void) => () => void;
+  /**
+   * Refuses an allowlisted program an account could have replaced. Default: checkFileSafety (regular
+   * file, root-owned, not group/world-writable, in root-owned closed directories). Tests that use
+   * paths which do not exist on this machine (VyOS) pass their own.
+   */
+  readonly checkExecutable?: (file: string) => void;
 }
 
 /** Longest command text copied into an audit record (the input is bounded by stage 1 only if it passed). */
@@ -171,6 +177,8 @@ async function validate(deps: ValidatorDeps, state: { authorizer?: Authorizer })
       wrappers: config.wrappers,
       maxCliCommands: config.limits.maxCliCommands,
     });
+
+    (deps.checkExecutable ?? checkFileSafety)(plan.file);
 
     // Stage 3: every request must be permitted; the first refusal decides.
     authorizer = await deps.authorizer();

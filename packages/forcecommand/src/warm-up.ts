@@ -51,6 +51,7 @@ export async function warmUp(): Promise<void> {
       },
       stderr: () => {},
       readAuthInfo: () => `publickey ${line}\n`,
+      checkExecutable: () => {},
     });
     await audit.close();
   }

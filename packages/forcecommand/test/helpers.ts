@@ -136,6 +136,8 @@ export async function runInProcess(o: RunOptions) {
     spawn,
     stderr: (t) => stderr.push(t),
     readAuthInfo: () => o.authInfoText ?? authInfo(),
+    // The fixtures name VyOS paths that do not exist here; the real check is tested through sshd.
+    checkExecutable: () => {},
   });
   return { status, calls, audit, stderr: stderr.join('') };
 }

@@ -2,8 +2,9 @@
 // local rules and our TACACS+ server, the audit file written as the service account.
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { chmodSync, renameSync } from 'node:fs';
+import { chmodSync, copyFileSync, renameSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
 import { createLogger } from '@netward/audit-context';
 import {
   createTacacsServer,
@@ -150,6 +151,19 @@ describe('through sshd with local rules', () => {
     const r = await h.ssh('net-admin', 'echo must-not-run');
     expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_CONFIG.exit);
     expect(r.stdout).toBe('');
+  });
+
+  it('refuses to run an allowlisted program that is not root-owned and closed', async () => {
+    const copy = join(h.dir, 'echo-copy');
+    copyFileSync('/usr/bin/echo', copy);
+    chmodSync(copy, 0o777);
+    h.writeConfig({ executables: { echo: { path: copy } } });
+    const r = await h.ssh('net-admin', 'echo must-not-run');
+    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_CONFIG.exit);
+    expect(r.stdout).toBe('');
+    chmodSync(copy, 0o755);
+    const ok = await h.ssh('net-admin', 'echo may-run');
+    expect(ok.stdout).toBe('may-run\n');
   });
 
   it('kills a command that runs past the limit', async () => {
