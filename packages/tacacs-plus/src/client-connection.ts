@@ -71,9 +71,15 @@ export class ClientConnection {
   #settleNegotiation!: () => void;
   onClose: (() => void) | undefined;
 
-  constructor(server: ResolvedServer, shared: boolean, maxBodyLength: number) {
+  /** Sessions in flight at once on a shared connection; more wait for a slot (see take()). */
+  readonly #maxSessions: number;
+  #slotsUsed = 0;
+  readonly #slotQueue: (() => void)[] = [];
+
+  constructor(server: ResolvedServer, shared: boolean, maxBodyLength: number, maxSessions = 1) {
     this.server = server;
     this.shared = shared;
+    this.#maxSessions = maxSessions;
     this.#framer = new PacketFramer({ maxBodyLength });
     this.negotiated = new Promise<void>((resolve) => {
       this.#settleNegotiation = resolve;
@@ -98,6 +104,24 @@ export class ClientConnection {
       this.#settleNegotiation();
       this.onClose?.();
     });
+  }
+
+  /**
+   * Waits for a session slot. A server limits the sessions it runs per connection (ours answers ERROR
+   * past its limit), so a burst on a shared connection queues here instead, within each caller's own
+   * timeout. Returns the function that gives the slot back (idempotent).
+   */
+  async take(): Promise<() => void> {
+    if (this.#slotsUsed < this.#maxSessions || this.#failure) this.#slotsUsed++;
+    else await new Promise<void>((resolve) => this.#slotQueue.push(resolve));
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      const next = this.#slotQueue.shift();
+      if (next) next();
+      else this.#slotsUsed--;
+    };
   }
 
   ready(): Promise<void> {
@@ -185,6 +209,8 @@ export class ClientConnection {
     const waiters = [...this.#waiters.values()];
     this.#waiters.clear();
     for (const w of waiters) w.reject(err);
+    // Queued callers go on at once and meet the failure instead of waiting for a slot that never frees.
+    for (const next of this.#slotQueue.splice(0)) next();
     this.#socket.destroy();
     this.#settleNegotiation();
   }

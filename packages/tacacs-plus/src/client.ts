@@ -50,6 +50,11 @@ export interface TacacsClientOptions {
   readonly singleConnection?: boolean;
   /** Largest reply body accepted. Default 64 KiB. */
   readonly maxBodyLength?: number;
+  /**
+   * Sessions in flight at once on one single-connection connection; further calls wait for a slot
+   * within their timeout. Default 32, under our server's default of 64 per connection.
+   */
+  readonly maxSessionsPerConnection?: number;
 }
 
 export type AuthorizationStatus = AuthorStatusName | 'NO_REPLY';
@@ -156,6 +161,7 @@ export class TacacsClient {
   readonly #deadlineMs: number;
   readonly #singleConnection: boolean;
   readonly #maxBodyLength: number;
+  readonly #maxSessions: number;
   readonly #shared = new Map<ResolvedServer, ClientConnection>();
   readonly #open = new Set<ClientConnection>();
   #closed = false;
@@ -168,6 +174,7 @@ export class TacacsClient {
     this.#timeoutMs = positiveInt(options.timeoutMs, 2000, 'timeoutMs');
     this.#deadlineMs = positiveInt(options.deadlineMs, 5000, 'deadlineMs');
     this.#maxBodyLength = positiveInt(options.maxBodyLength, DEFAULT_MAX_BODY_LENGTH, 'maxBodyLength');
+    this.#maxSessions = positiveInt(options.maxSessionsPerConnection, 32, 'maxSessionsPerConnection');
     this.#singleConnection = options.singleConnection === true;
   }
 
@@ -355,7 +362,13 @@ export class TacacsClient {
     talk: (s: SessionIo) => Promise<T>,
   ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const state: { aborted: boolean; posted: boolean; conn?: ClientConnection; sessionId?: number } = {
+    const state: {
+      aborted: boolean;
+      posted: boolean;
+      conn?: ClientConnection;
+      sessionId?: number;
+      giveSlot?: () => void;
+    } = {
       aborted: false,
       posted: false,
     };
@@ -380,6 +393,14 @@ export class TacacsClient {
         await conn.ready();
       }
       if (state.aborted) throw new AttemptAborted();
+      if (conn.shared) {
+        const give = await conn.take();
+        state.giveSlot = give;
+        if (state.aborted) {
+          give();
+          throw new AttemptAborted();
+        }
+      }
       const sessionId = conn.allocateSession();
       state.sessionId = sessionId;
       let seqNo = 1;
@@ -421,6 +442,7 @@ export class TacacsClient {
     } finally {
       clearTimeout(timer);
       work.catch(() => {});
+      state.giveSlot?.();
       if (state.conn && state.sessionId !== undefined)
         state.conn.releaseSession(state.sessionId, state.aborted || state.posted);
       else if (state.conn && !state.conn.shared) state.conn.destroy();
@@ -435,7 +457,7 @@ export class TacacsClient {
         if (existing.alive && singleConnectOf(server) === 'yes') return { conn: existing, fresh: false };
       }
       if (singleConnectOf(server) !== 'no') {
-        const conn = this.#track(new ClientConnection(server, true, this.#maxBodyLength));
+        const conn = this.#track(new ClientConnection(server, true, this.#maxBodyLength, this.#maxSessions));
         this.#shared.set(server, conn);
         conn.onClose = () => {
           this.#open.delete(conn);

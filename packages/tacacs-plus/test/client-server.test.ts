@@ -457,7 +457,7 @@ describe('single-connection mode', () => {
       },
       cleanup,
     );
-    const c = client([port], { singleConnection: true });
+    const c = client([port], { singleConnection: true, maxSessionsPerConnection: 400 });
     const first = await c.authorize({ user: 'u', cmd: 'show', args: ['even', '-1'] });
     expect(first.permitted).toBe(true);
     const results = await Promise.all(
@@ -653,6 +653,28 @@ describe('server limits and hostile clients', () => {
     expect(r.closed).toBe(true);
   });
 
+  it('a burst larger than the server allows per connection queues in the client instead of failing', async () => {
+    const peers = new Set<string>();
+    const { port } = await startServer(
+      {
+        key: KEY,
+        limits: { maxSessionsPerConnection: 8 },
+        handlers: {
+          authorize: async (r) => {
+            peers.add(r.peer);
+            await new Promise((res) => setTimeout(res, 5));
+            return { status: 'PASS_ADD' };
+          },
+        },
+      },
+      cleanup,
+    );
+    const c = client([port], { singleConnection: true, maxSessionsPerConnection: 8 });
+    const rs = await Promise.all(Array.from({ length: 100 }, () => c.authorize({ user: 'u', cmd: 'x' })));
+    expect(rs.filter((r) => r.permitted)).toHaveLength(100);
+    expect(peers.size).toBe(1);
+  });
+
   it('more concurrent sessions than allowed on one connection get ERROR, the rest are served', async () => {
     const { port } = await startServer(
       {
@@ -667,7 +689,7 @@ describe('server limits and hostile clients', () => {
       },
       cleanup,
     );
-    const c = client([port], { singleConnection: true });
+    const c = client([port], { singleConnection: true, maxSessionsPerConnection: 100 });
     await c.authorize({ user: 'u', cmd: 'warm' });
     const rs = await Promise.all(Array.from({ length: 12 }, () => c.authorize({ user: 'u', cmd: 'x' })));
     expect(rs.filter((r) => r.permitted).length).toBe(5);
