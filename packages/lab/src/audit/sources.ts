@@ -68,6 +68,46 @@ function afterPrefix(msg: string | undefined): string | undefined {
   return m?.[1];
 }
 
+/** The crucial part of each component's entry, as in the seed's audit table. */
+function componentSummary(component: string, r: Raw): string | undefined {
+  const event = str(r['event']);
+  switch (component) {
+    case 'idp':
+      if (event === 'login') return str(r['msg']);
+      if (event === 'token_issued') {
+        const gty = str(r['grant_type']);
+        const act = str(r['actor']);
+        return `${gty === 'token-exchange' ? 'token exchange' : `token (${gty ?? '?'})`} for ${str(r['audience']) ?? '?'}${act ? ` act=${act}` : ''}`;
+      }
+      return undefined;
+    case 'mcp-server':
+      if (event === 'tool_call_start') {
+        return `start ${str(r['tool']) ?? '?'} on ${str(r['device']) ?? '?'}${r['unsafe_tool'] ? ' (UNSAFE raw tool)' : ''}`;
+      }
+      if (event === 'tool_call_end') {
+        const d = typeof r['duration_ms'] === 'number' ? ` ${Math.round(r['duration_ms'])} ms` : '';
+        return `end ${str(r['outcome']) ?? str(r['decision']) ?? '?'}${d}`;
+      }
+      return undefined;
+    case 'ca-broker': {
+      const decision = str(r['decision']);
+      if (decision === undefined) return undefined;
+      return `${decision} ${str(r['certificate_type']) ?? ''} cert principal=${str(r['role']) ?? '?'} ttl=${String(r['ttl'] ?? '?')}${str(r['actor']) ? ` act=${str(r['actor'])}` : ''}${str(r['code']) ? ` ${str(r['code'])}` : ''}`.replace(
+        /\s+/g,
+        ' ',
+      );
+    }
+    case 'tacacs-server': {
+      const t = r['tacacs'] as Raw | undefined;
+      if (!t || typeof t !== 'object') return undefined;
+      const args = Array.isArray(t['args']) ? ` ${(t['args'] as unknown[]).map(String).join(' ')}` : '';
+      return `user=${str(t['user']) ?? '?'} decision=${str(r['decision']) ?? str(r['status']) ?? '?'} cmd="${str(t['cmd']) ?? ''}${args}" rem_addr=${str(t['rem_addr']) ?? '-'}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
 function summarize(component: string, r: Raw): string {
   const parts: string[] = [];
   if (component === 'forcecommand') {
@@ -79,6 +119,8 @@ function summarize(component: string, r: Raw): string {
     const decision = record && typeof record === 'object' ? afterPrefix(str(record['msg'])) : undefined;
     if (decision) return `copy from ${str(r['origin']) ?? '?'}: ${decision}`;
   }
+  const special = componentSummary(component, r);
+  if (special !== undefined) return special;
   const msg = str(r['msg']);
   if (msg) parts.push(msg);
   for (const k of [

@@ -150,7 +150,7 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
           e.component === 'idp' &&
           e.sid === sid &&
           (e.event === 'token_exchange' ||
-            (e.event === 'token_issued' && /token-exchange/.test(e.summary))) &&
+            (e.event === 'token_issued' && e.summary.startsWith('token exchange'))) &&
           (issued === '' || e.time <= issued),
       )
       .sort(byTime)
