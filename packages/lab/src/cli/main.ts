@@ -38,7 +38,7 @@ function printProgress() {
   const pending: string[] = [];
   return (e: { step: string; state: 'start' | 'done' | 'info'; detail?: string; ms?: number }) => {
     if (e.state === 'start') {
-      process.stdout.write(`\u001b[1m==>\u001b[0m ${e.step} ... `);
+      process.stdout.write(`${process.stdout.isTTY ? '\u001b[1m==>\u001b[0m' : '==>'} ${e.step} ... `);
     } else if (e.state === 'info') {
       if (e.detail) pending.push(e.detail);
     } else {
