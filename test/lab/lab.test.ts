@@ -38,13 +38,40 @@ const run = promisify(execFile);
 /** A certificate lifetime short enough to watch sshd refuse it once expired. */
 const CERT_TTL = 8;
 
+/**
+ * Names, addresses and ports of this run's lab, derived from the process id: two runs of the suite on
+ * one machine (a developer's and CI's) must not share a namespace, an address or a port.
+ */
+const RUN = process.pid % 1000;
+const E2E_ROOT = '/var/lib/netward-lab-e2e-';
 const OPTIONS = {
-  dir: '/var/lib/netward-lab-e2e',
-  prefix: 'e2e-',
-  mgmtNet: '10.254.0',
-  portBase: 9450,
+  dir: `${E2E_ROOT}${process.pid}`,
+  prefix: `e${RUN}-`,
+  mgmtNet: `10.254.${1 + (process.pid % 250)}`,
+  // Below the ephemeral range (32768+), where an outgoing connection could hold the port.
+  portBase: 20_000 + (process.pid % 4_000) * 3,
   certTtl: CERT_TTL,
 };
+
+/** Labs of earlier runs whose process is gone (an interrupted run): taken down before this one starts. */
+async function downStaleLabs(): Promise<void> {
+  const { readdirSync } = await import('node:fs');
+  for (const name of readdirSync('/var/lib')) {
+    const full = `/var/lib/${name}`;
+    if (!full.startsWith(E2E_ROOT)) continue;
+    const pid = Number(full.slice(E2E_ROOT.length));
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = pid !== process.pid;
+    } catch {
+      alive = false;
+    }
+    if (alive) continue;
+    await labDown(full).catch(() => undefined);
+    rmSync(full, { recursive: true, force: true });
+  }
+}
 
 async function ssh(
   layout: LabLayout,
@@ -101,9 +128,7 @@ describe('native lab end to end', () => {
     if (process.getuid?.() !== 0)
       throw new Error('the end-to-end lab needs root (network namespaces, sshd, FRR)');
     layout = labLayout(OPTIONS);
-    // A lab left behind by an interrupted run is taken down first: `up` would reuse it.
-    await labDown(OPTIONS.dir).catch(() => undefined);
-    rmSync(OPTIONS.dir, { recursive: true, force: true });
+    await downStaleLabs();
     layout = await labUp(OPTIONS);
     up = true;
     keyDir = mkdtempSync(join(tmpdir(), 'netward-e2e-keys-'));
@@ -113,6 +138,7 @@ describe('native lab end to end', () => {
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
     // The last test takes the lab down and checks it; this is the safety net when it did not run.
     if (up) await labDown(OPTIONS.dir).catch(() => undefined);
+    rmSync(OPTIONS.dir, { recursive: true, force: true });
   }, 120_000);
 
   async function freshKey(name: string): Promise<string> {
