@@ -37,7 +37,7 @@ import {
   writeFrrConfig,
 } from './topology/frr.ts';
 import { createNetwork, destroyNetwork, networkStatus } from './topology/network.ts';
-import { devicePaths, renderSshdConfig, sshdCommand } from './topology/sshd.ts';
+import { devicePaths, renderSshdConfig, sshdCommand, validatorCommand } from './topology/sshd.ts';
 
 export type Progress = (event: {
   step: string;
@@ -163,8 +163,9 @@ export async function prepareDevice(layout: LabLayout, device: LabLayout['device
   chownSync(p.auditFile, 0, groupId(ACCOUNT_GROUP));
   chmodSync(p.auditFile, 0o620);
   writeForcecommandConfig(device, layout);
-  const forceCommand = `${process.execPath} ${layout.paths.forcecommand} --config ${p.forcecommandConfig}`;
-  writeFileSync(p.sshdConfig, renderSshdConfig(device, layout, forceCommand), { mode: 0o644 });
+  writeFileSync(p.sshdConfig, renderSshdConfig(device, layout, validatorCommand(device, layout)), {
+    mode: 0o644,
+  });
   await run('/usr/sbin/sshd', ['-t', '-f', p.sshdConfig]);
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deviceConfigObject } from '@netward/forcecommand';
 import { type Policy, parsePolicy, renderIdp } from '@netward/policy';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
 import { groupId } from '../system/accounts.ts';
@@ -177,23 +178,19 @@ export function writeSyslogConfig(layout: LabLayout): void {
 }
 
 /**
- * One device's validator configuration (forcecommand's schema): vtysh with the fixed arguments that
- * reach this device's FRR instance and nothing else, ping/traceroute/ip for diagnostics, TACACS+ on
- * the management network, the local audit file and a copy to the lab's syslog receiver.
+ * One device's validator configuration, from forcecommand's own deployment helper: vtysh with the
+ * fixed arguments that reach this device's FRR instance (`--config_dir /etc/frr -N <ns>`), ping,
+ * traceroute and ip at their Debian paths, TACACS+ on the management network (fail-closed), the local
+ * audit file and a copy to the lab's syslog collector.
  */
 export function forcecommandConfigObject(device: DeviceLayout, layout: LabLayout): Record<string, unknown> {
-  return {
+  return deviceConfigObject({
     device: device.name,
-    accounts: ['net-viewer', 'net-operator', 'net-admin'],
+    auditFile: devicePaths(device, layout).auditFile,
     accountGroup: ACCOUNT_GROUP,
-    executables: {
-      vtysh: { path: '/usr/bin/vtysh', args: ['--config_dir', '/etc/frr', '-N', device.ns], style: 'vtysh' },
-      ping: { path: '/usr/bin/ping', args: [] },
-      traceroute: { path: '/usr/bin/traceroute.db', args: [] },
-      ip: { path: '/usr/bin/ip', args: [] },
-    },
+    frr: { vtysh: '/usr/bin/vtysh', configDir: '/etc/frr', pathspace: device.ns },
     // Bare CLI words go to vtysh, where TACACS+ decides per role (the seed's `configure terminal`).
-    cli: { executable: 'vtysh', commands: ['show', 'configure', 'write', 'clear'] },
+    cliCommands: ['show', 'configure', 'write', 'clear'],
     authorization: {
       mode: 'tacacs',
       servers: [{ host: layout.hostMgmtAddress, port: layout.options.tacacsPort }],
@@ -201,11 +198,8 @@ export function forcecommandConfigObject(device: DeviceLayout, layout: LabLayout
       timeoutMs: 1500,
       deadlineMs: 3000,
     },
-    audit: {
-      file: devicePaths(device, layout).auditFile,
-      syslog: { host: layout.hostMgmtAddress, port: layout.options.syslogPort, transport: 'udp' },
-    },
-  };
+    syslog: { host: layout.hostMgmtAddress, port: layout.options.syslogPort, transport: 'udp' },
+  }) as Record<string, unknown>;
 }
 
 export function writeForcecommandConfig(device: DeviceLayout, layout: LabLayout): void {

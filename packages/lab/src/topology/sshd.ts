@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { forceCommandLine, renderSshdConfig as renderDeviceSshdConfig } from '@netward/forcecommand';
 import { LabError } from '../errors.ts';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
 
@@ -30,57 +31,44 @@ export function devicePaths(device: DeviceLayout, layout: LabLayout): DevicePath
 }
 
 /**
- * One device's sshd: the seed's gatekeeper. Certificates only (the broker's user CA), the principal
- * selects the account (one principals file per account), nothing but the validator ever runs, the
- * MCP_* variables pass through (claims, checked by the validator against the certificate), and the
- * certificate actually used is exposed to the validator (`ExposeAuthInfo`, SSH_USER_AUTH).
+ * One device's sshd, from forcecommand's own renderer (standalone form, one sshd per namespace):
+ * certificates from the broker's user CA only, one principals file per account, nothing but the
+ * validator runs, MCP_* pass through as claims, the verified certificate is exposed to the validator
+ * (ExposeAuthInfo). The lab adds the host certificate, and limits sized for 10 concurrent agents and
+ * session mode (a connection kept open with a channel per call).
  */
 export function renderSshdConfig(device: DeviceLayout, layout: LabLayout, forceCommand: string): string {
   const p = devicePaths(device, layout);
+  const base = renderDeviceSshdConfig({
+    caKeysFile: layout.paths.userCaPub,
+    principalsDir: p.principalsDir,
+    forceCommand,
+    standalone: {
+      listenAddress: device.mgmtAddress,
+      port: 22,
+      hostKeys: [p.hostKey],
+      hostCertificate: p.hostCert,
+      pidFile: p.pidFile,
+    },
+  });
   return [
     `# netward lab device ${device.name}: written by netward-lab up`,
-    `ListenAddress ${device.mgmtAddress}:22`,
-    `PidFile ${p.pidFile}`,
-    `HostKey ${p.hostKey}`,
-    `HostCertificate ${p.hostCert}`,
-    'LogLevel INFO',
-    'SyslogFacility AUTHPRIV',
-    '',
-    '# who: certificates from the broker user CA; principal = role = account',
-    `TrustedUserCAKeys ${layout.paths.userCaPub}`,
-    `AuthorizedPrincipalsFile ${p.principalsDir}/%u`,
-    'AuthorizedKeysFile none',
-    'PubkeyAuthentication yes',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'HostbasedAuthentication no',
-    'UsePAM no',
-    'PermitRootLogin no',
-    'AllowUsers net-viewer net-operator net-admin',
-    'StrictModes yes',
-    '',
-    '# what: only the validator runs, with the certificate it was given',
-    `ForceCommand ${forceCommand}`,
-    'ExposeAuthInfo yes',
-    'AcceptEnv MCP_*',
-    'PermitUserEnvironment no',
-    'PermitUserRC no',
-    'PermitTTY no',
-    'X11Forwarding no',
-    'AllowTcpForwarding no',
-    'AllowStreamLocalForwarding no',
-    'AllowAgentForwarding no',
-    'PermitTunnel no',
-    'GatewayPorts no',
-    'DisableForwarding yes',
-    '',
-    '# load: 10 concurrent agents, and session mode keeps a connection open with a channel per call',
+    base.trimEnd(),
     'MaxStartups 64:30:128',
     'MaxSessions 32',
     'LoginGraceTime 20',
     'ClientAliveInterval 15',
     '',
   ].join('\n');
+}
+
+/** The ForceCommand line (forcecommand's helper checks the paths need no quoting). */
+export function validatorCommand(device: DeviceLayout, layout: LabLayout): string {
+  return forceCommandLine({
+    node: process.execPath,
+    script: layout.paths.forcecommand,
+    config: devicePaths(device, layout).forcecommandConfig,
+  });
 }
 
 /** `ip netns exec <ns> sshd -D -e -f <config>`: foreground, logging to stderr (timestamped by the lab). */
