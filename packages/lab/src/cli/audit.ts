@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { readLabEvents } from '../audit/sources.ts';
 import { classify, formatChain, requestIdsFor, traceRequest } from '../audit/trace.ts';
 import { DEFAULT_LAB_DIR, labLayout } from '../layout.ts';
@@ -10,17 +9,34 @@ TACACS+ server, and prints the chain of each matching tool call in time order, f
 A request id or serial gives one call; a sid or user gives the calls of that session or user (the
 latest one in full, the others as one line each, or all in full with --all).`;
 
+/**
+ * Arguments by hand rather than util.parseArgs: a request id is base64url and may start with `-`
+ * (`-B8oPtCBRtl16_oLEyxQMA`), which parseArgs would take for an option.
+ */
+function parseTraceArgs(argv: readonly string[]): {
+  values: { dir?: string; all?: boolean; json?: boolean; help?: boolean };
+  positionals: string[];
+} {
+  const values: { dir?: string; all?: boolean; json?: boolean; help?: boolean } = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') positionals.push(...argv.slice(i + 1));
+    else if (a === '--dir') {
+      const dir = argv[++i];
+      if (dir !== undefined) values.dir = dir;
+    } else if (a.startsWith('--dir=')) values.dir = a.slice(6);
+    else if (a === '--all') values.all = true;
+    else if (a === '--json') values.json = true;
+    else if (a === '--help' || a === '-h') values.help = true;
+    else positionals.push(a);
+    if (a === '--') break;
+  }
+  return { values, positionals };
+}
+
 export function runTrace(argv: string[]): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      dir: { type: 'string' },
-      all: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseTraceArgs(argv);
   const [command, query] = positionals;
   if (values.help || command !== 'trace' || query === undefined) {
     console.error(USAGE);

@@ -52,6 +52,11 @@ function printProgress() {
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
+  if (command === 'trace') {
+    // Its own argument reading: a request id may start with '-'.
+    const { runTrace } = await import('./audit.ts');
+    return runTrace(argv);
+  }
   const { values, positionals } = parseArgs({
     args: argv.slice(1),
     allowPositionals: true,
@@ -68,7 +73,6 @@ async function main(argv: string[]): Promise<number> {
       'cert-ttl': { type: 'string' },
       'session-mode': { type: 'boolean' },
       json: { type: 'boolean' },
-      all: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -163,17 +167,6 @@ async function main(argv: string[]): Promise<number> {
       const token = await loginAs(loadLab(dir), user);
       console.log(token.accessToken);
       return 0;
-    }
-    case 'trace': {
-      const { runTrace } = await import('./audit.ts');
-      return runTrace([
-        'trace',
-        ...positionals,
-        '--dir',
-        dir,
-        ...(values.all ? ['--all'] : []),
-        ...(values.json ? ['--json'] : []),
-      ]);
     }
     case 'serve-logstamp': {
       const log = values.log;
