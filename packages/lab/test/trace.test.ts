@@ -233,3 +233,34 @@ describe('audit trace', () => {
     ]);
   });
 });
+
+describe('netward-audit trace (command line)', () => {
+  it('takes a request id that starts with "-" as the query, and exits 0 on a complete chain', async () => {
+    const { runTrace } = await import('../src/cli/audit.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'netward-trace-cli-'));
+    try {
+      const logs = join(dir, 'logs');
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(logs);
+      const id = '-B8oPtCBRtl16_oLEyxQMA';
+      writeFileSync(
+        join(logs, 'mcp-server.log'),
+        `${JSON.stringify({ level: 'info', time: '2026-11-22T03:25:37.456Z', component: 'mcp-server', event: 'tool_call_end', user: 'bob', request_id: id, msg: 'tool call end' })}\n`,
+      );
+      const log = console.log;
+      const out: string[] = [];
+      console.log = (...a: unknown[]) => out.push(a.join(' '));
+      let code: number;
+      try {
+        code = runTrace(['trace', id, '--dir', dir]);
+      } finally {
+        console.log = log;
+      }
+      expect(out.join('\n')).toContain(`request ${id}`);
+      // Only the MCP server's record exists: every other link is flagged, exit 3.
+      expect(code).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
