@@ -23,6 +23,7 @@ import {
   readLabEvents,
   requestCertificate,
   requestIdOf,
+  restartService,
   stepAdmin,
   stepFailClosed,
   stepOperator,
@@ -30,6 +31,7 @@ import {
   stepViewer,
   toolError,
   traceRequest,
+  writeMcpConfig,
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -342,6 +344,36 @@ describe('native lab end to end', () => {
       const { stdout } = await run(process.execPath, [bin, 'trace', query, '--dir', OPTIONS.dir]);
       expect(stdout).toContain(`request ${requestId}`);
       expect(stdout).toContain('every link of the chain has a record');
+    }
+  });
+
+  it('session mode: one certificate and connection serve several calls, and each call still has its chain', async () => {
+    writeMcpConfig(layout, { sessionMode: true });
+    await restartService(layout, 'mcp-server');
+    try {
+      const carol = await agentFor(layout, 'carol');
+      const first = await carol.call('show_interfaces', { device: 'leaf-2' });
+      const second = await carol.call('show_interfaces', { device: 'leaf-2' });
+      await carol.close();
+      expect([first.ok, second.ok]).toEqual([true, true]);
+      const ends = readLabEvents(layout.paths.logs).filter(
+        (e) =>
+          e.component === 'mcp-server' &&
+          e.event === 'tool_call_end' &&
+          e.user === 'carol' &&
+          e.tool === 'show_interfaces',
+      );
+      const [a, b] = ends.slice(-2);
+      expect(a?.certSerial).toBeDefined();
+      expect(b?.certSerial).toBe(a?.certSerial);
+      expect(b?.requestId).not.toBe(a?.requestId);
+      await new Promise((r) => setTimeout(r, 500));
+      const chain = traceRequest(readLabEvents(layout.paths.logs), b?.requestId as string);
+      expect(chain.missing).toEqual([]);
+      expect(chain.serials).toEqual([a?.certSerial]);
+    } finally {
+      writeMcpConfig(layout, { sessionMode: false });
+      await restartService(layout, 'mcp-server');
     }
   });
 
