@@ -18,14 +18,14 @@ export {
   roleByName,
   toolsForScopes,
 } from './load.ts';
-export { checkPattern, MAX_PATTERN_LENGTH, MAX_QUANTIFIERS, MAX_REPEAT } from './regex.ts';
 export {
   decideLocal,
   LOCAL_RULES_VERSION,
   type LocalRules,
   parseLocalRules,
-  renderLocalRules,
-} from './render/local-rules.ts';
+} from './local-rules/index.ts';
+export { checkPattern, MAX_PATTERN_LENGTH, MAX_QUANTIFIERS, MAX_REPEAT } from './regex.ts';
+export { renderLocalRules } from './render/local-rules.ts';
 export {
   type IdpFormat,
   type IdpOptions,

@@ -1,16 +1,7 @@
 // The policy file format, as a zod schema. Every object is strict: an unknown key is an error, because a
 // misspelt key in a security policy (`rule:` for `rules:`) must not silently mean "no rules".
 import { z } from 'zod';
-
-/** POSIX portable user name, also a valid OpenSSH principal and tac_plus-ng user name. */
-export const ACCOUNT_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
-/** OAuth scope token (RFC 6749 section 3.3 allows more; we keep to a readable subset). */
-export const SCOPE = /^[a-z0-9][a-z0-9._-]*(:[a-z0-9][a-z0-9._-]*)*$/;
-/** tac_plus-ng identifiers we generate (group, profile names): no characters its lexer treats specially. */
-export const TACACS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-export const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
-/** Device attribute values (site, tenant, vendor). */
-export const ATTRIBUTE_VALUE = /^[A-Za-z0-9_.:-]{1,64}$/;
+import { ACCOUNT_NAME, ATTRIBUTE_VALUE, SCOPE, TACACS_NAME, TOOL_NAME } from './names.ts';
 
 /**
  * OpenSSH certificate extensions (PROTOCOL.certkeys). Anything else is refused: sshd ignores unknown

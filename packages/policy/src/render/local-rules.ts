@@ -1,22 +1,6 @@
-// The validator's local rules file: the same ordered rules as the tac_plus-ng profiles, for devices that
-// decide without a TACACS+ server. JSON, so the validator parses it without a YAML dependency.
-import { z } from 'zod';
-import { walk } from '../decide.ts';
-import { PolicyError, type PolicyIssue } from '../errors.ts';
-import { type CompiledPattern, compilePattern, patternProblem } from '../regex.ts';
-import { ACCOUNT_NAME } from '../schema.ts';
-import type { Decision, Policy, Rule } from '../types.ts';
-
-export const LOCAL_RULES_VERSION = 1;
-
-/** A parsed, validated local rules file with its patterns compiled. Opaque: use `decideLocal`. */
-export interface LocalRules {
-  readonly source: string;
-  readonly roles: ReadonlyMap<
-    string,
-    { readonly rules: readonly Rule[]; readonly tests: readonly (CompiledPattern | null)[] }
-  >;
-}
+// Renders the validator's local rules file (read back by ../local-rules/rules.ts, the lean path).
+import { LOCAL_RULES_VERSION } from '../local-rules/rules.ts';
+import type { Policy, Rule } from '../types.ts';
 
 export function renderLocalRules(policy: Policy): string {
   const roles: Record<string, { rules: Rule[]; default: 'deny' }> = {};
@@ -27,82 +11,4 @@ export function renderLocalRules(policy: Policy): string {
     };
   }
   return `${JSON.stringify({ version: LOCAL_RULES_VERSION, roles }, null, 2)}\n`;
-}
-
-const localRulesSchema = z.strictObject({
-  version: z.literal(LOCAL_RULES_VERSION),
-  roles: z.record(
-    z.string().regex(ACCOUNT_NAME, 'expected an account name'),
-    z.strictObject({
-      rules: z.array(
-        z.strictObject({ action: z.enum(['permit', 'deny']), match: z.string().min(1).max(256).nullable() }),
-      ),
-      default: z.literal('deny'),
-    }),
-  ),
-});
-
-/**
- * Parses a local rules file. Throws PolicyError ERR_POLICY_LOCAL_RULES_INVALID naming the file and every
- * problem (JSON syntax, schema, refused pattern).
- */
-export function parseLocalRules(text: string, fileName: string): LocalRules {
-  const fail = (issues: PolicyIssue[]): never => {
-    throw new PolicyError(
-      'ERR_POLICY_LOCAL_RULES_INVALID',
-      `invalid local rules file ${fileName}:\n${issues.map((i) => `${fileName}: ${i.path || '(document)'}: ${i.message}`).join('\n')}`,
-      { file: fileName, issues },
-    );
-  };
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    fail([{ code: 'syntax', path: '', message: `JSON: ${(err as Error).message}` }]);
-  }
-  const parsed = localRulesSchema.safeParse(data);
-  if (!parsed.success) {
-    fail(
-      parsed.error.issues.map((i) => ({
-        code: 'schema' as const,
-        path: i.path
-          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-          .join('')
-          .replace(/^\./, ''),
-        message: i.message,
-      })),
-    );
-  }
-  const file = (parsed as { data: z.infer<typeof localRulesSchema> }).data;
-  const issues: PolicyIssue[] = [];
-  const roles = new Map<string, { rules: readonly Rule[]; tests: readonly (CompiledPattern | null)[] }>();
-  for (const [name, role] of Object.entries(file.roles)) {
-    const rules = role.rules.map((r): Rule => Object.freeze({ action: r.action, match: r.match }));
-    const tests: (CompiledPattern | null)[] = [];
-    rules.forEach((r, k) => {
-      if (r.match === null) {
-        tests.push(null);
-        return;
-      }
-      const problem = patternProblem(r.match);
-      if (problem === null) tests.push(compilePattern(r.match));
-      else
-        issues.push({
-          code: problem.issue,
-          path: `roles.${name}.rules[${k}].match`,
-          message: problem.message,
-        });
-    });
-    roles.set(name, Object.freeze({ rules: Object.freeze(rules), tests: Object.freeze(tests) }));
-  }
-  if (issues.length > 0) fail(issues);
-  return Object.freeze({ source: fileName, roles });
-}
-
-/** Same answer as `decide` on the policy the file was rendered from. Unknown role or NUL in the command: deny. */
-export function decideLocal(rules: LocalRules, roleName: string, command: string): Decision {
-  const r = rules.roles.get(roleName);
-  if (r === undefined || command.includes('\0'))
-    return { decision: 'deny', ruleIndex: null, rule: null, role: roleName };
-  return walk(roleName, r.rules, r.tests, command);
 }
