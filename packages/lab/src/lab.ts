@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { buildSnapshot } from '@netward/forcecommand';
 import { LabError } from './errors.ts';
 import { DEFAULT_OPTIONS, type LabLayout, type LabOptions, labLayout, ROLES } from './layout.ts';
 import {
@@ -167,6 +168,35 @@ export async function prepareDevice(layout: LabLayout, device: LabLayout['device
     mode: 0o644,
   });
   await run('/usr/sbin/sshd', ['-t', '-f', p.sshdConfig]);
+}
+
+/**
+ * The validator starts once per SSH command, so its start-up is in every tool call. forcecommand's
+ * recommended deployment is a V8 start-up snapshot built with the device's own node (its README: it
+ * roughly halves the start-up, ~170 → ~80 ms here). Built when the bundle changed; when the snapshot
+ * script is missing or the build fails, the lab falls back to the plain bundle.
+ */
+function prepareValidatorSnapshot(layout: LabLayout): string | undefined {
+  const script = programPathLazy('forcecommand', 'netward-forcecommand-snapshot.cjs');
+  const blob = layout.paths.forcecommandBlob;
+  rmSync(`${blob}.failed`, { force: true });
+  if (!existsSync(script)) {
+    rmSync(blob, { force: true });
+    return undefined;
+  }
+  const copy = join(layout.paths.bin, 'netward-forcecommand-snapshot.cjs');
+  const fresh = existsSync(blob) && existsSync(copy) && readFileSync(copy).equals(readFileSync(script));
+  if (!fresh) {
+    copyFileSync(script, copy);
+    try {
+      buildSnapshot({ node: process.execPath, snapshotScript: copy, blob });
+    } catch (err) {
+      rmSync(blob, { force: true });
+      writeFileSync(`${blob}.failed`, `${String((err as Error).message)}\n`);
+      return undefined;
+    }
+  }
+  return blob;
 }
 
 export function labProgram(): string {
@@ -348,11 +378,23 @@ export async function labUp(
   });
   void policy;
   const specs = serviceSpecs(layout);
-  await step(progress, 'validator bundle, host certificates, sshd configs', async () => {
-    copyFileSync(forcecommandBundle, layout.paths.forcecommand);
-    chmodSync(layout.paths.forcecommand, 0o755);
-    await Promise.all(layout.devices.map((d) => prepareDevice(layout, d)));
-  });
+  await step(
+    progress,
+    'validator bundle and start-up snapshot, host certificates, sshd configs',
+    async () => {
+      copyFileSync(forcecommandBundle, layout.paths.forcecommand);
+      chmodSync(layout.paths.forcecommand, 0o755);
+      const snapshot = prepareValidatorSnapshot(layout);
+      progress({
+        step: 'validator',
+        state: 'info',
+        detail: snapshot
+          ? `validator from a V8 start-up snapshot (${snapshot})`
+          : 'validator from the plain bundle',
+      });
+      await Promise.all(layout.devices.map((d) => prepareDevice(layout, d)));
+    },
+  );
   for (const name of SERVICE_ORDER) {
     const spec = specs[name];
     if (spec === undefined) continue;

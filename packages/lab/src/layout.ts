@@ -123,6 +123,8 @@ export interface LabPaths {
   readonly hostCaPub: string;
   readonly syslogOut: string;
   readonly forcecommand: string;
+  /** The validator's V8 start-up snapshot, when it could be built. */
+  readonly forcecommandBlob: string;
 }
 
 /** The three devices of the seed's topology: one spine, two leaves (eBGP, private ASNs, RFC 6996). */
@@ -199,6 +201,7 @@ export function labLayout(input: Partial<LabOptions> = {}): LabLayout {
     hostCaPub: join(root, 'config', 'host_ca.pub'),
     syslogOut: join(root, 'logs', 'syslog.jsonl'),
     forcecommand: join(root, 'bin', 'netward-forcecommand.js'),
+    forcecommandBlob: join(root, 'bin', 'netward-forcecommand.blob'),
   };
   const devices: DeviceLayout[] = DEVICES.map((d) => {
     const links: DeviceLink[] = [];

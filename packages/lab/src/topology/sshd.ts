@@ -64,11 +64,10 @@ export function renderSshdConfig(device: DeviceLayout, layout: LabLayout, forceC
 
 /** The ForceCommand line (forcecommand's helper checks the paths need no quoting). */
 export function validatorCommand(device: DeviceLayout, layout: LabLayout): string {
-  return forceCommandLine({
-    node: process.execPath,
-    script: layout.paths.forcecommand,
-    config: devicePaths(device, layout).forcecommandConfig,
-  });
+  const config = devicePaths(device, layout).forcecommandConfig;
+  return existsSync(layout.paths.forcecommandBlob)
+    ? forceCommandLine({ node: process.execPath, snapshotBlob: layout.paths.forcecommandBlob, config })
+    : forceCommandLine({ node: process.execPath, script: layout.paths.forcecommand, config });
 }
 
 /** `ip netns exec <ns> sshd -D -e -f <config>`: foreground, logging to stderr (timestamped by the lab). */
