@@ -209,6 +209,79 @@ describe('tacacs-plus authorize', () => {
   });
 });
 
+describe('tacacs-plus account and authenticate', () => {
+  it('account: exit 0 when recorded, the command words and task id reach the server', T, async () => {
+    const seen: string[] = [];
+    const { port } = await startServer(
+      {
+        key: 'labsecret',
+        handlers: {
+          account: (r) => {
+            seen.push(`${r.type} ${r.taskId} ${r.cmd} ${r.args.join(' ')}`);
+            return undefined;
+          },
+        },
+      },
+      cleanup,
+    );
+    const r = await cli([
+      'account',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--key-file',
+      keyFile,
+      '--type',
+      'stop',
+      '--task-id',
+      '42',
+      '--user',
+      'net-operator',
+      '--',
+      'ping',
+      '10.0.0.1',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`recorded SUCCESS from 127.0.0.1:${port}\n`);
+    expect(seen).toEqual(['stop 42 ping 10.0.0.1']);
+  });
+
+  it(
+    'authenticate: password from TACACS_PASSWORD or a 0600 file, never argv; exit 0 pass, 1 fail',
+    T,
+    async () => {
+      const { port } = await startServer(
+        {
+          key: 'labsecret',
+          handlers: { authenticate: (r) => ({ status: r.password === 'labpass' ? 'PASS' : 'FAIL' }) },
+        },
+        cleanup,
+      );
+      const base = [
+        'authenticate',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--key-file',
+        keyFile,
+        '--user',
+        'net-operator',
+      ];
+      expect((await cli(base, { TACACS_PASSWORD: 'labpass' })).code).toBe(0);
+      expect((await cli([...base, '--type', 'ascii'], { TACACS_PASSWORD: 'nope' })).code).toBe(1);
+      const pw = join(dir, 'pw');
+      writeFileSync(pw, 'labpass\n');
+      chmodSync(pw, 0o600);
+      expect((await cli([...base, '--type', 'ascii', '--password-file', pw])).code).toBe(0);
+      const inArgv = await cli([...base, '--password', 'labpass']);
+      expect(inArgv.code).toBe(2);
+      expect(inArgv.stderr).not.toContain('labpass');
+    },
+  );
+});
+
 describe('tacacs-plus serve', () => {
   it('answers with --deny-all / --permit-all and logs JSON lines', T, async () => {
     for (const [flag, code] of [
