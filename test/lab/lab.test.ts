@@ -323,7 +323,7 @@ describe('native lab end to end', () => {
     const out = await bob.call('ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 });
     await bob.close();
     expect(out.ok).toBe(true);
-    const requestId = requestIdOf(layout, out, { user: 'bob', tool: 'ping', device: 'leaf-1' });
+    const requestId = await requestIdOf(layout, out, { user: 'bob', tool: 'ping', device: 'leaf-1' });
     expect(requestId).toBeDefined();
     // UDP syslog and pino write asynchronously: the records land within moments.
     let chain = traceRequest(readLabEvents(layout.paths.logs), requestId as string);

@@ -33,6 +33,8 @@ export interface ToolOutcome {
   /** HTTP-level refusal (401/403) instead of a tool result. */
   readonly httpStatus?: number;
   readonly ms: number;
+  /** When the call was sent (ISO 8601): the server's records of it are not older. */
+  readonly startedAt: string;
 }
 
 export interface AgentSession {
@@ -72,6 +74,7 @@ export async function connectAgent(
     },
     async call(tool, args) {
       const t0 = performance.now();
+      const startedAt = new Date().toISOString();
       try {
         const result = await client.callTool({ name: tool, arguments: args });
         const text = textOf(result.content);
@@ -85,6 +88,7 @@ export async function connectAgent(
           text,
           ...(code !== undefined ? { code } : {}),
           ms: performance.now() - t0,
+          startedAt,
         };
       } catch (err) {
         const e = err as { code?: unknown; message?: string };
@@ -98,6 +102,7 @@ export async function connectAgent(
             ? { httpStatus: Number(status) }
             : {}),
           ms: performance.now() - t0,
+          startedAt,
         };
       }
     },

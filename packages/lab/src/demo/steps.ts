@@ -46,23 +46,29 @@ export function toolError(o: ToolOutcome): { code?: string; request_id?: string;
 
 /**
  * The request id the MCP server gave a call: from a tool error directly, otherwise from the server's
- * `tool_call_end` record for that user, tool and device (successful results carry only output).
+ * `tool_call_end` record for that user, tool and device since the call was sent (successful results
+ * carry only output). The record may reach the log a moment after the result: polled for 3 s.
  */
-export function requestIdOf(
+export async function requestIdOf(
   layout: LabLayout,
   o: ToolOutcome,
   match: { user: string; tool: string; device?: string },
-): string | undefined {
+): Promise<string | undefined> {
   const fromError = toolError(o).request_id;
   if (fromError) return fromError;
-  const events = readJsonLog(join(layout.paths.logs, 'mcp-server.log'), 'mcp-server').filter(
-    (e) =>
-      e.event === 'tool_call_end' &&
-      e.user === match.user &&
-      e.tool === match.tool &&
-      (match.device === undefined || e.device === match.device),
-  );
-  return events.at(-1)?.requestId;
+  for (let i = 0; i < 30; i++) {
+    const found = readJsonLog(join(layout.paths.logs, 'mcp-server.log'), 'mcp-server').filter(
+      (e) =>
+        e.event === 'tool_call_end' &&
+        e.time >= o.startedAt &&
+        e.user === match.user &&
+        e.tool === match.tool &&
+        (match.device === undefined || e.device === match.device),
+    );
+    if (found.length > 0) return found.at(-1)?.requestId;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }
 
 /** FRR's summary lists a neighbor's prefix count in State/PfxRcd once it is Established. */
@@ -109,7 +115,11 @@ export async function stepViewer(layout: LabLayout): Promise<StepResult[]> {
         ? `ok, Established: ${up.join(', ') || 'none'}`
         : `error ${toolError(out).code ?? out.text.slice(0, 60)}`,
       pass: out.ok && wanted.every((w) => up.includes(w)),
-      requestId: requestIdOf(layout, out, { user: 'alice', tool: 'show_bgp_summary', device: 'spine-a' }),
+      requestId: await requestIdOf(layout, out, {
+        user: 'alice',
+        tool: 'show_bgp_summary',
+        device: 'spine-a',
+      }),
       output: out.text,
     });
     return [r1, r2];
@@ -135,7 +145,7 @@ export async function stepOperator(layout: LabLayout): Promise<StepResult[]> {
       expected: '3 echo replies',
       got: ping.ok ? (/(\d+) received/.exec(ping.text)?.[0] ?? 'ok') : `error ${toolError(ping).code}`,
       pass: ping.ok && /\b3 received\b/.test(ping.text),
-      requestId: requestIdOf(layout, ping, { user: 'bob', tool: 'ping', device: 'spine-a' }),
+      requestId: await requestIdOf(layout, ping, { user: 'bob', tool: 'ping', device: 'spine-a' }),
       output: ping.text,
     });
     const tools = await bob.listTools();
@@ -242,7 +252,11 @@ export async function stepFailClosed(layout: LabLayout): Promise<StepResult[]> {
         expected: 'denied (fail-closed)',
         got: down.ok ? 'ANSWERED' : `denied (${toolError(down).code ?? '?'})`,
         pass: !down.ok && toolError(down).code === 'ERR_MCP_DEVICE_DENIED',
-        requestId: requestIdOf(layout, down, { user: 'bob', tool: 'show_bgp_summary', device: 'leaf-1' }),
+        requestId: await requestIdOf(layout, down, {
+          user: 'bob',
+          tool: 'show_bgp_summary',
+          device: 'leaf-1',
+        }),
         output: toolError(down).device_message ?? down.text,
       }),
       row({
@@ -252,7 +266,7 @@ export async function stepFailClosed(layout: LabLayout): Promise<StepResult[]> {
         expected: 'works again',
         got: up.ok ? 'ok' : `error ${toolError(up).code}`,
         pass: up.ok,
-        requestId: requestIdOf(layout, up, { user: 'bob', tool: 'show_bgp_summary', device: 'leaf-1' }),
+        requestId: await requestIdOf(layout, up, { user: 'bob', tool: 'show_bgp_summary', device: 'leaf-1' }),
       }),
     ];
   } finally {
@@ -276,7 +290,7 @@ export async function stepAdmin(layout: LabLayout): Promise<StepResult[]> {
           ? (/router bgp \d+/.exec(out.text)?.[0] ?? 'ok, no router bgp')
           : `error ${toolError(out).code}`,
         pass: out.ok && out.text.includes(`router bgp ${spine?.asn}`),
-        requestId: requestIdOf(layout, out, {
+        requestId: await requestIdOf(layout, out, {
           user: 'carol',
           tool: 'show_running_config',
           device: 'spine-a',
