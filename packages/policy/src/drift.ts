@@ -3,6 +3,7 @@
 import { decide } from './decide.ts';
 import { lineDiff } from './diff.ts';
 import { PolicyError } from './errors.ts';
+import { unanchoredPermits } from './lint.ts';
 import { renderLocalRules } from './render/local-rules.ts';
 import { renderBrokerRoles, renderIdp, renderKeycloakRealm, renderMcpTools } from './render/services.ts';
 import { extractTacPlusNgPolicySection, renderTacPlusNgPolicySection } from './render/tac-plus-ng.ts';
@@ -14,12 +15,16 @@ import type { DriftWarning, Policy } from './types.ts';
  *   so every call fails on the device (a broken tool, or a scope granted too widely);
  * - `denied-tool-permitted-command`: the role lacks the scope, yet its rules permit the command, so the
  *   device would run it for anyone holding that role by another path (rules wider than intended);
- * - `unsafe-tool-granted`: a tool marked `unsafe` is reachable by the role.
+ * - `unsafe-tool-granted`: a tool marked `unsafe` is reachable by the role;
+ * - `unanchored-permit`: a permit rule whose pattern is not anchored at the start of the command string,
+ *   so it also permits other commands carrying the permitted text as an argument (see lint.ts); these
+ *   come first for each role, in rule order.
  * Tools without a fixed `command` are only checked for `unsafe`.
  */
 export function checkDrift(policy: Policy): DriftWarning[] {
   const out: DriftWarning[] = [];
   for (const role of policy.roles) {
+    out.push(...unanchoredPermits(policy, role.name));
     const scopes = new Set(role.scopes);
     for (const tool of policy.tools) {
       const granted = scopes.has(tool.scope);

@@ -9,6 +9,7 @@ export {
   type PolicyIssue,
   type PolicyIssueCode,
 } from './errors.ts';
+export { isAnchoredAtStart, LINT_PROBES, lookAlikeExample } from './lint.ts';
 export {
   defaultPolicy,
   deviceAllowed,
@@ -49,4 +50,6 @@ export type {
   Rule,
   TacacsNames,
   Tool,
+  ToolDriftWarning,
+  UnanchoredPermitWarning,
 } from './types.ts';

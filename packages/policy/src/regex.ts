@@ -27,7 +27,8 @@ export const MAX_QUANTIFIERS = 8;
 /** Largest bound in `{n,m}`. */
 export const MAX_REPEAT = 64;
 
-type Node =
+/** A parsed pattern (`parsePattern`): what the lint in lint.ts reasons about. */
+export type PatternNode =
   | { readonly t: 'lit'; readonly ch: string }
   | { readonly t: 'any' }
   | { readonly t: 'bol' }
@@ -35,6 +36,8 @@ type Node =
   | { readonly t: 'class'; readonly negated: boolean; readonly items: readonly (readonly [string, string])[] }
   | { readonly t: 'group'; readonly alts: readonly (readonly Node[])[] }
   | { readonly t: 'rep'; readonly node: Node; readonly min: number; readonly max: number };
+
+type Node = PatternNode;
 
 /** A pattern refused by `checkPattern`: `code` says whether it is unsupported or unsafe. */
 export class PatternError extends Error {
@@ -259,7 +262,8 @@ function containsAlternation(n: Node): boolean {
   return false;
 }
 
-function parsePattern(source: string): Node {
+/** The syntax tree of `source` (a top-level group); throws PatternError when it is refused. */
+export function parsePattern(source: string): Node {
   if (typeof source !== 'string' || source.length === 0) {
     throw new PatternError(
       'regex-unsupported',

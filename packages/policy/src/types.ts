@@ -83,10 +83,13 @@ export type DriftKind =
   /** The role may not call the tool but its device rules permit the tool's command. */
   | 'denied-tool-permitted-command'
   /** A tool marked unsafe is reachable by the role. */
-  | 'unsafe-tool-granted';
+  | 'unsafe-tool-granted'
+  /** A permit rule whose pattern is not anchored at the start: it permits other commands too. */
+  | 'unanchored-permit';
 
-export interface DriftWarning {
-  readonly kind: DriftKind;
+/** A disagreement between a role's scopes and its device rules about one tool. */
+export interface ToolDriftWarning {
+  readonly kind: Exclude<DriftKind, 'unanchored-permit'>;
   readonly role: string;
   readonly tool: string;
   readonly scope: string;
@@ -95,3 +98,19 @@ export interface DriftWarning {
   readonly ruleIndex: number | null;
   readonly message: string;
 }
+
+/** A permit rule that can match after the start of the command string. */
+export interface UnanchoredPermitWarning {
+  readonly kind: 'unanchored-permit';
+  readonly role: string;
+  readonly tool: null;
+  readonly scope: null;
+  /** A command the rule permits whose program is not the one it was written for (checked with `decide`);
+   *  null when none of the probe commands gets through. */
+  readonly command: string | null;
+  readonly ruleIndex: number;
+  readonly pattern: string;
+  readonly message: string;
+}
+
+export type DriftWarning = ToolDriftWarning | UnanchoredPermitWarning;

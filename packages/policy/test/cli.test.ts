@@ -174,8 +174,20 @@ describe('check', () => {
     expect(r.out).toContain(
       'WARNING   denied-tool-permitted-command: net-viewer is denied show_running_config (lacks scope mcp:config:read) but its device rules permit "show running-config" by rule 2 (permit (^|/)show($| ))\n',
     );
-    expect(r.out).toContain('0 file(s) checked, 0 mismatch(es), 5 drift warning(s)\n');
+    expect(r.out).toContain(
+      'WARNING   unanchored-permit: net-viewer rule 2 (permit (^|/)show($| )) is not anchored at the start of the command (write ^ before each alternative), so it also permits commands that merely carry the permitted text in an argument, e.g. "ip link set dev eth0 down /show"\n',
+    );
+    expect(r.out).toContain('0 file(s) checked, 0 mismatch(es), 12 warning(s)\n');
     expect(run(['check', '--strict']).code).toBe(1);
+  });
+
+  it('finds no unanchored permit in the hardened policy', () => {
+    const r = run(['check', '--policy', join(PKG, 'policy', 'hardened.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain('unanchored-permit');
+    expect(r.out).toContain('0 file(s) checked, 0 mismatch(es), 5 warning(s)\n');
+    const strict = run(['check', '--strict', '--policy', join(PKG, 'policy', 'hardened.yaml')]);
+    expect(strict.code).toBe(1); // the seed's tool/scope findings remain: the tools are the same
   });
 
   it('reports each deployed file and fails with a diff when one no longer matches', () => {
@@ -208,7 +220,7 @@ describe('check', () => {
     expect(
       json.files.filter((f: { matches: boolean }) => !f.matches).map((f: { target: string }) => f.target),
     ).toEqual(['idp']);
-    expect(json.warnings).toHaveLength(5);
+    expect(json.warnings).toHaveLength(12);
   });
 
   it('exits 2 when a file cannot be read', () => {

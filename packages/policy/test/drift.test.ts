@@ -21,9 +21,17 @@ function policyWith(rolesYaml: string, toolsYaml: string) {
 describe('cross-layer drift warnings', () => {
   it('finds exactly the expected warnings in the default policy', () => {
     expect(checkDrift(defaultPolicy()).map((w) => [w.kind, w.role, w.tool, w.ruleIndex])).toEqual([
+      // every permit pattern of the seed is unanchored (see the lint tests below)
+      ['unanchored-permit', 'net-viewer', null, 2],
+      ['unanchored-permit', 'net-viewer', null, 3],
+      ['unanchored-permit', 'net-viewer', null, 4],
       // the seed's rules let viewers and operators run "show running-config", which their scopes refuse
       ['denied-tool-permitted-command', 'net-viewer', 'show_running_config', 2],
       ['unsafe-tool-granted', 'net-viewer', 'run_raw_command_on_device', null],
+      ['unanchored-permit', 'net-operator', null, 2],
+      ['unanchored-permit', 'net-operator', null, 3],
+      ['unanchored-permit', 'net-operator', null, 4],
+      ['unanchored-permit', 'net-operator', null, 5],
       ['denied-tool-permitted-command', 'net-operator', 'show_running_config', 2],
       ['unsafe-tool-granted', 'net-operator', 'run_raw_command_on_device', null],
       ['unsafe-tool-granted', 'net-admin', 'run_raw_command_on_device', null],

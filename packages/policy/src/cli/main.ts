@@ -145,7 +145,7 @@ function check(argv: string[], io: CliIo): number {
     }
     for (const w of warnings) io.stdout(`WARNING   ${w.kind}: ${w.message}\n`);
     io.stdout(
-      `${results.length} file(s) checked, ${mismatched.length} mismatch(es), ${warnings.length} drift warning(s)\n`,
+      `${results.length} file(s) checked, ${mismatched.length} mismatch(es), ${warnings.length} warning(s)\n`,
     );
   }
   if (mismatched.length > 0) return EXIT.denyOrMismatch;
