@@ -180,7 +180,7 @@ describe('client ASCII login against scripted servers', () => {
         else if (f.header.seqNo === 3) reply(AuthenStatus.GETDATA);
       }
     });
-    const c = new TacacsClient({ servers: [{ host: '127.0.0.1', port, key: KEY }], timeoutMs: 500 });
+    const c = new TacacsClient({ servers: [{ host: '127.0.0.1', port, key: KEY }], timeoutMs: 3000 });
     cleanup.push(() => c.close());
     const r = await c.authenticate({ type: 'ascii', user: 'u', password: 'p' });
     expect(r).toMatchObject({

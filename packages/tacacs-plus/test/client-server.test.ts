@@ -317,7 +317,7 @@ describe('failures end in a deny with a code', () => {
       { key: KEY, handlers: { authorize: () => ({ status: 'FAIL' }) } },
       cleanup,
     );
-    const r = await client([silent.port, port], { timeoutMs: 200 }).authorize({ user: 'u', cmd: 'show' });
+    const r = await client([silent.port, port], { timeoutMs: 1000 }).authorize({ user: 'u', cmd: 'show' });
     expect(r).toMatchObject({ permitted: false, status: 'FAIL', server: `127.0.0.1:${port}` });
   });
 
@@ -408,7 +408,7 @@ describe('failures end in a deny with a code', () => {
     it(`garbage answer: ${what} -> ${code}`, async () => {
       const { port } = await scriptedServer(answer);
       for (const singleConnection of [false, true]) {
-        const r = await client([port], { timeoutMs: 300, singleConnection }).authorize({
+        const r = await client([port], { timeoutMs: 1500, singleConnection }).authorize({
           user: 'u',
           cmd: 'show',
         });
@@ -421,11 +421,10 @@ describe('failures end in a deny with a code', () => {
     const { port } = await scriptedServer((f, s) =>
       s.write(replyTo(f, encodeAuthorResponse({ status: AuthorStatus.PASS_ADD }))),
     );
+    // A client that waited for the close would reach its timeout and deny.
     const c = client([port], { timeoutMs: 5000, deadlineMs: 5000 });
-    const started = Date.now();
     const r = await c.authorize({ user: 'u', cmd: 'show' });
-    expect(r.permitted).toBe(true);
-    expect(Date.now() - started).toBeLessThan(2500);
+    expect(r).toMatchObject({ permitted: true, status: 'PASS_ADD' });
   });
 
   it('a closed client denies pending and later calls with ERR_TACACS_CLOSED', async () => {
@@ -520,17 +519,17 @@ describe('single-connection mode', () => {
         key: KEY,
         handlers: {
           authorize: async () => {
-            if (n++ === 1) await new Promise((r) => setTimeout(r, 400));
+            if (n++ === 1) await new Promise((r) => setTimeout(r, 1500));
             return { status: 'PASS_ADD' };
           },
         },
       },
       cleanup,
     );
-    const c = client([port], { singleConnection: true, timeoutMs: 200 });
+    const c = client([port], { singleConnection: true, timeoutMs: 1000 });
     expect((await c.authorize({ user: 'u', cmd: 'a' })).permitted).toBe(true);
     expect((await c.authorize({ user: 'u', cmd: 'slow' })).errorCode).toBe('ERR_TACACS_TIMEOUT');
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 800));
     expect((await c.authorize({ user: 'u', cmd: 'b' })).permitted).toBe(true);
   });
 
@@ -541,14 +540,14 @@ describe('single-connection mode', () => {
         key: KEY,
         handlers: {
           authorize: async () => {
-            if (n++ === 0) await new Promise((r) => setTimeout(r, 1000));
+            if (n++ === 0) await new Promise((r) => setTimeout(r, 3000));
             return { status: 'PASS_ADD' };
           },
         },
       },
       cleanup,
     );
-    const c = client([port], { singleConnection: true, timeoutMs: 200 });
+    const c = client([port], { singleConnection: true, timeoutMs: 1000 });
     expect((await c.authorize({ user: 'u', cmd: 'slow' })).errorCode).toBe('ERR_TACACS_TIMEOUT');
     expect((await c.authorize({ user: 'u', cmd: 'next' })).permitted).toBe(true);
   });
@@ -560,7 +559,7 @@ describe('single-connection mode', () => {
     );
     const c = client([port], { singleConnection: true });
     expect((await c.authorize({ user: 'u', cmd: 'a' })).permitted).toBe(true);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 400));
     expect((await c.authorize({ user: 'u', cmd: 'b' })).permitted).toBe(true);
   });
 
