@@ -1,5 +1,5 @@
 // Golden files for every rendered artifact (test/golden/). UPDATE_GOLDEN=1 rewrites them; review the diff.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
   renderMcpTools,
   renderTacPlusNg,
 } from '../src/index.ts';
+import { hardenedPolicy } from './helpers/hardened.ts';
 import { readProfiles, readUserProfiles } from './helpers/reference.ts';
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
@@ -25,7 +26,10 @@ const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 // them out differently), plus a check that the rendering itself is 2-space JSON with a final newline.
 function golden(name: string, actual: string): void {
   const file = join(GOLDEN, name);
-  if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) writeFileSync(file, actual);
+  if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, actual);
+  }
   const expected = readFileSync(file, 'utf8');
   if (name.endsWith('.json')) {
     expect(JSON.parse(actual)).toEqual(JSON.parse(expected));
@@ -51,6 +55,18 @@ describe('rendered artifacts of the default policy', () => {
   it('MCP tool map', () => golden('mcp.json', renderMcpTools(p)));
   it('IdP roles and scopes', () => golden('idp.json', renderIdp(p)));
   it('Keycloak realm', () => golden('keycloak-realm.json', renderKeycloakRealm(p)));
+});
+
+describe('rendered artifacts of the hardened policy (policy/hardened.yaml)', () => {
+  const p = hardenedPolicy();
+  it('tac_plus-ng (key from the environment)', () => golden('hardened/tac_plus-ng.cfg', renderTacPlusNg(p)));
+  it('tac_plus-ng (lab options)', () =>
+    golden('hardened/tac_plus-ng.lab.cfg', renderTacPlusNg(p, labOptions)));
+  it('local rules', () => golden('hardened/local-rules.json', renderLocalRules(p)));
+  it('broker role map', () => golden('hardened/broker.json', renderBrokerRoles(p)));
+  it('MCP tool map', () => golden('hardened/mcp.json', renderMcpTools(p)));
+  it('IdP roles and scopes', () => golden('hardened/idp.json', renderIdp(p)));
+  it('Keycloak realm', () => golden('hardened/keycloak-realm.json', renderKeycloakRealm(p)));
 });
 
 describe('Keycloak realm', () => {
