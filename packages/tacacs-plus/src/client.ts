@@ -381,42 +381,59 @@ export class TacacsClient {
       }, timeoutMs);
     });
     const work = (async () => {
-      let { conn, fresh } = await this.#acquire(server);
-      state.conn = conn;
-      try {
-        await conn.ready();
-      } catch (e) {
-        // A kept connection that the server closed while idle: one retry on a fresh connection.
-        if (fresh || state.aborted) throw e;
-        ({ conn, fresh } = await this.#acquire(server));
+      for (let attempt = 0; ; attempt++) {
+        const { conn, fresh } = await this.#acquire(server);
         state.conn = conn;
-        await conn.ready();
-      }
-      if (state.aborted) throw new AttemptAborted();
-      if (conn.shared) {
-        const give = await conn.take();
-        state.giveSlot = give;
-        if (state.aborted) {
-          give();
-          throw new AttemptAborted();
+        let replied = false;
+        try {
+          await conn.ready();
+          if (state.aborted) throw new AttemptAborted();
+          if (conn.shared) {
+            const give = await conn.take();
+            state.giveSlot = give;
+            if (state.aborted) throw new AttemptAborted();
+          }
+          const sessionId = conn.allocateSession();
+          state.sessionId = sessionId;
+          let seqNo = 1;
+          const io: SessionIo = {
+            send: async (body: Buffer): Promise<Packet> => {
+              if (state.aborted) throw new AttemptAborted();
+              const p = conn.exchange({ version, type, seqNo, sessionId }, body);
+              seqNo += 2;
+              const reply = await p;
+              replied = true;
+              return reply;
+            },
+            post: (body: Buffer): void => {
+              state.posted = true;
+              conn.post({ version, type, seqNo, sessionId }, body);
+            },
+          };
+          return await talk(io);
+        } catch (e) {
+          // A kept connection the server closed while it sat idle (tac_plus-ng and ours both time idle
+          // connections out) fails the next session before any reply: that one session is retried once
+          // on a fresh connection, inside the same timeout. Nothing was answered, so nothing is repeated
+          // that the server acted on, except possibly an accounting record.
+          const stale =
+            !fresh &&
+            attempt === 0 &&
+            !replied &&
+            !state.aborted &&
+            e instanceof TacacsError &&
+            e.code === 'ERR_TACACS_CONNECTION';
+          if (!stale) {
+            // After a timeout the attempt's cleanup has already run: give back what was taken since.
+            if (state.aborted) state.giveSlot?.();
+            throw e;
+          }
+          state.giveSlot?.();
+          delete state.giveSlot;
+          if (state.sessionId !== undefined) conn.releaseSession(state.sessionId, false);
+          delete state.sessionId;
         }
       }
-      const sessionId = conn.allocateSession();
-      state.sessionId = sessionId;
-      let seqNo = 1;
-      const io: SessionIo = {
-        send: (body: Buffer): Promise<Packet> => {
-          if (state.aborted) return Promise.reject(new AttemptAborted());
-          const p = conn.exchange({ version, type, seqNo, sessionId }, body);
-          seqNo += 2;
-          return p;
-        },
-        post: (body: Buffer): void => {
-          state.posted = true;
-          conn.post({ version, type, seqNo, sessionId }, body);
-        },
-      };
-      return await talk(io);
     })();
     try {
       return await Promise.race([work, timeout]);

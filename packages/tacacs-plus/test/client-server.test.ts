@@ -563,6 +563,31 @@ describe('single-connection mode', () => {
     expect((await c.authorize({ user: 'u', cmd: 'b' })).permitted).toBe(true);
   });
 
+  it('a kept connection the server drops as a request crosses its idle close is retried once, fresh', async () => {
+    // The peer answers the first session of each connection and drops the connection on the second,
+    // as a server whose idle timer fired while the request was on its way.
+    const seen = new WeakMap<net.Socket, number>();
+    const { port, connections } = await scriptedServer((f, s) => {
+      const n = (seen.get(s) ?? 0) + 1;
+      seen.set(s, n);
+      if (n === 1) {
+        s.write(
+          replyTo(f, encodeAuthorResponse({ status: AuthorStatus.PASS_ADD }), {
+            flags: HeaderFlag.SINGLE_CONNECT,
+          }),
+        );
+      } else s.destroy();
+    });
+    const c = client([port], { singleConnection: true });
+    for (let i = 0; i < 3; i++) expect((await c.authorize({ user: 'u', cmd: 'show' })).permitted).toBe(true);
+    expect(connections()).toBe(3);
+    // A fresh connection that fails is not retried: the error is the answer.
+    const dead = await scriptedServer((_f, s) => s.destroy());
+    const e = client([dead.port], { singleConnection: true });
+    expect((await e.authorize({ user: 'u', cmd: 'show' })).errorCode).toBe('ERR_TACACS_CONNECTION');
+    expect(dead.connections()).toBe(1);
+  });
+
   it('the server echoes the flag on every reply of a single-connection connection', async () => {
     const { port } = await startServer(
       { key: KEY, handlers: { authorize: () => ({ status: 'PASS_ADD' }) } },
