@@ -4,6 +4,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -427,6 +428,15 @@ export async function labUp(
 /** Stops everything in parallel and removes namespaces, veths, bridge and FRR instance files. */
 export async function labDown(dir: string, progress: Progress = quiet): Promise<void> {
   requireRoot();
+  if (!existsSync(join(dir, 'lab.json')) && existsSync(join(dir, 'run'))) {
+    // An `up` interrupted before it recorded its options, or a lab.json removed by hand: the pid
+    // files still say what was started.
+    const names = readdirSync(join(dir, 'run'))
+      .filter((f) => f.endsWith('.pid') && !f.endsWith('.sshd.pid'))
+      .map((f) => f.slice(0, -'.pid'.length));
+    await Promise.all(names.map((n) => stopService(join(dir, 'run'), n)));
+    if (names.length > 0) return;
+  }
   const layout = loadLab(dir);
   const names = [...SERVICE_ORDER, ...layout.devices.map((d) => `sshd-${d.name}`)];
   await step(progress, 'stop services, sshd and FRR (in parallel)', async () => {
