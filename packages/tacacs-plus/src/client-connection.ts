@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import tls from 'node:tls';
 import { TacacsError } from './errors.ts';
 import { HeaderFlag, type PacketTypeValue } from './protocol/constants.ts';
 import { type Frame, PacketFramer } from './protocol/framer.ts';
 import { encodePacket, openBody, type Packet, type Protection } from './protocol/packet.ts';
-import { clientTlsOptions, type TacacsClientTls } from './tls-options.ts';
+import { clientTlsOptions, nodeTls, type TacacsClientTls } from './tls-options.ts';
 
 /** One configured server, resolved once at construction. */
 export interface ResolvedServer {
@@ -85,7 +84,7 @@ export class ClientConnection {
       this.#settleNegotiation = resolve;
     });
     const socket = server.tls
-      ? tls.connect(clientTlsOptions(server.tls, server.host, server.port))
+      ? nodeTls().connect(clientTlsOptions(server.tls, server.host, server.port))
       : net.connect({ host: server.host, port: server.port });
     this.#socket = socket;
     socket.setNoDelay(true);

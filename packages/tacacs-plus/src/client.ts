@@ -1,4 +1,3 @@
-import { createSecureContext } from 'node:tls';
 import { ClientConnection, type ResolvedServer } from './client-connection.ts';
 import { TacacsError, type TacacsErrorCode } from './errors.ts';
 import { decodeAcctReply, encodeAcctRequest } from './protocol/accounting.ts';
@@ -27,7 +26,7 @@ import {
   VERSION_ONE,
 } from './protocol/constants.ts';
 import type { Packet } from './protocol/packet.ts';
-import type { TacacsClientTls } from './tls-options.ts';
+import { nodeTls, type TacacsClientTls } from './tls-options.ts';
 
 export interface TacacsServerAddress {
   readonly host: string;
@@ -521,7 +520,7 @@ function resolveServer(s: TacacsServerAddress, i: number): ResolvedServer {
     try {
       // Load the material once now, so that a bad PEM is the caller's TypeError and not a failure on
       // every call.
-      createSecureContext({ ca: s.tls.ca, cert: s.tls.cert, key: s.tls.key });
+      nodeTls().createSecureContext({ ca: s.tls.ca, cert: s.tls.cert, key: s.tls.key });
     } catch (cause) {
       throw new TypeError(`servers[${i}].tls: the CA, certificate or key cannot be loaded`, { cause });
     }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import {
   contextFields,
   createLogger,
@@ -37,7 +37,7 @@ import {
 import { type Frame, PacketFramer } from './protocol/framer.ts';
 import type { PacketHeader } from './protocol/header.ts';
 import { encodePacket, openBody, type Protection } from './protocol/packet.ts';
-import { serverTlsOptions, type TacacsTlsFiles } from './tls-options.ts';
+import { nodeTls, serverTlsOptions, type TacacsTlsFiles } from './tls-options.ts';
 
 /** What every handler is told about the request's origin. */
 export interface ServerRequestBase {
@@ -190,13 +190,13 @@ export function createTacacsServer(options: TacacsServerOptions): TacacsServer {
   };
   if (options.tls) {
     try {
-      tls.createSecureContext({ ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key });
+      nodeTls().createSecureContext({ ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key });
     } catch (cause) {
       throw new TypeError('tls: the CA, certificate or key cannot be loaded', { cause });
     }
   }
   const server = options.tls
-    ? tls.createServer(
+    ? nodeTls().createServer(
         {
           ...serverTlsOptions(options.tls),
           handshakeTimeout: Math.min(config.idleTimeoutMs, 10_000),
@@ -211,7 +211,7 @@ export function createTacacsServer(options: TacacsServerOptions): TacacsServer {
     socket.once('close', () => sockets.delete(socket));
   });
   if (options.tls) {
-    server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
       config.logger.warn(
         {
           event: 'tacacs.tls_refused',
@@ -301,9 +301,9 @@ class ServerConnection {
     this.#config = config;
     this.#framer = new PacketFramer({ maxBodyLength: config.maxBodyLength });
     this.#peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (socket instanceof tls.TLSSocket) {
+    if (config.protection.kind === 'tls') {
       // The NAS as its verified certificate names it (RFC 9887 section 3.4): better evidence than an address.
-      const cn = socket.getPeerCertificate()?.subject?.CN;
+      const cn = (socket as TLSSocket).getPeerCertificate()?.subject?.CN;
       if (typeof cn === 'string') this.#peerName = cn;
     }
     socket.setNoDelay(true);

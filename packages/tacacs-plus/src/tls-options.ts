@@ -1,5 +1,14 @@
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 
+/**
+ * node:tls, loaded on first use rather than at import: a program that only speaks plain TCP (the
+ * ForceCommand validator) can then be put in a V8 start-up snapshot, which node 20.20 cannot build from
+ * a script that has loaded node:tls ("Unknown external reference").
+ */
+export function nodeTls(): typeof import('node:tls') {
+  return process.getBuiltinModule('node:tls');
+}
+
 /** Certificate material for TACACS+ over TLS (RFC 9887): PEM text or the bytes of a PEM file. */
 export interface TacacsTlsFiles {
   /** Trust anchors for the peer's certificate. Only these: the system store is not consulted. */
