@@ -5,7 +5,7 @@
 // path, but the ForceCommand validator reduces the program to its base name, so the `/` alternative only
 // ever matches inside arguments.)
 import { decide } from './decide.ts';
-import { compilePattern, type PatternNode, parsePattern } from './regex.ts';
+import { checkPattern, compilePattern, type PatternNode, parsePattern } from './regex.ts';
 import type { Policy, UnanchoredPermitWarning } from './types.ts';
 
 /**
@@ -39,9 +39,11 @@ function anchored(seq: readonly PatternNode[]): boolean {
 /**
  * Whether `source` can only match at the start of the command string: `^` begins every top-level
  * alternative. (In tac_plus-ng's multiline mode `^` also matches after a line feed; the ForceCommand
- * validator refuses commands containing one, see README.)
+ * validator refuses commands containing one, see README.) Throws PolicyError ERR_POLICY_REGEX for a
+ * pattern outside the subset.
  */
 export function isAnchoredAtStart(source: string): boolean {
+  checkPattern(source);
   return anchored([parsePattern(source)]);
 }
 

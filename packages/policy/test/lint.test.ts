@@ -91,6 +91,10 @@ describe('which patterns are anchored', () => {
     expect(isAnchoredAtStart(pattern)).toBe(expected);
   });
 
+  it('refuses a pattern outside the subset with ERR_POLICY_REGEX', () => {
+    expect(() => isAnchoredAtStart('^a(?=b)')).toThrow(expect.objectContaining({ code: 'ERR_POLICY_REGEX' }));
+  });
+
   // Sound against PCRE2 itself: a pattern said to be anchored finds exactly what it finds when pinned to
   // the absolute start of the subject (\A), on subjects without line feeds.
   const atom = fc.constantFrom('a', 's', ' ', '/', '.', '[^ ]', '[a-s]', '\\/');
