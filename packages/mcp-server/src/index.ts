@@ -22,6 +22,7 @@ export {
   buildInventory,
   createToolRunner,
   type InventoryDevice,
+  REQUEST_ID_META,
   type ToolResult,
   type ToolRunner,
 } from './pipeline.ts';

@@ -66,6 +66,9 @@ export function buildInventory(
   return out;
 }
 
+/** The `_meta` key under which every tool result carries the call's request id. */
+export const REQUEST_ID_META = 'netward/request_id';
+
 /** What tools/call returns (MCP CallToolResult, text content only). */
 export interface ToolResult {
   [key: string]: unknown;
@@ -337,7 +340,8 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         },
         'tool call end',
       );
-      return result;
+      // The caller can quote this id to an operator: `netward-audit trace <id>` finds the whole chain.
+      return { ...result, _meta: { [REQUEST_ID_META]: requestId } };
     },
   };
 }

@@ -94,6 +94,9 @@ describe('through the SDK client and a real sshd', () => {
     // sshd logged the certificate login with the Key ID carrying user, sid and request id.
     const reqId = /req=([A-Za-z0-9_-]{22})/.exec(out)![1];
     expect(h.sshd.log()).toContain(`ID sid=fd9e4bdc77df2fa8,user=bob,req=${reqId}`);
+    // The result names the same request id, so the caller can hand it to an operator.
+    expect(r1._meta).toEqual({ 'netward/request_id': reqId });
+    expect(r2._meta?.['netward/request_id']).not.toBe(reqId);
     await client.close();
   });
 
