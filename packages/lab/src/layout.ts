@@ -45,6 +45,11 @@ export interface LabOptions {
   readonly certTtl: number;
   /** MCP server reuses one certificate and connection per (session, role, device). Default off. */
   readonly sessionMode: boolean;
+  /**
+   * Which shipped policy every enforcement point gets: `default` (the design's tac_plus-ng profiles,
+   * exactly) or `hardened` (the same with every permit anchored at the start of the command).
+   */
+  readonly policy: 'default' | 'hardened';
 }
 
 export const DEFAULT_LAB_DIR = '/var/lib/netward-lab';
@@ -59,6 +64,7 @@ export const DEFAULT_OPTIONS: LabOptions = Object.freeze({
   tacacs: 'embedded',
   certTtl: 60,
   sessionMode: false,
+  policy: 'default',
 });
 
 export interface DeviceLink {
@@ -176,6 +182,9 @@ export function validateOptions(options: LabOptions): LabOptions {
   }
   if (!Number.isInteger(options.certTtl) || options.certTtl < 5 || options.certTtl > 600) {
     throw new LabError('ERR_LAB_CONFIG', 'certTtl must be 5..600 seconds');
+  }
+  if (options.policy !== 'default' && options.policy !== 'hardened') {
+    throw new LabError('ERR_LAB_CONFIG', 'policy must be default or hardened');
   }
   return options;
 }

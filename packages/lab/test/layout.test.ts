@@ -1,6 +1,11 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decide } from '@netward/policy';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { labLayout } from '../src/layout.ts';
+import { writePolicy } from '../src/services/configs.ts';
 
 describe('lab layout', () => {
   it('derives the documented names and addresses for the default lab', () => {
@@ -56,7 +61,30 @@ describe('lab layout', () => {
     [{ dir: 'relative/dir' }],
     [{ portBase: 70000 }],
     [{ certTtl: 1 }],
+    [{ policy: 'permissive' as 'default' }],
   ])('refuses %o with ERR_LAB_CONFIG', (bad) => {
     expect(() => labLayout(bad)).toThrow(expect.objectContaining({ code: 'ERR_LAB_CONFIG' }));
+  });
+});
+
+describe('lab policy', () => {
+  // The look-alike the policy lint reports for the design's viewer profile.
+  const lookalike = 'ip link set dev eth0 down /show';
+
+  it.each([
+    ['default', 'permit'],
+    ['hardened', 'deny'],
+  ] as const)('writes the %s policy with the lab certificate lifetime', (name, verdict) => {
+    const dir = mkdtempSync(join(tmpdir(), 'netward-lab-policy-'));
+    try {
+      const layout = labLayout({ dir, policy: name, certTtl: 8 });
+      mkdirSync(layout.paths.config, { recursive: true });
+      const policy = writePolicy(layout);
+      expect(policy.roles.map((r) => r.certificate.ttlSeconds)).toEqual([8, 8, 8]);
+      expect(decide(policy, 'net-viewer', 'show bgp summary').decision).toBe('permit');
+      expect(decide(policy, 'net-viewer', lookalike).decision).toBe(verdict);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

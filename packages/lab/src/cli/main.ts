@@ -22,6 +22,8 @@ options of up:
   --tacacs embedded|tac_plus-ng   which TACACS+ server (default embedded; tac_plus-ng from PATH)
   --cert-ttl S       certificate lifetime in seconds (default 60)
   --session-mode     MCP server reuses a certificate and connection per session and device
+  --policy NAME      default (the design's tac_plus-ng profiles, exactly) or hardened (permits
+                     anchored at the start of the command; see packages/policy/README.md)
 `;
 
 function labDir(values: { dir?: string | undefined }): string {
@@ -72,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
       tacacs: { type: 'string' },
       'cert-ttl': { type: 'string' },
       'session-mode': { type: 'boolean' },
+      policy: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -107,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
           ? { certTtl: int(values['cert-ttl'], 'cert-ttl') as number }
           : {}),
         ...(values['session-mode'] ? { sessionMode: true } : {}),
+        ...(values.policy !== undefined ? { policy: values.policy as LabOptions['policy'] } : {}),
       };
       const t0 = Date.now();
       const layout = await labUp(options, printProgress());

@@ -51,11 +51,12 @@ export function ensureSecrets(layout: LabLayout): void {
 }
 
 /**
- * The lab's policy: the shipped default, with the certificate lifetime replaced when the lab asks for
- * another (the end-to-end tests use a short one to watch sshd refuse an expired certificate).
+ * The lab's policy: one of the shipped policies (`--policy default|hardened`), with the certificate
+ * lifetime replaced when the lab asks for another (the end-to-end tests use a short one to watch sshd
+ * refuse an expired certificate).
  */
 export function writePolicy(layout: LabLayout): Policy {
-  const source = readFileSync(packageFile('policy', 'policy', 'default.yaml'), 'utf8');
+  const source = readFileSync(packageFile('policy', 'policy', `${layout.options.policy}.yaml`), 'utf8');
   const ttl = layout.options.certTtl;
   const text = source.replace(
     /ttlSeconds: \d+, maxTtlSeconds: \d+/g,
