@@ -347,6 +347,57 @@ describe('native lab end to end', () => {
     }
   });
 
+  it('works with the MCP Inspector CLI, a second and independent MCP client', async () => {
+    const inspector = join(import.meta.dirname, '../node_modules/.bin/mcp-inspector');
+    const login = await loginAs(layout, 'bob');
+    const cli = (args: string[], token?: string) =>
+      run(
+        inspector,
+        [
+          '--cli',
+          layout.urls.mcp,
+          '--transport',
+          'http',
+          ...(token === undefined ? [] : ['--header', `Authorization: Bearer ${token}`]),
+          ...args,
+        ],
+        { timeout: 60_000 },
+      ).then(
+        (r) => ({ code: 0, stdout: r.stdout }),
+        (e: { code?: number; stdout?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '' }),
+      );
+    // tools/list shows bob's tools only.
+    const listed = await cli(['--method', 'tools/list'], login.accessToken);
+    expect(listed.code).toBe(0);
+    const names = (JSON.parse(listed.stdout) as { tools: { name: string }[] }).tools.map((t) => t.name);
+    expect(names).toContain('ping');
+    expect(names).not.toContain('show_running_config');
+    // A real call reaches the device and carries its request id back.
+    const called = await cli(
+      [
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'ping',
+        '--tool-arg',
+        'device=spine-a',
+        '--tool-arg',
+        'destination=10.1.0.11',
+      ],
+      login.accessToken,
+    );
+    expect(called.code).toBe(0);
+    const result = JSON.parse(called.stdout) as {
+      content: { text: string }[];
+      _meta?: Record<string, string>;
+    };
+    expect(result.content[0]?.text).toMatch(/3 packets transmitted, 3 received/);
+    expect(result._meta?.['netward/request_id']).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // Without a token the server's 401 challenge stops it (the Inspector's exit status 3: auth required).
+    const anonymous = await cli(['--method', 'tools/list']);
+    expect(anonymous.code).toBe(3);
+  });
+
   it('session mode: one certificate and connection serve several calls, and each call still has its chain', async () => {
     writeMcpConfig(layout, { sessionMode: true });
     await restartService(layout, 'mcp-server');
