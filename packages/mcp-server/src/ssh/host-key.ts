@@ -20,10 +20,10 @@
  *   string    signature key        the CA's public key blob
  *   string    signature            over every preceding byte
  */
-import { timingSafeEqual, verify } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { parseCertificate, verifyCertificateSignature } from '@netward/ca-broker/certificate';
 import { McpServerError } from '../errors.ts';
-import { ED25519, ED25519_CERT, ed25519FromBlob } from './keys.ts';
-import { WireReader } from './wire.ts';
+import { ED25519 } from './keys.ts';
 
 const SSH_CERT_TYPE_HOST = 2;
 
@@ -44,51 +44,29 @@ export type HostKeyPolicy =
   | { readonly kind: 'ca'; readonly caBlobs: readonly Buffer[] }
   | { readonly kind: 'pinned'; readonly keyBlobs: readonly Buffer[] };
 
-export function parseHostCertificate(
-  blob: Buffer,
-): HostCertificate & { readonly signed: Buffer; readonly signature: Buffer } {
-  const r = new WireReader(blob);
-  if (r.text('type') !== ED25519_CERT) {
-    throw new McpServerError('ERR_MCP_HOST_KEY', 'host certificate is not ssh-ed25519-cert-v01');
+/** Reads a host certificate blob with the shared codec; anything malformed is ERR_MCP_HOST_KEY. */
+export function parseHostCertificate(blob: Buffer): HostCertificate & { readonly verifies: () => boolean } {
+  let cert: ReturnType<typeof parseCertificate>;
+  try {
+    cert = parseCertificate(blob);
+  } catch (cause) {
+    throw new McpServerError('ERR_MCP_HOST_KEY', 'not an ssh-ed25519-cert-v01 certificate', { cause });
   }
-  r.bytes('nonce');
-  const pk = r.bytes('pk');
-  const serial = r.uint64('serial');
-  const certType = r.uint32('cert type');
-  const keyId = r.text('key id');
-  const packed = new WireReader(r.bytes('principals'));
-  const principals: string[] = [];
-  while (packed.remaining > 0) principals.push(packed.text('principal'));
-  const validAfter = r.uint64('valid after');
-  const validBefore = r.uint64('valid before');
-  r.bytes('critical options');
-  r.bytes('extensions');
-  r.bytes('reserved');
-  const signatureKey = r.bytes('signature key');
-  const signedLength = r.offset;
-  const signature = r.bytes('signature');
-  if (r.remaining !== 0)
-    throw new McpServerError('ERR_MCP_HOST_KEY', 'trailing bytes after host certificate');
-  const publicKey = Buffer.concat([lengthPrefixed(ED25519), lengthPrefixed(pk)]);
   return {
-    serial,
-    certType,
-    keyId,
-    principals,
-    validAfter,
-    validBefore,
-    signatureKey,
-    publicKey,
-    signed: blob.subarray(0, signedLength),
-    signature,
+    serial: cert.serial,
+    certType: cert.type === 'host' ? SSH_CERT_TYPE_HOST : 1,
+    keyId: cert.keyId,
+    principals: cert.principals,
+    validAfter: cert.validAfter,
+    validBefore: cert.validBefore,
+    signatureKey: cert.signatureKey,
+    publicKey: cert.publicKeyBlob,
+    // Only Ed25519 host CAs are configured (config.ts); the signature must be the CA's own algorithm.
+    verifies: () =>
+      cert.signatureKeyType === ED25519 &&
+      cert.signature.algorithm === ED25519 &&
+      verifyCertificateSignature(cert),
   };
-}
-
-function lengthPrefixed(v: Buffer | string): Buffer {
-  const b = typeof v === 'string' ? Buffer.from(v) : v;
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(b.length);
-  return Buffer.concat([len, b]);
 }
 
 function sameBytes(a: Buffer, b: Buffer): boolean {
@@ -124,10 +102,7 @@ export function verifyHostKey(
   const ca = policy.caBlobs.find((k) => sameBytes(k, cert.signatureKey));
   if (ca === undefined)
     throw new McpServerError('ERR_MCP_HOST_KEY', 'host certificate signed by an unknown CA');
-  const sig = new WireReader(cert.signature);
-  const sigAlgo = sig.text('signature algorithm');
-  const sigBytes = sig.bytes('signature');
-  if (sigAlgo !== ED25519 || !verify(null, cert.signed, ed25519FromBlob(ca), sigBytes)) {
+  if (!cert.verifies()) {
     throw new McpServerError('ERR_MCP_HOST_KEY', 'host certificate signature does not verify');
   }
   const t = BigInt(Math.floor(now.getTime() / 1000));
