@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { encodeRemAddr } from '@netward/audit-context';
-import type { LocalRules } from '@netward/policy';
+import type { LocalRules } from '@netward/policy/local-rules';
 import type { AuthorizationResult, TacacsClient } from '@netward/tacacs-plus';
 import { checkFileSafety, type ForceCommandConfig, groupId } from './config.ts';
 import { ForceCommandError } from './errors.ts';
@@ -31,10 +31,11 @@ export interface Authorizer {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Local rules (@netward/policy). Loaded lazily so that TACACS+ mode does not pay for the rule parser.
+// Local rules (@netward/policy/local-rules: the rule parser on zod/mini, without full zod or yaml).
+// Loaded lazily so that TACACS+ mode does not pay for the rule parser.
 // ---------------------------------------------------------------------------------------------------
 
-/** What a local rules decision looks like (`Decision` of @netward/policy). */
+/** What a local rules decision looks like (`Decision` of @netward/policy/local-rules). */
 export interface LocalDecision {
   readonly decision: 'permit' | 'deny';
   readonly ruleIndex: number | null;
@@ -52,7 +53,7 @@ export async function createLocalAuthorizer(rulesFile: string): Promise<Authoriz
       detail: { file: rulesFile },
     });
   }
-  const policy = await import('@netward/policy');
+  const policy = await import('@netward/policy/local-rules');
   let rules: LocalRules;
   try {
     rules = policy.parseLocalRules(text, rulesFile);
