@@ -2,7 +2,7 @@
 // dist/netward-forcecommand-snapshot.cjs, then on the device, with the node that will run it:
 //   node --snapshot-blob /usr/local/lib/netward/forcecommand.blob --build-snapshot dist/netward-forcecommand-snapshot.cjs
 // and ForceCommand `/usr/bin/node --snapshot-blob /usr/local/lib/netward/forcecommand.blob -- --config <file>`.
-// The heap then starts with every module evaluated, instead of compiling and evaluating ~1.4 MB per command.
+// The heap then starts with every module evaluated, instead of compiling and evaluating the bundle per command.
 import { startupSnapshot } from 'node:v8';
 import { runAndExit } from './main.ts';
 import { warmUp } from './warm-up.ts';
@@ -10,11 +10,14 @@ import { warmUp } from './warm-up.ts';
 if (!startupSnapshot.isBuildingSnapshot()) {
   throw new Error('build a snapshot from this file (node --snapshot-blob F --build-snapshot), do not run it');
 }
-// Evaluate the lazily imported modules of local mode now, so the snapshot holds them. Not
-// @netward/tacacs-plus: it loads node:tls, and node 20.20's snapshot builder aborts ("Unknown external
-// reference") on any script that loads node:tls, so TACACS+ mode still evaluates it per command.
-void Promise.all([import('@netward/policy'), import('yaml')]);
-// Then run the validator once in memory, so its hot functions are compiled in the snapshot too.
+// Evaluate the lazily imported modules now, so the snapshot holds them: the local rules parser (the lean
+// subpath, zod/mini only), the YAML config parser and the TACACS+ client. The client can be in the
+// snapshot since @netward/tacacs-plus loads node:tls only when TLS is configured: node 20.20's snapshot
+// builder aborts ("Unknown external reference") on a script that has loaded node:tls, and the validator
+// speaks plain TCP to its servers.
+void Promise.all([import('@netward/policy/local-rules'), import('yaml'), import('@netward/tacacs-plus')]);
+// Then run the validator once in memory (and the TACACS+ codec, without a socket), so its hot functions
+// are compiled in the snapshot too.
 void warmUp();
 // No script path in argv when starting from a snapshot: [node, ...args].
 startupSnapshot.setDeserializeMainFunction(() => runAndExit(process.argv.slice(1)));

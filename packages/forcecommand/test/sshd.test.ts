@@ -406,4 +406,66 @@ describe('through sshd, ForceCommand started from a node start-up snapshot', () 
       '[net-viewer/dave/cert:99/sid:snapsession01/req:snaprequest000000001] PERMIT (local rules): ip addr show lo',
     );
   });
+  it('asks TACACS+ from the snapshot: permit, deny, wrong key, a fresh session id per command', async () => {
+    const seen: ServerAuthorizationRequest[] = [];
+    const server = createTacacsServer({
+      key: 'lab-shared-secret',
+      logger: silent,
+      handlers: {
+        authorize(req) {
+          seen.push(req);
+          return req.cmd === 'ip' && req.user === 'net-viewer'
+            ? { status: 'PASS_ADD' }
+            : { status: 'FAIL', serverMsg: 'denied by profile' };
+        },
+      },
+    });
+    const other = createTacacsServer({ key: 'not-the-key', logger: silent, handlers: {} });
+    try {
+      const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+      const { port: otherPort } = await other.listen({ host: '127.0.0.1', port: 0 });
+      const tacacs = (p: number) => ({
+        authorization: {
+          mode: 'tacacs' as const,
+          servers: [{ host: '127.0.0.1', port: p }],
+          keyFile: s.keyFile,
+          timeoutMs: 2000,
+          deadlineMs: 4000,
+        },
+      });
+      s.writeConfig(tacacs(port));
+      const first = await s.ssh('net-viewer', 'ip addr show lo');
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      expect(first.stdout).toContain('127.0.0.1');
+      const second = await s.ssh('net-viewer', 'ip route show');
+      expect(second.code).toBe(0);
+      const refused = await s.ssh('net-operator', 'ip addr show lo');
+      expect(refused.code).toBe(FC_ERROR_CODES.ERR_FC_NOT_AUTHORIZED.exit);
+      expect(seen.map((r) => [r.user, r.cmd, r.args])).toEqual([
+        ['net-viewer', 'ip', ['addr', 'show', 'lo']],
+        ['net-viewer', 'ip', ['route', 'show']],
+        ['net-operator', 'ip', ['addr', 'show', 'lo']],
+      ]);
+      expect(seen[0]?.remAddr).toBe('dave/cert:99/sid:snapsession01/req:snaprequest000000001');
+      // The session id is what the MD5 pad is made from (RFC 8907 section 4.5): one carried over in the
+      // snapshot's heap would repeat the pad in every command.
+      expect(new Set(seen.map((r) => r.sessionId)).size).toBe(3);
+      s.writeConfig(tacacs(otherPort));
+      const wrongKey = await s.ssh('net-viewer', 'ip addr show lo');
+      expect(wrongKey.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+      expect(wrongKey.stdout).toBe('');
+      const decisions = s.auditRecords().filter((r) => r['event'] === 'decision');
+      expect(decisions.slice(-4).map((r) => r['msg'])).toEqual([
+        expect.stringContaining('PERMIT (TACACS+): ip addr show lo'),
+        expect.stringContaining('PERMIT (TACACS+): ip route show'),
+        expect.stringContaining('DENY (TACACS+)'),
+        expect.stringContaining('DENY (TACACS+)'),
+      ]);
+      expect(decisions.at(-1)?.['code']).toBe('ERR_FC_AUTHZ_UNAVAILABLE');
+    } finally {
+      await server.close();
+      await other.close();
+    }
+  });
 });
