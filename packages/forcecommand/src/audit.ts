@@ -1,5 +1,5 @@
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { createLogger, type Logger } from '@netward/audit-context';
+import { CORRELATION_FIELDS, createLogger, type Logger } from '@netward/audit-context';
 import { ForceCommandError } from './errors.ts';
 import { createSyslogSender, SEVERITY, type SyslogSender, type SyslogTarget } from './syslog.ts';
 
@@ -21,17 +21,8 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
-const SYSLOG_PARAMS = [
-  'user',
-  'sid',
-  'role',
-  'cert_serial',
-  'request_id',
-  'device',
-  'tool',
-  'decision',
-  'code',
-] as const;
+// The correlation fields, plus the denial code, become RFC 5424 structured-data parameters.
+const SYSLOG_PARAMS = [...CORRELATION_FIELDS, 'code'] as const;
 
 export function createAuditSink(options: AuditOptions): AuditSink {
   let captured: string | undefined;
