@@ -4,15 +4,10 @@
  * are cached, by jose's remote JWKS set, which refetches on an unknown `kid` (at most once per cooldown).
  */
 import { isValidField } from '@netward/audit-context';
-import {
-  createRemoteJWKSet,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  errors as joseErrors,
-  jwtVerify,
-} from 'jose';
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, errors as joseErrors } from 'jose';
 import type { BrokerConfig } from './config.ts';
 import { CaBrokerError, type CaBrokerErrorCode } from './errors.ts';
+import { createJwtVerifier } from './jwt.ts';
 
 export interface VerifiedIdentity {
   readonly user: string;
@@ -103,13 +98,17 @@ export function createTokenVerifier(config: TokenConfig, keys?: JWTVerifyGetKey)
         timeoutDuration: config.jwksTimeoutMs,
       });
   const getKey: JWTVerifyGetKey = keys ?? remote!;
-  const options = Object.freeze({
-    issuer: config.issuer,
-    audience: config.audience,
-    algorithms: [...config.algorithms],
-    clockTolerance: config.clockToleranceSeconds,
-    requiredClaims: ['exp'],
-  });
+  // jose's jwtVerify semantics with node:crypto's synchronous verification (jwt.ts).
+  const jwt = createJwtVerifier(
+    {
+      issuer: config.issuer,
+      audience: config.audience,
+      algorithms: config.algorithms,
+      clockTolerance: config.clockToleranceSeconds,
+      requiredClaims: ['exp'],
+    },
+    getKey,
+  );
   const allowedActors = new Set(config.actor.allowed);
   const { claims } = config;
 
@@ -121,7 +120,7 @@ export function createTokenVerifier(config: TokenConfig, keys?: JWTVerifyGetKey)
     async verify(token) {
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, getKey, options));
+        payload = await jwt.verify(token);
       } catch (err) {
         throw mapJoseError(err);
       }
