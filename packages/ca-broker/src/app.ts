@@ -80,6 +80,24 @@ const signBody = z.strictObject({
   role: z.string().max(128).optional(),
 });
 
+// The 200 answer of POST /v1/ssh/sign, compiled once by fastify (fast-json-stringify) instead of a
+// JSON.stringify per certificate. Only these members can ever be written.
+const SIGN_RESPONSE = Object.freeze({
+  200: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['certificate', 'serial', 'key_id', 'principal', 'valid_after', 'valid_before'],
+    properties: {
+      certificate: { type: 'string' },
+      serial: { type: 'string' },
+      key_id: { type: 'string' },
+      principal: { type: 'string' },
+      valid_after: { type: 'string' },
+      valid_before: { type: 'string' },
+    },
+  },
+});
+
 // Host names and addresses as they appear in known_hosts patterns, without wildcards or negation.
 const HOST_PRINCIPAL = /^[A-Za-z0-9]([A-Za-z0-9.:_-]{0,252})$/;
 
@@ -277,7 +295,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
     return refuse(reply, new CaBrokerError('ERR_CA_INTERNAL', 'internal error', { cause: err }));
   });
 
-  app.post('/v1/ssh/sign', async (req, reply) => {
+  app.post('/v1/ssh/sign', { schema: { response: SIGN_RESPONSE } }, async (req, reply) => {
     const d: Decision = {};
     try {
       const token = bearer(req.headers.authorization, 'ERR_CA_TOKEN_MISSING');

@@ -21,7 +21,7 @@
  * (`source-address` holds `string "10.0.0.1/32,..."`); flag extensions such as `permit-pty` have
  * empty data.
  */
-import { type KeyObject, randomBytes, sign, verify } from 'node:crypto';
+import { type KeyObject, sign, verify } from 'node:crypto';
 import { CaBrokerError } from '../errors.ts';
 import {
   ECDSA_CURVES,
@@ -35,6 +35,7 @@ import {
   publicKeyBlob,
   unsignedMpint,
 } from './keys.ts';
+import { freshRandomBytes } from './random.ts';
 import { SshReader, SshWriter } from './wire.ts';
 
 export type CertificateType = 'user' | 'host';
@@ -158,7 +159,7 @@ export function encodeCertificateBody(fields: CertificateFields, caPublicKey: Ke
   }
   return new SshWriter()
     .text(ED25519_CERT)
-    .bytes(fields.nonce ?? randomBytes(32))
+    .bytes(fields.nonce ?? freshRandomBytes(32))
     .bytes(rawKey(fields.publicKey))
     .uint64(serial)
     .uint32(CERT_TYPE[fields.type])

@@ -2,12 +2,13 @@
  * The embedded backend: CA keys on local disk, signatures by Node's native Ed25519 (~24,000 per second
  * on the lab machine, LAB-NOTES.md), serials from the CSPRNG.
  */
-import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { signCertificate, signCertificateAsync } from '../certificate/certificate.ts';
 import { formatPublicKey } from '../certificate/keys.ts';
 import { formatPrivateKey, parsePrivateKey } from '../certificate/private-key.ts';
+import { freshRandomBytes } from '../certificate/random.ts';
 import { CaBrokerError } from '../errors.ts';
 import type { HostCertificateRequest, SigningBackend, UserCertificateRequest } from './types.ts';
 
@@ -28,7 +29,7 @@ export interface LocalBackendOptions {
  *  with overwhelming probability (birthday bound 2^32 certificates), with no state to lose. */
 export function randomSerial(): bigint {
   for (;;) {
-    const s = randomBytes(8).readBigUInt64BE(0);
+    const s = freshRandomBytes(8).readBigUInt64BE(0);
     if (s !== 0n) return s;
   }
 }
