@@ -245,7 +245,8 @@ export function createJwtVerifier(
       if (!isCryptoKey(key) || entry === undefined) {
         // Not a CryptoKey from a JWK set (a test's KeyObject or JWK), or an algorithm this module does
         // not know: jose does the whole verification, with the key already resolved.
-        return (await jwtVerify(token, () => key, joseOptions)).payload;
+        return (await jwtVerify(token, () => key, { ...joseOptions, currentDate: new Date(clock()) }))
+          .payload;
       }
       if (!isAscii(p)) throw new joseErrors.JWSInvalid('The payload is not a valid base64url string');
       const signature = decodeSegment(s, 'signature');

@@ -458,6 +458,30 @@ describe('fast JWT verifier agrees with jose jwtVerify', () => {
     }
   });
 
+  it('hands keys that are not CryptoKeys (a KeyObject) to jose whole, with the same clock', async () => {
+    const ed = keys.get('ed1')!;
+    const keyObjectGetKey: JWTVerifyGetKey = () => createPublicKey(ed.privateKey);
+    const fast = createJwtVerifier(options, keyObjectGetKey, () => NOW_MS);
+    for (const exp of [NOW + 60, NOW - 60]) {
+      const h = enc(JSON.stringify({ alg: 'EdDSA', kid: 'ed1' }));
+      const p = enc(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, exp }));
+      const token = `${h}.${p}.${signature(`${h}.${p}`, 'EdDSA', 'ed1')}`;
+      const jose = await outcome(
+        async () =>
+          (
+            await jwtVerify(token, keyObjectGetKey, {
+              ...options,
+              algorithms: [...options.algorithms],
+              requiredClaims: ['exp'],
+              currentDate: new Date(NOW_MS),
+            })
+          ).payload,
+      );
+      expect(await outcome(() => fast.verify(token))).toEqual(jose);
+      expect(jose.ok).toBe(exp > NOW);
+    }
+  });
+
   it('on generated tokens and mutations of them (fast-check)', async () => {
     let accepted = 0;
     await fc.assert(
