@@ -1,7 +1,8 @@
 /**
- * The Vault / OpenBao backend: the SSH secrets engine signs, this broker decides. Plain fetch rather than
- * node-vault, so that every header and body field of the contract is visible here and in the contract
- * test (test/vault.test.ts), which runs against a recording stand-in, not a real Vault: neither Vault nor
+ * The Vault / OpenBao backend: the SSH secrets engine signs, this broker decides. Requests go through
+ * node-vault (`write`/`read`, which build the URL, the X-Vault-Token and X-Vault-Namespace headers and
+ * turn Vault's `{ errors }` answers into rejections). The contract test (test/vault.test.ts) pins every
+ * method, path, header and body field against a recording stand-in, not a real Vault: neither Vault nor
  * OpenBao runs on the CI machines. The compose lab runs it for real.
  *
  * Endpoints (Vault API docs, identical in OpenBao):
@@ -12,8 +13,32 @@
  *   GET  /v1/<ssh mount>/public_key       → the CA public key line (text, unauthenticated)
  *   POST /v1/auth/token/revoke-self       (X-Vault-Token) → 204
  *   GET  /v1/sys/health                   → 200 when initialised, unsealed and active
+ *
+ * What node-vault 0.12.0 does that this file works around (read in node_modules/node-vault/src/index.js):
+ * - `jwtLogin`/`approleLogin` store the client token in the shared `client.token`, which every later
+ *   request then sends. With one JWT login per tool call running concurrently, one caller's Vault token
+ *   would ride on another's requests (and on the next login). So logins are plain `write`s and the
+ *   token is passed per call in a fresh headers object; `client.token` stays empty.
+ * - It reads VAULT_TOKEN, VAULT_NAMESPACE, VAULT_PREFIX and VAULT_SKIP_VERIFY from the environment:
+ *   all four are overridden here, so only the broker's config decides.
+ * - `debug('write %o to %s', data, path)` prints request bodies (the caller's JWT, the AppRole
+ *   secret_id) when DEBUG=node-vault is set: its `debug` is replaced by a no-op.
+ * - Transport errors are axios errors whose `config` holds the request headers (X-Vault-Token) and body
+ *   (the JWT); serialisers that copy enumerable properties would print them. None is ever kept: every
+ *   failure becomes a CaBrokerError whose cause carries only the path, status, Vault's error strings or
+ *   the transport error code.
+ * - axios follows redirects (follow-redirects) and re-sends custom headers, X-Vault-Token included, to
+ *   whatever host the Location names; node-vault forwards no `maxRedirects`. The agents given to it
+ *   refuse any connection other than to the configured Vault host and port, so a redirect elsewhere
+ *   fails instead of carrying the token away.
+ * - Its `timeout` is axios's (a connect timer plus socket inactivity): a Vault that trickles bytes
+ *   would outlast it, so each call also races a deadline of `timeoutMs`.
  */
 import { readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import nodeVault from 'node-vault';
 import type { BrokerConfig } from '../config.ts';
 import { CaBrokerError } from '../errors.ts';
 import type { HostCertificateRequest, SigningBackend, UserCertificateRequest } from './types.ts';
@@ -25,6 +50,7 @@ export interface VaultBackendOptions {
   readonly now?: () => number;
 }
 
+/** Vault answered with a status other than 200/204. */
 class VaultHttpError extends Error {
   override readonly name = 'VaultHttpError';
   constructor(
@@ -36,11 +62,42 @@ class VaultHttpError extends Error {
   }
 }
 
+/** No answer: refused, reset, timed out, redirected off the Vault host. Only the code survives. */
+class VaultTransportError extends Error {
+  override readonly name = 'VaultTransportError';
+  constructor(
+    readonly code: string,
+    readonly path: string,
+  ) {
+    super(`Vault request to ${path} failed: ${code}`);
+  }
+}
+
 function unavailable(message: string, cause?: unknown): CaBrokerError {
   return new CaBrokerError(
     'ERR_CA_BACKEND_UNAVAILABLE',
     message,
     cause === undefined ? undefined : { cause },
+  );
+}
+
+/** A node-vault rejection, reduced to what is safe to log. */
+function safeCause(err: unknown, path: string): Error {
+  if (err instanceof VaultTransportError) return err;
+  const response = (err as { response?: { statusCode?: unknown; body?: unknown } } | null)?.response;
+  // node-vault's ApiResponseError: `response` is { statusCode, body } (an axios error's `response`,
+  // when there is one, has `status` instead).
+  if (response && typeof response.statusCode === 'number') {
+    const body = response.body as { errors?: unknown } | null | undefined;
+    const errors = Array.isArray(body?.errors)
+      ? body.errors.filter((e): e is string => typeof e === 'string').slice(0, 4)
+      : [];
+    return new VaultHttpError(response.statusCode, path, errors);
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  return new VaultTransportError(
+    typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : 'ERR_VAULT_REQUEST',
+    path,
   );
 }
 
@@ -54,9 +111,55 @@ function readSecretFile(file: string): string {
 
 const roleName = (template: string, role: string) => template.replaceAll('{role}', role);
 
+type ConnectCallback = (err: Error | null, socket?: Socket) => void;
+
+/** Agents that connect only to the configured Vault origin, whatever URL they are asked for. */
+function pinnedAgents(address: URL): { httpAgent: http.Agent; httpsAgent: https.Agent } {
+  const host = address.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(address.port || (address.protocol === 'https:' ? 443 : 80));
+  const pin = <A extends http.Agent>(agent: A): A => {
+    const a = agent as unknown as {
+      createConnection(options: { host?: string; port?: number | string }, cb: ConnectCallback): unknown;
+    };
+    const connect = a.createConnection.bind(agent);
+    a.createConnection = (options, cb) => {
+      if (options.host !== host || Number(options.port) !== port) {
+        cb(
+          Object.assign(new Error('refusing to connect anywhere but the Vault address'), {
+            code: 'ERR_VAULT_OFF_ORIGIN',
+          }),
+        );
+        return undefined;
+      }
+      return connect(options, cb);
+    };
+    return agent;
+  };
+  return {
+    httpAgent: pin(new http.Agent({ keepAlive: true })),
+    httpsAgent: pin(new https.Agent({ keepAlive: true, rejectUnauthorized: true })),
+  };
+}
+
+const noop = () => {};
+
 export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOptions = {}): SigningBackend {
   const now = options.now ?? Date.now;
-  const base = cfg.address.replace(/\/+$/, '');
+  const agents = pinnedAgents(new URL(cfg.address));
+  const client = nodeVault({
+    endpoint: cfg.address.replace(/\/+$/, ''),
+    apiVersion: 'v1',
+    pathPrefix: '',
+    debug: noop,
+    // Overrides VAULT_SKIP_VERIFY; the agents above verify certificates in any case.
+    rpDefaults: { strictSSL: true },
+  } as Parameters<typeof nodeVault>[0]);
+  // The constructor falls back to VAULT_TOKEN, VAULT_NAMESPACE and VAULT_PREFIX: none of them applies.
+  const c = client as typeof client & { namespace?: string; pathPrefix: string };
+  c.token = '';
+  c.pathPrefix = '';
+  c.namespace = cfg.namespace ?? '';
+
   const appRole =
     cfg.auth.method === 'approle'
       ? { roleId: readSecretFile(cfg.auth.roleIdFile), secretId: readSecretFile(cfg.auth.secretIdFile) }
@@ -64,46 +167,40 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
   let cachedToken: { token: string; renewAt: number } | undefined;
   const caKeys = new Map<string, string>();
 
+  /** One node-vault call; `path` without the /v1/ prefix. Rejects only with a CaBrokerError. */
   async function call(
-    method: 'GET' | 'POST',
+    method: 'read' | 'write',
     path: string,
-    init: { token?: string; body?: unknown } = {},
-  ): Promise<{ status: number; text: string }> {
-    const headers: Record<string, string> = { 'x-vault-request': 'true' };
-    if (cfg.namespace) headers['x-vault-namespace'] = cfg.namespace;
-    if (init.token) headers['x-vault-token'] = init.token;
-    if (init.body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
+    init: { token?: string; body?: Record<string, unknown> } = {},
+  ): Promise<unknown> {
+    // A fresh object per call: node-vault adds X-Vault-Namespace (and would add client.token) to it.
+    const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
+    if (init.token) headers['X-Vault-Token'] = init.token;
+    const requestOptions = { headers, timeout: cfg.timeoutMs, ...agents };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new VaultTransportError('ETIMEDOUT', path)), cfg.timeoutMs);
+    });
+    const pending: Promise<unknown> =
+      method === 'read' ? client.read(path, requestOptions) : client.write(path, init.body, requestOptions);
+    pending.catch(noop); // it may settle after the deadline
     try {
-      res = await fetch(`${base}${path}`, {
-        method,
-        headers,
-        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-        signal: AbortSignal.timeout(cfg.timeoutMs),
-        redirect: 'error',
-      });
+      return await Promise.race([pending, deadline]);
     } catch (err) {
-      throw unavailable('Vault unreachable', err);
+      const cause = safeCause(err, path);
+      throw unavailable(
+        cause instanceof VaultHttpError ? 'Vault refused the request' : 'Vault unreachable',
+        cause,
+      );
+    } finally {
+      clearTimeout(timer);
     }
-    const text = await res.text();
-    if (res.status < 200 || res.status > 299) {
-      let errors: string[] = [];
-      try {
-        const j = JSON.parse(text) as { errors?: unknown };
-        if (Array.isArray(j.errors)) errors = j.errors.filter((e): e is string => typeof e === 'string');
-      } catch {}
-      throw unavailable('Vault refused the request', new VaultHttpError(res.status, path, errors));
-    }
-    return { status: res.status, text };
   }
 
-  async function json(method: 'GET' | 'POST', path: string, init: { token?: string; body?: unknown } = {}) {
-    const { text } = await call(method, path, init);
-    try {
-      return JSON.parse(text) as Record<string, unknown>;
-    } catch (err) {
-      throw unavailable('Vault answer is not JSON', err);
-    }
+  async function json(path: string, body: Record<string, unknown>, token?: string) {
+    const answer = await call('write', path, token === undefined ? { body } : { body, token });
+    if (typeof answer !== 'object' || answer === null) throw unavailable('Vault answer is not JSON');
+    return answer as Record<string, unknown>;
   }
 
   function clientToken(answer: Record<string, unknown>): { token: string; lease: number } {
@@ -124,15 +221,17 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
   ): Promise<{ token: string; revoke: boolean }> {
     if (cfg.auth.method === 'jwt') {
       if (userToken === undefined) throw unavailable('Vault JWT login needs the caller token');
-      const answer = await json('POST', `/v1/auth/${cfg.auth.mount}/login`, {
-        body: { role: roleName(cfg.auth.role, role), jwt: userToken },
+      const answer = await json(`auth/${cfg.auth.mount}/login`, {
+        role: roleName(cfg.auth.role, role),
+        jwt: userToken,
       });
       return { token: clientToken(answer).token, revoke: true };
     }
     const t = now();
     if (cachedToken && t < cachedToken.renewAt) return { token: cachedToken.token, revoke: false };
-    const answer = await json('POST', `/v1/auth/${cfg.auth.mount}/login`, {
-      body: { role_id: appRole!.roleId, secret_id: appRole!.secretId },
+    const answer = await json(`auth/${cfg.auth.mount}/login`, {
+      role_id: appRole!.roleId,
+      secret_id: appRole!.secretId,
     });
     const { token, lease } = clientToken(answer);
     // Log in again after two thirds of the lease; a lease of 0 (no expiry) is still refreshed hourly.
@@ -147,24 +246,19 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
     body: Record<string, unknown>,
     userToken: string | undefined,
   ): Promise<string> {
+    const path = `${mount}/sign/${encodeURIComponent(vaultRole)}`;
     const session = await login(role, userToken);
     try {
       let answer: Record<string, unknown>;
       try {
-        answer = await json('POST', `/v1/${mount}/sign/${encodeURIComponent(vaultRole)}`, {
-          token: session.token,
-          body,
-        });
+        answer = await json(path, body, session.token);
       } catch (err) {
         // A cached AppRole token may have been revoked: log in once more.
         const status = ((err as CaBrokerError).cause as VaultHttpError | undefined)?.status;
         if (session.revoke || status !== 403) throw err;
         cachedToken = undefined;
         const again = await login(role, userToken);
-        answer = await json('POST', `/v1/${mount}/sign/${encodeURIComponent(vaultRole)}`, {
-          token: again.token,
-          body,
-        });
+        answer = await json(path, body, again.token);
       }
       const signed = (answer['data'] as { signed_key?: unknown } | undefined)?.signed_key;
       if (typeof signed !== 'string') throw unavailable('Vault sign answer has no signed_key');
@@ -173,7 +267,9 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
       if (session.revoke) {
         // The login token exists only for this one signature; revoking it keeps Vault's token store
         // from filling with one token per tool call. Failure here does not affect the certificate.
-        call('POST', '/v1/auth/token/revoke-self', { token: session.token }).catch(() => {});
+        // An empty JSON object as the body: without one axios labels the POST
+        // application/x-www-form-urlencoded, which the stand-in (fastify) refuses with 415.
+        call('write', 'auth/token/revoke-self', { token: session.token, body: {} }).catch(noop);
       }
     }
   }
@@ -181,8 +277,9 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
   async function publicKey(mount: string): Promise<string> {
     const cached = caKeys.get(mount);
     if (cached) return cached;
-    const { text } = await call('GET', `/v1/${mount}/public_key`);
-    const line = text.trim();
+    // A text/plain answer: axios hands the string through when it is not JSON.
+    const text = await call('read', `${mount}/public_key`);
+    const line = typeof text === 'string' ? text.trim() : '';
     if (!/^[a-z0-9-]+ [A-Za-z0-9+/=]+/.test(line))
       throw unavailable('Vault public_key answer is not a key line');
     caKeys.set(mount, line);
@@ -231,9 +328,25 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
       return cfg.hostMount ? publicKey(cfg.hostMount) : undefined;
     },
     async ready() {
-      await call('GET', '/v1/sys/health');
+      // node-vault resolves sys/health whatever the status (sealed 503, standby 429, DR secondary 472,
+      // performance standby 473), so the body decides: only an initialised, unsealed, active node is ready.
+      const h = (await call('read', 'sys/health')) as Record<string, unknown> | null;
+      if (
+        typeof h !== 'object' ||
+        h === null ||
+        h['initialized'] !== true ||
+        h['sealed'] !== false ||
+        h['standby'] !== false ||
+        h['performance_standby'] === true ||
+        (typeof h['replication_dr_mode'] === 'string' && h['replication_dr_mode'].startsWith('secondary'))
+      ) {
+        throw unavailable('Vault is not an initialised, unsealed, active node');
+      }
       await publicKey(cfg.mount);
     },
-    async close() {},
+    async close() {
+      agents.httpAgent.destroy();
+      agents.httpsAgent.destroy();
+    },
   };
 }
