@@ -34,6 +34,12 @@ export interface FakeVault {
     /** Tokens the fake considers revoked (403 on use). */
     revoked?: Set<string>;
     leaseSeconds?: number;
+    /** Hold the answer to a sign request this long (a hung Vault). */
+    signDelayMs?: number;
+    /** Answer sign requests with a 307 to this URL (a standby pointing elsewhere, or worse). */
+    signRedirect?: string;
+    /** Drop the connection on a sign request (a transport error after a successful login). */
+    signReset?: boolean;
   };
   close(): Promise<void>;
 }
@@ -79,6 +85,13 @@ export async function startFakeVault(): Promise<FakeVault> {
     if (typeof token !== 'string' || !token.startsWith('hvs.') || behaviour.revoked?.has(token)) {
       return reply.code(403).send({ errors: ['permission denied'] });
     }
+    if (behaviour.signReset) {
+      reply.hijack();
+      req.raw.socket.destroy();
+      return;
+    }
+    if (behaviour.signRedirect) return reply.code(307).header('location', behaviour.signRedirect).send();
+    if (behaviour.signDelayMs) await new Promise((r) => setTimeout(r, behaviour.signDelayMs));
     if (behaviour.signStatus) return reply.code(behaviour.signStatus).send({ errors: ['internal error'] });
     const b = req.body as Record<string, unknown>;
     const host = b['cert_type'] === 'host';
