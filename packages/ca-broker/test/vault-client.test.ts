@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { newRequestId } from '@netward/audit-context';
@@ -147,6 +148,32 @@ describe('vault backend through node-vault: secrets stay out of errors and logs'
       } finally {
         await b.close();
       }
+    }
+  });
+
+  it('prints nothing through node-vault’s debug channel, even with DEBUG=node-vault enabled', async () => {
+    // node-vault's own `debug` instance (what DEBUG=node-vault turns on), resolved from node-vault itself.
+    const debug = createRequire(createRequire(import.meta.url).resolve('node-vault'))('debug') as {
+      enable(ns: string): void;
+      disable(): string;
+    };
+    const written: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    debug.enable('node-vault');
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      const backend = createVaultBackend(vaultCfg());
+      const jwt = await idp.sign(claims(idp));
+      await backend.signUser(userRequest(jwt));
+      await backend.close();
+      expect(written.join('')).not.toContain(jwt.split('.')[2]);
+      expect(written.join('')).not.toContain('node-vault');
+    } finally {
+      process.stderr.write = original;
+      debug.disable();
     }
   });
 
