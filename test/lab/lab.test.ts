@@ -121,6 +121,24 @@ async function ssh(
   }
 }
 
+/** A bare MCP `initialize` POST with a bearer token, to look at the HTTP answer itself. */
+function initialize(layout: LabLayout, token: string): Promise<Response> {
+  return fetch(layout.urls.mcp, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+    }),
+  });
+}
+
 describe('native lab end to end', () => {
   let layout: LabLayout;
   let keyDir: string;
@@ -242,46 +260,12 @@ describe('native lab end to end', () => {
     it('refuses a token minted for another audience (the CA broker) at the MCP server: 401 invalid_token', async () => {
       const login = await loginAs(layout, 'bob');
       const brokerToken = await exchangeForBroker(layout, login.accessToken);
-      const res = await fetch(layout.urls.mcp, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${brokerToken}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-06-18',
-            capabilities: {},
-            clientInfo: { name: 'e2e', version: '1' },
-          },
-        }),
-      });
+      const res = await initialize(layout, brokerToken);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
       await res.arrayBuffer();
       // The same request with the user's own MCP token is accepted.
-      const good = await fetch(layout.urls.mcp, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${login.accessToken}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-06-18',
-            capabilities: {},
-            clientInfo: { name: 'e2e', version: '1' },
-          },
-        }),
-      });
+      const good = await initialize(layout, login.accessToken);
       expect(good.status).toBe(200);
       await good.arrayBuffer();
     });
