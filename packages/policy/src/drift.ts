@@ -4,6 +4,7 @@ import { decide } from './decide.ts';
 import { lineDiff } from './diff.ts';
 import { PolicyError } from './errors.ts';
 import { unanchoredPermits } from './lint.ts';
+import { renderGrammar } from './render/grammar.ts';
 import { renderLocalRules } from './render/local-rules.ts';
 import { renderBrokerRoles, renderIdp, renderKeycloakRealm, renderMcpTools } from './render/services.ts';
 import { extractTacPlusNgPolicySection, renderTacPlusNgPolicySection } from './render/tac-plus-ng.ts';
@@ -72,7 +73,15 @@ export function checkDrift(policy: Policy): DriftWarning[] {
 }
 
 /** Targets `render` writes and `check` can compare. */
-export const TARGETS = ['tac_plus-ng', 'local-rules', 'broker', 'mcp', 'idp', 'keycloak-realm'] as const;
+export const TARGETS = [
+  'tac_plus-ng',
+  'local-rules',
+  'grammar',
+  'broker',
+  'mcp',
+  'idp',
+  'keycloak-realm',
+] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface DeployedCheck {
@@ -125,6 +134,10 @@ export function checkDeployed(policy: Policy, target: Target, text: string, file
     case 'local-rules':
       deployed = canonicalJson(text, target, file);
       expected = renderLocalRules(policy);
+      break;
+    case 'grammar':
+      deployed = canonicalJson(text, target, file);
+      expected = renderGrammar(policy);
       break;
     case 'broker':
       deployed = canonicalJson(text, target, file);

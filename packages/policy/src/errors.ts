@@ -17,6 +17,8 @@ export const POLICY_ERROR_CODES = [
   'ERR_POLICY_TARGET',
   /** A deployed artifact that cannot be compared: not rendered by netward-policy, or not JSON. */
   'ERR_POLICY_MISMATCH',
+  /** A rendered grammar file (the validator's command grammars) does not match its format. */
+  'ERR_POLICY_GRAMMAR_INVALID',
 ] as const;
 export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];
 
@@ -27,7 +29,8 @@ export type PolicyIssueCode =
   | 'regex-unsupported' // construct outside the shared subset (lookaround, backreference, flag, ...)
   | 'regex-unsafe' // nested or too many quantifiers: super-linear matching
   | 'duplicate' // two roles, IdP roles, tools or TACACS+ names the same
-  | 'inconsistent'; // values that contradict each other (ttl above max ttl, ...)
+  | 'inconsistent' // values that contradict each other (ttl above max ttl, ...)
+  | 'grammar'; // a grammar entry outside the grammar language, or a set name that does not exist
 
 export interface PolicyIssue {
   readonly code: PolicyIssueCode;

@@ -9,6 +9,38 @@ export {
   type PolicyIssue,
   type PolicyIssueCode,
 } from './errors.ts';
+export {
+  CONFIG_READ_SCOPE,
+  CONFIG_WRITE_SCOPE,
+  findHoles,
+  type GrammarDisagreement,
+  generateCommands,
+  grammarAgreement,
+  HOLE_PROBES,
+  type HoleProbe,
+  type HoleWarning,
+  type NoGrammarWarning,
+  roleGrammar,
+  rolesWithoutGrammar,
+} from './grammar/check.ts';
+export {
+  COMMAND_CLASSES,
+  type CommandClass,
+  GRAMMAR_FILE_VERSION,
+  type GrammarMatch,
+  type GrammarSet,
+  type Grammars,
+  matchGrammar,
+  parseGrammarFile,
+} from './grammar/file.ts';
+export {
+  GrammarSpecError,
+  intRangePattern,
+  parseEntry,
+  VALUE_TYPES,
+  type ValueType,
+  variantPattern,
+} from './grammar/spec.ts';
 export { isAnchoredAtStart, LINT_PROBES, lookAlikeExample } from './lint.ts';
 export {
   defaultPolicy,
@@ -26,6 +58,7 @@ export {
   parseLocalRules,
 } from './local-rules/index.ts';
 export { checkPattern, MAX_PATTERN_LENGTH, MAX_QUANTIFIERS, MAX_REPEAT } from './regex.ts';
+export { renderGrammar } from './render/grammar.ts';
 export { renderLocalRules } from './render/local-rules.ts';
 export {
   type IdpFormat,

@@ -5,6 +5,8 @@ import type { z } from 'zod';
 import { compileRoles } from './decide.ts';
 import { DEFAULT_POLICY_FILE, DEFAULT_POLICY_YAML } from './default-policy.ts';
 import { formatIssues, PolicyError, type PolicyIssue } from './errors.ts';
+import type { GrammarSet } from './grammar/file.ts';
+import { type GrammarEntry, GrammarSpecError, parseEntry, variantPattern } from './grammar/spec.ts';
 import { patternProblem } from './regex.ts';
 import { type PolicyFile, policyFileSchema } from './schema.ts';
 import type { DeviceAttributes, DeviceInfo, Policy, Role, Rule, Tool } from './types.ts';
@@ -129,8 +131,61 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
     else seen.set(key, formatPath(path));
   };
 
+  // Grammar sets: every entry in the language, and each of its variants one rule tac_plus-ng can run.
+  const sets = new Map<string, GrammarSet>();
+  (file.grammars ?? []).forEach((g, i) => {
+    unique('grammar set', g.name, ['grammars', i, 'name']);
+    const entries: GrammarEntry[] = [];
+    g.commands.forEach((spec, k) => {
+      let entry: GrammarEntry;
+      try {
+        entry = parseEntry(spec);
+      } catch (e) {
+        if (!(e instanceof GrammarSpecError)) throw e;
+        add('grammar', ['grammars', i, 'commands', k], e.message);
+        return;
+      }
+      for (const v of entry.variants) {
+        const problem = patternProblem(variantPattern(v));
+        if (problem !== null) {
+          add(
+            'grammar',
+            ['grammars', i, 'commands', k],
+            `too complex for one tac_plus-ng rule (${problem.message}): split it into several entries`,
+          );
+          return;
+        }
+      }
+      entries.push(entry);
+    });
+    sets.set(
+      g.name,
+      Object.freeze({ name: g.name, scope: g.scope, class: g.class, entries: Object.freeze(entries) }),
+    );
+  });
+
   file.roles.forEach((r, i) => {
     unique('role name', r.name, ['roles', i, 'name']);
+    if ((r.rules === undefined) === (r.grammar === undefined)) {
+      add(
+        'inconsistent',
+        ['roles', i],
+        'expected exactly one of rules (hand-written patterns) and grammar (names of grammar sets)',
+      );
+    }
+    r.grammar?.forEach((name, k) => {
+      const set = sets.get(name);
+      if (set === undefined) {
+        const s = file.grammars?.find((g) => g.name === name);
+        if (s === undefined) add('grammar', ['roles', i, 'grammar', k], `unknown grammar set "${name}"`);
+      } else if (!r.scopes.includes(set.scope)) {
+        add(
+          'inconsistent',
+          ['roles', i, 'grammar', k],
+          `grammar set "${name}" needs scope ${set.scope}, which the role does not grant (the device layer must not allow more than the MCP layer)`,
+        );
+      }
+    });
     unique('idpRole', r.idpRole ?? r.name, ['roles', i, r.idpRole === undefined ? 'name' : 'idpRole']);
     unique('tacacs group', r.tacacs?.group ?? r.name, ['roles', i, 'tacacs', 'group']);
     unique('tacacs profile', r.tacacs?.profile ?? `${r.name}-profile`, ['roles', i, 'tacacs', 'profile']);
@@ -148,9 +203,10 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
       if (scopes.has(s)) add('duplicate', ['roles', i, 'scopes', k], `duplicate scope "${s}"`);
       scopes.add(s);
     });
-    r.rules.forEach((rule, k) => {
+    const rules = r.rules ?? [];
+    rules.forEach((rule, k) => {
       if (rule.match === undefined) {
-        if (k < r.rules.length - 1) {
+        if (k < rules.length - 1) {
           add(
             'inconsistent',
             ['roles', i, 'rules', k],
@@ -179,8 +235,11 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
         extensions: Object.freeze([...r.certificate.extensions]),
       }),
       rules: Object.freeze(
-        r.rules.map((x): Rule => Object.freeze({ action: x.action, match: x.match ?? null })),
+        r.grammar === undefined
+          ? (r.rules ?? []).map((x): Rule => Object.freeze({ action: x.action, match: x.match ?? null }))
+          : grammarRules(r.grammar.map((n) => sets.get(n) as GrammarSet)),
       ),
+      ...(r.grammar === undefined ? {} : { grammar: Object.freeze([...r.grammar]) }),
       tacacs: Object.freeze({
         group: r.tacacs?.group ?? r.name,
         profile: r.tacacs?.profile ?? `${r.name}-profile`,
@@ -199,12 +258,35 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
     }),
   );
   const policy: Policy = Object.freeze({
+    grammars: Object.freeze([...sets.values()]),
     roles: Object.freeze(roles),
     tools: Object.freeze(tools),
     source: fileName,
   });
   compileRoles(policy);
   return policy;
+}
+
+/**
+ * The rules a grammar role is rendered to: one anchored permit per variant of each entry (an optional
+ * group present or absent), in grammar order; no match denies. `variantPattern` builds each pattern from
+ * the same value patterns the validator's matcher uses, and `netward-policy check` compares the two on
+ * generated commands.
+ */
+export function grammarRules(sets: readonly GrammarSet[]): Rule[] {
+  const out: Rule[] = [];
+  const seen = new Set<string>();
+  for (const set of sets) {
+    for (const entry of set.entries) {
+      for (const v of entry.variants) {
+        const match = variantPattern(v);
+        if (seen.has(match)) continue;
+        seen.add(match);
+        out.push(Object.freeze({ action: 'permit', match }));
+      }
+    }
+  }
+  return out;
 }
 
 function freezeDevices(d: {

@@ -1,4 +1,5 @@
 // The in-memory policy: what every enforcement point is rendered from. All of it is frozen once parsed.
+import type { GrammarSet } from './grammar/file.ts';
 
 /**
  * One command rule. `match` is the source of a regular expression in the subset accepted by
@@ -46,8 +47,10 @@ export interface Role {
   readonly idpRole: string;
   readonly scopes: readonly string[];
   readonly certificate: CertificateProfile;
-  /** Ordered; the first match decides; no match = deny. */
+  /** Ordered; the first match decides; no match = deny. Rendered from `grammar` when the role has one. */
   readonly rules: readonly Rule[];
+  /** Names of the grammar sets the role may run, in order; absent for a role with hand-written rules. */
+  readonly grammar?: readonly string[];
   readonly tacacs: TacacsNames;
   readonly devices?: DeviceAttributes;
 }
@@ -63,6 +66,8 @@ export interface Tool {
 }
 
 export interface Policy {
+  /** Grammar sets, by policy order (empty for a policy of hand-written rules only). */
+  readonly grammars?: readonly GrammarSet[];
   readonly roles: readonly Role[];
   readonly tools: readonly Tool[];
   /** File name the policy was read from (for messages). */

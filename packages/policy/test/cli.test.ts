@@ -19,6 +19,7 @@ import {
 } from '../src/index.ts';
 
 const PKG = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DESIGN = join(PKG, 'policy', 'design.yaml');
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'netward-policy-cli-'));
@@ -45,7 +46,17 @@ function run(argv: string[]): { code: number; out: string; err: string } {
 
 describe('explain', () => {
   it('prints the decision and the rule that made it (the issue example)', () => {
-    const r = run(['explain', '--role', 'net-operator', '--', 'vtysh', '-c', 'configure terminal']);
+    const r = run([
+      'explain',
+      '--policy',
+      DESIGN,
+      '--role',
+      'net-operator',
+      '--',
+      'vtysh',
+      '-c',
+      'configure terminal',
+    ]);
     expect(r).toEqual({
       code: 1,
       out: 'role:     net-operator\ncommand:  vtysh -c configure terminal\ndecision: DENY\nbecause:  rule #0: deny /configure/\n',
@@ -54,13 +65,13 @@ describe('explain', () => {
   });
 
   it('explains a permit, a default deny, an unconditional permit and an unknown role', () => {
-    expect(run(['explain', '--role', 'net-viewer', '--command', 'show bgp summary']).out).toContain(
-      'decision: PERMIT\nbecause:  rule #2: permit /(^|/)show($| )/\n',
-    );
-    expect(run(['explain', '--role', 'net-viewer', '--', 'ping', '192.0.2.1']).out).toContain(
-      'because:  no rule matched: default deny',
-    );
-    expect(run(['explain', '--role', 'net-admin', '--', 'reload']).out).toContain(
+    expect(
+      run(['explain', '--policy', DESIGN, '--role', 'net-viewer', '--command', 'show bgp summary']).out,
+    ).toContain('decision: PERMIT\nbecause:  rule #2: permit /(^|/)show($| )/\n');
+    expect(
+      run(['explain', '--policy', DESIGN, '--role', 'net-viewer', '--', 'ping', '192.0.2.1']).out,
+    ).toContain('because:  no rule matched: default deny');
+    expect(run(['explain', '--policy', DESIGN, '--role', 'net-admin', '--', 'reload']).out).toContain(
       'rule #0: permit (every command)',
     );
     const u = run(['explain', '--role', 'mallory', '--', 'show']);
@@ -69,7 +80,19 @@ describe('explain', () => {
   });
 
   it('answers in JSON with --json', () => {
-    const r = run(['explain', '--json', '--role', 'net-operator', '--', 'ping', '-c', '3', '192.0.2.1']);
+    const r = run([
+      'explain',
+      '--json',
+      '--policy',
+      DESIGN,
+      '--role',
+      'net-operator',
+      '--',
+      'ping',
+      '-c',
+      '3',
+      '192.0.2.1',
+    ]);
     expect(JSON.parse(r.out)).toEqual({
       decision: 'permit',
       ruleIndex: 3,
@@ -79,6 +102,21 @@ describe('explain', () => {
       knownRole: true,
     });
     expect(r.code).toBe(0);
+  });
+
+  it('names the grammar entry that admits a command of the default policy, or why none does', () => {
+    const ok = run(['explain', '--role', 'net-operator', '--', 'ping', '-c', '3', '192.0.2.1']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('decision: PERMIT\n');
+    expect(ok.out).toContain(
+      'grammar:  diagnostics: "ping -c <int:1-5> [-W <int:1-5>] [-I <interface>] <ip>"\n',
+    );
+    const flood = run(['explain', '--role', 'net-operator', '--', 'ping', '-f', '192.0.2.1']);
+    expect(flood.code).toBe(1);
+    expect(flood.out).toContain('decision: DENY\nbecause:  no rule matched: default deny\n');
+    expect(flood.out).toContain(
+      'grammar:  closest entry "ping -c <int:1-5> [-W <int:1-5>] [-I <interface>] <ip>" (diagnostics) does not admit word 1 ("-f")\n',
+    );
   });
 
   it('reads another policy with --policy and reports an invalid one with exit 2', () => {
@@ -168,26 +206,42 @@ describe('render', () => {
 describe('check', () => {
   const p = defaultPolicy();
 
-  it('passes with warnings on the default policy, fails with --strict', () => {
+  it('finds no hole and no disagreement in the default policy; only the unsafe demonstration tool warns', () => {
     const r = run(['check']);
     expect(r.code).toBe(0);
+    expect(r.out).not.toContain('HOLE');
+    expect(r.out).not.toContain('DISAGREE');
     expect(r.out).toContain(
-      'WARNING   denied-tool-permitted-command: net-viewer is denied show_running_config (lacks scope mcp:config:read) but its device rules permit "show running-config" by rule 2 (permit (^|/)show($| ))\n',
+      'WARNING   unsafe-tool-granted: net-viewer can call run_raw_command_on_device, which is marked unsafe (scope mcp:ctrl-plane:read)\n',
     );
     expect(r.out).toContain(
-      'WARNING   unanchored-permit: net-viewer rule 2 (permit (^|/)show($| )) is not anchored at the start of the command (write ^ before each alternative), so it also permits commands that merely carry the permitted text in an argument, e.g. "ip link set dev eth0 down /show"\n',
+      '0 file(s) checked, 0 mismatch(es), 0 hole(s), 0 disagreement(s), 3 warning(s)\n',
     );
-    expect(r.out).toContain('0 file(s) checked, 0 mismatch(es), 12 warning(s)\n');
     expect(run(['check', '--strict']).code).toBe(1);
   });
 
-  it('finds no unanchored permit in the hardened policy', () => {
-    const r = run(['check', '--policy', join(PKG, 'policy', 'hardened.yaml')]);
-    expect(r.code).toBe(0);
-    expect(r.out).not.toContain('unanchored-permit');
-    expect(r.out).toContain('0 file(s) checked, 0 mismatch(es), 5 warning(s)\n');
-    const strict = run(['check', '--strict', '--policy', join(PKG, 'policy', 'hardened.yaml')]);
-    expect(strict.code).toBe(1); // the seed's tool/scope findings remain: the tools are the same
+  it('names every hole of the design policy and fails', () => {
+    const r = run(['check', '--policy', DESIGN]);
+    expect(r.code).toBe(1);
+    // the findings of issue 12: a viewer reads a file and changes state, an operator floods and enters
+    // namespaces, a viewer reads the configuration its scopes refuse
+    for (const line of [
+      'HOLE      net-viewer may run "ip -b /etc/netward/tacacs.key /show", which reads a file (ip -b), carrying /show as the design rules allow: no role may (permitted by rule 2 (permit (^|/)show($| )))\n',
+      'HOLE      net-viewer may run "ip route add 10.99.0.0/16 dev lo", which adds a route, without scope mcp:config:write (permitted by rule 3 (permit (^|/)ip route($| )))\n',
+      'HOLE      net-viewer may run "ip addr flush dev lo", which removes addresses, without scope mcp:config:write (permitted by rule 4 (permit (^|/)ip addr($| )))\n',
+      'HOLE      net-viewer may run "show running-config", which shows the configuration, without scope mcp:config:read (permitted by rule 2 (permit (^|/)show($| )))\n',
+      'HOLE      net-operator may run "ip -batch /etc/netward/tacacs.key", which reads a file (ip -batch): no role may (permitted by rule 5 (permit (^|/)ip($| )))\n',
+      'HOLE      net-operator may run "ip link set dev eth0 down", which takes an interface down, without scope mcp:config:write (permitted by rule 5 (permit (^|/)ip($| )))\n',
+      'HOLE      net-operator may run "ip netns exec other sh", which runs a program in another namespace (ip netns exec): no role may (permitted by rule 5 (permit (^|/)ip($| )))\n',
+      'HOLE      net-operator may run "ping -f 192.0.2.1", which floods (ping -f): no role may (permitted by rule 3 (permit (^|/)ping($| )))\n',
+      'HOLE      net-admin may run "ip -b /etc/netward/tacacs.key", which reads a file and prints its lines (ip -b): no role may (permitted by rule 0 (permit always))\n',
+      'WARNING   no-grammar: net-viewer has no command grammar: the validator passes its commands to the rules as they are, and the rules match only text\n',
+    ]) {
+      expect(r.out).toContain(line);
+    }
+    const json = JSON.parse(run(['check', '--json', '--policy', DESIGN]).out);
+    expect(json.holes.length).toBeGreaterThanOrEqual(40);
+    expect(json.disagreements).toEqual([]);
   });
 
   it('reports each deployed file and fails with a diff when one no longer matches', () => {
@@ -220,7 +274,7 @@ describe('check', () => {
     expect(
       json.files.filter((f: { matches: boolean }) => !f.matches).map((f: { target: string }) => f.target),
     ).toEqual(['idp']);
-    expect(json.warnings).toHaveLength(12);
+    expect(json.warnings).toHaveLength(3);
   });
 
   it('exits 2 when a file cannot be read', () => {

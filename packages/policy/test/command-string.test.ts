@@ -2,7 +2,8 @@
 // many generated commands (not only the hand-written table).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { commandString, decide, defaultPolicy } from '../src/index.ts';
+import { commandString, decide } from '../src/index.ts';
+import { designPolicy } from './helpers/design.ts';
 import { pcre2Decide, readReference } from './helpers/reference.ts';
 import { tacPlusNgCmdline } from './helpers/tacacs.ts';
 
@@ -64,7 +65,7 @@ describe('decide equals PCRE2 on the reference profiles for generated commands',
   for (const [user, profile] of users) {
     it(`${user} (${profile}) on ${commands.length} commands`, () => {
       const expected = pcre2Decide(profiles.get(profile) ?? [], commands);
-      const actual = commands.map((c) => decide(defaultPolicy(), user, c).decision);
+      const actual = commands.map((c) => decide(designPolicy(), user, c).decision);
       const diff = commands.filter((_, i) => expected[i] !== actual[i]);
       expect(diff).toEqual([]);
     });

@@ -1,5 +1,6 @@
-// The shipped policy: embedded copy identical to policy/default.yaml, the names others build against, and
-// rules identical to the seed's tac_plus-ng profiles (read from the reference configuration).
+// The shipped policy: embedded copy identical to policy/default.yaml, the names others build against, its
+// grammar; and the design policy (policy/design.yaml), whose rules are the seed's tac_plus-ng profiles
+// (read from the reference configuration).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ import {
   roleByName,
   toolsForScopes,
 } from '../src/index.ts';
+import { designPolicy } from './helpers/design.ts';
 import { readReference } from './helpers/reference.ts';
 
 const PKG = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,7 +82,7 @@ describe('default policy', () => {
         ['show_ip_route', 'mcp:ctrl-plane:read', 'show ip route', false],
         ['show_interfaces', 'mcp:ctrl-plane:read', 'show interface brief', false],
         ['ping', 'mcp:diag:run', 'ping -c 3 192.0.2.1', false],
-        ['traceroute', 'mcp:diag:run', 'traceroute -n 192.0.2.1', false],
+        ['traceroute', 'mcp:diag:run', 'traceroute -n -m 15 192.0.2.1', false],
         ['show_running_config', 'mcp:config:read', 'show running-config', false],
         ['set_interface_description', 'mcp:config:write', 'configure terminal', false],
         ['run_raw_command_on_device', 'mcp:ctrl-plane:read', null, true],
@@ -88,9 +90,36 @@ describe('default policy', () => {
     );
   });
 
+  it('gives each role the grammar sets of its MCP scopes, and rules rendered from them only', () => {
+    const p = defaultPolicy();
+    expect(p.roles.map((r) => [r.name, r.grammar])).toEqual([
+      ['net-viewer', ['read-state']],
+      ['net-operator', ['read-state', 'diagnostics']],
+      ['net-admin', ['read-state', 'diagnostics', 'config-read', 'config-write', 'admin-operations']],
+    ]);
+    for (const r of p.roles) {
+      expect(r.rules.length).toBeGreaterThan(0);
+      // Every rule permits one anchored variant; nothing is permitted by default.
+      for (const rule of r.rules) {
+        expect(rule.action).toBe('permit');
+        expect(rule.match).toMatch(/^\^.*\$$/);
+      }
+    }
+  });
+
+  it('is the same roles, scopes, certificates and tools as the design policy', () => {
+    const strip = (x: ReturnType<typeof defaultPolicy>) => ({
+      roles: x.roles.map((r) => ({ ...r, rules: [], grammar: [] })),
+      tools: x.tools.map((t) => ({ ...t, command: t.name === 'traceroute' ? '' : t.command })),
+    });
+    expect(strip(defaultPolicy())).toEqual(strip(designPolicy()));
+  });
+});
+
+describe('design policy (policy/design.yaml)', () => {
   it("reproduces the seed's profiles exactly (reference tac_plus-ng.cfg)", () => {
     const { profiles, users } = readReference();
-    for (const role of defaultPolicy().roles) {
+    for (const role of designPolicy().roles) {
       const profile = users.get(role.name);
       expect(profile).toBe(role.tacacs.profile);
       const ref = profiles.get(profile as string) ?? [];
@@ -101,7 +130,7 @@ describe('default policy', () => {
   });
 
   it('decides as the seed describes', () => {
-    const p = defaultPolicy();
+    const p = designPolicy();
     const d = (role: string, cmd: string) => decide(p, role, cmd);
     expect(d('net-viewer', 'show bgp summary')).toEqual({
       decision: 'permit',
@@ -127,7 +156,9 @@ describe('default policy', () => {
     expect(d('nobody', 'show')).toEqual({ decision: 'deny', ruleIndex: null, rule: null, role: 'nobody' });
     expect(d('net-admin', 'show\0x')).toMatchObject({ decision: 'deny', ruleIndex: null });
   });
+});
 
+describe('default policy lookups', () => {
   it('finds roles by name and by IdP role, and tools by scope', () => {
     const p = defaultPolicy();
     expect(roleByName(p, 'net-operator')?.idpRole).toBe('net-operator');

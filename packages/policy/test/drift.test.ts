@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import {
   checkDeployed,
   checkDrift,
-  defaultPolicy,
   parsePolicy,
   renderBrokerRoles,
   renderIdp,
@@ -13,14 +12,15 @@ import {
   renderMcpTools,
   renderTacPlusNg,
 } from '../src/index.ts';
+import { designPolicy } from './helpers/design.ts';
 
 function policyWith(rolesYaml: string, toolsYaml: string) {
   return parsePolicy(`version: 1\nroles:\n${rolesYaml}\ntools:\n${toolsYaml}\n`, 'drift.yaml');
 }
 
 describe('cross-layer drift warnings', () => {
-  it('finds exactly the expected warnings in the default policy', () => {
-    expect(checkDrift(defaultPolicy()).map((w) => [w.kind, w.role, w.tool, w.ruleIndex])).toEqual([
+  it('finds exactly the expected warnings in the design policy', () => {
+    expect(checkDrift(designPolicy()).map((w) => [w.kind, w.role, w.tool, w.ruleIndex])).toEqual([
       // every permit pattern of the seed is unanchored (see the lint tests below)
       ['unanchored-permit', 'net-viewer', null, 2],
       ['unanchored-permit', 'net-viewer', null, 3],
@@ -100,7 +100,7 @@ describe('cross-layer drift warnings', () => {
 });
 
 describe('deployed artifacts', () => {
-  const p = defaultPolicy();
+  const p = designPolicy();
 
   it('match when freshly rendered, whatever the deployment options or JSON layout', () => {
     const tac = renderTacPlusNg(p, {

@@ -10,11 +10,11 @@ import {
   commandString,
   decide,
   decideLocal,
-  defaultPolicy,
   parseLocalRules,
   renderLocalRules,
   renderTacPlusNg,
 } from '../src/index.ts';
+import { DESIGN_FILE, designPolicy } from './helpers/design.ts';
 import { pcre2Decide, readReference } from './helpers/reference.ts';
 import { type D, TABLE } from './helpers/table.ts';
 
@@ -37,26 +37,29 @@ describe('explain equals tac_plus-ng on a command x role table', () => {
       oracle.set(i, answers[k] as D);
     });
   }
-  const local = parseLocalRules(renderLocalRules(defaultPolicy()), 'local-rules.json');
+  const local = parseLocalRules(renderLocalRules(designPolicy()), 'local-rules.json');
 
   TABLE.forEach(([role, cmd, args, expected], i) => {
     const command = commands[i] as string;
     it(`${role}: ${JSON.stringify(command)} -> ${expected}`, () => {
       // unknown users have no profile in the reference: tac_plus-ng fails them
       expect(oracle.get(i) ?? 'deny').toBe(expected);
-      expect(decide(defaultPolicy(), role, command).decision).toBe(expected);
+      expect(decide(designPolicy(), role, command).decision).toBe(expected);
       expect(decideLocal(local, role, command).decision).toBe(expected);
       let out = '';
-      const code = runCli(['explain', '--json', '--role', role, '--', cmd, ...args], {
-        stdout: (t) => {
-          out += t;
+      const code = runCli(
+        ['explain', '--json', '--policy', DESIGN_FILE, '--role', role, '--', cmd, ...args],
+        {
+          stdout: (t) => {
+            out += t;
+          },
+          stderr: () => {},
+          readFile: () => {
+            throw new Error('no files');
+          },
+          writeFile: () => {},
         },
-        stderr: () => {},
-        readFile: () => {
-          throw new Error('no files');
-        },
-        writeFile: () => {},
-      });
+      );
       expect(JSON.parse(out)).toMatchObject({ decision: expected, command });
       expect(code).toBe(expected === 'permit' ? 0 : 1);
     });
@@ -82,6 +85,6 @@ describe('explain equals tac_plus-ng on a command x role table', () => {
       'net-viewer: Show version',
       'net-operator: Ping 192.0.2.1',
     ]);
-    expect(renderTacPlusNg(defaultPolicy())).toContain('\n\tregex-match-case = yes\n');
+    expect(renderTacPlusNg(designPolicy())).toContain('\n\tregex-match-case = yes\n');
   });
 });

@@ -59,7 +59,7 @@ describe('invalid policy files', () => {
     } catch (err) {
       const e = err as PolicyError;
       expect(e.issues[1]?.message).toMatch(/unknown key "rulez"/);
-      expect(e.issues[0]?.message).toMatch(/missing, expected array/);
+      expect(e.issues[0]?.message).toMatch(/missing, expected rules .* or grammar/);
     }
   });
 

@@ -7,7 +7,6 @@ import {
   checkPattern,
   decide,
   decideLocal,
-  defaultPolicy,
   isAnchoredAtStart,
   LINT_PROBES,
   lookAlikeExample,
@@ -16,12 +15,13 @@ import {
   renderLocalRules,
 } from '../src/index.ts';
 import { renderPcreLiteral } from '../src/regex.ts';
+import { designPolicy } from './helpers/design.ts';
 import { lexSlashLiteral, pcre2Decide, pcre2Matches, readReference } from './helpers/reference.ts';
 
-const unanchored = (p = defaultPolicy()) => checkDrift(p).filter((w) => w.kind === 'unanchored-permit');
+const unanchored = (p = designPolicy()) => checkDrift(p).filter((w) => w.kind === 'unanchored-permit');
 
 describe('unanchored-permit on the default policy', () => {
-  const p = defaultPolicy();
+  const p = designPolicy();
   const warnings = unanchored(p);
 
   it('names every permit pattern of the seed, with a look-alike example for each', () => {

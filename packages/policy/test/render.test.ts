@@ -11,13 +11,14 @@ import {
   parseLocalRules,
   parsePolicy,
   renderBrokerRoles,
+  renderGrammar,
   renderIdp,
   renderKeycloakRealm,
   renderLocalRules,
   renderMcpTools,
   renderTacPlusNg,
 } from '../src/index.ts';
-import { hardenedPolicy } from './helpers/hardened.ts';
+import { designPolicy } from './helpers/design.ts';
 import { readProfiles, readUserProfiles } from './helpers/reference.ts';
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
@@ -51,22 +52,22 @@ describe('rendered artifacts of the default policy', () => {
   it('tac_plus-ng (key from the environment)', () => golden('tac_plus-ng.cfg', renderTacPlusNg(p)));
   it('tac_plus-ng (lab options)', () => golden('tac_plus-ng.lab.cfg', renderTacPlusNg(p, labOptions)));
   it('local rules', () => golden('local-rules.json', renderLocalRules(p)));
+  it('grammar', () => golden('grammar.json', renderGrammar(p)));
   it('broker role map', () => golden('broker.json', renderBrokerRoles(p)));
   it('MCP tool map', () => golden('mcp.json', renderMcpTools(p)));
   it('IdP roles and scopes', () => golden('idp.json', renderIdp(p)));
   it('Keycloak realm', () => golden('keycloak-realm.json', renderKeycloakRealm(p)));
 });
 
-describe('rendered artifacts of the hardened policy (policy/hardened.yaml)', () => {
-  const p = hardenedPolicy();
-  it('tac_plus-ng (key from the environment)', () => golden('hardened/tac_plus-ng.cfg', renderTacPlusNg(p)));
-  it('tac_plus-ng (lab options)', () =>
-    golden('hardened/tac_plus-ng.lab.cfg', renderTacPlusNg(p, labOptions)));
-  it('local rules', () => golden('hardened/local-rules.json', renderLocalRules(p)));
-  it('broker role map', () => golden('hardened/broker.json', renderBrokerRoles(p)));
-  it('MCP tool map', () => golden('hardened/mcp.json', renderMcpTools(p)));
-  it('IdP roles and scopes', () => golden('hardened/idp.json', renderIdp(p)));
-  it('Keycloak realm', () => golden('hardened/keycloak-realm.json', renderKeycloakRealm(p)));
+describe('rendered artifacts of the design policy (policy/design.yaml)', () => {
+  const p = designPolicy();
+  it('tac_plus-ng (key from the environment)', () => golden('design/tac_plus-ng.cfg', renderTacPlusNg(p)));
+  it('tac_plus-ng (lab options)', () => golden('design/tac_plus-ng.lab.cfg', renderTacPlusNg(p, labOptions)));
+  it('local rules', () => golden('design/local-rules.json', renderLocalRules(p)));
+  it('broker role map', () => golden('design/broker.json', renderBrokerRoles(p)));
+  it('MCP tool map', () => golden('design/mcp.json', renderMcpTools(p)));
+  it('IdP roles and scopes', () => golden('design/idp.json', renderIdp(p)));
+  it('Keycloak realm', () => golden('design/keycloak-realm.json', renderKeycloakRealm(p)));
 });
 
 describe('Keycloak realm', () => {
@@ -119,7 +120,7 @@ describe('Keycloak realm', () => {
 
 describe('tac_plus-ng rendering', () => {
   it('carries the same profiles and user mapping as the reference, read by the same reader', () => {
-    const ours = renderTacPlusNg(defaultPolicy(), labOptions);
+    const ours = renderTacPlusNg(designPolicy(), labOptions);
     const reference = readFileSync(
       join(dirname(fileURLToPath(import.meta.url)), 'fixtures/tac_plus-ng/tac_plus-ng.cfg'),
       'utf8',

@@ -3,13 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultPolicy, renderTacPlusNg } from '../src/index.ts';
+import { renderTacPlusNg } from '../src/index.ts';
 import { block, tokenize } from './helpers/cfg-lexer.ts';
+import { designPolicy } from './helpers/design.ts';
 import { FIXTURES } from './helpers/reference.ts';
 
 const reference = tokenize(readFileSync(join(FIXTURES, 'tac_plus-ng', 'tac_plus-ng.cfg'), 'utf8'));
 const ours = tokenize(
-  renderTacPlusNg(defaultPolicy(), {
+  renderTacPlusNg(designPolicy(), {
     key: 'labsecret',
     device: { name: 'localhost', address: '127.0.0.1' },
     pidFile: '/run/tac_plus-ng.pid',

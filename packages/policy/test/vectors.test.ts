@@ -5,14 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.ts';
-import {
-  commandString,
-  decide,
-  decideLocal,
-  defaultPolicy,
-  parseLocalRules,
-  renderLocalRules,
-} from '../src/index.ts';
+import { commandString, decide, decideLocal, parseLocalRules, renderLocalRules } from '../src/index.ts';
+import { DESIGN_FILE, designPolicy } from './helpers/design.ts';
 import { FIXTURES } from './helpers/reference.ts';
 import { authorReplyStatus, decodeAuthorRequest, deobfuscate, tacPlusNgCmdline } from './helpers/tacacs.ts';
 
@@ -41,7 +35,7 @@ describe('captured tac_plus-ng authorization exchanges', () => {
     ]);
   });
 
-  const local = parseLocalRules(renderLocalRules(defaultPolicy()), 'local-rules.json');
+  const local = parseLocalRules(renderLocalRules(designPolicy()), 'local-rules.json');
   for (const c of authz) {
     it(c.name, () => {
       const [req, rep] = c.messages;
@@ -56,17 +50,20 @@ describe('captured tac_plus-ng authorization exchanges', () => {
       expect(command).toBe(tacPlusNgCmdline(args));
 
       const expected = status === 0x01 ? 'permit' : 'deny';
-      expect(decide(defaultPolicy(), user, command).decision).toBe(expected);
+      expect(decide(designPolicy(), user, command).decision).toBe(expected);
       expect(decideLocal(local, user, command).decision).toBe(expected);
       let out = '';
-      const code = runCli(['explain', '--json', '--role', user, '--', cmd, ...cmdArgs], {
-        stdout: (t) => {
-          out += t;
+      const code = runCli(
+        ['explain', '--json', '--policy', DESIGN_FILE, '--role', user, '--', cmd, ...cmdArgs],
+        {
+          stdout: (t) => {
+            out += t;
+          },
+          stderr: () => {},
+          readFile: () => '',
+          writeFile: () => {},
         },
-        stderr: () => {},
-        readFile: () => '',
-        writeFile: () => {},
-      });
+      );
       expect(JSON.parse(out)).toMatchObject({ decision: expected, command });
       expect(code).toBe(expected === 'permit' ? 0 : 1);
     });
@@ -78,7 +75,7 @@ describe('captured tac_plus-ng authorization exchanges', () => {
       deobfuscate(Buffer.from(c.messages[0]?.hex ?? '', 'hex'), c.key).body,
     );
     expect(user).toBe('net-operator');
-    const d = decide(defaultPolicy(), user, tacPlusNgCmdline(args));
+    const d = decide(designPolicy(), user, tacPlusNgCmdline(args));
     expect(d).toMatchObject({ decision: 'deny', ruleIndex: 0, rule: { action: 'deny', match: 'configure' } });
   });
 });

@@ -5,7 +5,10 @@ import { parseArgs } from 'node:util';
 import { commandString, decide } from '../decide.ts';
 import { checkDeployed, checkDrift, TARGETS, type Target } from '../drift.ts';
 import { PolicyError } from '../errors.ts';
+import { findHoles, grammarAgreement, roleGrammar, rolesWithoutGrammar } from '../grammar/check.ts';
+import { matchGrammar } from '../grammar/file.ts';
 import { defaultPolicy, loadPolicy, roleByName } from '../load.ts';
+import { renderGrammar } from '../render/grammar.ts';
 import { renderLocalRules } from '../render/local-rules.ts';
 import { renderBrokerRoles, renderIdp, renderKeycloakRealm, renderMcpTools } from '../render/services.ts';
 import { renderTacPlusNg, type TacPlusNgOptions } from '../render/tac-plus-ng.ts';
@@ -28,7 +31,8 @@ export const processIo: CliIo = {
 /** Exit codes: documented in the README and relied on by scripts. */
 export const EXIT = {
   ok: 0,
-  /** explain: the command is denied; check: a deployed file differs (or warnings with --strict). */
+  /** explain: the command is denied; check: a deployed file differs, a hole or a disagreement between
+   *  grammar and rules (or warnings with --strict). */
   denyOrMismatch: 1,
   /** Bad usage, unreadable or invalid policy. */
   usage: 2,
@@ -37,8 +41,8 @@ export const EXIT = {
 const USAGE = `usage:
   netward-policy explain [--policy FILE] --role ROLE [--json] (--command 'CMD ARGS' | -- CMD [ARG...])
   netward-policy check   [--policy FILE] [--strict] [--json]
-                         [--tac-plus-ng FILE] [--local-rules FILE] [--broker FILE] [--mcp FILE] [--idp FILE]
-                         [--keycloak-realm FILE]
+                         [--tac-plus-ng FILE] [--local-rules FILE] [--grammar FILE] [--broker FILE] [--mcp FILE]
+                         [--idp FILE] [--keycloak-realm FILE]
   netward-policy render  [--policy FILE] --target ${TARGETS.join('|')} [--out FILE]
                          [--key-file FILE] [--listen ADDR:PORT] [--log-dir DIR] [--device NAME=ADDR]   (tac_plus-ng)
                          [--realm NAME] [--roles-client ID]                                             (keycloak-realm)
@@ -78,8 +82,13 @@ function explain(argv: string[], io: CliIo): number {
   const policy = policyFrom(values.policy);
   const d = decide(policy, values.role, command);
   const known = roleByName(policy, values.role) !== undefined;
+  // The validator parses the request against the role's grammar before the rules are asked.
+  const sets = roleGrammar(policy, values.role);
+  const g = sets === null ? null : matchGrammar(sets, command.split(' '));
   if (values.json) {
-    io.stdout(`${JSON.stringify({ ...d, command, knownRole: known })}\n`);
+    io.stdout(
+      `${JSON.stringify({ ...d, command, knownRole: known, ...(g === null ? {} : { grammar: g }) })}\n`,
+    );
   } else {
     const why =
       d.rule === null
@@ -90,6 +99,7 @@ function explain(argv: string[], io: CliIo): number {
     io.stdout(
       `role:     ${values.role}\ncommand:  ${command}\ndecision: ${d.decision.toUpperCase()}\nbecause:  ${why}\n`,
     );
+    if (g !== null) io.stdout(`grammar:  ${g.matched ? `${g.set}: "${g.entry}"` : g.reason}\n`);
   }
   return d.decision === 'permit' ? EXIT.ok : EXIT.denyOrMismatch;
 }
@@ -97,6 +107,7 @@ function explain(argv: string[], io: CliIo): number {
 const CHECK_FILES: Record<string, Target> = {
   'tac-plus-ng': 'tac_plus-ng',
   'local-rules': 'local-rules',
+  grammar: 'grammar',
   broker: 'broker',
   mcp: 'mcp',
   idp: 'idp',
@@ -112,6 +123,7 @@ function check(argv: string[], io: CliIo): number {
       json: { type: 'boolean', default: false },
       'tac-plus-ng': { type: 'string', multiple: true },
       'local-rules': { type: 'string', multiple: true },
+      grammar: { type: 'string', multiple: true },
       broker: { type: 'string', multiple: true },
       mcp: { type: 'string', multiple: true },
       idp: { type: 'string', multiple: true },
@@ -134,21 +146,27 @@ function check(argv: string[], io: CliIo): number {
       results.push(checkDeployed(policy, target, text, file));
     }
   }
-  const warnings = checkDrift(policy);
+  const warnings = [...rolesWithoutGrammar(policy), ...checkDrift(policy)];
+  const holes = findHoles(policy);
+  const disagreements = grammarAgreement(policy);
   const mismatched = results.filter((r) => !r.matches);
   if (values.json) {
-    io.stdout(`${JSON.stringify({ policy: policy.source, files: results, warnings })}\n`);
+    io.stdout(
+      `${JSON.stringify({ policy: policy.source, files: results, holes, disagreements, warnings })}\n`,
+    );
   } else {
     for (const r of results) {
       if (r.matches) io.stdout(`ok        ${r.target}: ${r.file} matches ${policy.source}\n`);
       else io.stdout(`MISMATCH  ${r.target}: ${r.file} no longer matches ${policy.source}\n${r.diff}`);
     }
+    for (const h of holes) io.stdout(`HOLE      ${h.message}\n`);
+    for (const d of disagreements) io.stdout(`DISAGREE  ${d.message}\n`);
     for (const w of warnings) io.stdout(`WARNING   ${w.kind}: ${w.message}\n`);
     io.stdout(
-      `${results.length} file(s) checked, ${mismatched.length} mismatch(es), ${warnings.length} warning(s)\n`,
+      `${results.length} file(s) checked, ${mismatched.length} mismatch(es), ${holes.length} hole(s), ${disagreements.length} disagreement(s), ${warnings.length} warning(s)\n`,
     );
   }
-  if (mismatched.length > 0) return EXIT.denyOrMismatch;
+  if (mismatched.length > 0 || holes.length > 0 || disagreements.length > 0) return EXIT.denyOrMismatch;
   if (values.strict && warnings.length > 0) return EXIT.denyOrMismatch;
   return EXIT.ok;
 }
@@ -207,6 +225,9 @@ function render(argv: string[], io: CliIo): number {
       text = renderTacPlusNg(policy, opts);
       break;
     }
+    case 'grammar':
+      text = renderGrammar(policy);
+      break;
     case 'local-rules':
       text = renderLocalRules(policy);
       break;
