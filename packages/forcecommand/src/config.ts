@@ -118,6 +118,12 @@ export const configSchema = z.strictObject({
   /** Vendor wrappers stripped in stage 2. Default VyOS's `vyatta-op-cmd-wrapper`. */
   wrappers: z._default(z.array(z.string().check(z.regex(NAME))), [...DEFAULT_WRAPPERS]),
   authorization: z.discriminatedUnion('mode', [localAuthorization, tacacsAuthorization]),
+  /**
+   * Command grammars rendered by @netward/policy (`netward-policy render --target grammar`): every
+   * request is parsed against the role's grammar before the authorization above is asked. Without it
+   * (a policy of hand-written rules only) the rules alone decide; `netward-policy check` warns.
+   */
+  grammarFile: z.optional(absolutePath),
   audit: z.strictObject({
     /** Must-succeed sink: a record that cannot be appended here means deny. Must already exist. */
     file: absolutePath,

@@ -42,6 +42,11 @@ export const FC_ERROR_CODES = Object.freeze({
   ERR_FC_EXEC: { exit: 113, stage: 'execute', message: 'command could not be started' },
   /** Anything unexpected: still a deny. */
   ERR_FC_INTERNAL: { exit: 114, stage: 'internal', message: 'internal error' },
+  /**
+   * Stage 2b: a request the role's command grammar does not describe (an option, a value or a
+   * subcommand outside it, an interface not on this device), or a role the grammar file does not know.
+   */
+  ERR_FC_GRAMMAR: { exit: 115, stage: 'grammar', message: 'command not permitted by the policy grammar' },
   /** The permitted command ran past limits.runTimeoutMs and was killed (coreutils timeout(1) uses 124). */
   ERR_FC_TIMEOUT: { exit: 124, stage: 'execute', message: 'command timed out' },
 } as const);

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { contextFields, formatLogPrefix } from '@netward/audit-context';
+import type { Grammars } from '@netward/policy/local-rules';
 import type { AuditSink } from './audit.ts';
 import type { Authorizer, AuthzAnswer } from './authorize.ts';
 import { checkFileSafety, type ForceCommandConfig } from './config.ts';
 import { clientMessage, FC_ERROR_CODES, ForceCommandError, type ForceCommandErrorCode } from './errors.ts';
 import { type ExecuteResult, execute, type SpawnFunction } from './execute.ts';
+import { checkGrammar, type GrammarRecord, loadGrammars } from './grammar.ts';
 import { type Identity, type PartialIdentity, readIdentity } from './identity.ts';
 import { checkInput } from './input.ts';
 import { type ExecutionPlan, normalize, requestString } from './normalize.ts';
@@ -30,6 +32,10 @@ export interface ValidatorDeps {
    * paths which do not exist on this machine (VyOS) pass their own.
    */
   readonly checkExecutable?: (file: string) => void;
+  /** Reads config.grammarFile. Default loadGrammars (root-owned file); tests pass grammars built in memory. */
+  readonly loadGrammars?: (file: string) => Promise<Grammars>;
+  /** Interfaces of this device, for `<interface>` values. Default: those of the validator's namespace. */
+  readonly interfaces?: () => ReadonlySet<string>;
 }
 
 /** Longest command text copied into an audit record (the input is bounded by stage 1 only if it passed). */
@@ -98,6 +104,8 @@ async function validate(deps: ValidatorDeps, state: { authorizer?: Authorizer })
   let who: PartialIdentity = { role: deps.account };
   let identity: Identity | undefined;
   let plan: ExecutionPlan | undefined;
+  // 'none': the grammar file gives the role no grammar, or the config names no grammar file.
+  let grammar: GrammarRecord[] | 'none' | undefined;
   const answers: Record<string, unknown>[] = [];
   let authorizer: Authorizer | undefined;
 
@@ -112,6 +120,7 @@ async function validate(deps: ValidatorDeps, state: { authorizer?: Authorizer })
           request_id_source: identity.requestIdSource,
         }),
     ...(plan === undefined ? {} : { normalized: describePlan(plan) }),
+    ...(grammar === undefined ? {} : { grammar }),
     ...(answers.length === 0 ? {} : { authz: { mode: authorizer?.mode, answers } }),
   });
 
@@ -179,6 +188,14 @@ async function validate(deps: ValidatorDeps, state: { authorizer?: Authorizer })
     });
 
     (deps.checkExecutable ?? checkFileSafety)(plan.file);
+
+    // Stage 2b: the role's command grammar describes every request, or nothing is asked or run.
+    if (config.grammarFile === undefined) {
+      grammar = 'none';
+    } else {
+      const grammars = await (deps.loadGrammars ?? loadGrammars)(config.grammarFile);
+      grammar = (await checkGrammar(grammars, deps.account, plan.requests, deps.interfaces)) ?? 'none';
+    }
 
     // Stage 3: every request must be permitted; the first refusal decides.
     authorizer = await deps.authorizer();

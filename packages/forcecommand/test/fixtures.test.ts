@@ -8,6 +8,8 @@ interface Input {
   role: string;
   command: string;
   device?: 'frr' | 'vyos';
+  /** default (the shipped grammar policy) unless the case is about the design's rules. */
+  policy?: 'default' | 'design';
 }
 interface Expected {
   verdict: 'permit' | 'deny';
@@ -16,6 +18,8 @@ interface Expected {
   argv?: string[];
   requests?: string[];
   note?: string;
+  /** For a permit under the default policy: the grammar entries that admitted each request. */
+  grammar?: unknown;
 }
 
 const root = join(import.meta.dirname, 'fixtures');
@@ -33,6 +37,7 @@ describe('golden fixtures', () => {
         command: input.command,
         role: input.role,
         device: input.device ?? 'frr',
+        policy: input.policy ?? 'default',
       });
       const decision = r.audit.records[0]?.fields;
       expect(decision?.['decision']).toBe(expected.verdict);
@@ -49,6 +54,9 @@ describe('golden fixtures', () => {
         const allowed = Object.values(CONFIGS[input.device ?? 'frr'].executables).map((e) => e.path);
         expect(allowed).toContain(call?.file);
         if (expected.argv) expect([call?.file, ...(call?.args ?? [])]).toEqual(expected.argv);
+        if (expected.grammar) {
+          expect(decision?.['grammar']).toEqual(expected.grammar);
+        }
         if (expected.requests) {
           expect((decision?.['normalized'] as { requests?: string[] } | undefined)?.requests).toEqual(
             expected.requests,

@@ -1,8 +1,19 @@
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { signCertificate } from '@netward/ca-broker/certificate';
-import { decideLocal, defaultPolicy, parseLocalRules, renderLocalRules } from '@netward/policy';
+import {
+  decideLocal,
+  defaultPolicy,
+  type Grammars,
+  type LocalRules,
+  loadPolicy,
+  parseGrammarFile,
+  parseLocalRules,
+  renderGrammar,
+  renderLocalRules,
+} from '@netward/policy';
 import type { AuditSink } from '../src/audit.ts';
 import { createRulesAuthorizer } from '../src/authorize.ts';
 import { type ConfigInput, type ForceCommandConfig, validateConfig } from '../src/config.ts';
@@ -67,12 +78,31 @@ const VYOS_CONFIG: ConfigInput = {
   audit: { file: '/var/log/netward/forcecommand.log' },
 };
 
+export const GRAMMAR_FILE = '/etc/netward/grammar.json';
+
+/** The shipped default policy: its grammar file is in the config. */
 export const CONFIGS: Record<'frr' | 'vyos', ForceCommandConfig> = {
+  frr: validateConfig({ ...FRR_CONFIG, grammarFile: GRAMMAR_FILE }),
+  vyos: validateConfig({ ...VYOS_CONFIG, grammarFile: GRAMMAR_FILE }),
+};
+
+/** The design's compatibility policy: rules only, no grammar file. */
+export const DESIGN_CONFIGS: Record<'frr' | 'vyos', ForceCommandConfig> = {
   frr: validateConfig(FRR_CONFIG),
   vyos: validateConfig(VYOS_CONFIG),
 };
 
+export const DESIGN_POLICY_FILE = join(import.meta.dirname, '..', '..', 'policy', 'policy', 'design.yaml');
+
 export const DEFAULT_RULES = parseLocalRules(renderLocalRules(defaultPolicy()), 'default-policy');
+export const DESIGN_RULES = parseLocalRules(
+  renderLocalRules(loadPolicy(DESIGN_POLICY_FILE)),
+  'design-policy',
+);
+export const DEFAULT_GRAMMARS: Grammars = parseGrammarFile(renderGrammar(defaultPolicy()), GRAMMAR_FILE);
+
+/** Interfaces the in-process device has (the fixtures' `<interface>` values). */
+export const DEVICE_INTERFACES: ReadonlySet<string> = new Set(['lo', 'eth0', 'eth1', 'swp1']);
 
 export interface SpawnCall {
   file: string;
@@ -117,6 +147,8 @@ export interface RunOptions {
   authInfoText?: string;
   auditFails?: boolean;
   config?: ForceCommandConfig;
+  /** default (grammar + rendered rules, the shipped policy) or design (the seed's rules only). */
+  policy?: 'default' | 'design';
 }
 
 /** The whole validator in process, with local default-policy rules and a recording spawn. */
@@ -126,12 +158,15 @@ export async function runInProcess(o: RunOptions) {
   const stderr: string[] = [];
   const env: Record<string, string> = { SSH_USER_AUTH: '/run/sshd-auth-info', ...(o.env ?? {}) };
   if (o.command !== undefined) env['SSH_ORIGINAL_COMMAND'] = o.command;
+  const design = o.policy === 'design';
+  const rules: LocalRules = design ? DESIGN_RULES : DEFAULT_RULES;
   const status = await runValidator({
-    config: o.config ?? CONFIGS[o.device ?? 'frr'],
+    config: o.config ?? (design ? DESIGN_CONFIGS : CONFIGS)[o.device ?? 'frr'],
     account: o.role ?? 'net-operator',
     env,
-    authorizer: async () =>
-      createRulesAuthorizer((role, command) => decideLocal(DEFAULT_RULES, role, command)),
+    authorizer: async () => createRulesAuthorizer((role, command) => decideLocal(rules, role, command)),
+    loadGrammars: async () => DEFAULT_GRAMMARS,
+    interfaces: () => DEVICE_INTERFACES,
     audit,
     spawn,
     stderr: (t) => stderr.push(t),

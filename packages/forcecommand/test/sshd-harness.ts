@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { defaultPolicy, renderLocalRules } from '@netward/policy';
+import { defaultPolicy, loadPolicy, renderGrammar, renderLocalRules } from '@netward/policy';
 import type { ConfigInput } from '../src/config.ts';
 import {
   buildSnapshot,
@@ -74,7 +74,11 @@ export interface Harness {
   port: number;
   configFile: string;
   auditFile: string;
+  /** Local rules of the design policy (the seed's profiles): what writeConfig({}) uses. */
   rulesFile: string;
+  /** Local rules and grammar file of the shipped default policy. */
+  defaultRulesFile: string;
+  grammarFile: string;
   keyFile: string;
   /** Signs a user certificate with ssh-keygen (an independent implementation). */
   sign(o: { keyId: string; principals: string[]; serial: number; name?: string }): string;
@@ -112,7 +116,12 @@ export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness
   for (const a of ['net-viewer', 'net-operator', 'net-admin']) {
     writeFileSync(join(p('principals'), a), renderPrincipals(a), { mode: 0o644 });
   }
-  writeFileSync(p('local-rules.json'), renderLocalRules(defaultPolicy()), { mode: 0o644 });
+  // The existing tests exercise execution (echo, sleep as net-admin) under the design's rules; the
+  // grammar tests switch to the default policy with writeConfig({ grammarFile, authorization }).
+  const design = loadPolicy(join(PKG, '..', 'policy', 'policy', 'design.yaml'));
+  writeFileSync(p('local-rules.json'), renderLocalRules(design), { mode: 0o644 });
+  writeFileSync(p('default-rules.json'), renderLocalRules(defaultPolicy()), { mode: 0o644 });
+  writeFileSync(p('grammar.json'), renderGrammar(defaultPolicy()), { mode: 0o644 });
   writeFileSync(p('tacacs.key'), 'lab-shared-secret\n', { mode: 0o640 });
   chownSync(p('tacacs.key'), 0, gid);
   chmodSync(p('tacacs.key'), 0o640);
@@ -169,6 +178,8 @@ export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness
     configFile,
     auditFile: p('audit.log'),
     rulesFile: p('local-rules.json'),
+    defaultRulesFile: p('default-rules.json'),
+    grammarFile: p('grammar.json'),
     keyFile: p('tacacs.key'),
     sign({ keyId, principals, serial, name = 'user' }) {
       if (name !== 'user') execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', p(name)]);

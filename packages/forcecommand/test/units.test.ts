@@ -154,9 +154,25 @@ describe('identity', () => {
   });
 
   it('records the seed prefix on a denied command, and denies when the audit record cannot be written', async () => {
-    const r = await runInProcess({ command: "vtysh -c 'configure terminal'", role: 'net-operator' });
+    const r = await runInProcess({
+      command: "vtysh -c 'configure terminal'",
+      role: 'net-operator',
+      policy: 'design',
+    });
     expect(r.audit.records[0]?.msg).toBe(
       `[net-operator/bob/cert:15800/sid:${SID}/req:${REQ}] DENY (local rules): vtysh -c 'configure terminal'`,
+    );
+    // the default policy's grammar refuses it before the rules are asked, and says so
+    const g = await runInProcess({ command: "vtysh -c 'configure terminal'", role: 'net-operator' });
+    expect(g.audit.records[0]?.msg).toBe(
+      `[net-operator/bob/cert:15800/sid:${SID}/req:${REQ}] DENY (grammar: ERR_FC_GRAMMAR): vtysh -c 'configure terminal'`,
+    );
+    expect(g.audit.records[0]?.fields['detail']).toEqual({
+      request: 'configure terminal',
+      reason: 'no grammar entry for the command "configure"',
+    });
+    expect(g.stderr).toBe(
+      'netward: denied at grammar: command not permitted by the policy grammar (ERR_FC_GRAMMAR)\n',
     );
     const failing = await runInProcess({ command: 'show version', role: 'net-viewer', auditFails: true });
     expect(failing.status).toBe(FC_ERROR_CODES.ERR_FC_AUDIT.exit);
