@@ -125,6 +125,8 @@ export type GrammarMatch =
       /** The entry as written in the policy, and its index in the set. */
       readonly entry: string;
       readonly index: number;
+      /** Words in `<interface>` positions: the validator checks that they exist on the device. */
+      readonly interfaces: readonly string[];
     }
   | {
       readonly matched: false;
@@ -146,6 +148,10 @@ export function matchGrammar(sets: readonly GrammarSet[], words: readonly string
       for (const variant of entry.variants) {
         const at = mismatchAt(variant, words);
         if (at === -1) {
+          const interfaces = words.filter((_, i) => {
+            const t = variant[i];
+            return t?.kind === 'value' && t.type === 'interface';
+          });
           return {
             matched: true,
             set: set.name,
@@ -153,6 +159,7 @@ export function matchGrammar(sets: readonly GrammarSet[], words: readonly string
             scope: set.scope,
             entry: entry.spec,
             index,
+            interfaces,
           };
         }
         if (at > 0 && (best === undefined || at > best.stoppedAt))
