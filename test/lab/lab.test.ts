@@ -187,11 +187,14 @@ describe('native lab end to end', () => {
       expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
     });
 
-    it('3: the unsafe raw tool lets bob send configure terminal; the device denies it through TACACS+', async () => {
+    it('3: the unsafe raw tool lets bob send configure terminal; the device grammar refuses it before TACACS+', async () => {
       const [row] = await stepRawCommand(layout);
       expect(row?.pass).toBe(true);
-      expect(row?.got).toMatch(/TACACS\+ FAIL/);
-      expect(row?.output).toMatch(/ERR_FC_NOT_AUTHORIZED/);
+      // the MCP layer listed and called the mis-scoped tool; the device layer refused the command
+      expect(row?.got).toMatch(/^listed, denied \(/);
+      expect(row?.got).toMatch(/validator deny \(ERR_FC_GRAMMAR\) on spine-a/);
+      expect(row?.got).not.toMatch(/TACACS\+ FAIL/);
+      expect(row?.output).toMatch(/ERR_FC_GRAMMAR/);
     });
 
     it('4: TACACS+ stopped, the device fails closed; restarted, the same call works again', async () => {

@@ -46,10 +46,12 @@ export interface LabOptions {
   /** MCP server reuses one certificate and connection per (session, role, device). Default off. */
   readonly sessionMode: boolean;
   /**
-   * Which shipped policy every enforcement point gets: `default` (the design's tac_plus-ng profiles,
-   * exactly) or `hardened` (the same with every permit anchored at the start of the command).
+   * Which shipped policy every enforcement point gets: `default` (command grammars: the validator
+   * parses every request, tac_plus-ng gets the anchored rules rendered from them) or `design` (the
+   * design's tac_plus-ng profiles exactly, for comparison with tac_plus-ng; `netward-policy check`
+   * names its holes).
    */
-  readonly policy: 'default' | 'hardened';
+  readonly policy: 'default' | 'design';
 }
 
 export const DEFAULT_LAB_DIR = '/var/lib/netward-lab';
@@ -183,8 +185,8 @@ export function validateOptions(options: LabOptions): LabOptions {
   if (!Number.isInteger(options.certTtl) || options.certTtl < 5 || options.certTtl > 600) {
     throw new LabError('ERR_LAB_CONFIG', 'certTtl must be 5..600 seconds');
   }
-  if (options.policy !== 'default' && options.policy !== 'hardened') {
-    throw new LabError('ERR_LAB_CONFIG', 'policy must be default or hardened');
+  if (options.policy !== 'default' && options.policy !== 'design') {
+    throw new LabError('ERR_LAB_CONFIG', 'policy must be default or design');
   }
   return options;
 }

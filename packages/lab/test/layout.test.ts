@@ -72,8 +72,8 @@ describe('lab policy', () => {
   const lookalike = 'ip link set dev eth0 down /show';
 
   it.each([
-    ['default', 'permit'],
-    ['hardened', 'deny'],
+    ['default', 'deny'],
+    ['design', 'permit'],
   ] as const)('writes the %s policy with the lab certificate lifetime', (name, verdict) => {
     const dir = mkdtempSync(join(tmpdir(), 'netward-lab-policy-'));
     try {

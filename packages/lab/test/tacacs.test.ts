@@ -31,13 +31,15 @@ describe("the lab's TACACS+ server (policy rules through our RFC 8907 server)", 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  // The seed's profiles: deny configure/write first, then the role's permits, default deny.
+  // The default policy: the anchored rules rendered from each role's grammar, default deny.
   it.each([
     ['net-viewer', 'show', ['bgp', 'summary'], true],
     ['net-viewer', 'ping', ['-c', '3', '10.1.0.11'], false],
     ['net-operator', 'ping', ['-c', '3', '10.1.0.11'], true],
     ['net-operator', 'configure', ['terminal'], false],
-    ['net-operator', 'show', ['running-config'], true],
+    ['net-operator', 'show', ['running-config'], false],
+    ['net-operator', 'ping', ['-f', '10.1.0.11'], false],
+    ['net-admin', 'show', ['running-config'], true],
     ['net-operator', 'write', ['memory'], false],
     ['net-admin', 'configure', ['terminal'], true],
     ['nobody', 'show', ['version'], false],

@@ -22,8 +22,8 @@ options of up:
   --tacacs embedded|tac_plus-ng   which TACACS+ server (default embedded; tac_plus-ng from PATH)
   --cert-ttl S       certificate lifetime in seconds (default 60)
   --session-mode     MCP server reuses a certificate and connection per session and device
-  --policy NAME      default (the design's tac_plus-ng profiles, exactly) or hardened (permits
-                     anchored at the start of the command; see packages/policy/README.md)
+  --policy NAME      default (command grammars) or design (the design's tac_plus-ng profiles,
+                     exactly: unsafe, for comparison; see packages/policy/README.md)
 `;
 
 function labDir(values: { dir?: string | undefined }): string {

@@ -178,8 +178,10 @@ async function withMcpUnsafe<T>(layout: LabLayout, fn: () => Promise<T>): Promis
 }
 
 /**
- * 3. The seed's scenario: the mis-scoped raw command tool is switched on, bob (operator) may call it,
- * sends `configure terminal` to spine-a, and the device denies it through TACACS+.
+ * 3. The seed's scenario: the mis-scoped raw command tool is switched on, bob (operator) may call it
+ * (the MCP layer lets the call through: its scope is wrong), sends `configure terminal` to spine-a, and
+ * the device denies it: with the default policy the validator's grammar refuses it before TACACS+ is
+ * asked (ERR_FC_GRAMMAR); with `--policy design` TACACS+ answers FAIL.
  */
 export async function stepRawCommand(layout: LabLayout): Promise<StepResult[]> {
   return withMcpUnsafe(layout, async () => {
@@ -198,7 +200,7 @@ export async function stepRawCommand(layout: LabLayout): Promise<StepResult[]> {
           step: '3',
           who: 'bob (net-operator)',
           action: "raw tool: 'configure terminal' on spine-a",
-          expected: 'tool listed (bad scope), device denies via TACACS+, logged',
+          expected: 'tool listed (bad scope), device denies (grammar or TACACS+), logged',
           got: `${tools.includes('run_raw_command_on_device') ? 'listed' : 'NOT LISTED'}, ${
             out.ok ? 'EXECUTED' : `denied (${err.code ?? '?'})`
           }${denial ? `, logged: ${denial}` : ', NO DENY RECORD'}`,
@@ -226,7 +228,8 @@ export function findDenial(layout: LabLayout, requestId: string): string | undef
       'forcecommand',
       d.name,
     ).find((e) => e.requestId === requestId && e.decision === 'deny');
-    if (v) found.push(`validator deny on ${d.name}`);
+    const code = v === undefined ? undefined : /ERR_FC_[A-Z_]+/.exec(v.summary)?.[0];
+    if (v) found.push(`validator deny${code === undefined ? '' : ` (${code})`} on ${d.name}`);
   }
   return found.length > 0 ? found.join(' + ') : undefined;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deviceConfigObject } from '@netward/forcecommand';
-import { type Policy, parsePolicy, renderIdp } from '@netward/policy';
+import { type Policy, parsePolicy, renderGrammar, renderIdp } from '@netward/policy';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
 import { groupId } from '../system/accounts.ts';
 import { packageFile } from '../system/packages.ts';
@@ -18,6 +18,8 @@ export const FILES = {
   tacacsConfig: (l: LabLayout) => join(l.paths.config, 'tacacs.json'),
   syslogConfig: (l: LabLayout) => join(l.paths.config, 'syslog.json'),
   policy: (l: LabLayout) => join(l.paths.config, 'policy.yaml'),
+  /** The validators' command grammars, rendered from the policy (root-owned, read by every device). */
+  grammar: (l: LabLayout) => join(l.paths.config, 'grammar.json'),
   tacacsClientKey: (l: LabLayout) => join(l.paths.config, 'tacacs-client.key'),
   userCaKey: (l: LabLayout) => join(l.paths.ca, 'user_ca'),
   hostCaKey: (l: LabLayout) => join(l.paths.ca, 'host_ca'),
@@ -51,9 +53,9 @@ export function ensureSecrets(layout: LabLayout): void {
 }
 
 /**
- * The lab's policy: one of the shipped policies (`--policy default|hardened`), with the certificate
+ * The lab's policy: one of the shipped policies (`--policy default|design`), with the certificate
  * lifetime replaced when the lab asks for another (the end-to-end tests use a short one to watch sshd
- * refuse an expired certificate).
+ * refuse an expired certificate), and the grammar file the validators read, rendered from it.
  */
 export function writePolicy(layout: LabLayout): Policy {
   const source = readFileSync(packageFile('policy', 'policy', `${layout.options.policy}.yaml`), 'utf8');
@@ -64,7 +66,9 @@ export function writePolicy(layout: LabLayout): Policy {
   );
   const file = FILES.policy(layout);
   writeFileSync(file, text, { mode: 0o644 });
-  return parsePolicy(text, file);
+  const policy = parsePolicy(text, file);
+  writeFileSync(FILES.grammar(layout), renderGrammar(policy), { mode: 0o644 });
+  return policy;
 }
 
 function writeJson(file: string, value: unknown, mode = 0o644): void {
@@ -185,7 +189,7 @@ export function writeSyslogConfig(layout: LabLayout): void {
  * audit file and a copy to the lab's syslog collector.
  */
 export function forcecommandConfigObject(device: DeviceLayout, layout: LabLayout): Record<string, unknown> {
-  return deviceConfigObject({
+  const config = deviceConfigObject({
     device: device.name,
     auditFile: devicePaths(device, layout).auditFile,
     accountGroup: ACCOUNT_GROUP,
@@ -201,6 +205,8 @@ export function forcecommandConfigObject(device: DeviceLayout, layout: LabLayout
     },
     syslog: { host: layout.hostMgmtAddress, port: layout.options.syslogPort, transport: 'udp' },
   }) as Record<string, unknown>;
+  // Every request is parsed against the role's grammar before TACACS+ is asked.
+  return { ...config, grammarFile: FILES.grammar(layout) };
 }
 
 export function writeForcecommandConfig(device: DeviceLayout, layout: LabLayout): void {
