@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@netward/audit-context';
-import { defaultPolicy, renderLocalRules } from '@netward/policy';
+import { defaultPolicy, renderGrammar, renderLocalRules } from '@netward/policy';
 import { createTacacsServer } from '@netward/tacacs-plus';
 import { buildSnapshot, ensureAccounts } from '../src/deploy.ts';
 import { authInfo, certLine } from '../test/helpers.ts';
@@ -36,6 +36,7 @@ chmodSync(dir, 0o755);
 const f = (n: string) => join(dir, n);
 writeFileSync(f('auth'), authInfo(certLine()), { mode: 0o644 });
 writeFileSync(f('rules.json'), renderLocalRules(defaultPolicy()), { mode: 0o644 });
+writeFileSync(f('grammar.json'), renderGrammar(defaultPolicy()), { mode: 0o644 });
 writeFileSync(f('tacacs.key'), 'bench-secret\n', { mode: 0o640 });
 chownSync(f('tacacs.key'), 0, gid);
 writeFileSync(f('audit.log'), '', { mode: 0o620 });
@@ -55,10 +56,19 @@ const base = {
   device: 'bench',
   executables: { ip: { path: '/usr/sbin/ip' } },
   audit: { file: f('audit.log') },
+  // The default policy: every request parsed against the role's grammar before the rules.
+  grammarFile: f('grammar.json'),
 };
 writeFileSync(
   f('local.json'),
   JSON.stringify({ ...base, authorization: { mode: 'local', rulesFile: f('rules.json') } }),
+  { mode: 0o644 },
+);
+// The same without the grammar stage, to show what the stage itself costs.
+const { grammarFile: _, ...withoutGrammar } = base;
+writeFileSync(
+  f('local-no-grammar.json'),
+  JSON.stringify({ ...withoutGrammar, authorization: { mode: 'local', rulesFile: f('rules.json') } }),
   { mode: 0o644 },
 );
 writeFileSync(
@@ -71,7 +81,7 @@ writeFileSync(
 );
 writeFileSync(
   f('local.yaml'),
-  `device: bench\nexecutables:\n  ip: { path: /usr/sbin/ip }\naudit:\n  file: ${f('audit.log')}\nauthorization:\n  mode: local\n  rulesFile: ${f('rules.json')}\n`,
+  `device: bench\nexecutables:\n  ip: { path: /usr/sbin/ip }\naudit:\n  file: ${f('audit.log')}\ngrammarFile: ${f('grammar.json')}\nauthorization:\n  mode: local\n  rulesFile: ${f('rules.json')}\n`,
   { mode: 0o644 },
 );
 
@@ -110,6 +120,12 @@ const variants: Record<string, () => Promise<number>> = {
     run(
       '/usr/bin/node',
       ['--snapshot-blob', f('fc.blob'), '--', '--config', f('local.json')],
+      sshdEnv('local'),
+    ),
+  'snapshot, local rules, no grammar stage': () =>
+    run(
+      '/usr/bin/node',
+      ['--snapshot-blob', f('fc.blob'), '--', '--config', f('local-no-grammar.json')],
       sshdEnv('local'),
     ),
   'snapshot, TACACS+ (our server, loopback)': () =>
