@@ -1,7 +1,16 @@
-// decide() throughput on the default policy, against a baseline of the same seed patterns as plain native
-// RegExps (no PCRE2 emulation, no rule walk bookkeeping), measured in the same process.
+// decide() throughput on the default policy, against a baseline of the same patterns as plain native
+// RegExps (no PCRE2 emulation, no rule walk bookkeeping), measured in the same process; then what the
+// validator's grammar stage adds per SSH command: parsing the rendered grammar file and matching.
 // Run: pnpm run bench (from packages/policy).
-import { decide, defaultPolicy, roleByName } from '../src/index.ts';
+import {
+  decide,
+  defaultPolicy,
+  matchGrammar,
+  parseGrammarFile,
+  renderGrammar,
+  roleByName,
+  roleGrammar,
+} from '../src/index.ts';
 
 const policy = defaultPolicy();
 const commands = [
@@ -47,3 +56,18 @@ if (roleByName(policy, 'net-viewer') === undefined) throw new Error('default pol
 const base = measure('baseline (native RegExp)', baseline);
 const ours = measure('decide()', (r, c) => decide(policy, r, c));
 console.log(`ratio decide/baseline: ${(base / ours).toFixed(2)}x slower`);
+
+// The grammar stage: the validator parses the file once per command (a new process each time) and
+// matches each request; decide() on the same commands is the baseline.
+const grammarText = renderGrammar(policy);
+const sets = new Map(policy.roles.map((r) => [r.name, roleGrammar(policy, r.name) ?? []]));
+const grammar = measure('matchGrammar()', (r, c) => matchGrammar(sets.get(r) ?? [], c.split(' ')));
+console.log(`ratio matchGrammar/decide: ${(ours / grammar).toFixed(2)}x`);
+{
+  const rounds = 2_000;
+  for (let i = 0; i < 200; i++) parseGrammarFile(grammarText, 'grammar.json');
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) parseGrammarFile(grammarText, 'grammar.json');
+  const us = Number(process.hrtime.bigint() - t0) / rounds / 1e3;
+  console.log(`parseGrammarFile() of the default policy (${grammarText.length} bytes): ${us.toFixed(1)} µs`);
+}
