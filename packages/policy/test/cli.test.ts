@@ -11,6 +11,7 @@ import { type CliIo, runCli } from '../src/cli/main.ts';
 import {
   defaultPolicy,
   renderBrokerRoles,
+  renderGrammar,
   renderIdp,
   renderKeycloakRealm,
   renderLocalRules,
@@ -248,6 +249,7 @@ describe('check', () => {
     const files = {
       'tac-plus-ng': [join(dir, 'tac.cfg'), renderTacPlusNg(p, { key: 'k' })],
       'local-rules': [join(dir, 'rules.json'), renderLocalRules(p)],
+      grammar: [join(dir, 'grammar.json'), renderGrammar(p)],
       broker: [join(dir, 'broker.json'), renderBrokerRoles(p)],
       mcp: [join(dir, 'mcp.json'), renderMcpTools(p)],
       idp: [join(dir, 'idp.json'), renderIdp(p)],
@@ -259,7 +261,7 @@ describe('check', () => {
     }
     const ok = run(argv);
     expect(ok.code).toBe(0);
-    expect(ok.out).toContain('5 file(s) checked, 0 mismatch(es)');
+    expect(ok.out).toContain('6 file(s) checked, 0 mismatch(es)');
 
     writeFileSync(
       files.idp[0] as string,
@@ -268,7 +270,15 @@ describe('check', () => {
     const bad = run(argv);
     expect(bad.code).toBe(1);
     expect(bad.out).toContain(`MISMATCH  idp: ${files.idp[0]} no longer matches policy/default.yaml\n--- `);
-    expect(bad.out).toContain('5 file(s) checked, 1 mismatch(es)');
+    expect(bad.out).toContain('6 file(s) checked, 1 mismatch(es)');
+
+    // a grammar file whose operator set gained ping -f no longer matches
+    writeFileSync(
+      files.grammar[0] as string,
+      (files.grammar[1] as string).replace('"ping -c <int:1-5>', '"ping -f -c <int:1-5>'),
+    );
+    expect(run(argv).out).toContain(`MISMATCH  grammar: ${files.grammar[0]} no longer matches`);
+    writeFileSync(files.grammar[0] as string, files.grammar[1] as string);
 
     const json = JSON.parse(run([...argv, '--json']).out);
     expect(
