@@ -2,7 +2,9 @@
 // (what the lab shipped) let them through; the default policy's grammar refuses every one before the
 // rules are asked, with ERR_FC_GRAMMAR (exit 115), and nothing runs.
 import { join } from 'node:path';
-import { commandString, decide, loadPolicy } from '@netward/policy';
+import { createLogger } from '@netward/audit-context';
+import { commandString, decide, defaultPolicy, loadPolicy } from '@netward/policy';
+import { createTacacsServer } from '@netward/tacacs-plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientMessage, FC_ERROR_CODES } from '../src/errors.ts';
 import { BASE_EXECUTABLES, buildBundle, type Harness, PKG, startSshd } from './sshd-harness.ts';
@@ -161,4 +163,72 @@ describe('what each role may still do through sshd', () => {
     expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_CONFIG.exit);
     expect(r.stdout).toBe('');
   });
+});
+
+describe('TACACS+ and local rules decide alike behind the grammar', () => {
+  it('gives the same answer to each role for admitted, refused and look-alike commands', async () => {
+    // Our RFC 8907 server answering from the default policy's rendered rules, as the lab's does.
+    const policy = defaultPolicy();
+    const asked: string[] = [];
+    const server = createTacacsServer({
+      key: 'lab-shared-secret',
+      logger: createLogger({ component: 'tacacs-server', destination: { write() {} } }),
+      handlers: {
+        authorize(req) {
+          const command = commandString(req.cmd ?? '', req.args);
+          asked.push(command);
+          return decide(policy, req.user, command).decision === 'permit'
+            ? { status: 'PASS_ADD' }
+            : { status: 'FAIL', serverMsg: 'denied' };
+        },
+      },
+    });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const cases: [Role, string][] = [
+        ['net-viewer', 'ip addr show lo'],
+        ['net-viewer', 'ip -6 route'],
+        ['net-viewer', 'ping -c 1 127.0.0.1'],
+        ['net-viewer', 'ip link set dev lo down /show'],
+        ['net-operator', 'ping -c 1 -W 1 127.0.0.1'],
+        ['net-operator', 'ping -c 9 127.0.0.1'],
+        ['net-operator', 'ip -b /etc/hostname'],
+        ['net-admin', 'ip link show dev lo'],
+        ['net-admin', 'ip route save'],
+      ];
+      const codes = async (config: () => void) => {
+        config();
+        const out: number[] = [];
+        for (const [role, command] of cases) out.push((await h.ssh(role, command)).code);
+        return out;
+      };
+      const local = await codes(defaultConfig);
+      asked.length = 0;
+      const tacacs = await codes(() =>
+        h.writeConfig({
+          executables,
+          cli,
+          grammarFile: h.grammarFile,
+          authorization: {
+            mode: 'tacacs',
+            servers: [{ host: '127.0.0.1', port }],
+            keyFile: h.keyFile,
+            timeoutMs: 1000,
+            deadlineMs: 2000,
+          },
+        }),
+      );
+      expect(tacacs).toEqual(local);
+      // refused ones never reached TACACS+; admitted ones were asked and permitted
+      expect(local.filter((c) => c === 115)).toHaveLength(5);
+      expect(asked).toEqual([
+        'ip addr show lo',
+        'ip -6 route',
+        'ping -c 1 -W 1 127.0.0.1',
+        'ip link show dev lo',
+      ]);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });
