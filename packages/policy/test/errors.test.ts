@@ -26,7 +26,7 @@ describe('error catalogue', () => {
 
 describe('README', () => {
   it('documents a policy file that parses', () => {
-    const example = /```yaml\n([\s\S]*?)```/.exec(README)?.[1];
+    const example = /```yaml\n(# required[\s\S]*?)```/.exec(README)?.[1];
     expect(example).toBeDefined();
     const p = parsePolicy(example as string, 'README.md');
     expect(decide(p, 'net-operator', 'ping -c 3 192.0.2.1')).toMatchObject({
@@ -34,5 +34,13 @@ describe('README', () => {
       ruleIndex: 2,
     });
     expect(p.roles[0]?.devices).toEqual({ site: ['ams1', 'fra2'], vendor: ['frr'] });
+  });
+
+  it('documents a grammar policy that parses', () => {
+    const example = /```yaml\n(version: 1\ngrammars:[\s\S]*?)```/.exec(README)?.[1];
+    expect(example).toBeDefined();
+    const p = parsePolicy(example as string, 'README.md');
+    expect(decide(p, 'net-operator', 'ping -c 3 -W 2 192.0.2.1').decision).toBe('permit');
+    expect(decide(p, 'net-operator', 'ping -f 192.0.2.1').decision).toBe('deny');
   });
 });
