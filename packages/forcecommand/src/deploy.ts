@@ -121,9 +121,10 @@ function accountBlock(o: SshdConfigOptions): string[] {
     'PermitUserRC no',
     'DisableForwarding yes',
     'PermitTunnel no',
-    // The certificate is the only method, and the MCP server offers exactly one: a second failure is
-    // not a client of ours.
-    'MaxAuthTries 2',
+    // The certificate is the only method and the MCP server offers exactly one key. 3, not 2: OpenSSH's
+    // client offers the certificate and then its plain key, and with 2 a refused client would see "Too
+    // many authentication failures" instead of "Permission denied".
+    'MaxAuthTries 3',
     `MaxSessions ${o.maxSessions ?? 8}`,
     // OpenSSH 9.2 (the first with both): a session channel with no traffic for 60 s is closed, and a
     // connection with no channel open for 60 s is dropped. 60 s is the certificate's lifetime; after
