@@ -333,6 +333,8 @@ describe('native lab end to end', () => {
           p.exchangeSecret,
           join(p.ca, 'user_ca'),
           join(p.ca, 'host_ca'),
+          // The IdP's signing keys: whoever reads them mints any token.
+          join(p.idp, 'jwks.json'),
           ...layout.devices.map((d) => join(d.dir, 'ssh_host_ed25519_key')),
         ];
         for (const file of secrets) {
