@@ -5,7 +5,7 @@
  * Needs root, and `pnpm build` first (the lab runs the built programs): scripts/test.sh does both.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -250,7 +250,13 @@ describe('native lab end to end', () => {
     it('refuses, at the device, an injection sent through an SSH session directly (validator stage 1)', async () => {
       const login = await loginAs(layout, 'bob');
       const key = await freshKey('inject');
-      const cert = await requestCertificate(layout, login.accessToken, readFileSync(`${key}.pub`, 'utf8'));
+      const cert = await requestCertificate(
+        layout,
+        login.accessToken,
+        readFileSync(`${key}.pub`, 'utf8'),
+        undefined,
+        'spine-a',
+      );
       writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
       const r = await ssh(layout, key, 'net-operator', 'spine-a', "vtysh -c 'show version; id'");
       expect(r.code).not.toBe(0);
@@ -276,7 +282,13 @@ describe('native lab end to end', () => {
     it("refuses bob's certificate (principal net-operator) for the net-admin account", async () => {
       const login = await loginAs(layout, 'bob');
       const key = await freshKey('role');
-      const cert = await requestCertificate(layout, login.accessToken, readFileSync(`${key}.pub`, 'utf8'));
+      const cert = await requestCertificate(
+        layout,
+        login.accessToken,
+        readFileSync(`${key}.pub`, 'utf8'),
+        undefined,
+        'spine-a',
+      );
       writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
       const asAdmin = await ssh(layout, key, 'net-admin', 'spine-a', 'show running-config');
       expect(asAdmin.code).toBe(255);
@@ -285,10 +297,87 @@ describe('native lab end to end', () => {
       expect(asOperator.code).toBe(0);
     });
 
+    it.each([
+      ['alice', 'net-viewer'],
+      ['bob', 'net-operator'],
+      ['carol', 'net-admin'],
+    ])('%s (%s): a certificate issued for spine-a opens spine-a only, not leaf-2', async (user, account) => {
+      const login = await loginAs(layout, user);
+      const key = await freshKey(`bound-${user}`);
+      const cert = await requestCertificate(
+        layout,
+        login.accessToken,
+        readFileSync(`${key}.pub`, 'utf8'),
+        undefined,
+        'spine-a',
+      );
+      writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
+      const { stdout } = await run('ssh-keygen', ['-L', '-f', `${key}-cert.pub`]);
+      expect(stdout).toContain(`${account}@spine-a`);
+      expect(stdout).toMatch(new RegExp(`source-address ${layout.hostMgmtAddress.replace(/\./g, '\\.')}/32`));
+      const here = await ssh(layout, key, account, 'spine-a', "vtysh -c 'show version'");
+      expect(here.code).toBe(0);
+      const there = await ssh(layout, key, account, 'leaf-2', "vtysh -c 'show version'");
+      expect(there.code).toBe(255);
+      expect(there.stderr).toMatch(/Permission denied/);
+    });
+
+    it.each([
+      ['alice', 'net-viewer'],
+      ['bob', 'net-operator'],
+      ['carol', 'net-admin'],
+    ])(
+      '%s (%s): no secret of the lab is readable as the account, directly or through ip -b',
+      async (user, account) => {
+        const p = layout.paths;
+        const secrets = [
+          p.tacacsKey,
+          p.usersFile,
+          p.exchangeSecret,
+          join(p.ca, 'user_ca'),
+          join(p.ca, 'host_ca'),
+          // The IdP's signing keys: whoever reads them mints any token.
+          join(p.idp, 'jwks.json'),
+          ...layout.devices.map((d) => join(d.dir, 'ssh_host_ed25519_key')),
+        ];
+        for (const file of secrets) {
+          expect(existsSync(file), file).toBe(true);
+          const r = await run('runuser', ['-u', account, '--', 'cat', file]).then(
+            () => 'read',
+            (e: { stderr?: string }) => e.stderr ?? '',
+          );
+          expect(r, file).toMatch(/Permission denied/);
+        }
+        // The copy the validators used to read (root:netward 0640) is gone.
+        expect(existsSync(join(p.config, 'tacacs-client.key'))).toBe(false);
+        // Through the device: the account's own `ip -b FILE` (the issue's finding) reads the key as the
+        // account; whether or not the policy lets it run, the key never comes back.
+        const key = readFileSync(p.tacacsKey, 'utf8').trim();
+        const login = await loginAs(layout, user);
+        const sshKey = await freshKey(`secret-${user}`);
+        const cert = await requestCertificate(
+          layout,
+          login.accessToken,
+          readFileSync(`${sshKey}.pub`, 'utf8'),
+          undefined,
+          'spine-a',
+        );
+        writeFileSync(`${sshKey}-cert.pub`, `${cert.certificate}\n`);
+        const r = await ssh(layout, sshKey, account, 'spine-a', `ip -b ${p.tacacsKey}`);
+        expect(`${r.stdout}${r.stderr}`).not.toContain(key);
+      },
+    );
+
     it(`refuses a certificate past its ${CERT_TTL}-second lifetime at sshd`, async () => {
       const login = await loginAs(layout, 'bob');
       const key = await freshKey('expiry');
-      const cert = await requestCertificate(layout, login.accessToken, readFileSync(`${key}.pub`, 'utf8'));
+      const cert = await requestCertificate(
+        layout,
+        login.accessToken,
+        readFileSync(`${key}.pub`, 'utf8'),
+        undefined,
+        'leaf-2',
+      );
       writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
       const fresh = await ssh(layout, key, 'net-operator', 'leaf-2', "vtysh -c 'show bgp summary'");
       expect(fresh.code).toBe(0);

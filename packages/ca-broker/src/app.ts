@@ -78,6 +78,11 @@ const signBody = z.strictObject({
   public_key: z.string().min(1).max(8192),
   request_id: z.string().refine((v) => isValidField('requestId', v)),
   role: z.string().max(128).optional(),
+  /** The device the certificate is for (see certificate.devicePrincipal). */
+  device: z
+    .string()
+    .refine((v) => isValidField('device', v))
+    .optional(),
 });
 
 // The 200 answer of POST /v1/ssh/sign, compiled once by fastify (fast-json-stringify) instead of a
@@ -326,12 +331,15 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       const ttl = Math.min(role.certificate.ttlSeconds, role.certificate.maxTtlSeconds);
       d.ttl = ttl;
       const keyId = encodeKeyId({ user: id.user, sid: id.sid, requestId: body.request_id });
+      if (config.certificate.devicePrincipal && body.device === undefined)
+        throw new CaBrokerError('ERR_CA_BAD_REQUEST', 'invalid request: device');
+      const principal = config.certificate.devicePrincipal ? `${role.name}@${body.device}` : role.name;
       let line: string;
       try {
         line = await backend.signUser({
           publicKey: key.raw,
           publicKeyLine: `ssh-ed25519 ${key.blob.toString('base64')}`,
-          principal: role.name,
+          principal,
           keyId,
           ttlSeconds: ttl,
           backdateSeconds: config.certificate.backdateSeconds,
@@ -344,7 +352,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       }
       const cert = await checkIssued(line, {
         blob: key.blob,
-        principal: role.name,
+        principal,
         keyId,
         ttl,
         extensions: role.certificate.extensions,
@@ -355,7 +363,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
         certificate: line.trim(),
         serial: d.certSerial,
         key_id: keyId,
-        principal: role.name,
+        principal,
         valid_after: new Date(Number(cert.validAfter) * 1000).toISOString(),
         valid_before: new Date(Number(cert.validBefore) * 1000).toISOString(),
       });

@@ -23,6 +23,8 @@ export interface SignRequest {
   readonly requestId: string;
   /** When given, must equal the token's role or the broker refuses (403 ERR_CA_ROLE_MISMATCH). */
   readonly role?: string;
+  /** The device the call targets; the broker binds the certificate to it when configured to. */
+  readonly device?: string;
 }
 
 export interface SignedUserCertificate {
@@ -72,6 +74,7 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
         throw new TypeError('token is required');
       const body: Record<string, string> = { public_key: line, request_id: request.requestId };
       if (request.role !== undefined) body['role'] = request.role;
+      if (request.device !== undefined) body['device'] = request.device;
 
       const signal = AbortSignal.timeout(timeoutMs);
       let status: number;

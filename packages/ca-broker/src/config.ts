@@ -145,6 +145,11 @@ export const configSchema = z.strictObject({
       /** When set, every user certificate carries the `source-address` critical option: devices accept
        *  it only from these addresses (the MCP servers). Default: not set. */
       sourceAddress: z.array(cidr).min(1).optional(),
+      /** When true, a certificate is bound to one device: the request must name it, and the only
+       *  principal is `<role>@<device>`, which only that device's principals files list. A certificate
+       *  for a call to spine-a then does not open leaf-2. Default false (principal = role), because a
+       *  Vault/OpenBao signing role must allow those principals first. */
+      devicePrincipal: z.boolean().default(false),
     })
     .prefault({}),
   rateLimit: z

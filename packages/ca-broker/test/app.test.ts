@@ -125,6 +125,26 @@ describe('POST /v1/ssh/sign', () => {
     }
   });
 
+  it('binds the certificate to the device the request names when devicePrincipal is on', async () => {
+    const b = startBroker(idp, { certificate: { devicePrincipal: true } });
+    try {
+      const res = await signRequest(b.app, token, { device: 'spine-a' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().principal).toBe('net-operator@spine-a');
+      expect(parseCertificate(res.json().certificate).principals).toEqual(['net-operator@spine-a']);
+      // Without a device there is nothing to bind to: refused, not a role-wide certificate.
+      const none = await signRequest(b.app, token);
+      expect([none.statusCode, none.json().error.code]).toEqual([400, 'ERR_CA_BAD_REQUEST']);
+      const bad = await signRequest(b.app, token, { device: 'spine a' });
+      expect(bad.statusCode).toBe(400);
+    } finally {
+      await b.close();
+    }
+    // Off (the default): the principal stays the role whatever the request names.
+    const plain = await signRequest(broker.app, token, { device: 'spine-a' });
+    expect(plain.json().principal).toBe('net-operator');
+  });
+
   it('accepts the role by IdP name or policy name, and refuses a mismatch', async () => {
     expect((await signRequest(broker.app, token, { role: 'net-operator' })).statusCode).toBe(200);
     const viewer = await idp.sign(claims(idp, { net_role: 'net-viewer' }));

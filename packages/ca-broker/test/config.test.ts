@@ -40,7 +40,7 @@ describe('configuration', () => {
     expect(c.token.clockToleranceSeconds).toBe(5);
     expect(c.token.claims).toEqual({ user: ['preferred_username', 'sub'], sid: 'sid', role: 'net_role' });
     expect(c.token.actor).toEqual({ allowed: [], require: false });
-    expect(c.certificate).toEqual({ backdateSeconds: 5 });
+    expect(c.certificate).toEqual({ backdateSeconds: 5, devicePrincipal: false });
     expect(c.rateLimit).toEqual({ burst: 30, perSecond: 2 });
     expect(c.hostSigning).toEqual({ maxValidityDays: 365 });
     expect(Object.isFrozen(c)).toBe(true);

@@ -8,10 +8,12 @@ import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { createLogger } from '@netward/audit-context';
 import { defaultPolicy, renderGrammar, renderLocalRules } from '@netward/policy';
-import { createTacacsServer } from '@netward/tacacs-plus';
+import { createTacacsServer, TacacsClient } from '@netward/tacacs-plus';
+import { startAgent } from '../src/agent.ts';
 import { buildSnapshot, ensureAccounts } from '../src/deploy.ts';
+import { renderEnvGuard } from '../src/environment.ts';
 import { authInfo, certLine } from '../test/helpers.ts';
-import { BUNDLE, groupGid, SNAPSHOT_SCRIPT } from '../test/sshd-harness.ts';
+import { BUNDLE, SNAPSHOT_SCRIPT } from '../test/sshd-harness.ts';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 40);
 const ACCOUNT = 'net-viewer';
@@ -22,19 +24,21 @@ if (process.getuid?.() !== 0) {
   process.exit(2);
 }
 ensureAccounts();
-const uid = Number(
-  (await import('node:fs'))
-    .readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${ACCOUNT}:`))
-    ?.split(':')[2],
-);
-const gid = groupGid('netward');
+const passwd = (await import('node:fs'))
+  .readFileSync('/etc/passwd', 'utf8')
+  .split('\n')
+  .find((l) => l.startsWith(`${ACCOUNT}:`))
+  ?.split(':');
+const uid = Number(passwd?.[2]);
+// The account's own group: spawn() sets one gid and no supplementary groups, and the agent's socket
+// directory is root:<account's group> 0710. The bench's audit file and key belong to it too.
+const gid = Number(passwd?.[3]);
 
 const dir = mkdtempSync('/run/netward-fc-bench-');
 chmodSync(dir, 0o755);
 const f = (n: string) => join(dir, n);
-writeFileSync(f('auth'), authInfo(certLine()), { mode: 0o644 });
+// Valid for the whole run: the validator checks the certificate's validity on every command.
+writeFileSync(f('auth'), authInfo(certLine({ validForSeconds: 3600 })), { mode: 0o644 });
 writeFileSync(f('rules.json'), renderLocalRules(defaultPolicy()), { mode: 0o644 });
 writeFileSync(f('grammar.json'), renderGrammar(defaultPolicy()), { mode: 0o644 });
 writeFileSync(f('tacacs.key'), 'bench-secret\n', { mode: 0o640 });
@@ -52,8 +56,24 @@ const server = createTacacsServer({
 });
 const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
 
+// The device's authorization agent, in this process (root), with a warm single-connection session.
+const agent = await startAgent({
+  device: 'bench',
+  socketDir: f('agent'),
+  accounts: [ACCOUNT],
+  client: new TacacsClient({
+    servers: [{ host: '127.0.0.1', port, key: Buffer.from('bench-secret') }],
+    singleConnection: true,
+  }),
+  accounting: false,
+  logger: createLogger({ component: 'forcecommand-agent', destination: { write() {} } }),
+});
+writeFileSync(f('netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
+
 const base = {
   device: 'bench',
+  // The direct TACACS+ variant reads the key through the group it is shared with (see gid above).
+  accountGroup: ACCOUNT,
   executables: { ip: { path: '/usr/sbin/ip' } },
   audit: { file: f('audit.log') },
   // The default policy: every request parsed against the role's grammar before the rules.
@@ -76,6 +96,20 @@ writeFileSync(
   JSON.stringify({
     ...base,
     authorization: { mode: 'tacacs', servers: [{ host: '127.0.0.1', port }], keyFile: f('tacacs.key') },
+  }),
+  { mode: 0o644 },
+);
+writeFileSync(
+  f('agent.json'),
+  JSON.stringify({
+    ...base,
+    accounts: [ACCOUNT],
+    authorization: {
+      mode: 'tacacs',
+      servers: [{ host: '127.0.0.1', port }],
+      keyFile: f('tacacs.key'),
+      agent: { socketDir: f('agent') },
+    },
   }),
   { mode: 0o644 },
 );
@@ -134,6 +168,27 @@ const variants: Record<string, () => Promise<number>> = {
       ['--snapshot-blob', f('fc.blob'), '--', '--config', f('tacacs.json')],
       sshdEnv('tacacs'),
     ),
+  'validator, TACACS+ through the agent': () =>
+    run('/usr/bin/node', [BUNDLE, '--config', f('agent.json')], sshdEnv('agent')),
+  'snapshot, TACACS+ through the agent': () =>
+    run(
+      '/usr/bin/node',
+      ['--snapshot-blob', f('fc.blob'), '--', '--config', f('agent.json')],
+      sshdEnv('agent'),
+    ),
+  // What the installer and the lab deploy: the environment guard in front of node.
+  'guard + snapshot, local rules': () =>
+    run(
+      f('netward-env-guard'),
+      ['/usr/bin/node', '--snapshot-blob', f('fc.blob'), '--', '--config', f('local.json')],
+      sshdEnv('local'),
+    ),
+  'guard + snapshot, TACACS+ through the agent': () =>
+    run(
+      f('netward-env-guard'),
+      ['/usr/bin/node', '--snapshot-blob', f('fc.blob'), '--', '--config', f('agent.json')],
+      sshdEnv('agent'),
+    ),
 };
 
 const times: Record<string, number[]> = {};
@@ -143,6 +198,7 @@ for (const v of Object.values(variants)) await v();
 for (let i = 0; i < RUNS; i++) {
   for (const [name, v] of Object.entries(variants)) times[name]?.push(await v());
 }
+await agent.close();
 await server.close();
 rmSync(dir, { recursive: true, force: true });
 
@@ -153,7 +209,7 @@ const pct = (xs: number[], p: number) => {
 const direct = pct(times['direct'] as number[], 50);
 console.log(`forcecommand startup bench: ${RUNS} runs each, command "${COMMAND.join(' ')}" as ${ACCOUNT}`);
 console.log(
-  'variant'.padEnd(44),
+  'variant'.padEnd(46),
   'min ms'.padStart(8),
   'p50 ms'.padStart(8),
   'p90 ms'.padStart(8),
@@ -163,7 +219,7 @@ console.log(
 for (const [name, xs] of Object.entries(times)) {
   const p50 = pct(xs, 50);
   console.log(
-    name.padEnd(44),
+    name.padEnd(46),
     Math.min(...xs)
       .toFixed(1)
       .padStart(8),

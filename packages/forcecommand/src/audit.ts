@@ -70,25 +70,61 @@ export function createAuditSink(options: AuditOptions): AuditSink {
     }
   };
 
+  const toSyslog = (fields: Record<string, unknown>, line: string, level: 'info' | 'warn') => {
+    if (options.syslog === undefined) return;
+    syslog ??= createSyslogSender(options.syslog, noteSyslogFailure);
+    const params: Record<string, string | undefined> = {};
+    for (const k of SYSLOG_PARAMS) {
+      const v = fields[k];
+      if (typeof v === 'string') params[k] = v;
+    }
+    syslog.send({
+      severity: level === 'warn' ? SEVERITY.warning : SEVERITY.info,
+      msgId: typeof fields['event'] === 'string' ? fields['event'] : 'audit',
+      params,
+      msg: line,
+    });
+  };
+
   return {
     record(fields, msg, level = 'info') {
       const line = emit(fields, msg, level);
-      writeFile(line);
-      options.tee?.(line);
-      if (options.syslog !== undefined) {
-        syslog ??= createSyslogSender(options.syslog, noteSyslogFailure);
-        const params: Record<string, string | undefined> = {};
-        for (const k of SYSLOG_PARAMS) {
-          const v = fields[k];
-          if (typeof v === 'string') params[k] = v;
+      try {
+        writeFile(line);
+      } catch (e) {
+        // The local file failed, so the caller denies (ERR_FC_AUDIT). The collector still learns what
+        // was decided and why it became a refusal: a decision record goes out as that refusal, with the
+        // decision the validator had reached kept under `refused`; any other record goes out unchanged
+        // with the file error. Without this an unwritable log would make refusals invisible to
+        // `netward-audit trace`, the moment they matter most.
+        const reason = (e as ForceCommandError).cause;
+        const auditError = {
+          file: options.file,
+          error: (reason as NodeJS.ErrnoException | undefined)?.code ?? String((reason as Error)?.message),
+        };
+        const fallback =
+          fields['event'] === 'decision'
+            ? {
+                ...fields,
+                decision: 'deny',
+                stage: 'audit',
+                code: 'ERR_FC_AUDIT',
+                exit_status: 111,
+                refused: { decision: fields['decision'], stage: fields['stage'], code: fields['code'] },
+                audit_error: auditError,
+              }
+            : { ...fields, audit_error: auditError };
+        try {
+          const text =
+            fields['event'] === 'decision' ? `${msg} [audit file unwritable: DENY ERR_FC_AUDIT]` : msg;
+          toSyslog(fallback, emit(fallback, text, 'warn'), 'warn');
+        } catch {
+          // Nothing more to try: the caller denies regardless.
         }
-        syslog.send({
-          severity: level === 'warn' ? SEVERITY.warning : SEVERITY.info,
-          msgId: typeof fields['event'] === 'string' ? fields['event'] : 'audit',
-          params,
-          msg: line,
-        });
+        throw e;
       }
+      options.tee?.(line);
+      toSyslog(fields, line, level);
     },
     async close() {
       await syslog?.close();

@@ -1,7 +1,9 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { encodeRemAddr } from '@netward/audit-context';
 import type { LocalRules } from '@netward/policy/local-rules';
 import type { AuthorizationResult, TacacsClient } from '@netward/tacacs-plus';
+import { agentSocketPath, lineReader, TACACS_STATUSES } from './agent-protocol.ts';
 import { checkFileSafety, type ForceCommandConfig, groupId } from './config.ts';
 import { ForceCommandError } from './errors.ts';
 import type { Identity } from './identity.ts';
@@ -235,9 +237,169 @@ export async function createTacacsAuthorizer(
   };
 }
 
-export async function createAuthorizer(config: ForceCommandConfig): Promise<Authorizer> {
+// ---------------------------------------------------------------------------------------------------
+// TACACS+ through the device's authorization agent (agent.ts): the validator holds no key.
+// ---------------------------------------------------------------------------------------------------
+
+function unavailable(reason: string): AuthzAnswer {
+  return {
+    permitted: false,
+    code: 'ERR_FC_AUTHZ_UNAVAILABLE',
+    detail: { mode: 'tacacs', via: 'agent', status: 'AGENT_UNAVAILABLE', reason },
+  };
+}
+
+/** Reads the agent's answer to an authorize request: anything but a well-formed TACACS+ result denies. */
+export function readAgentAnswer(request: AuthzRequest, reply: unknown): AuthzAnswer {
+  if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) return unavailable('garbage');
+  const r = reply as Record<string, unknown>;
+  if (typeof r['error'] === 'string') return unavailable(`agent refused the request: ${r['error']}`);
+  const status = r['status'];
+  const args = r['args'] ?? [];
+  if (
+    typeof status !== 'string' ||
+    !TACACS_STATUSES.includes(status) ||
+    typeof r['permitted'] !== 'boolean' ||
+    !Array.isArray(args) ||
+    !args.every((a) => typeof a === 'string')
+  ) {
+    return unavailable('garbage');
+  }
+  const text = (k: string) => (typeof r[k] === 'string' ? (r[k] as string) : undefined);
+  const answer = readTacacsAnswer(request, {
+    permitted: r['permitted'],
+    status: status as TacacsAuthorResult['status'],
+    args: args as string[],
+    serverMsg: text('server_msg') ?? '',
+    ...(text('reason') === undefined ? {} : { reason: text('reason') as string }),
+    ...(text('error_code') === undefined ? {} : { errorCode: text('error_code') as never }),
+  });
+  return { ...answer, detail: { ...answer.detail, via: 'agent' } };
+}
+
+export interface AgentSettings {
+  readonly socketDir: string;
+  /** Whole-call deadline per request; past it the answer is a deny. */
+  readonly deadlineMs: number;
+  readonly accounting: boolean;
+}
+
+/**
+ * The validator's side of the agent: one connection per command, one line per request, each answer
+ * awaited within `deadlineMs`. Down (no socket, refused), slow, closed early or garbage: a deny with
+ * ERR_FC_AUTHZ_UNAVAILABLE, like an unreachable TACACS+ server.
+ */
+export function createAgentAuthorizer(settings: AgentSettings, account: string): Authorizer {
+  const path = agentSocketPath(settings.socketDir, account);
+  let socket: Socket | undefined;
+  let closed = false;
+  let nextId = 1;
+  const waiting = new Map<number, (reply: unknown) => void>();
+  // A failure answers every request in flight with an error (a deny); the next request, if any (the
+  // accounting stop after a long command the agent's idle timer cut off), opens a new connection.
+  const failAll = (s: Socket, reason: string) => {
+    if (socket !== s) return;
+    socket = undefined;
+    s.destroy();
+    for (const [, resolve] of waiting) resolve({ error: reason });
+    waiting.clear();
+  };
+  const open = (): Socket => {
+    if (socket !== undefined) return socket;
+    const s = connect(path);
+    socket = s;
+    s.on('error', (e: NodeJS.ErrnoException) => failAll(s, `agent unreachable (${e.code ?? e.message})`));
+    s.on('close', () => failAll(s, 'agent closed the connection'));
+    s.on(
+      'data',
+      lineReader(
+        (line) => {
+          let value: unknown;
+          try {
+            value = JSON.parse(line);
+          } catch {
+            return failAll(s, 'garbage');
+          }
+          const id = (value as { id?: unknown } | null)?.id;
+          const resolve = typeof id === 'number' ? waiting.get(id) : undefined;
+          if (resolve === undefined) return failAll(s, 'garbage');
+          waiting.delete(id as number);
+          resolve(value);
+        },
+        () => failAll(s, 'garbage'),
+      ),
+    );
+    return s;
+  };
+  const ask = (message: Record<string, unknown>): Promise<unknown> => {
+    if (closed) return Promise.resolve({ error: 'closed' });
+    const id = nextId++;
+    return new Promise((resolve) => {
+      const s = open();
+      const timer = setTimeout(() => {
+        resolve({ error: `no answer within ${settings.deadlineMs} ms` });
+        failAll(s, 'timeout');
+      }, settings.deadlineMs);
+      waiting.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      s.write(`${JSON.stringify({ id, ...message })}\n`);
+    });
+  };
+  const caller = (identity: Identity) => ({
+    user: identity.user,
+    sid: identity.sid,
+    cert_serial: identity.certSerial,
+    request_id: identity.requestId,
+  });
+  const account_ = async (
+    type: 'start' | 'stop',
+    requests: readonly AuthzRequest[],
+    identity: Identity,
+    taskId: string,
+    exitStatus?: number,
+  ) => {
+    if (!settings.accounting) return;
+    for (const r of requests) {
+      await ask({
+        op: 'account',
+        type,
+        task_id: taskId,
+        ...(exitStatus === undefined ? {} : { exit_status: exitStatus }),
+        ...caller(identity),
+        cmd: r.cmd,
+        args: r.args,
+      });
+    }
+  };
+  return {
+    mode: 'tacacs',
+    async authorize(request, identity) {
+      const reply = await ask({ op: 'authorize', ...caller(identity), cmd: request.cmd, args: request.args });
+      const error = (reply as { error?: unknown } | null)?.error;
+      if (typeof error === 'string') return unavailable(error);
+      return readAgentAnswer(request, reply);
+    },
+    accountStart: (requests, identity, taskId) => account_('start', requests, identity, taskId),
+    accountStop: (requests, identity, taskId, exitStatus) =>
+      account_('stop', requests, identity, taskId, exitStatus),
+    close() {
+      closed = true;
+      socket?.destroy();
+    },
+  };
+}
+
+export async function createAuthorizer(config: ForceCommandConfig, account?: string): Promise<Authorizer> {
   const a = config.authorization;
-  return a.mode === 'local'
-    ? createLocalAuthorizer(a.rulesFile)
-    : createTacacsAuthorizer(a, config.accountGroup);
+  if (a.mode === 'local') return createLocalAuthorizer(a.rulesFile);
+  if (a.agent !== undefined) {
+    if (account === undefined) throw new ForceCommandError('ERR_FC_CONFIG', 'agent mode needs the account');
+    return createAgentAuthorizer(
+      { socketDir: a.agent.socketDir, deadlineMs: a.deadlineMs, accounting: a.accounting },
+      account,
+    );
+  }
+  return createTacacsAuthorizer(a, config.accountGroup);
 }

@@ -46,8 +46,23 @@ const tacacsAuthorization = z.strictObject({
       }),
     )
     .check(z.minLength(1)),
-  /** Shared secret file: root-owned, mode 0640 at most, group = accountGroup. Never logged. */
+  /**
+   * Shared secret file. With `agent`: read only by the agent, root:root 0600. Without (the validator
+   * asks TACACS+ itself, which puts the key within the accounts' reach): root-owned, 0640 at most,
+   * group = accountGroup. Never logged.
+   */
   keyFile: absolutePath,
+  /**
+   * Ask through the device's authorization agent (`netward-forcecommand agent --config <this file>`,
+   * root) instead of holding the key: the validator connects to `<socketDir>/<account>/agent.sock`,
+   * and the agent, which alone reads keyFile, asks TACACS+ on one warm connection. Recommended.
+   */
+  agent: z.optional(
+    z.strictObject({
+      /** Root-owned; the agent creates `<account>/` in it, root:<account's group> 0710. */
+      socketDir: absolutePath.check(z.maxLength(64)),
+    }),
+  ),
   /** Per-server timeout. Default 1500 ms. */
   timeoutMs: z._default(z.number().check(z.int(), z.gte(50), z.lte(30_000)), 1500),
   /** Overall deadline for all servers; past it the answer is a deny. Default 3000 ms. */
@@ -89,7 +104,10 @@ export const configSchema = z.strictObject({
   device: z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{0,62}$/)),
   /** Accounts allowed to run the validator; the account is the role. */
   accounts: z._default(z.array(z.string().check(z.regex(ROLE))), ['net-viewer', 'net-operator', 'net-admin']),
-  /** Group of those accounts: may read the TACACS+ key and append to the audit log. Default `netward`. */
+  /**
+   * Group of those accounts: may append to the audit log (and, without an agent, read the TACACS+ key).
+   * Default `netward`.
+   */
   accountGroup: z._default(z.string().check(z.regex(/^[a-z_][a-z0-9_-]{0,31}$/)), 'netward'),
   limits: z._default(
     z.strictObject({

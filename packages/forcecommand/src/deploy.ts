@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import type { ConfigInput } from './config.ts';
 import { groupId } from './config.ts';
+import { renderEnvGuard } from './environment.ts';
 
 /**
  * Device setup, as functions (the native lab calls them for every namespace) and as the `install`
@@ -12,12 +13,14 @@ import { groupId } from './config.ts';
 
 /** The seed's three service accounts; the account is the role is the certificate principal. */
 export const DEFAULT_ACCOUNTS: readonly string[] = Object.freeze(['net-viewer', 'net-operator', 'net-admin']);
-/** The accounts' common group: reads the TACACS+ key (0640) and appends to the audit log (0620). */
+/** The accounts' common group: appends to the audit log (0620). It reads no secret. */
 export const DEFAULT_ACCOUNT_GROUP = 'netward';
+/** Where the authorization agent listens: /run is root-owned and emptied at boot, like the sockets. */
+export const DEFAULT_AGENT_SOCKET_DIR = '/run/netward/agent';
 /** FRR's group for vtysh's sockets (LAB-NOTES: membership gives full control of FRR). */
 export const FRR_GROUP = 'frrvty';
 
-export type ForceCommandLineOptions =
+export type ForceCommandLineOptions = (
   | {
       /** Default /usr/bin/node. */
       readonly node?: string;
@@ -30,19 +33,28 @@ export type ForceCommandLineOptions =
       /** A start-up snapshot built by buildSnapshot() with this very node binary. */
       readonly snapshotBlob: string;
       readonly config: string;
-    };
+    }
+) & {
+  /**
+   * The environment guard (renderEnvGuard(), installed root-owned 0755): run in front of node so that
+   * NODE_OPTIONS, LD_* and the like never reach it. Recommended; without it the validator still refuses
+   * them, but only after node has applied NODE_OPTIONS.
+   */
+  readonly guard?: string;
+};
 
 /** The ForceCommand value. sshd runs it through the account's shell (`/bin/sh -c`): paths must not need quoting. */
 export function forceCommandLine(o: ForceCommandLineOptions): string {
   const node = o.node ?? '/usr/bin/node';
   const target = 'script' in o ? o.script : o.snapshotBlob;
-  for (const p of [node, target, o.config]) {
+  for (const p of [node, target, o.config, ...(o.guard === undefined ? [] : [o.guard])]) {
     if (!/^\/[A-Za-z0-9._/-]+$/.test(p)) throw new TypeError(`path not usable in ForceCommand: ${p}`);
   }
+  const guard = o.guard === undefined ? '' : `${o.guard} `;
   // From a snapshot, node takes no script; `--` ends node's own options.
   return 'script' in o
-    ? `${node} ${o.script} --config ${o.config}`
-    : `${node} --snapshot-blob ${target} -- --config ${o.config}`;
+    ? `${guard}${node} ${o.script} --config ${o.config}`
+    : `${guard}${node} --snapshot-blob ${target} -- --config ${o.config}`;
 }
 
 /**
@@ -74,6 +86,11 @@ export interface SshdConfigOptions {
   readonly forceCommand: string;
   readonly accounts?: readonly string[];
   /**
+   * MaxSessions: sessions (channels) one connection may have open at once. Default 8: the MCP server
+   * opens one per tool call, and each starts a validator (~50 ms of CPU).
+   */
+  readonly maxSessions?: number;
+  /**
    * A whole sshd_config for a dedicated sshd (the lab runs one per namespace). Without it the result is
    * a drop-in for /etc/ssh/sshd_config.d/ that leaves other users of the device's sshd alone.
    */
@@ -104,6 +121,17 @@ function accountBlock(o: SshdConfigOptions): string[] {
     'PermitUserRC no',
     'DisableForwarding yes',
     'PermitTunnel no',
+    // The certificate is the only method and the MCP server offers exactly one key. 3, not 2: OpenSSH's
+    // client offers the certificate and then its plain key, and with 2 a refused client would see "Too
+    // many authentication failures" instead of "Permission denied".
+    'MaxAuthTries 3',
+    `MaxSessions ${o.maxSessions ?? 8}`,
+    // OpenSSH 9.2 (the first with both): a session channel with no traffic for 60 s is closed, and a
+    // connection with no channel open for 60 s is dropped. 60 s is the certificate's lifetime; after
+    // it the validator refuses every new command on the connection anyway (ERR_FC_CERT_EXPIRED), and
+    // a permitted command is killed after its run-time limit (30 s by default).
+    'ChannelTimeout session=60s',
+    'UnusedConnectionTimeout 60s',
   ];
 }
 
@@ -139,9 +167,14 @@ export function renderSshdConfig(o: SshdConfigOptions): string {
   ].join('\n');
 }
 
-/** A principals file: the account accepts exactly the principal of its own name. */
-export function renderPrincipals(account: string): string {
-  return `${account}\n`;
+/**
+ * A principals file: the account accepts exactly one principal, with `restrict` (no forwarding, pty,
+ * ~/.ssh/rc or X11, whatever the server config says; sshd(8) AUTHORIZED_KEYS FILE FORMAT, which
+ * AuthorizedPrincipalsFile lines share). With `device`, the principal is `<account>@<device>`: a
+ * certificate the broker issued for a call to another device does not open this one.
+ */
+export function renderPrincipals(account: string, device?: string): string {
+  return `restrict ${device === undefined ? account : `${account}@${device}`}\n`;
 }
 
 export interface DeviceConfigOptions {
@@ -165,6 +198,8 @@ export interface DeviceConfigOptions {
         readonly timeoutMs?: number;
         readonly deadlineMs?: number;
         readonly accounting?: boolean;
+        /** Ask through the device's authorization agent (see config.ts); the key is then root-only. */
+        readonly agent?: { readonly socketDir: string };
       };
   readonly syslog?: { readonly host: string; readonly port?: number; readonly transport?: 'udp' | 'tcp' };
 }
@@ -208,6 +243,7 @@ export function deviceConfigObject(o: DeviceConfigOptions): ConfigInput {
             ...(a.timeoutMs === undefined ? {} : { timeoutMs: a.timeoutMs }),
             ...(a.deadlineMs === undefined ? {} : { deadlineMs: a.deadlineMs }),
             ...(a.accounting === undefined ? {} : { accounting: a.accounting }),
+            ...(a.agent === undefined ? {} : { agent: { socketDir: a.agent.socketDir } }),
           },
     audit: {
       file: o.auditFile,
@@ -286,7 +322,11 @@ export interface InstallOptions {
   readonly sshdDropIn?: string | null;
   readonly frr?: DeviceConfigOptions['frr'];
   readonly vyos?: DeviceConfigOptions['vyos'];
-  /** local: the rules file is copied to <etcDir>/local-rules.json. tacacs: the key file to <etcDir>/tacacs.key. */
+  /**
+   * local: the rules file is copied to <etcDir>/local-rules.json. tacacs: the key file to
+   * <etcDir>/tacacs.key, root:root 0600, read only by the authorization agent (`netward-forcecommand
+   * agent`, sockets in agentSocketDir), which must then run as root (deploy/netward-forcecommand-agent.service).
+   */
   readonly authorization:
     | { readonly mode: 'local'; readonly rulesFile: string }
     | {
@@ -299,6 +339,13 @@ export interface InstallOptions {
   readonly accounts?: readonly string[];
   readonly group?: string;
   readonly createAccounts?: boolean;
+  /**
+   * Principals `<account>@<device>` (default true): only a certificate the broker issued for a call
+   * to this device opens it. false: the account name alone, any device of the CA.
+   */
+  readonly bindToDevice?: boolean;
+  /** Where the agent puts the accounts' sockets. Default /run/netward/agent. */
+  readonly agentSocketDir?: string;
   /**
    * Build a start-up snapshot from this CommonJS bundle (dist/netward-forcecommand-snapshot.cjs) into
    * <etcDir>/../ (default /usr/local/lib/netward/forcecommand.blob) and start ForceCommand from it.
@@ -322,7 +369,8 @@ function writeOwned(file: string, content: string | Buffer, mode: number, gid = 
 
 /**
  * Sets up a Debian device (as root): accounts and groups, /etc/netward (root:root 0755) with the CA
- * key, principals (0644), config (0644), rules (0644) or TACACS+ key (root:netward 0640), the audit
+ * key, principals (0644), config (0644), rules (0644) or TACACS+ key (root:root 0600, for the agent),
+ * the environment guard next to the bundle, the audit
  * log (root:netward 0620 in a root:root 0755 directory: the accounts can append, not read or remove),
  * and the sshd drop-in. Returns what it wrote; does not reload sshd.
  */
@@ -346,7 +394,7 @@ export function installDevice(o: InstallOptions): InstallResult {
   mkdirSync(principalsDir, { recursive: true, mode: 0o755 });
   for (const a of accounts) {
     const f = join(principalsDir, a);
-    writeOwned(f, renderPrincipals(a), 0o644);
+    writeOwned(f, renderPrincipals(a, o.bindToDevice === false ? undefined : o.device), 0o644);
     files.push(f);
   }
 
@@ -357,14 +405,16 @@ export function installDevice(o: InstallOptions): InstallResult {
     files.push(rules);
     authorization = { mode: 'local', rulesFile: rules };
   } else {
+    // Root only: the agent reads it; the accounts, and so nothing they run, cannot.
     const key = join(etc, 'tacacs.key');
-    writeOwned(key, readFileSync(o.authorization.keyFile), 0o640, gid);
+    writeOwned(key, readFileSync(o.authorization.keyFile), 0o600, 0);
     files.push(key);
     authorization = {
       mode: 'tacacs',
       servers: o.authorization.servers,
       keyFile: key,
       ...(o.authorization.accounting === undefined ? {} : { accounting: o.authorization.accounting }),
+      agent: { socketDir: o.agentSocketDir ?? DEFAULT_AGENT_SOCKET_DIR },
     };
   }
 
@@ -392,7 +442,11 @@ export function installDevice(o: InstallOptions): InstallResult {
   );
   files.push(configFile);
 
-  const node = o.node ? { node: o.node } : {};
+  // The guard next to the bundle: code, root-owned like it.
+  const guard = join(dirname(o.script), 'netward-env-guard');
+  writeOwned(guard, renderEnvGuard(), 0o755);
+  files.push(guard);
+  const node = { guard, ...(o.node ? { node: o.node } : {}) };
   let forceCommand: string;
   if (o.snapshot !== undefined) {
     const blob = o.snapshot.blob ?? '/usr/local/lib/netward/forcecommand.blob';

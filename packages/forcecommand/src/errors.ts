@@ -47,6 +47,16 @@ export const FC_ERROR_CODES = Object.freeze({
    * subcommand outside it, an interface not on this device), or a role the grammar file does not know.
    */
   ERR_FC_GRAMMAR: { exit: 115, stage: 'grammar', message: 'command not permitted by the policy grammar' },
+   * Who is asking: the certificate sshd accepted at login is outside its validity window now. sshd
+   * checks validity once, at authentication; a connection kept open (ControlMaster, session mode) could
+   * otherwise open new sessions for as long as it lives.
+   */
+  ERR_FC_CERT_EXPIRED: { exit: 116, stage: 'identity', message: 'certificate expired or not yet valid' },
+  /**
+   * sshd handed the validator variables that steer node, the dynamic loader, OpenSSL or libc
+   * (NODE_OPTIONS, LD_PRELOAD, ...): AcceptEnv or PermitUserEnvironment is wider than MCP_*.
+   */
+  ERR_FC_ENVIRONMENT: { exit: 117, stage: 'environment', message: 'unsafe environment (sshd misconfigured)' },
   /** The permitted command ran past limits.runTimeoutMs and was killed (coreutils timeout(1) uses 124). */
   ERR_FC_TIMEOUT: { exit: 124, stage: 'execute', message: 'command timed out' },
 } as const);

@@ -38,6 +38,13 @@ export interface ReadIdentityInput {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Injected in tests; default reads the file sshd names in SSH_USER_AUTH. */
   readonly readFile?: (path: string) => string;
+  /**
+   * This device's inventory name: a certificate may name the account alone (`net-viewer`) or the account
+   * on this device (`net-viewer@spine-a`); a principal for another device never counts.
+   */
+  readonly device?: string;
+  /** Wall clock in seconds since the epoch (the certificate's validity is in those). Default Date.now(). */
+  readonly nowSeconds?: () => number;
 }
 
 const MAX_AUTH_INFO = 64 * 1024;
@@ -100,7 +107,8 @@ export function readIdentity(input: ReadIdentityInput): Identity {
   }
   partial.certSerial = cert.serial.toString(10);
   if (cert.type !== 'user') fail('not a user certificate', partial);
-  if (!cert.principals.includes(input.account))
+  const own = input.device === undefined ? undefined : `${input.account}@${input.device}`;
+  if (!cert.principals.some((p) => p === input.account || p === own))
     fail('certificate principals do not include the account', partial);
 
   let keyId: ReturnType<typeof parseKeyId>;
@@ -126,6 +134,24 @@ export function readIdentity(input: ReadIdentityInput): Identity {
   }
   const requestId = keyId.requestId ?? claimed.requestId;
   if (requestId === undefined) fail('no request id in the Key ID or MCP_REQUEST_ID', partial);
+  partial.requestId = requestId;
+
+  // sshd checks the validity window once, when the connection authenticates (sshkey_cert_check_authority
+  // in OpenSSH 9.2: valid when valid_after <= now < valid_before). Every later session on the same
+  // connection reaches this point, so the window is checked again here, against this device's clock,
+  // for every command: a 60-second certificate then bounds a kept-open connection too.
+  const now = BigInt(Math.floor(input.nowSeconds?.() ?? Date.now() / 1000));
+  if (now < cert.validAfter || now >= cert.validBefore) {
+    throw new ForceCommandError('ERR_FC_CERT_EXPIRED', undefined, {
+      detail: {
+        reason: now < cert.validAfter ? 'certificate not yet valid' : 'certificate expired',
+        valid_after: cert.validAfter.toString(),
+        valid_before: cert.validBefore.toString(),
+        now: now.toString(),
+        partial,
+      },
+    });
+  }
 
   return Object.freeze({
     role: input.account,

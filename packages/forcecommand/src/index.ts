@@ -1,12 +1,16 @@
 // The public API of @netward/forcecommand. Anything exported here is public; everything else is not.
+export { type AgentOptions, type RunningAgent, startAgent } from './agent.ts';
+export { agentSocketPath } from './agent-protocol.ts';
 export { type AuditOptions, type AuditSink, createAuditSink } from './audit.ts';
 export {
   type Authorizer,
   type AuthzAnswer,
+  createAgentAuthorizer,
   createAuthorizer,
   createLocalAuthorizer,
   createRulesAuthorizer,
   createTacacsAuthorizer,
+  readAgentAnswer,
   readTacacsAnswer,
 } from './authorize.ts';
 export {
@@ -23,6 +27,7 @@ export {
   DEBIAN_TOOLS,
   DEFAULT_ACCOUNT_GROUP,
   DEFAULT_ACCOUNTS,
+  DEFAULT_AGENT_SOCKET_DIR,
   type DeviceConfigOptions,
   deviceConfigObject,
   type EnsureAccountsOptions,
@@ -38,6 +43,7 @@ export {
   renderSshdConfig,
   type SshdConfigOptions,
 } from './deploy.ts';
+export { HOSTILE_NAMES, HOSTILE_PREFIXES, hostileVariables, renderEnvGuard } from './environment.ts';
 export {
   clientMessage,
   FC_ERROR_CODES,

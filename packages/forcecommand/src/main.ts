@@ -17,6 +17,10 @@ function configPath(argv: readonly string[]): string | undefined {
 
 export async function main(argv: readonly string[]): Promise<number> {
   const first = argv[0];
+  if (first === 'agent') {
+    const { runAgentCommand } = await import('./cli/agent.ts');
+    return runAgentCommand(argv);
+  }
   if (first !== undefined && ADMIN_COMMANDS.has(first)) {
     const { runAdmin } = await import('./cli/admin.ts');
     return runAdmin(argv);
@@ -39,7 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     account: user.username,
     home: user.homedir,
     env: process.env,
-    authorizer: () => createAuthorizer(config),
+    authorizer: () => createAuthorizer(config, user.username),
     audit,
     spawn,
     stderr: (text) => process.stderr.write(text),

@@ -4,6 +4,7 @@ import type { Grammars } from '@netward/policy/local-rules';
 import type { AuditSink } from './audit.ts';
 import type { Authorizer, AuthzAnswer } from './authorize.ts';
 import { checkFileSafety, type ForceCommandConfig } from './config.ts';
+import { hostileVariables } from './environment.ts';
 import { clientMessage, FC_ERROR_CODES, ForceCommandError, type ForceCommandErrorCode } from './errors.ts';
 import { type ExecuteResult, execute, type SpawnFunction } from './execute.ts';
 import { checkGrammar, type GrammarRecord, loadGrammars } from './grammar.ts';
@@ -24,6 +25,8 @@ export interface ValidatorDeps {
   readonly spawn: SpawnFunction;
   readonly stderr: (text: string) => void;
   readonly now?: () => number;
+  /** Wall clock (ms since the epoch) for the certificate's validity window. Default Date.now. */
+  readonly clock?: () => number;
   readonly readAuthInfo?: (path: string) => string;
   readonly onStopSignal?: (stop: () => void) => () => void;
   /**
@@ -160,10 +163,17 @@ async function validate(deps: ValidatorDeps, state: { authorizer?: Authorizer })
   const authzLabel = () => (authorizer?.mode === 'tacacs' ? 'TACACS+' : 'local rules');
 
   try {
+    // Checked first, decided after identity: a hostile environment is refused whoever asks, but the
+    // record should still say who.
+    const hostile = hostileVariables(deps.env);
+    const environmentError = () =>
+      new ForceCommandError('ERR_FC_ENVIRONMENT', undefined, { detail: { variables: hostile } });
     try {
       identity = readIdentity({
         account: deps.account,
         env: deps.env,
+        device: config.device,
+        ...(deps.clock === undefined ? {} : { nowSeconds: () => (deps.clock as () => number)() / 1000 }),
         ...(deps.readAuthInfo === undefined ? {} : { readFile: deps.readAuthInfo }),
       });
       who = identity;
@@ -172,8 +182,9 @@ async function validate(deps: ValidatorDeps, state: { authorizer?: Authorizer })
         const partial = e.detail?.['partial'] as PartialIdentity | undefined;
         if (partial !== undefined) who = partial;
       }
-      throw e;
+      throw hostile.length === 0 ? e : environmentError();
     }
+    if (hostile.length > 0) throw environmentError();
     if (!config.accounts.includes(deps.account)) {
       throw new ForceCommandError('ERR_FC_IDENTITY', undefined, {
         detail: { reason: 'account not in config.accounts' },

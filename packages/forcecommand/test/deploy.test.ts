@@ -12,6 +12,7 @@ import {
   renderPrincipals,
   renderSshdConfig,
 } from '../src/deploy.ts';
+import { renderEnvGuard } from '../src/environment.ts';
 import { BUNDLE, buildBundle, groupGid, requireRootAndSshd, SNAPSHOT_SCRIPT, SSHD } from './sshd-harness.ts';
 
 let dir: string;
@@ -106,9 +107,11 @@ describe('reference files in deploy/', () => {
   it('equal what the code renders', () => {
     const root = join(import.meta.dirname, '..', 'deploy');
     const fc = forceCommandLine({
+      guard: '/usr/local/lib/netward/netward-env-guard',
       script: '/usr/local/lib/netward/netward-forcecommand.js',
       config: '/etc/netward/forcecommand.json',
     });
+    expect(readFileSync(join(root, 'netward-env-guard'), 'utf8')).toBe(renderEnvGuard());
     expect(readFileSync(join(root, 'sshd_config.d', 'netward.conf'), 'utf8')).toBe(
       renderSshdConfig({
         caKeysFile: '/etc/netward/user_ca.pub',
@@ -117,7 +120,7 @@ describe('reference files in deploy/', () => {
       }),
     );
     for (const a of ['net-viewer', 'net-operator', 'net-admin']) {
-      expect(readFileSync(join(root, 'principals', a), 'utf8')).toBe(renderPrincipals(a));
+      expect(readFileSync(join(root, 'principals', a), 'utf8')).toBe(renderPrincipals(a, 'spine-a'));
     }
   });
 
@@ -149,15 +152,24 @@ describe('install', () => {
     const r = installDevice(opts);
     const gid = groupGid('netward');
     const mode = (f: string) => statSync(f).mode & 0o7777;
-    expect(mode(join(etc, 'tacacs.key'))).toBe(0o640);
-    expect(statSync(join(etc, 'tacacs.key')).gid).toBe(gid);
+    // Root only: the agent reads the key, no account does.
+    expect(mode(join(etc, 'tacacs.key'))).toBe(0o600);
+    expect(statSync(join(etc, 'tacacs.key')).gid).toBe(0);
     expect(mode(join(dir, 'log', 'forcecommand.log'))).toBe(0o620);
     expect(statSync(join(dir, 'log', 'forcecommand.log')).gid).toBe(gid);
     expect(mode(r.configFile)).toBe(0o644);
     expect(mode(join(etc, 'principals', 'net-operator'))).toBe(0o644);
     const config = await loadConfig(r.configFile);
-    expect(config.authorization.mode).toBe('tacacs');
-    expect(r.forceCommand).toBe(`/usr/bin/node ${BUNDLE} --config ${r.configFile}`);
+    expect(config.authorization).toMatchObject({
+      mode: 'tacacs',
+      agent: { socketDir: '/run/netward/agent' },
+    });
+    const guard = join(BUNDLE, '..', 'netward-env-guard');
+    expect(r.forceCommand).toBe(`${guard} /usr/bin/node ${BUNDLE} --config ${r.configFile}`);
+    expect(mode(guard)).toBe(0o755);
+    expect(readFileSync(join(etc, 'principals', 'net-operator'), 'utf8')).toBe(
+      'restrict net-operator@spine-a\n',
+    );
     const passwd = execFileSync('getent', ['shadow', 'net-operator']).toString();
     expect(passwd.split(':')[1]).toBe('*');
     const groups = execFileSync('id', ['-nG', 'net-operator']).toString();
@@ -178,7 +190,7 @@ describe('install', () => {
       snapshot: { script: SNAPSHOT_SCRIPT, blob: join(dir, 'lib', 'forcecommand.blob') },
     });
     expect(r.forceCommand).toBe(
-      `/usr/bin/node --snapshot-blob ${join(dir, 'lib', 'forcecommand.blob')} -- --config ${r.configFile}`,
+      `${join(BUNDLE, '..', 'netward-env-guard')} /usr/bin/node --snapshot-blob ${join(dir, 'lib', 'forcecommand.blob')} -- --config ${r.configFile}`,
     );
     expect(statSync(join(dir, 'lib', 'forcecommand.blob')).mode & 0o777).toBe(0o644);
     const out = execFileSync('/usr/bin/node', [

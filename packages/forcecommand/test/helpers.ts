@@ -31,6 +31,8 @@ export interface CertOptions {
   principals?: string[];
   serial?: bigint;
   type?: 'user' | 'host';
+  /** Seconds from now until valid_before. Default 60 (the broker's TTL). */
+  validForSeconds?: number;
 }
 
 /** A certificate line as sshd would expose it (`<type> <base64>`), signed in process. */
@@ -44,7 +46,7 @@ export function certLine(o: CertOptions = {}): string {
       keyId: o.keyId ?? `sid=${SID},user=bob,req=${REQ}`,
       principals: o.principals ?? ['net-viewer', 'net-operator', 'net-admin'],
       validAfter: now - 10n,
-      validBefore: now + 60n,
+      validBefore: now + BigInt(o.validForSeconds ?? 60),
     },
     CA.privateKey,
   ).line;

@@ -22,6 +22,7 @@ import {
   renderPrincipals,
   renderSshdConfig,
 } from '../src/deploy.ts';
+import { renderEnvGuard } from '../src/environment.ts';
 
 export const PKG = join(import.meta.dirname, '..');
 export const BUNDLE = join(PKG, 'dist', 'netward-forcecommand.js');
@@ -81,13 +82,22 @@ export interface Harness {
   grammarFile: string;
   keyFile: string;
   /** Signs a user certificate with ssh-keygen (an independent implementation). */
-  sign(o: { keyId: string; principals: string[]; serial: number; name?: string }): string;
+  sign(o: {
+    keyId: string;
+    principals: string[];
+    serial: number;
+    name?: string;
+    /** ssh-keygen -V; default -1m:+5m. */
+    validity?: string;
+  }): string;
   writeConfig(overrides: Partial<ConfigInput>): void;
   ssh(
     account: string,
     command: string,
-    o?: { cert?: string; env?: Record<string, string> },
+    o?: { cert?: string; env?: Record<string, string>; sendEnv?: string[]; sshOptions?: string[] },
   ): Promise<SshResult>;
+  /** ssh's client arguments up to (not including) the destination, for ControlMaster tests. */
+  sshArgs(key?: string): string[];
   auditRecords(): Record<string, unknown>[];
   stop(): Promise<void>;
 }
@@ -99,7 +109,17 @@ export const BASE_EXECUTABLES = {
   sleep: { path: '/usr/bin/sleep' },
 } as const;
 
-export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness> {
+export interface StartOptions {
+  snapshot?: boolean;
+  /** Replaces the rendered AcceptEnv line (tests of a deliberately widened sshd). */
+  acceptEnv?: string;
+  /** Put the environment guard in front of node (as the installer does). Default true. */
+  guard?: boolean;
+  /** Principals files name `<account>@<device>` (per-device certificates). */
+  principalDevice?: string;
+}
+
+export async function startSshd(o: StartOptions = {}): Promise<Harness> {
   requireRootAndSshd();
   ensureAccounts({ frr: true });
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -114,7 +134,7 @@ export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', p('user')]);
   mkdirSync(p('principals'), { mode: 0o755 });
   for (const a of ['net-viewer', 'net-operator', 'net-admin']) {
-    writeFileSync(join(p('principals'), a), renderPrincipals(a), { mode: 0o644 });
+    writeFileSync(join(p('principals'), a), renderPrincipals(a, o.principalDevice), { mode: 0o644 });
   }
   // The existing tests exercise execution (echo, sleep as net-admin) under the design's rules; the
   // grammar tests switch to the default policy with writeConfig({ grammarFile, authorization }).
@@ -131,20 +151,22 @@ export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness
 
   const port = await freePort();
   const configFile = p('forcecommand.json');
-  let forceCommand = forceCommandLine({ script: BUNDLE, config: configFile });
+  const guard = o.guard === false ? {} : { guard: p('netward-env-guard') };
+  if (o.guard !== false) writeFileSync(p('netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
+  let forceCommand = forceCommandLine({ script: BUNDLE, config: configFile, ...guard });
   if (o.snapshot) {
     buildSnapshot({ node: '/usr/bin/node', snapshotScript: SNAPSHOT_SCRIPT, blob: p('forcecommand.blob') });
-    forceCommand = forceCommandLine({ snapshotBlob: p('forcecommand.blob'), config: configFile });
+    forceCommand = forceCommandLine({ snapshotBlob: p('forcecommand.blob'), config: configFile, ...guard });
   }
-  writeFileSync(
-    p('sshd_config'),
-    renderSshdConfig({
-      caKeysFile: p('ca.pub'),
-      principalsDir: p('principals'),
-      forceCommand,
-      standalone: { listenAddress: '127.0.0.1', port, hostKeys: [p('host')], pidFile: p('sshd.pid') },
-    }),
-  );
+  let sshdConfig = renderSshdConfig({
+    caKeysFile: p('ca.pub'),
+    principalsDir: p('principals'),
+    forceCommand,
+    standalone: { listenAddress: '127.0.0.1', port, hostKeys: [p('host')], pidFile: p('sshd.pid') },
+  });
+  if (o.acceptEnv !== undefined)
+    sshdConfig = sshdConfig.replace(/^AcceptEnv .*$/m, `AcceptEnv ${o.acceptEnv}`);
+  writeFileSync(p('sshd_config'), sshdConfig);
   execFileSync(SSHD, ['-t', '-f', p('sshd_config')]);
   const sshd: ChildProcess = spawn(SSHD, ['-D', '-f', p('sshd_config'), '-E', p('sshd.log')], {
     stdio: 'ignore',
@@ -181,7 +203,7 @@ export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness
     defaultRulesFile: p('default-rules.json'),
     grammarFile: p('grammar.json'),
     keyFile: p('tacacs.key'),
-    sign({ keyId, principals, serial, name = 'user' }) {
+    sign({ keyId, principals, serial, name = 'user', validity = '-1m:+5m' }) {
       if (name !== 'user') execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', p(name)]);
       execFileSync('ssh-keygen', [
         '-q',
@@ -192,7 +214,7 @@ export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness
         '-n',
         principals.join(','),
         '-V',
-        '-1m:+5m',
+        validity,
         '-z',
         String(serial),
         `${p(name)}.pub`,
@@ -203,10 +225,8 @@ export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness
       writeFileSync(configFile, JSON.stringify({ ...base, ...overrides }, null, 2), { mode: 0o644 });
       chmodSync(configFile, 0o644);
     },
-    ssh(account, command, o = {}) {
-      const key = o.cert ?? p('user');
-      const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...(o.env ?? {}) };
-      const args = [
+    sshArgs(key = p('user')) {
+      return [
         '-F',
         '/dev/null',
         '-i',
@@ -225,10 +245,18 @@ export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness
         'LogLevel=ERROR',
         '-o',
         'KexAlgorithms=curve25519-sha256',
-        '-o',
-        'SendEnv=MCP_*',
         '-p',
         String(port),
+      ];
+    },
+    ssh(account, command, o = {}) {
+      const key = o.cert ?? p('user');
+      const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...(o.env ?? {}) };
+      const args = [
+        ...harness.sshArgs(key),
+        '-o',
+        `SendEnv=${(o.sendEnv ?? ['MCP_*']).join(' ')}`,
+        ...(o.sshOptions ?? []),
         `${account}@127.0.0.1`,
         command,
       ];

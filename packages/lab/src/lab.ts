@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { buildSnapshot } from '@netward/forcecommand';
+import { buildSnapshot, renderEnvGuard, renderPrincipals } from '@netward/forcecommand';
 import { LabError } from './errors.ts';
 import { DEFAULT_OPTIONS, type LabLayout, type LabOptions, labLayout, ROLES } from './layout.ts';
 import {
@@ -30,6 +30,7 @@ import { ensureAccounts, groupId } from './system/accounts.ts';
 import { run } from './system/exec.ts';
 import { programPath, programPathLazy } from './system/packages.ts';
 import { httpOk, sshBanner, tcpOpen } from './system/probe.ts';
+import { agentServiceName, agentSpec } from './topology/agent.ts';
 import {
   frrRunning,
   removeFrrConfig,
@@ -159,7 +160,9 @@ export async function prepareDevice(layout: LabLayout, device: LabLayout['device
     '--out',
     p.hostCert,
   ]);
-  for (const role of ROLES) writeFileSync(join(p.principalsDir, role), `${role}\n`, { mode: 0o644 });
+  // `restrict <role>@<device>`: the broker binds each certificate to the device of the call.
+  for (const role of ROLES)
+    writeFileSync(join(p.principalsDir, role), renderPrincipals(role, device.name), { mode: 0o644 });
   if (!existsSync(p.auditFile)) writeFileSync(p.auditFile, '', { mode: 0o620 });
   // forcecommand opens it O_APPEND without O_CREAT: root:<accounts group> 0620 (its README).
   chownSync(p.auditFile, 0, groupId(ACCOUNT_GROUP));
@@ -258,6 +261,7 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
       log: join(logs, `sshd-${d.name}.stderr.log`),
       ready: () => sshBanner(d.mgmtAddress, 22),
     };
+    specs[agentServiceName(d)] = agentSpec(d, layout);
   }
   return specs;
 }
@@ -385,6 +389,9 @@ export async function labUp(
     async () => {
       copyFileSync(forcecommandBundle, layout.paths.forcecommand);
       chmodSync(layout.paths.forcecommand, 0o755);
+      // ForceCommand starts node through it: NODE_OPTIONS and the like never reach node.
+      writeFileSync(join(layout.paths.bin, 'netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
+      chmodSync(join(layout.paths.bin, 'netward-env-guard'), 0o755);
       const snapshot = prepareValidatorSnapshot(layout);
       progress({
         step: 'validator',
@@ -411,6 +418,9 @@ export async function labUp(
   await step(progress, 'device sshd (one per namespace)', async () => {
     await Promise.all(
       layout.devices.map(async (d) => {
+        // The authorization agent first: the validators ask it from the first command on.
+        const agent = specs[agentServiceName(d)];
+        if (agent !== undefined) await startService(layout.paths.run, agent);
         const spec = specs[`sshd-${d.name}`];
         if (spec !== undefined) await startService(layout.paths.run, spec);
       }),
@@ -438,7 +448,7 @@ export async function labDown(dir: string, progress: Progress = quiet): Promise<
     if (names.length > 0) return;
   }
   const layout = loadLab(dir);
-  const names = [...SERVICE_ORDER, ...layout.devices.map((d) => `sshd-${d.name}`)];
+  const names = [...SERVICE_ORDER, ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)])];
   await step(progress, 'stop services, sshd and FRR (in parallel)', async () => {
     await Promise.all([
       ...names.map((n) => stopService(layout.paths.run, n)),
@@ -462,7 +472,10 @@ export interface LabStatus {
 export async function labStatus(dir: string): Promise<LabStatus> {
   const layout = loadLab(dir);
   const services: Record<string, boolean> = {};
-  for (const name of [...SERVICE_ORDER, ...layout.devices.map((d) => `sshd-${d.name}`)]) {
+  for (const name of [
+    ...SERVICE_ORDER,
+    ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)]),
+  ]) {
     services[name] = serviceRunning(layout.paths.run, name);
   }
   const net = await networkStatus(layout);

@@ -135,6 +135,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
   /** Exchange → key → certificate; the key lives as long as the certificate is used. */
   const obtainCertificate = async (
     identity: Identity,
+    device: InventoryDevice,
     ctx: AuditContext,
     timings: Record<string, number>,
   ) => {
@@ -150,9 +151,12 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       publicKey: key.publicKeyLine,
       requestId: ctx.requestId,
       role: identity.role.name,
+      // The broker may bind the certificate to this device (principal <role>@<device>).
+      device: device.name,
     });
     timings['sign'] = round(performance.now() - t);
-    if (cert.principal !== identity.role.name) {
+    const principal = cert.principal;
+    if (principal !== identity.role.name && principal !== `${identity.role.name}@${device.name}`) {
       throw new McpServerError('ERR_MCP_BROKER_BAD_RESPONSE', 'certificate principal is not the caller role');
     }
     return { key, cert };
@@ -177,7 +181,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
     const env = envFor(ctxIn.requestId);
     const pool = deps.sessionPool;
     if (pool === undefined) {
-      const { key, cert } = await obtainCertificate(identity, ctxIn, timings);
+      const { key, cert } = await obtainCertificate(identity, device, ctxIn, timings);
       setCtx(withFields(ctxIn, { certSerial: cert.serial }));
       // `key` goes out of scope with this call: the private half never left this process's memory.
       return runDeviceCommand({
@@ -195,7 +199,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
     }
     const poolKey = SessionPool.key(identity.sid, identity.role.name, device.name);
     const { session, reused } = await pool.acquire(poolKey, async () => {
-      const { key, cert } = await obtainCertificate(identity, ctxIn, timings);
+      const { key, cert } = await obtainCertificate(identity, device, ctxIn, timings);
       const t = performance.now();
       const connection = await connectTarget(
         device,

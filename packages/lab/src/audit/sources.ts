@@ -298,12 +298,14 @@ export function readLabEvents(logDir: string): AuditEvent[] {
   for (const name of readdirSync(logDir).sort()) {
     const file = join(logDir, name);
     const fc = /^forcecommand-(.+)\.jsonl$/.exec(name);
+    const agent = /^agent-(.+)\.log$/.exec(name);
     const sshd = /^sshd-(.+)\.log$/.exec(name);
     if (name === 'idp.log') events.push(...readJsonLog(file, 'idp'));
     else if (name === 'mcp-server.log') events.push(...readJsonLog(file, 'mcp-server'));
     else if (name === 'ca-broker.log') events.push(...readJsonLog(file, 'ca-broker'));
     else if (name === 'tacacs.log') events.push(...readJsonLog(file, 'tacacs-server'));
     else if (name === 'syslog.jsonl') events.push(...readJsonLog(file, 'syslog'));
+    else if (agent) events.push(...readJsonLog(file, 'forcecommand-agent', agent[1] as string));
     else if (fc) events.push(...readJsonLog(file, 'forcecommand', fc[1]));
     else if (sshd && !name.endsWith('.stderr.log')) events.push(...readSshdLog(file, sshd[1] as string));
   }

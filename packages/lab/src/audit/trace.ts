@@ -53,6 +53,8 @@ function linkOf(e: AuditEvent): LinkId | 'other' {
     case 'sshd':
       return 'sshd-accept';
     case 'forcecommand':
+    // The device's authorization agent answers the validator: the same link of the chain.
+    case 'forcecommand-agent':
       return 'validator';
     case 'tacacs-server':
     case 'tacacs':

@@ -32,12 +32,18 @@ export async function requestCertificate(
   userAccessToken: string,
   publicKeyLine: string,
   requestId: string = newRequestId(),
+  /** The device the certificate is for: the lab's broker binds each certificate to one device. */
+  device?: string,
 ): Promise<IssuedCertificate> {
   const brokerToken = await exchangeForBroker(layout, userAccessToken);
   const res = await fetch(`${layout.urls.broker}/v1/ssh/sign`, {
     method: 'POST',
     headers: { authorization: `Bearer ${brokerToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ public_key: publicKeyLine.trim(), request_id: requestId }),
+    body: JSON.stringify({
+      public_key: publicKeyLine.trim(),
+      request_id: requestId,
+      ...(device === undefined ? {} : { device }),
+    }),
     signal: AbortSignal.timeout(10_000),
   });
   const body = (await res.json()) as { certificate?: string; serial?: string; error?: { code?: string } };

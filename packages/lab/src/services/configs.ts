@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deviceConfigObject } from '@netward/forcecommand';
 import { type Policy, parsePolicy, renderGrammar, renderIdp } from '@netward/policy';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
-import { groupId } from '../system/accounts.ts';
 import { packageFile } from '../system/packages.ts';
+import { agentSocketDir } from '../topology/agent.ts';
 import { devicePaths } from '../topology/sshd.ts';
 
 /** The validators' group (forcecommand's default `accountGroup`). */
@@ -20,6 +20,7 @@ export const FILES = {
   policy: (l: LabLayout) => join(l.paths.config, 'policy.yaml'),
   /** The validators' command grammars, rendered from the policy (root-owned, read by every device). */
   grammar: (l: LabLayout) => join(l.paths.config, 'grammar.json'),
+  /** No longer written (see ensureSecrets); removed when an older lab left it behind. */
   tacacsClientKey: (l: LabLayout) => join(l.paths.config, 'tacacs-client.key'),
   userCaKey: (l: LabLayout) => join(l.paths.ca, 'user_ca'),
   hostCaKey: (l: LabLayout) => join(l.paths.ca, 'host_ca'),
@@ -35,8 +36,7 @@ function writeSecret(file: string, value: string, mode = 0o600, gid = 0): void {
 /**
  * Secrets of the lab, created once and kept across `up`s (so tokens and keys stay valid when a
  * service is restarted): user passwords, the TACACS+ key, the MCP server's client secret. Files are
- * 0600 root, except the validators' copy of the TACACS+ key: 0640 root:netward, because the
- * validator runs as the device accounts (forcecommand README).
+ * 0600 root in state/ (0700): no device account reads any of them.
  */
 export function ensureSecrets(layout: LabLayout): void {
   const p = layout.paths;
@@ -47,8 +47,9 @@ export function ensureSecrets(layout: LabLayout): void {
     writeSecret(p.usersFile, `${JSON.stringify(users, null, 2)}\n`);
   }
   if (!existsSync(p.tacacsKey)) writeSecret(p.tacacsKey, randomBytes(24).toString('base64url'));
-  const key = readFileSync(p.tacacsKey, 'utf8');
-  writeSecret(FILES.tacacsClientKey(layout), key, 0o640, groupId(ACCOUNT_GROUP));
+  // The devices' authorization agents (root) read p.tacacsKey itself; no copy for the accounts. An
+  // older lab directory may still hold the group-readable copy the validators used to read.
+  rmSync(FILES.tacacsClientKey(layout), { force: true });
   if (!existsSync(p.exchangeSecret)) writeSecret(p.exchangeSecret, randomBytes(32).toString('base64url'));
 }
 
@@ -110,6 +111,9 @@ export function writeBrokerConfig(layout: LabLayout): void {
     },
     policyFile: FILES.policy(layout),
     backend: { type: 'local', stateDir: layout.paths.ca },
+    // One device per certificate (principal <role>@<device>), usable only from the MCP server's
+    // address on the management network (the devices see the host's bridge address).
+    certificate: { devicePrincipal: true, sourceAddress: [`${layout.hostMgmtAddress}/32`] },
     // The benchmark runs 10 agents flat out for seconds: the default (2/s per user) would throttle it.
     rateLimit: { burst: 500, perSecond: 200 },
   });
@@ -199,9 +203,10 @@ export function forcecommandConfigObject(device: DeviceLayout, layout: LabLayout
     authorization: {
       mode: 'tacacs',
       servers: [{ host: layout.hostMgmtAddress, port: layout.options.tacacsPort }],
-      keyFile: FILES.tacacsClientKey(layout),
+      keyFile: layout.paths.tacacsKey,
       timeoutMs: 1500,
       deadlineMs: 3000,
+      agent: { socketDir: agentSocketDir(device, layout) },
     },
     syslog: { host: layout.hostMgmtAddress, port: layout.options.syslogPort, transport: 'udp' },
   }) as Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { forceCommandLine, renderSshdConfig as renderDeviceSshdConfig } from '@netward/forcecommand';
 import { LabError } from '../errors.ts';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
@@ -43,6 +43,7 @@ export function renderSshdConfig(device: DeviceLayout, layout: LabLayout, forceC
     caKeysFile: layout.paths.userCaPub,
     principalsDir: p.principalsDir,
     forceCommand,
+    maxSessions: 32,
     standalone: {
       listenAddress: device.mgmtAddress,
       port: 22,
@@ -55,7 +56,6 @@ export function renderSshdConfig(device: DeviceLayout, layout: LabLayout, forceC
     `# netward lab device ${device.name}: written by netward-lab up`,
     base.trimEnd(),
     'MaxStartups 64:30:128',
-    'MaxSessions 32',
     'LoginGraceTime 20',
     'ClientAliveInterval 15',
     '',
@@ -65,9 +65,10 @@ export function renderSshdConfig(device: DeviceLayout, layout: LabLayout, forceC
 /** The ForceCommand line (forcecommand's helper checks the paths need no quoting). */
 export function validatorCommand(device: DeviceLayout, layout: LabLayout): string {
   const config = devicePaths(device, layout).forcecommandConfig;
+  const guard = join(dirname(layout.paths.forcecommand), 'netward-env-guard');
   return existsSync(layout.paths.forcecommandBlob)
-    ? forceCommandLine({ node: process.execPath, snapshotBlob: layout.paths.forcecommandBlob, config })
-    : forceCommandLine({ node: process.execPath, script: layout.paths.forcecommand, config });
+    ? forceCommandLine({ node: process.execPath, snapshotBlob: layout.paths.forcecommandBlob, config, guard })
+    : forceCommandLine({ node: process.execPath, script: layout.paths.forcecommand, config, guard });
 }
 
 /** `ip netns exec <ns> sshd -D -e -f <config>`: foreground, logging to stderr (timestamped by the lab). */
