@@ -331,7 +331,7 @@ class ServerConnection {
     socket.on('end', () => {
       if (this.#framer.midPacket) this.#log('warn', 'tacacs.truncated', 'connection ended inside a packet');
       this.#peerEnded = true;
-      if (this.#sessions.size === 0 || this.#framer.midPacket) this.#socket.end();
+      if (this.#framer.midPacket || this.#nothingToAnswer()) this.#socket.end();
     });
   }
 
@@ -630,6 +630,7 @@ class ServerConnection {
     }
     state.busy = false;
     this.#write(header, encodeAuthenReply({ status, flags, serverMsg: msg }), this.#mode === 'multi');
+    if (this.#peerEnded) this.#afterSession();
   }
 
   async #login(
@@ -723,9 +724,24 @@ class ServerConnection {
     if (endsSession) this.#afterSession();
   }
 
+  /**
+   * No session has a handler running: after the client shut down its sending side, the ones left wait
+   * for a CONTINUE that cannot come (an ASCII login asked for a password), so the connection can end.
+   * Found by the fuzzer: such a connection stayed open until the idle timeout.
+   */
+  #nothingToAnswer(): boolean {
+    for (const s of this.#sessions.values()) if (s.busy) return false;
+    return true;
+  }
+
   /** Without single-connection mode a connection carries one session (RFC 8907 section 4.3). */
   #afterSession(): void {
-    if ((this.#mode === 'one' || this.#peerEnded) && this.#sessions.size === 0) {
+    if (this.#peerEnded && this.#nothingToAnswer()) {
+      this.#closing = true;
+      this.#socket.end();
+      return;
+    }
+    if (this.#mode === 'one' && this.#sessions.size === 0) {
       this.#closing = true;
       this.#socket.end();
     }
