@@ -233,6 +233,9 @@ function startPython(port: number) {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const waiting: ((r: PythonSlice) => void)[] = [];
+  child.once('exit', (code) => {
+    if (waiting.length > 0) throw new Error(`the Python client exited (${code}) during a slice`);
+  });
   let buffered = '';
   child.stdout.on('data', (c) => {
     buffered += String(c);
@@ -244,8 +247,8 @@ function startPython(port: number) {
   return {
     run: (ms: number) =>
       new Promise<PythonSlice>((resolve, reject) => {
+        if (child.exitCode !== null) reject(new Error('the Python client exited'));
         waiting.push(resolve);
-        child.once('exit', () => reject(new Error('the Python client exited')));
         child.stdin.write(`${ms}\n`);
       }),
     stop: () => child.kill('SIGTERM'),
