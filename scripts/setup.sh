@@ -10,6 +10,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages: real sshd, FRR, namespaces, the tools the validator may run, openssl for test
 # certificates, and docker-compose (v1, client only) to validate compose.yaml without an engine.
 DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl docker-compose)
+# Independent TACACS+ clients our server is tested against: Perl Authen::TacacsPlus, and a venv for the
+# Python tacacs_plus client (installed below).
+DEBS+=(libauthen-tacacsplus-perl python3-venv)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -35,3 +38,18 @@ fi
 
 say "installing workspace dependencies"
 pnpm install --frozen-lockfile --reporter=silent
+
+# The Python TACACS+ client, pinned by version and hash, in a git-ignored venv; pip's downloads are
+# cached beside it. Redone only when the requirements file changes.
+req=packages/tacacs-plus/test/peers/requirements.txt
+venv=.cache/python-tacacs
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing the Python tacacs_plus client into $venv"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  PIP_CACHE_DIR=.cache/pip "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+    --only-binary :all: -r "$req"
+  echo "$want" >"$stamp"
+fi

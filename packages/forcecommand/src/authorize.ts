@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { encodeRemAddr } from '@netward/audit-context';
 import type { LocalRules } from '@netward/policy/local-rules';
-import type { AuthorizationResult, TacacsClient } from '@netward/tacacs-plus';
+import type { AuthorizationResult, TacacsClient } from '@netward/tacacs-plus/client';
 import { agentSocketPath, lineReader, TACACS_STATUSES } from './agent-protocol.ts';
 import { checkFileSafety, type ForceCommandConfig, groupId } from './config.ts';
 import { ForceCommandError } from './errors.ts';
@@ -171,7 +171,7 @@ export async function createTacacsAuthorizer(
   accountGroup: string,
 ): Promise<Authorizer> {
   const key = readSharedKey(settings.keyFile, groupId(accountGroup));
-  const { TacacsClient: Client } = await import('@netward/tacacs-plus');
+  const { TacacsClient: Client } = await import('@netward/tacacs-plus/client');
   const client: TacacsClient = new Client({
     servers: settings.servers.map((s) => ({ host: s.host, port: s.port, key })),
     timeoutMs: settings.timeoutMs,

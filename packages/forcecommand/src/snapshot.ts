@@ -15,7 +15,11 @@ if (!startupSnapshot.isBuildingSnapshot()) {
 // snapshot since @netward/tacacs-plus loads node:tls only when TLS is configured: node 20.20's snapshot
 // builder aborts ("Unknown external reference") on a script that has loaded node:tls, and the validator
 // speaks plain TCP to its servers.
-void Promise.all([import('@netward/policy/local-rules'), import('yaml'), import('@netward/tacacs-plus')]);
+void Promise.all([
+  import('@netward/policy/local-rules'),
+  import('yaml'),
+  import('@netward/tacacs-plus/client'),
+]);
 // Then run the validator once in memory (and the TACACS+ codec, without a socket), so its hot functions
 // are compiled in the snapshot too.
 void warmUp();

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { signCertificate } from '@netward/ca-broker/certificate';
-import type { AuthorizationStatus } from '@netward/tacacs-plus';
+import type { AuthorizationStatus } from '@netward/tacacs-plus/client';
 import { createAuditSink } from './audit.ts';
 import { createRulesAuthorizer, readTacacsAnswer } from './authorize.ts';
 import { validateConfig } from './config.ts';
@@ -95,7 +95,7 @@ export async function warmUp(): Promise<void> {
  * way.
  */
 async function warmUpTacacs(): Promise<void> {
-  const { TacacsClient } = await import('@netward/tacacs-plus');
+  const { TacacsClient } = await import('@netward/tacacs-plus/client');
   const wire = await import('@netward/tacacs-plus/protocol');
   const key = Buffer.from('warm-up');
   const client = new TacacsClient({ servers: [{ host: '127.0.0.1', port: 49, key }] });

@@ -54,6 +54,14 @@ describe("the lab's TACACS+ server (policy rules through our RFC 8907 server)", 
     expect(r.status).toBe(permitted ? 'PASS_ADD' : 'FAIL');
   });
 
+  it('refuses NUL in any argument (tac_plus-ng answers FAIL; the command is never decided as if cut)', async () => {
+    const ask = (user: string, cmd: string, args: string[]) => client.authorize({ user, cmd, args });
+    expect((await ask('net-viewer', 'show', [])).status).toBe('PASS_ADD');
+    expect((await ask('net-viewer', 'show\0', [])).status).toBe('FAIL');
+    expect((await ask('net-operator', 'ip', ['link', 'set', 'lo', 'down', '/show'])).status).toBe('PASS_ADD');
+    expect((await ask('net-operator', 'ip', ['link', 'set', 'lo', 'down\0', '/show'])).status).toBe('FAIL');
+  });
+
   it('logs each decision with the audit context from rem_addr at the top level', () => {
     const line = lines.find((l) => l['event'] === 'tacacs.authorization' && l['decision'] === 'deny');
     expect(line).toMatchObject({

@@ -29,18 +29,14 @@ export function compileRoles(policy: Policy): ReadonlyMap<string, CompiledRole> 
 
 /**
  * The string tac_plus-ng matches `cmd =~` against: the `cmd=` value, then for every non-empty `cmd-arg=`
- * value a space and the value (tac_plus-ng/author.c skips `cmd-arg=` with an empty value). Each value ends
- * at its first NUL, as the C strings it is built from do.
+ * value a space and the value (tac_plus-ng/author.c skips `cmd-arg=` with an empty value). A NUL is kept:
+ * tac_plus-ng answers FAIL to a request whose arguments carry one, and `decide`/`decideLocal` deny any
+ * command containing NUL, which they could not do if it were cut here (`show\0` would become `show`).
  */
 export function commandString(cmd: string, args: readonly string[]): string {
-  const cut = (s: string) => {
-    const z = s.indexOf('\0');
-    return z === -1 ? s : s.slice(0, z);
-  };
-  let out = cut(cmd);
+  let out = cmd;
   for (const a of args) {
-    const v = cut(a);
-    if (v.length > 0) out += ` ${v}`;
+    if (a.length > 0) out += ` ${a}`;
   }
   return out;
 }
@@ -50,7 +46,7 @@ export function walk(
   roleName: string,
   rules: readonly Rule[],
   tests: readonly (CompiledPattern | null)[],
-  command: string,
+  command: string | Uint8Array,
 ): Decision {
   let subject: PreparedSubject | undefined;
   for (let i = 0; i < rules.length; i++) {
@@ -69,14 +65,15 @@ export function walk(
 }
 
 /**
- * The decision of `roleName`'s rules for `command` (a string built by `commandString`): the first rule
+ * The decision of `roleName`'s rules for `command` (a string built by `commandString`, or the bytes of a
+ * TACACS+ command line, which need not be UTF-8 and are matched as they are): the first rule
  * whose pattern matches decides; no match, an unknown role or a command containing NUL is a deny with
  * `ruleIndex: null`.
  */
-export function decide(policy: Policy, roleName: string, command: string): Decision {
+export function decide(policy: Policy, roleName: string, command: string | Uint8Array): Decision {
   const c = compileRoles(policy).get(roleName);
   // tac_plus-ng would match only the part before a NUL; a command carrying one is refused outright.
-  if (c === undefined || command.includes('\0'))
+  if (c === undefined || (typeof command === 'string' ? command.includes('\0') : command.includes(0)))
     return { decision: 'deny', ruleIndex: null, rule: null, role: roleName };
   return walk(roleName, c.role.rules, c.tests, command);
 }

@@ -373,8 +373,12 @@ export interface PreparedSubject {
   readonly multiline: boolean;
 }
 
-export function prepareSubject(subject: string): PreparedSubject {
-  const text = toMatchSubject(subject);
+/** A string is matched on its UTF-8 bytes; bytes (a TACACS+ argument need not be UTF-8) as they are. */
+export function prepareSubject(subject: string | Uint8Array): PreparedSubject {
+  const text =
+    typeof subject === 'string'
+      ? toMatchSubject(subject)
+      : Buffer.from(subject.buffer, subject.byteOffset, subject.byteLength).toString('latin1');
   return { text, multiline: text.includes('\n') };
 }
 

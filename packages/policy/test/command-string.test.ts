@@ -19,11 +19,11 @@ describe('commandString', () => {
     );
   });
 
-  it('skips empty arguments and cuts each value at NUL, as the C strings do', () => {
+  it('skips empty arguments and keeps NUL, so that the decision can refuse it', () => {
     expect(commandString('show', ['', 'bgp', ''])).toBe('show bgp');
     expect(commandString('show', [])).toBe('show');
     expect(commandString('', ['x'])).toBe(' x');
-    expect(commandString('sh\0ow', ['a\0b', '\0c'])).toBe('sh a');
+    expect(commandString('sh\0ow', ['a\0b', '\0c'])).toBe('sh\0ow a\0b \0c');
   });
 });
 

@@ -148,7 +148,8 @@ try {
       .join(' ')}\n\n`,
   );
 
-  for (const concurrency of [1, 4, 8, 32]) {
+  const only = process.env['BENCH_ONLY'];
+  for (const concurrency of only ? [] : [1, 4, 8, 32]) {
     const echo = await echoKept(ports.echo);
     const base = await measure(echo.op, concurrency);
     echo.close();
@@ -164,7 +165,7 @@ try {
     );
   }
   process.stdout.write('\n');
-  for (const concurrency of [1, 8]) {
+  for (const concurrency of only ? [] : [1, 8]) {
     const base = await measure(() => echoFresh(ports.echo), concurrency);
     process.stdout.write(`${row('TCP echo, connection per round trip', concurrency, base)}\n`);
     const client = new TacacsClient({ servers, timeoutMs: 2000 });
@@ -177,6 +178,85 @@ try {
       `${row('authorize, connection per request', concurrency, r, base)}${denied ? `  DENIED ${denied}` : ''}\n`,
     );
   }
+
+  // Connection per request, one request at a time: our client and the Python tacacs_plus client (PyPI
+  // 2.6, the same fields: service=shell cmd=show cmd-arg=bgp cmd-arg=summary and the same rem_addr)
+  // against the same server in the same run. They take turns in slices of SLICE_MS, so that the load of a
+  // shared machine, which changes from second to second, falls on both alike; Python runs in its own
+  // process, kept between slices, and times its own loop.
+  const SLICE_MS = 200;
+  const slices = Math.max(3, Math.round(DURATION_MS / SLICE_MS));
+  const py = startPython(ports.tacacs);
+  const client = new TacacsClient({ servers, timeoutMs: 2000 });
+  const oursOp = async () => {
+    if (!(await client.authorize(authz)).permitted) throw new Error('denied');
+  };
+  for (let i = 0; i < 200; i++) await oursOp();
+  await py.run(SLICE_MS);
+  const total = { ours: 0, oursS: 0, oursCpu: 0, py: 0, pyS: 0, pyCpu: 0 };
+  for (let i = 0; i < slices; i++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const end = Date.now() + SLICE_MS;
+    while (Date.now() < end) {
+      await oursOp();
+      total.ours++;
+    }
+    total.oursS += Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    total.oursCpu += (cpu.user + cpu.system) / 1e6;
+    const p = await py.run(SLICE_MS);
+    total.py += p.authorizations;
+    total.pyS += p.seconds;
+    total.pyCpu += p.cpu_seconds;
+  }
+  await client.close();
+  py.stop();
+  const oursRate = total.ours / total.oursS;
+  const pyRate = total.py / total.pyS;
+  process.stdout.write(
+    `\nconnection per request, one at a time, ${slices} alternating slices of ${SLICE_MS} ms each:\n` +
+      `  ours   ${oursRate.toFixed(0).padStart(6)}/s  cpu/op ${((total.oursCpu / total.ours) * 1e6).toFixed(0)} us\n` +
+      `  python ${pyRate.toFixed(0).padStart(6)}/s  cpu/op ${((total.pyCpu / total.py) * 1e6).toFixed(0)} us (tacacs_plus 2.6)\n` +
+      `  ours/python ${(oursRate / pyRate).toFixed(2)}\n`,
+  );
 } finally {
   peer.kill('SIGTERM');
+}
+
+/** The Python tacacs_plus client in its own process (.cache/python-tacacs, set up by setup.sh). */
+function startPython(port: number) {
+  const python = fileURLToPath(new URL('../../../.cache/python-tacacs/bin/python', import.meta.url));
+  const script = fileURLToPath(new URL('../test/peers/python-client.py', import.meta.url));
+  const child = spawn(python, [script, String(port), 'bench'], {
+    env: { ...process.env, TACACS_KEY: 'benchsecret' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const waiting: ((r: PythonSlice) => void)[] = [];
+  child.once('exit', (code) => {
+    if (waiting.length > 0) throw new Error(`the Python client exited (${code}) during a slice`);
+  });
+  let buffered = '';
+  child.stdout.on('data', (c) => {
+    buffered += String(c);
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      waiting.shift()?.(JSON.parse(buffered.slice(0, nl)) as PythonSlice);
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  return {
+    run: (ms: number) =>
+      new Promise<PythonSlice>((resolve, reject) => {
+        if (child.exitCode !== null) reject(new Error('the Python client exited'));
+        waiting.push(resolve);
+        child.stdin.write(`${ms}\n`);
+      }),
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
+interface PythonSlice {
+  authorizations: number;
+  seconds: number;
+  cpu_seconds: number;
 }

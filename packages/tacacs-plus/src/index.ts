@@ -1,5 +1,13 @@
 // The public API of @netward/tacacs-plus. Anything exported here is public; everything else is not.
-export { type AvPair, commandLine, parseAvPair, type ShellCommand, shellCommand } from './av-pairs.ts';
+export {
+  type AvPair,
+  commandLine,
+  parseAvPair,
+  type RequestView,
+  requestView,
+  type ShellCommand,
+  shellCommand,
+} from './av-pairs.ts';
 export {
   type AccountingResult,
   type AccountRequest,

@@ -8,7 +8,7 @@ import {
   parseRemAddr,
   type RemAddrFields,
 } from '@netward/audit-context';
-import { shellCommand } from './av-pairs.ts';
+import { type RequestView, requestView, shellCommand } from './av-pairs.ts';
 import { TacacsError } from './errors.ts';
 import { decodeAcctRequest, encodeAcctReply } from './protocol/accounting.ts';
 import {
@@ -56,12 +56,24 @@ export interface ServerAuthorizationRequest extends ServerRequestBase {
   readonly authenMethod: number;
   readonly authenType: number;
   readonly authenService: number;
+  /** The last `service=` value, as tac_plus-ng takes it (see `requestView`). */
   readonly service?: string;
+  /** The last `protocol=` value. */
+  readonly protocol?: string;
+  /** The command line rules must match, as bytes: `cmd` and `cmd-arg` values in packet order. */
+  readonly commandBytes: Buffer;
+  /** The same command line as text (U+FFFD for bytes that are not UTF-8): for messages and logs. */
+  readonly commandLine: string;
+  /** A command authorization (the last `cmd` has a value) rather than a shell start. */
+  readonly isCommand: boolean;
+  /** The first `cmd=` value, for display; decide on `commandBytes`. */
   readonly cmd?: string;
-  /** The cmd-arg values, in order. */
+  /** The `cmd-arg=` values in order, for display; decide on `commandBytes`. */
   readonly args: string[];
-  /** Every argument as received. */
+  /** Every argument as text (U+FFFD for bytes that are not UTF-8). */
   readonly avPairs: string[];
+  /** Every argument as the bytes received. */
+  readonly avPairBytes: Buffer[];
 }
 
 export interface AuthorizationDecision {
@@ -75,10 +87,14 @@ export interface ServerAccountingRequest extends ServerRequestBase {
   /** 'update' is WATCHDOG with START (RFC 8907 section 7.2). */
   readonly type: 'start' | 'stop' | 'watchdog' | 'update';
   readonly flags: number;
+  /** As in ServerAuthorizationRequest. */
   readonly service?: string;
+  readonly commandBytes: Buffer;
+  readonly commandLine: string;
   readonly cmd?: string;
   readonly args: string[];
   readonly avPairs: string[];
+  readonly avPairBytes: Buffer[];
   readonly taskId?: string;
 }
 
@@ -315,7 +331,7 @@ class ServerConnection {
     socket.on('end', () => {
       if (this.#framer.midPacket) this.#log('warn', 'tacacs.truncated', 'connection ended inside a packet');
       this.#peerEnded = true;
-      if (this.#sessions.size === 0 || this.#framer.midPacket) this.#socket.end();
+      if (this.#framer.midPacket || this.#nothingToAnswer()) this.#socket.end();
     });
   }
 
@@ -404,6 +420,7 @@ class ServerConnection {
     const started = process.hrtime.bigint();
     const req = decodeAuthorRequest(body);
     const shell = shellCommand(req.args);
+    const view = requestView(req.argBytes);
     const audit = auditOf(req.remAddr);
     const request: ServerAuthorizationRequest = {
       user: req.user,
@@ -413,10 +430,15 @@ class ServerConnection {
       authenMethod: req.authenMethod,
       authenType: req.authenType,
       authenService: req.authenService,
-      ...(shell.service !== undefined ? { service: shell.service } : {}),
+      ...(view.service !== undefined ? { service: view.service } : {}),
+      ...(view.protocol !== undefined ? { protocol: view.protocol } : {}),
+      commandBytes: view.commandBytes,
+      commandLine: view.commandLine,
+      isCommand: view.isCommand,
       ...(shell.cmd !== undefined ? { cmd: shell.cmd } : {}),
       args: shell.cmdArgs,
       avPairs: [...req.args],
+      avPairBytes: [...req.argBytes],
       sessionId: header.sessionId,
       peer: this.#peer,
       ...(audit ? { audit } : {}),
@@ -424,7 +446,9 @@ class ServerConnection {
     let decision: AuthorizationDecision;
     let failure: unknown;
     const handler = this.#config.handlers.authorize;
-    if (!handler) decision = { status: 'FAIL', serverMsg: 'authorization not configured' };
+    // Refused before any handler sees it, whatever the handler would say (see requestView).
+    if (view.refusal !== undefined) decision = { status: 'FAIL', serverMsg: refusalMessage(view) };
+    else if (!handler) decision = { status: 'FAIL', serverMsg: 'authorization not configured' };
     else {
       try {
         decision = checkAuthorization(await this.#withTimeout(() => handler(request)));
@@ -451,9 +475,11 @@ class ServerConnection {
           user: req.user,
           port: req.port,
           priv_lvl: req.privLvl,
-          service: shell.service,
+          service: view.service,
+          command: view.commandLine,
           cmd: shell.cmd,
           args: shell.cmdArgs,
+          ...(view.refusal !== undefined ? { refused: view.refusal, refused_arg: view.refusedIndex } : {}),
           // The rest of the arguments only when there are any: the line is serialised (and scrubbed) for
           // every request, and service/cmd/cmd-arg are already above.
           ...(shell.others.length > 0 ? { other_av_pairs: shell.others } : {}),
@@ -472,6 +498,7 @@ class ServerConnection {
     const started = process.hrtime.bigint();
     const req = decodeAcctRequest(body);
     const shell = shellCommand(req.args);
+    const view = requestView(req.argBytes);
     const audit = auditOf(req.remAddr);
     const type =
       req.flags === AcctFlag.START
@@ -488,11 +515,14 @@ class ServerConnection {
       port: req.port,
       remAddr: req.remAddr,
       privLvl: req.privLvl,
-      ...(shell.service !== undefined ? { service: shell.service } : {}),
+      ...(view.service !== undefined ? { service: view.service } : {}),
+      commandBytes: view.commandBytes,
+      commandLine: view.commandLine,
       ...(shell.cmd !== undefined ? { cmd: shell.cmd } : {}),
       ...(shell.taskId !== undefined ? { taskId: shell.taskId } : {}),
       args: shell.cmdArgs,
       avPairs: [...req.args],
+      avPairBytes: [...req.argBytes],
       sessionId: header.sessionId,
       peer: this.#peer,
       ...(audit ? { audit } : {}),
@@ -500,7 +530,10 @@ class ServerConnection {
     let decision: AccountingDecision = { status: 'SUCCESS' };
     let failure: unknown;
     const handler = this.#config.handlers.account;
-    if (handler) {
+    // A record whose arguments carry NUL or a malformed pair is not accepted (ERROR: accounting has no
+    // FAIL); it still gets its decision-log line below, so nothing is lost silently.
+    if (view.refusal !== undefined) decision = { status: 'ERROR', serverMsg: refusalMessage(view) };
+    else if (handler) {
       try {
         const d = await this.#withTimeout(() => handler(request));
         if (d !== undefined) decision = checkAccounting(d);
@@ -526,10 +559,12 @@ class ServerConnection {
           user: req.user,
           port: req.port,
           priv_lvl: req.privLvl,
-          service: shell.service,
+          service: view.service,
+          command: view.commandLine,
           cmd: shell.cmd,
           args: shell.cmdArgs,
           task_id: shell.taskId,
+          ...(view.refusal !== undefined ? { refused: view.refusal, refused_arg: view.refusedIndex } : {}),
           ...(shell.others.length > 0 ? { other_av_pairs: shell.others } : {}),
         },
         role: isValidField('role', req.user) ? req.user : undefined,
@@ -595,6 +630,7 @@ class ServerConnection {
     }
     state.busy = false;
     this.#write(header, encodeAuthenReply({ status, flags, serverMsg: msg }), this.#mode === 'multi');
+    if (this.#peerEnded) this.#afterSession();
   }
 
   async #login(
@@ -688,9 +724,24 @@ class ServerConnection {
     if (endsSession) this.#afterSession();
   }
 
+  /**
+   * No session has a handler running: after the client shut down its sending side, the ones left wait
+   * for a CONTINUE that cannot come (an ASCII login asked for a password), so the connection can end.
+   * Found by the fuzzer: such a connection stayed open until the idle timeout.
+   */
+  #nothingToAnswer(): boolean {
+    for (const s of this.#sessions.values()) if (s.busy) return false;
+    return true;
+  }
+
   /** Without single-connection mode a connection carries one session (RFC 8907 section 4.3). */
   #afterSession(): void {
-    if ((this.#mode === 'one' || this.#peerEnded) && this.#sessions.size === 0) {
+    if (this.#peerEnded && this.#nothingToAnswer()) {
+      this.#closing = true;
+      this.#socket.end();
+      return;
+    }
+    if (this.#mode === 'one' && this.#sessions.size === 0) {
       this.#closing = true;
       this.#socket.end();
     }
@@ -760,6 +811,12 @@ class ServerConnection {
     else if (remAddr !== '') line['untrusted'] = { rem_addr: remAddr };
     this.#config.logger.info(line, msg);
   }
+}
+
+function refusalMessage(view: RequestView): string {
+  return view.refusal === 'nul'
+    ? `argument ${view.refusedIndex} contains NUL`
+    : `argument ${view.refusedIndex} is not attribute=value or attribute*value`;
 }
 
 function auditOf(remAddr: string): RemAddrFields | undefined {

@@ -192,3 +192,35 @@ describe('client ASCII login against scripted servers', () => {
     expect(steps).toEqual(['seq1', 'seq3', 'seq5']);
   });
 });
+
+describe('a client that shuts down its sending side during an ASCII login', () => {
+  it('gets the GETPASS prompt, then the server closes: no CONTINUE can come (found by fuzz/)', async () => {
+    // The idle timeout is far longer than the test's, so only the new rule can close the connection.
+    const { port } = await startServer(
+      { key: KEY, idleTimeoutMs: 60_000, handlers: { authenticate: () => ({ status: 'PASS' }) } },
+      cleanup,
+    );
+    const s = net.connect(port, '127.0.0.1');
+    cleanup.push(async () => void s.destroy());
+    await new Promise((r) => s.once('connect', r));
+    const start = encodeAuthenStart({
+      action: 1,
+      privLvl: 1,
+      authenType: 1,
+      authenService: 1,
+      user: 'net-operator',
+      port: 'tty0',
+      remAddr: '',
+      data: Buffer.alloc(0),
+    });
+    s.end(encodePacket({ version: 0xc0, type: 1, seqNo: 1, flags: 0, sessionId: 78 }, start, prot));
+    const chunks: Buffer[] = [];
+    s.on('data', (c) => chunks.push(c));
+    await new Promise((r) => s.once('close', r));
+    const fr = new PacketFramer();
+    const [frame] = fr.push(Buffer.concat(chunks));
+    expect(frame?.header.seqNo).toBe(2);
+    const { openBody } = await import('../src/protocol/index.ts');
+    expect(decodeAuthenReply(openBody(frame!.header, frame!.raw, prot)).status).toBe(AuthenStatus.GETPASS);
+  });
+});

@@ -53,7 +53,7 @@ describe('round trips', () => {
   it('authorization REQUEST and RESPONSE', () => {
     fc.assert(
       fc.property(common, (r) => {
-        expect(decodeAuthorRequest(encodeAuthorRequest(r))).toEqual(r);
+        expect(decodeAuthorRequest(encodeAuthorRequest(r))).toEqual({ ...r, argBytes: bytesOf(r.args) });
       }),
     );
     fc.assert(
@@ -77,7 +77,11 @@ describe('round trips', () => {
   it('accounting REQUEST and REPLY', () => {
     fc.assert(
       fc.property(common, fc.constantFrom(0x02, 0x04, 0x08, 0x0a), (r, flags) => {
-        expect(decodeAcctRequest(encodeAcctRequest({ ...r, flags }))).toEqual({ ...r, flags });
+        expect(decodeAcctRequest(encodeAcctRequest({ ...r, flags }))).toEqual({
+          ...r,
+          flags,
+          argBytes: bytesOf(r.args),
+        });
       }),
     );
     fc.assert(
@@ -269,5 +273,25 @@ describe('refusals', () => {
     expect(codeOf(() => encodeAuthorRequest({ ...r, user: 'u', privLvl: 256 }))).toBe(
       'ERR_TACACS_FIELD_TOO_LONG',
     );
+  });
+});
+
+function bytesOf(args: readonly string[]): Buffer[] {
+  return args.map((a) => Buffer.from(a, 'utf8'));
+}
+
+describe('request arguments are bytes (RFC 8907 section 6.1 gives them no character set)', () => {
+  const base = { authenMethod: 6, privLvl: 1, authenType: 1, authenService: 1, port: 'ssh', remAddr: '' };
+  it('an argument that is not UTF-8 decodes, with its bytes kept exactly', () => {
+    const arg = Buffer.from([...Buffer.from('cmd-arg='), 0xc3, 0x2f, 0xff]);
+    const r = decodeAuthorRequest(encodeAuthorRequest({ ...base, user: 'u', args: [arg] }));
+    expect(r.argBytes[0]?.equals(arg)).toBe(true);
+    expect(r.args[0]).toBe('cmd-arg=\ufffd/\ufffd');
+    const a = decodeAcctRequest(encodeAcctRequest({ ...base, flags: 0x02, user: 'u', args: [arg] }));
+    expect(a.argBytes[0]?.equals(arg)).toBe(true);
+  });
+  it('a user that is not UTF-8 is still refused', () => {
+    const body = encodeAuthorRequest({ ...base, user: Buffer.of(0xff), args: [] });
+    expect(codeOf(() => decodeAuthorRequest(body))).toBe('ERR_TACACS_MALFORMED_PACKET');
   });
 });

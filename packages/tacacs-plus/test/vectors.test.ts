@@ -112,7 +112,7 @@ describe('tac_plus-ng vectors', () => {
       const q = decodePacket(req, lab);
       expect(q.header).toMatchObject({ version: 0xc0, type: PacketType.AUTHOR, seqNo: 1 });
       const body = decodeAuthorRequest(q.body);
-      expect(body).toEqual({ ...COMMON, user: want.user, args: want.args });
+      expect(body).toEqual({ ...COMMON, user: want.user, args: want.args, argBytes: bytesOf(want.args) });
       const r = decodePacket(res, lab);
       expect(r.header).toMatchObject({
         version: 0xc0,
@@ -143,6 +143,7 @@ describe('tac_plus-ng vectors', () => {
         flags,
         user: 'net-operator',
         args: ['service=shell', 'cmd=ping', 'cmd-arg=10.0.0.1'],
+        argBytes: bytesOf(['service=shell', 'cmd=ping', 'cmd-arg=10.0.0.1']),
       });
       expect(flags === AcctFlag.START || flags === AcctFlag.STOP).toBe(true);
       const r = decodePacket(res, lab);
@@ -228,6 +229,7 @@ describe('tac_plus-ng vectors', () => {
       ...COMMON,
       user: 'net-viewer',
       args: ['service=shell', 'cmd=show', 'cmd-arg=version'],
+      argBytes: bytesOf(['service=shell', 'cmd=show', 'cmd-arg=version']),
     });
     expect(
       encodePacket(q.header, encodeAuthorRequest(body), { kind: 'key', key: WRONG_KEY }).equals(req),
@@ -267,3 +269,7 @@ describe('tac_plus-ng vectors', () => {
     }
   });
 });
+
+function bytesOf(args: readonly string[]): Buffer[] {
+  return args.map((a) => Buffer.from(a, 'utf8'));
+}

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createLogger, type Logger } from '@netward/audit-context';
-import { commandString, decide, loadPolicy, type Policy } from '@netward/policy';
-import { createTacacsServer, readKeyFile, type TacacsServer } from '@netward/tacacs-plus';
+import { decide, loadPolicy, type Policy } from '@netward/policy';
+import {
+  createTacacsServer,
+  readKeyFile,
+  type TacacsServer,
+  type TacacsServerHandlers,
+} from '@netward/tacacs-plus';
 import { LabError } from '../errors.ts';
 import type { TacacsServiceConfig } from './configs.ts';
 
@@ -11,6 +16,22 @@ export function loadTacacsConfig(file: string): TacacsServiceConfig {
   } catch (cause) {
     throw new LabError('ERR_LAB_CONFIG', `${file}: cannot read JSON`, { cause });
   }
+}
+
+/**
+ * The rendered tac_plus-ng profile as a handler: `if (service == shell) { rules… deny } deny`. The server
+ * has already refused NUL and malformed pairs and built the command line from the bytes as tac_plus-ng
+ * does (`req.commandBytes`: `cmd` and `cmd-arg` values in packet order, last `service=` counts); a shell
+ * start (no `cmd`) is decided on the empty command line, as tac_plus-ng's `cmd =~` rules see it.
+ */
+export function authorizeByPolicy(policy: Policy): NonNullable<TacacsServerHandlers['authorize']> {
+  return (req) => {
+    if (req.service !== 'shell') return { status: 'FAIL', serverMsg: 'only service=shell is served' };
+    const d = decide(policy, req.user, req.commandBytes);
+    return d.decision === 'permit'
+      ? { status: 'PASS_ADD' }
+      : { status: 'FAIL', serverMsg: `command not authorized for ${req.user}` };
+  };
 }
 
 /**
@@ -29,16 +50,7 @@ export async function startLabTacacs(
     key: readKeyFile(config.keyFile),
     logger,
     handlers: {
-      authorize: async (req) => {
-        if (req.service !== 'shell' || req.cmd === undefined || req.cmd === '') {
-          return { status: 'FAIL', serverMsg: 'only shell command authorization is served' };
-        }
-        const command = commandString(req.cmd, req.args);
-        const d = decide(policy, req.user, command);
-        return d.decision === 'permit'
-          ? { status: 'PASS_ADD' }
-          : { status: 'FAIL', serverMsg: `command not authorized for ${req.user}` };
-      },
+      authorize: authorizeByPolicy(policy),
     },
   });
   const bound = await server.listen({ host: config.host, port: config.port });

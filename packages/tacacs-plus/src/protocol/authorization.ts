@@ -1,6 +1,6 @@
 import { TacacsError } from '../errors.ts';
 import { AuthorStatus, nameOf } from './constants.ts';
-import { BodyReader } from './reader.ts';
+import { BodyReader, lenientText } from './reader.ts';
 import { BodyWriter, type FieldValue, fieldBytes, len8, len16 } from './writer.ts';
 
 /** The fields authorization and accounting requests share (RFC 8907 sections 6.1 and 7.1). */
@@ -12,8 +12,16 @@ export interface RequestCommon {
   readonly user: string;
   readonly port: string;
   readonly remAddr: string;
-  /** Attribute-value pairs as sent: `attr=value` (mandatory) or `attr*value` (optional). */
+  /**
+   * Attribute-value pairs as text: `attr=value` (mandatory) or `attr*value` (optional). A byte sequence
+   * that is not UTF-8 shows as U+FFFD here; decisions must use `argBytes`.
+   */
   readonly args: readonly string[];
+  /**
+   * The same pairs as the bytes received. RFC 8907 section 6.1 gives arguments no character set, and
+   * tac_plus-ng decides on the bytes, so a request is not refused for an argument that is not UTF-8.
+   */
+  readonly argBytes: readonly Buffer[];
 }
 
 export interface RequestCommonInput {
@@ -62,8 +70,9 @@ export function readRequestCommon(r: BodyReader): RequestCommon {
   const user = r.text(userLen, 'user');
   const port = r.text(portLen, 'port');
   const remAddr = r.text(remAddrLen, 'rem_addr');
-  const args = argLens.map((n) => r.text(n, 'argument'));
-  return { authenMethod, privLvl, authenType, authenService, user, port, remAddr, args };
+  const argBytes = argLens.map((n) => r.bytes(n, 'argument'));
+  const args = argBytes.map(lenientText);
+  return { authenMethod, privLvl, authenType, authenService, user, port, remAddr, args, argBytes };
 }
 
 /**

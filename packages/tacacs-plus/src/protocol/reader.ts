@@ -1,6 +1,12 @@
 import { TacacsError } from '../errors.ts';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const UTF8_LENIENT = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+/** For display only: invalid sequences become U+FFFD. Decisions use the bytes. */
+export function lenientText(b: Uint8Array): string {
+  return UTF8_LENIENT.decode(b);
+}
 
 /**
  * A bounds-checked cursor over one packet body. Every read checks the remaining length first and throws
