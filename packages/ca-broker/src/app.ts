@@ -426,7 +426,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       // Last check before signing, so a request refused for its body or key does not use the token
       // up. From here the token is spent even if the signer fails: the MCP server exchanges a new one
       // per call, and a retry with the old one is exactly what this refuses.
-      if (!replay.claim(id.jti, id.expiresAt)) {
+      if (!(await replay.claim(id.jti, id.expiresAt))) {
         throw new CaBrokerError('ERR_CA_TOKEN_REPLAYED', 'token already used for a certificate');
       }
       const keyId = encodeKeyId({ user: id.user, sid: id.sid, requestId: body.request_id });

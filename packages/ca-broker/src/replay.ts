@@ -12,8 +12,8 @@
  * so forgetting expired tokens is removing whole subdirectories, never a scan of live entries.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { constants, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaBrokerError } from './errors.ts';
 
@@ -23,7 +23,7 @@ export interface ReplayCache {
    * `expiresAt` (seconds since the epoch) plus the grace period has passed. Throws
    * ERR_CA_REPLAY_CACHE_UNAVAILABLE when it cannot tell (the caller refuses: fail closed).
    */
-  claim(jti: string, expiresAt: number): boolean;
+  claim(jti: string, expiresAt: number): Promise<boolean>;
   /** Forgets tokens whose expiry and grace period have passed (also run by a timer every minute). */
   sweep(): Promise<void>;
   close(): void;
@@ -71,20 +71,25 @@ export function createDirectoryReplayCache(directory: string, options: ReplayCac
   }
   const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
 
-  function claim(jti: string, expiresAt: number): boolean {
+  // The file system calls run on libuv's thread pool: the event loop, which bounds the broker's
+  // throughput, only dispatches them (measured on the 2-core machine: an O_EXCL create and close
+  // cost more than an Ed25519 signature when done synchronously).
+  async function claim(jti: string, expiresAt: number): Promise<boolean> {
     const bucket = Math.floor(expiresAt / BUCKET_SECONDS);
     const dir = join(directory, String(bucket));
     const file = join(dir, entryName(jti));
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        closeSync(openSync(file, flags, 0o600));
+        const handle = await open(file, flags, 0o600);
+        // Nothing is written: the name is the record. The close need not delay the certificate.
+        handle.close().catch(() => undefined);
         return true;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') return false;
         if (code !== 'ENOENT' || attempt > 0) throw unavailable(err);
         try {
-          mkdirSync(dir, { recursive: true, mode: 0o700 });
+          await mkdir(dir, { recursive: true, mode: 0o700 });
         } catch (mkdirErr) {
           throw unavailable(mkdirErr);
         }
@@ -122,7 +127,7 @@ export function createMemoryReplayCache(options: ReplayCacheOptions): ReplayCach
   const seen = new Map<string, number>();
   return withTimer(
     {
-      claim(jti, expiresAt) {
+      async claim(jti, expiresAt) {
         if (seen.has(jti)) return false;
         seen.set(jti, expiresAt);
         return true;

@@ -105,16 +105,16 @@ describe('one token, one certificate', () => {
     const cache = createDirectoryReplayCache(path, { graceSeconds: 65, now: () => now });
     try {
       const exp = now / 1000 + 300;
-      expect(cache.claim('a', exp)).toBe(true);
-      expect(cache.claim('a', exp)).toBe(false);
-      expect(cache.claim('b', exp + 3600)).toBe(true);
+      expect(await cache.claim('a', exp)).toBe(true);
+      expect(await cache.claim('a', exp)).toBe(false);
+      expect(await cache.claim('b', exp + 3600)).toBe(true);
       now = (exp + 60) * 1000; // expired, but within the grace period
       await cache.sweep();
-      expect(cache.claim('a', exp)).toBe(false);
+      expect(await cache.claim('a', exp)).toBe(false);
       now = (exp + 65 + 120) * 1000; // beyond expiry, grace and the bucket's minute
       await cache.sweep();
       expect(readdirSync(path)).toHaveLength(1); // only b's bucket is left
-      expect(cache.claim('b', exp + 3600)).toBe(false);
+      expect(await cache.claim('b', exp + 3600)).toBe(false);
     } finally {
       cache.close();
     }
