@@ -48,6 +48,54 @@ function passwordMatches(stored: string, submitted: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** What a loopback or https redirect URI looks like (RFC 8252 sections 7.3 and 8.3; OAuth 2.1 2.3.1). */
+function allowedRedirect(uri: unknown): boolean {
+  if (typeof uri !== 'string') return false;
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (u.hash !== '' || u.username !== '' || u.password !== '') return false;
+  if (u.protocol === 'https:') return true;
+  return u.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(u.hostname);
+}
+
+/**
+ * The limits on clients that describe themselves (registration or metadata document; static clients,
+ * validated without a request context, are the lab's own): public clients using the authorization
+ * code grant with PKCE and nothing else, redirecting to loopback or https only. Anything else is
+ * `invalid_client_metadata` (RFC 7591 section 3.2.2), never silently narrowed.
+ */
+export function dynamicClientPolicy(
+  ctx: unknown,
+  metadata: Record<string, unknown>,
+  InvalidClientMetadata: new (description: string) => Error,
+  exchangeClientId: string,
+): void {
+  if (ctx === undefined) return;
+  const refuse = (why: string): never => {
+    throw new InvalidClientMetadata(why);
+  };
+  if (metadata['client_id'] === exchangeClientId) refuse('client_id is reserved');
+  if (metadata['token_endpoint_auth_method'] !== 'none') {
+    refuse('only public clients may register: token_endpoint_auth_method must be none');
+  }
+  const grants = metadata['grant_types'];
+  if (!Array.isArray(grants) || grants.some((g) => g !== 'authorization_code' && g !== 'refresh_token')) {
+    refuse('grant_types may only be authorization_code and refresh_token');
+  }
+  const responses = metadata['response_types'];
+  if (!Array.isArray(responses) || responses.some((r) => r !== 'code')) {
+    refuse('response_types may only be code');
+  }
+  const redirects = metadata['redirect_uris'];
+  if (!Array.isArray(redirects) || redirects.length === 0 || !redirects.every(allowedRedirect)) {
+    refuse('redirect_uris must be loopback http or https URLs');
+  }
+}
+
 export interface CreateIdpDeps {
   readonly logger: Logger;
   /** Default: read from config.usersFile. */
@@ -62,7 +110,11 @@ export interface CreateIdpDeps {
  * - every access token carries `preferred_username`, `net_role` and `sid` (the login session's id);
  * - RFC 8693 token exchange for the MCP server's confidential client only, issuing broker-audience
  *   tokens with `act: { sub: <mcp client id> }` (section 4.1);
- * - a public MCP agent client: authorization code with PKCE (S256) required.
+ * - a public MCP agent client: authorization code with PKCE (S256) required;
+ * - MCP clients that register themselves: dynamic client registration (RFC 7591, the MCP 2025
+ *   revisions' way) and Client ID Metadata Documents (the 2026-07-28 revision's way), both for public
+ *   clients only (see `dynamicClientPolicy`);
+ * - OAuth 2.1: only the `code` response type, so no `implicit` grant is advertised or accepted.
  */
 export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise<LabIdp> {
   const { logger } = deps;
@@ -131,7 +183,27 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
         id_token_signed_response_alg: IDP_SIGNING_ALG,
       },
     ],
-    clientDefaults: { id_token_signed_response_alg: IDP_SIGNING_ALG },
+    clientDefaults: {
+      id_token_signed_response_alg: IDP_SIGNING_ALG,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    },
+    // MCP clients register for refresh tokens (mcp-remote asks for `refresh_token`); they get them
+    // when they registered for the grant. oidc-provider rotates a public client's refresh token on
+    // every use (OAuth 2.1 section 4.3.1), and a refreshed token still names the login session, whose
+    // end stops the exchange.
+    issueRefreshToken: async (_ctx: unknown, client: OidcClient) =>
+      (client as unknown as { grantTypeAllowed(type: string): boolean }).grantTypeAllowed('refresh_token'),
+    // OAuth 2.1 section 10.1: the implicit grant is gone. oidc-provider advertises (and accepts)
+    // `implicit` whenever a response type issues tokens from the authorization endpoint.
+    responseTypes: ['code'],
+    extraClientMetadata: {
+      // RFC 7591 section 2 `software_id`; listed so that the validator below runs for every client.
+      properties: ['software_id'],
+      validator: (ctx: unknown, _key: string, _value: unknown, metadata: Record<string, unknown>) =>
+        dynamicClientPolicy(ctx, metadata, errors.InvalidClientMetadata, exchangeId),
+    },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], profile: ['preferred_username', 'net_role'] },
     scopes: ['openid', 'profile'],
@@ -140,15 +212,25 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
+      // RFC 7591 open registration: an MCP client registers itself before its first login. Without
+      // an initial access token anyone can register, so what a registration may ask for is narrowed
+      // in `dynamicClientPolicy`; a registered client can do no more than `mcp-agent`.
+      registration: { enabled: true, initialAccessToken: false },
+      // The document at an https client_id URL describes the client (draft-ietf-oauth-client-id-
+      // metadata-document-02). oidc-provider fetches it with its SSRF protection: documents on
+      // loopback or private addresses are not fetched.
+      clientIdMetadataDocument: { enabled: true, ack: 'draft-02' },
       resourceIndicators: {
         enabled: true,
         // An agent that omits `resource` still gets a token for the MCP server, the only resource it
         // may ask for; the exchange client's only resource is the broker.
         defaultResource: async (_ctx: unknown, client: OidcClient, oneOf?: string | string[]) =>
-          oneOf ?? (client.clientId === agentId ? config.mcp.resource : config.broker.audience),
+          oneOf ?? (client.clientId === exchangeId ? config.broker.audience : config.mcp.resource),
         useGrantedResource: async () => true,
+        // Every client but the MCP server's own is an agent: the static one, registered ones and
+        // metadata-document ones. Agents get MCP-audience tokens only (RFC 8707 section 2).
         getResourceServerInfo: async (_ctx: unknown, indicator: string, client: OidcClient) => {
-          if (indicator === config.mcp.resource && client.clientId === agentId) return resourceServers.mcp;
+          if (indicator === config.mcp.resource && client.clientId !== exchangeId) return resourceServers.mcp;
           if (indicator === config.broker.audience && client.clientId === exchangeId)
             return resourceServers.broker;
           throw new errors.InvalidTarget('unknown resource for this client');
