@@ -381,13 +381,16 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
     if (!audited.has(req)) auditRequest(req, reply.statusCode);
   });
   app.addHook('onRequestAbort', async (req) => {
-    if (audited.has(req)) return;
+    // A certificate request's handler goes on after the client left and writes its decision line
+    // itself (an issued certificate is never logged as merely "aborted").
+    const route = req.routeOptions?.url;
+    if (audited.has(req) || route === '/v1/ssh/sign' || route === '/v1/ssh/sign-host') return;
     audited.add(req);
     log.warn(
       {
         decision: 'aborted',
         http_method: req.method,
-        ...(req.routeOptions.url !== undefined ? { route: req.routeOptions.url } : {}),
+        ...(route !== undefined ? { route } : {}),
       },
       'request aborted by the client',
     );
