@@ -21,6 +21,8 @@ describe('lab IdP: clients that register themselves', () => {
     });
   const publicClient = {
     client_name: 'an MCP client',
+    // What MCP clients copy from the protected resource metadata's scopes_supported.
+    scope: 'mcp:ctrl-plane:read mcp:diag:run mcp:config:read mcp:config:write',
     redirect_uris: ['http://127.0.0.1:33418/oauth/callback'],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
@@ -117,6 +119,7 @@ describe('lab IdP: clients that register themselves', () => {
     ['client credentials', { grant_types: ['client_credentials'], response_types: [] }, /./],
     ['a plain-http redirect off loopback', { redirect_uris: ['http://evil.example/cb'] }, /./],
     ['a redirect with a fragment', { redirect_uris: ['https://app.example/cb#x'] }, /./],
+    ['an unknown scope', { scope: 'mcp:ctrl-plane:read admin:everything' }, /scope/],
   ])(
     'refuses to register %s with invalid_client_metadata (RFC 7591 section 3.2.2)',
     async (_what, over, why) => {

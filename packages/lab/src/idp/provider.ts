@@ -73,11 +73,21 @@ export function dynamicClientPolicy(
   metadata: Record<string, unknown>,
   InvalidClientMetadata: new (description: string) => Error,
   exchangeClientId: string,
+  knownScopes: ReadonlySet<string>,
 ): void {
   if (ctx === undefined) return;
   const refuse = (why: string): never => {
     throw new InvalidClientMetadata(why);
   };
+  // MCP clients register the scopes the protected resource metadata lists (the MCP scopes, which
+  // are resource scopes here, not OpenID ones). Unknown ones are refused; known ones are not kept as
+  // a per-client limit, because what a token carries is decided per user at consent, by role
+  // (RFC 7591 section 3.2.1 lets the server return different metadata from what was asked).
+  if (metadata['scope'] !== undefined) {
+    const asked = String(metadata['scope']).split(' ').filter(Boolean);
+    if (asked.some((sc) => !knownScopes.has(sc))) refuse('scope names a scope this server does not know');
+    delete metadata['scope'];
+  }
   if (metadata['client_id'] === exchangeClientId) refuse('client_id is reserved');
   if (metadata['token_endpoint_auth_method'] !== 'none') {
     refuse('only public clients may register: token_endpoint_auth_method must be none');
@@ -130,6 +140,7 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
   }
 
   const allScopes = [...new Set(Object.values(config.roles).flat())];
+  const knownScopes = new Set(['openid', 'profile', 'offline_access', ...allScopes]);
   for (const [user, { role }] of Object.entries(users)) {
     if (config.roles[role] === undefined) {
       throw new LabError('ERR_LAB_CONFIG', `user ${user} has role ${role}, which grants no scopes`);
@@ -202,7 +213,7 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
       // RFC 7591 section 2 `software_id`; listed so that the validator below runs for every client.
       properties: ['software_id'],
       validator: (ctx: unknown, _key: string, _value: unknown, metadata: Record<string, unknown>) =>
-        dynamicClientPolicy(ctx, metadata, errors.InvalidClientMetadata, exchangeId),
+        dynamicClientPolicy(ctx, metadata, errors.InvalidClientMetadata, exchangeId, knownScopes),
     },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], profile: ['preferred_username', 'net_role'] },
