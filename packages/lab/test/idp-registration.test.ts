@@ -131,6 +131,33 @@ describe('lab IdP: clients that register themselves', () => {
     },
   );
 
+  it("lets the login page's form redirect to the client (CSP form-action names its origin)", async () => {
+    const client = (await (await register(publicClient)).json()) as Record<string, unknown>;
+    const url = new URL(`${fixture.config.issuer}/auth`);
+    url.search = new URLSearchParams({
+      client_id: String(client['client_id']),
+      redirect_uri: publicClient.redirect_uris[0]!,
+      response_type: 'code',
+      scope: 'openid mcp:ctrl-plane:read',
+      resource: fixture.config.mcp.resource,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
+    const start = await fetch(url, { redirect: 'manual' });
+    expect(start.status).toBe(303);
+    const cookie = start.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const login = await fetch(new URL(start.headers.get('location')!, fixture.config.issuer), {
+      headers: { cookie },
+    });
+    expect(login.status).toBe(200);
+    expect(login.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; form-action 'self' http://127.0.0.1:33418",
+    );
+  });
+
   it('refuses a metadata-document client whose document sits on a loopback address (SSRF protection)', async () => {
     const clientId = 'https://127.0.0.1:9/client.json';
     const url = new URL(`${fixture.config.issuer}/auth`);
