@@ -1,5 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseIdpConfig } from '../src/idp/config.ts';
 import { exchangeToken, loginWithPkce } from '../src/idp/login.ts';
 import { type RunningIdp, startIdp } from '../src/idp/server.ts';
 import { captureLogger, idpFixture, PASSWORDS } from './helpers.ts';
@@ -172,5 +178,115 @@ describe('lab IdP: clients that register themselves', () => {
     const res = await fetch(url, { redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/invalid_client/);
+  });
+});
+
+// The 2026-07-28 revision's way: the client_id is an https URL whose document describes the client.
+// The document is served here over TLS from 127.0.0.1, an origin the IdP is configured to trust
+// (otherwise its SSRF protection refuses loopback, as the test above shows).
+describe('lab IdP: a Client ID Metadata Document client', () => {
+  let fixture: Awaited<ReturnType<typeof idpFixture>>;
+  let idp: RunningIdp;
+  let docs: Server;
+  let clientId: string;
+  let fetched = 0;
+  const redirect = 'http://127.0.0.1:33419/oauth/callback';
+
+  beforeAll(async () => {
+    fixture = await idpFixture();
+    const key = join(fixture.dir, 'docs.key');
+    const cert = join(fixture.dir, 'docs.crt');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    docs = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      fetched++;
+      if (req.url !== '/clients/agent.json') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' });
+      res.end(
+        JSON.stringify({
+          client_id: clientId,
+          client_name: 'an MCP client of the 2026-07-28 revision',
+          redirect_uris: [redirect],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+        }),
+      );
+    });
+    await new Promise<void>((r) => docs.listen(0, '127.0.0.1', r));
+    const origin = `https://127.0.0.1:${(docs.address() as AddressInfo).port}`;
+    clientId = `${origin}/clients/agent.json`;
+    const config = parseIdpConfig({
+      ...fixture.config,
+      clientMetadataDocuments: { trustedOrigins: [origin], caFile: cert },
+    });
+    idp = await startIdp(config, { logger: captureLogger('idp').logger });
+  });
+  afterAll(async () => {
+    await idp?.close();
+    docs?.close();
+    fixture?.cleanup();
+  });
+
+  it('logs in with the document URL as client_id, and the token is for the MCP server and exchangeable', async () => {
+    const login = await loginWithPkce({
+      issuer: fixture.config.issuer,
+      clientId,
+      redirectUri: redirect,
+      resource: fixture.config.mcp.resource,
+      scope: 'openid mcp:ctrl-plane:read',
+      username: 'alice',
+      password: PASSWORDS.alice,
+    });
+    expect(fetched).toBeGreaterThan(0);
+    const jwks = createRemoteJWKSet(new URL(`${fixture.config.issuer}/jwks`));
+    const { payload } = await jwtVerify(login.accessToken, jwks, {
+      issuer: fixture.config.issuer,
+      audience: fixture.config.mcp.resource,
+    });
+    expect(payload).toMatchObject({ client_id: clientId, sub: 'alice', scope: 'mcp:ctrl-plane:read' });
+    const exchanged = await exchangeToken({
+      tokenEndpoint: `${fixture.config.issuer}/token`,
+      clientId: 'netward-mcp-server',
+      clientSecret: fixture.secret,
+      subjectToken: login.accessToken,
+      audience: fixture.config.broker.audience,
+    });
+    expect(exchanged.accessToken).toMatch(/^ey/);
+  });
+
+  it('refuses a redirect URI the document does not list', async () => {
+    await expect(
+      loginWithPkce({
+        issuer: fixture.config.issuer,
+        clientId,
+        redirectUri: 'http://127.0.0.1:33419/elsewhere',
+        resource: fixture.config.mcp.resource,
+        scope: 'openid mcp:ctrl-plane:read',
+        username: 'alice',
+        password: PASSWORDS.alice,
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_LAB_LOGIN' });
   });
 });

@@ -48,6 +48,31 @@ function passwordMatches(stored: string, submitted: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * oidc-provider's outgoing fetch (used for metadata documents): unchanged, SSRF protection included,
+ * except for the configured trusted origins, which get a dispatcher of their own (no special-use
+ * address check, TLS verified against the configured CA). Node's fetch is undici; its Agent class is
+ * taken from the global dispatcher, as oidc-provider itself does, so no second undici is loaded.
+ */
+function metadataDocumentFetch(config: IdpConfig) {
+  const trusted = new Set(config.clientMetadataDocuments.trustedOrigins.map((o) => new URL(o).origin));
+  if (trusted.size === 0) return undefined;
+  const g = globalThis as unknown as Record<
+    symbol,
+    { constructor: new (opts: unknown) => unknown } | undefined
+  >;
+  const Agent = (g[Symbol.for('undici.globalDispatcher.2')] ?? g[Symbol.for('undici.globalDispatcher.1')])
+    ?.constructor;
+  if (Agent === undefined)
+    throw new LabError('ERR_LAB_CONFIG', 'no undici Agent to fetch metadata documents');
+  const { caFile } = config.clientMetadataDocuments;
+  const dispatcher = new Agent(caFile ? { connect: { ca: readFileSync(caFile, 'utf8') } } : {});
+  return (url: string | URL, options: RequestInit & { dispatcher?: unknown }) =>
+    trusted.has(new URL(url).origin)
+      ? globalThis.fetch(url, { ...options, dispatcher } as RequestInit)
+      : globalThis.fetch(url, options);
+}
+
 /** What a loopback or https redirect URI looks like (RFC 8252 sections 7.3 and 8.3; OAuth 2.1 2.3.1). */
 function allowedRedirect(uri: unknown): boolean {
   if (typeof uri !== 'string') return false;
@@ -173,6 +198,7 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
   // Loaded here, not at the top: oidc-provider warns on import under Node 20, and only the IdP process
   // needs it (the lab CLI bundles this module too).
   const { default: OidcProvider, errors } = await import('oidc-provider');
+  const fetchDocument = metadataDocumentFetch(config);
   const provider = new OidcProvider(config.issuer, {
     jwks,
     clients: [
@@ -216,6 +242,7 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
         dynamicClientPolicy(ctx, metadata, errors.InvalidClientMetadata, exchangeId, knownScopes),
     },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
+    ...(fetchDocument ? { fetch: fetchDocument } : {}),
     claims: { openid: ['sub'], profile: ['preferred_username', 'net_role'] },
     scopes: ['openid', 'profile'],
     pkce: { required: () => true },
