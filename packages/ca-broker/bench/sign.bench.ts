@@ -192,7 +192,9 @@ const issued = readFileSync(join(dir, 'audit.log'), 'utf8')
 rmSync(dir, { recursive: true, force: true });
 
 const perSec = result.requests.average;
-console.log(`HTTP POST /v1/ssh/sign, ${CONNECTIONS} connections, ${DURATION_S} s:`);
+console.log(
+  `HTTP POST /v1/ssh/sign, ${CONNECTIONS} connections, ${DURATION_S} s, replay cache: ${process.env['BENCH_REPLAY'] === 'memory' ? 'in memory' : 'directory'}:`,
+);
 console.log(`  certificates/s (mean)   ${Math.round(perSec).toLocaleString('en-US')}`);
 console.log(`  latency p50 / p99       ${result.latency.p50} ms / ${result.latency.p99} ms`);
 console.log(
