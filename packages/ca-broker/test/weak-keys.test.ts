@@ -1,11 +1,20 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatPublicKey, parsePublicKey } from '../src/index.ts';
+import {
+  formatPublicKey,
+  keyFromBlob,
+  parseCertificate,
+  parsePublicKey,
+  verifyCertificateSignature,
+} from '../src/index.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
 import { claims, startBroker, type TestBroker } from './helpers/broker.ts';
 import { startIdp, type TestIdp } from './helpers/idp.ts';
+import { sshKeygen, tempDir } from './helpers/openssh.ts';
 
 // The eight points of small order as libsodium's blocklist spells them (ed25519_ref10.c,
 // `has_small_order`), copied as bytes rather than derived from the code under test.
@@ -136,5 +145,31 @@ describe('the broker and weak keys', () => {
       expect(ok.statusCode, hex).toBe(200);
     }
     expect(signs).toBe(SMALL_ORDER.length + 3);
+  });
+});
+
+describe('RSA CA keys below 2048 bits', () => {
+  it('are refused, so a certificate they signed never verifies; 2048 bits verify', () => {
+    const dir = tempDir('ca-broker-rsa-');
+    try {
+      const user = join(dir.path, 'user');
+      sshKeygen(['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', user]);
+      const results: Record<number, boolean> = {};
+      for (const bits of [1024, 2048]) {
+        const ca = join(dir.path, `ca${bits}`);
+        sshKeygen(['-q', '-t', 'rsa', '-b', String(bits), '-N', '', '-C', '', '-f', ca]);
+        sshKeygen(['-q', '-s', ca, '-I', `rsa${bits}`, '-n', 'net-viewer', '-V', '+5m', `${user}.pub`]);
+        const cert = parseCertificate(readFileSync(`${user}-cert.pub`, 'utf8'));
+        results[bits] = verifyCertificateSignature(cert);
+        if (bits === 1024) {
+          expect(() => keyFromBlob(cert.signatureKey)).toThrow(
+            expect.objectContaining({ code: 'ERR_CA_WEAK_KEY', message: 'RSA key of 1024 bits, below 2048' }),
+          );
+        }
+      }
+      expect(results).toEqual({ 1024: false, 2048: true });
+    } finally {
+      dir.cleanup();
+    }
   });
 });

@@ -148,6 +148,13 @@ export function keyFromBlob(
       const e = unsignedMpint(r.bytes('rsa e'), code);
       const n = unsignedMpint(r.bytes('rsa n'), code);
       r.end('rsa key');
+      // A CA key (Vault's default CA is RSA) whose signatures anyone with modest means could forge:
+      // NIST SP 800-131A disallows RSA below 2048 bits for signatures since 2013; OpenSSH's own floor
+      // is 1024 (SSH_RSA_MINIMUM_MODULUS_SIZE). ECDSA keys have fixed sizes (P-256 and up), Ed25519 one.
+      const bits = n.length * 8 - Math.clz32(n[0] ?? 0) + 24;
+      if (bits < RSA_MINIMUM_BITS) {
+        throw new CaBrokerError('ERR_CA_WEAK_KEY', `RSA key of ${bits} bits, below ${RSA_MINIMUM_BITS}`);
+      }
       return createPublicKey({
         key: { kty: 'RSA', e: e.toString('base64url'), n: n.toString('base64url') },
         format: 'jwk',
@@ -218,6 +225,9 @@ export function parsePublicKey(line: string): ParsedPublicKey {
     comment: parsed.comment,
   });
 }
+
+/** The shortest RSA modulus accepted for a CA key. */
+export const RSA_MINIMUM_BITS = 2048;
 
 // p = 2^255 - 19 (RFC 8032 section 5.1).
 const P = (1n << 255n) - 19n;
