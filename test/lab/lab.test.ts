@@ -438,15 +438,16 @@ describe('native lab end to end', () => {
         });
         expect(init['result']).toBeDefined();
         const listed = (await remote.request('tools/list'))['result'] as { tools: { name: string }[] };
-        expect(listed.tools.map((t) => t.name)).toContain('show_interfaces');
+        expect(listed.tools.map((t) => t.name)).toContain('show_ip_route');
+        // A tool the session-mode test below does not count (it looks for carol's show_interfaces).
         const called = (
           await remote.request('tools/call', {
-            name: 'show_interfaces',
+            name: 'show_ip_route',
             arguments: { device: 'leaf-2' },
           })
         )['result'] as { content: { text: string }[]; isError?: boolean };
         expect(called.isError, remote.stderr()).toBeFalsy();
-        expect(called.content[0]?.text).toMatch(/Interface\s+Status\s+VRF/);
+        expect(called.content[0]?.text).toMatch(/Codes: K - kernel route/);
         expect(remote.stderr()).toMatch(/Please authorize this client by visiting/);
       } finally {
         await remote.close();
