@@ -34,6 +34,7 @@ import {
   writeMcpConfig,
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJwt, labPassword, mcpRemoteLogin, sdkClientLogin } from './mcp-login.ts';
 
 const run = promisify(execFile);
 
@@ -472,6 +473,78 @@ describe('native lab end to end', () => {
     // Without a token the server's 401 challenge stops it (the Inspector's exit status 3: auth required).
     const anonymous = await cli(['--method', 'tools/list']);
     expect(anonymous.code).toBe(3);
+  });
+
+  describe('MCP clients that log in on their own, through a real headless browser', () => {
+    it('the SDK client: discovery, registration, PKCE with resource, login in chromium, then tools', async () => {
+      const { client, provider, pages } = await sdkClientLogin(
+        layout.urls.mcp,
+        'bob',
+        labPassword(layout.paths.usersFile, 'bob'),
+      );
+      try {
+        // Discovered through the MCP server's metadata, registered at the IdP (RFC 7591), public.
+        expect(provider.info?.client_id).toEqual(expect.any(String));
+        expect(provider.info?.client_id).not.toBe(layout.clients.agent);
+        const auth = provider.authorizationUrl!;
+        expect(auth.origin).toBe(layout.urls.idp);
+        expect(auth.searchParams.get('resource')).toBe(layout.urls.mcp);
+        expect(auth.searchParams.get('code_challenge_method')).toBe('S256');
+        expect(pages.some((p) => p.startsWith(`${layout.urls.idp}/interaction/`))).toBe(true);
+        // The token is for the MCP server (RFC 8707) and names the registered client.
+        const claims = decodeJwt(provider.saved!.access_token);
+        expect(claims).toMatchObject({
+          aud: layout.urls.mcp,
+          sub: 'bob',
+          client_id: provider.info?.client_id,
+        });
+
+        // The client asked for the scope the MCP server's challenge named (the read scope), and the
+        // tools follow the token's scope, not the user's role.
+        expect(claims['scope']).toBe('mcp:ctrl-plane:read');
+        const names = (await client.listTools()).tools.map((t) => t.name).sort();
+        expect(names).toEqual(['list_devices', 'show_bgp_summary', 'show_interfaces', 'show_ip_route']);
+        const result = (await client.callTool({
+          name: 'show_bgp_summary',
+          arguments: { device: 'spine-a' },
+        })) as { content: { text: string }[]; isError?: boolean };
+        expect(result.isError).toBeFalsy();
+        expect(result.content[0]?.text).toMatch(/BGP router identifier 10\.1\.0\.1, local AS number 65000/);
+      } finally {
+        await client.close().catch(() => undefined);
+      }
+    }, 120_000);
+
+    it('mcp-remote: the same flow through the proxy agents run, then tools over its stdio', async () => {
+      const remote = await mcpRemoteLogin(
+        layout.urls.mcp,
+        'carol',
+        labPassword(layout.paths.usersFile, 'carol'),
+        OPTIONS.portBase + 2_900,
+      );
+      try {
+        const init = await remote.request('initialize', {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'netward-e2e-mcp-remote', version: '1' },
+        });
+        expect(init['result']).toBeDefined();
+        const listed = (await remote.request('tools/list'))['result'] as { tools: { name: string }[] };
+        expect(listed.tools.map((t) => t.name)).toContain('show_ip_route');
+        // A tool the session-mode test below does not count (it looks for carol's show_interfaces).
+        const called = (
+          await remote.request('tools/call', {
+            name: 'show_ip_route',
+            arguments: { device: 'leaf-2' },
+          })
+        )['result'] as { content: { text: string }[]; isError?: boolean };
+        expect(called.isError, remote.stderr()).toBeFalsy();
+        expect(called.content[0]?.text).toMatch(/Codes: K - kernel route/);
+        expect(remote.stderr()).toMatch(/Please authorize this client by visiting/);
+      } finally {
+        await remote.close();
+      }
+    }, 120_000);
   });
 
   it('session mode: one certificate and connection serve several calls, and each call still has its chain', async () => {

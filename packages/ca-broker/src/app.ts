@@ -5,6 +5,7 @@
  */
 import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type CreateLoggerOptions,
   contextFields,
@@ -14,7 +15,7 @@ import {
   type Logger,
 } from '@netward/audit-context';
 import { type Policy, roleByIdpRole } from '@netward/policy';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import {
@@ -26,6 +27,7 @@ import { fingerprint, parseKeyLine, parsePublicKey } from './certificate/keys.ts
 import type { BrokerConfig } from './config.ts';
 import { CaBrokerError, type CaBrokerErrorCode } from './errors.ts';
 import { createRateLimiter } from './rate-limit.ts';
+import { createDirectoryReplayCache, createMemoryReplayCache, type ReplayCache } from './replay.ts';
 import type { SigningBackend } from './signers/types.ts';
 import { createTokenVerifier, type TokenVerifier } from './tokens.ts';
 
@@ -40,6 +42,8 @@ export interface AppDeps {
   readonly keys?: JWTVerifyGetKey;
   /** Clock, ms since the epoch. */
   readonly now?: () => number;
+  /** Replay cache; default: from `config.replay` (see createReplayCache). Closed with the app. */
+  readonly replay?: ReplayCache;
 }
 
 /** HTTP status of each refusal. RFC 6750 section 3.1: invalid_token → 401, insufficient rights → 403. */
@@ -48,6 +52,7 @@ export const HTTP_STATUS: Readonly<Partial<Record<CaBrokerErrorCode, number>>> =
   ERR_CA_MALFORMED_KEY: 400,
   ERR_CA_UNSUPPORTED_KEY: 400,
   ERR_CA_CERTIFICATE_NOT_KEY: 400,
+  ERR_CA_WEAK_KEY: 400,
   ERR_CA_TOKEN_MISSING: 401,
   ERR_CA_TOKEN_MALFORMED: 401,
   ERR_CA_TOKEN_ALGORITHM: 401,
@@ -58,6 +63,7 @@ export const HTTP_STATUS: Readonly<Partial<Record<CaBrokerErrorCode, number>>> =
   ERR_CA_TOKEN_ISSUER: 401,
   ERR_CA_TOKEN_AUDIENCE: 401,
   ERR_CA_TOKEN_CLAIMS: 401,
+  ERR_CA_TOKEN_REPLAYED: 401,
   ERR_CA_OPERATOR_UNAUTHORIZED: 401,
   ERR_CA_ROLE_NOT_PERMITTED: 403,
   ERR_CA_ROLE_MISMATCH: 403,
@@ -68,6 +74,7 @@ export const HTTP_STATUS: Readonly<Partial<Record<CaBrokerErrorCode, number>>> =
   ERR_CA_INTERNAL: 500,
   ERR_CA_JWKS_UNAVAILABLE: 503,
   ERR_CA_BACKEND_UNAVAILABLE: 503,
+  ERR_CA_REPLAY_CACHE_UNAVAILABLE: 503,
   ERR_CA_NOT_READY: 503,
 });
 
@@ -142,6 +149,31 @@ function readOperatorToken(file: string): Buffer {
   return digest(token);
 }
 
+/** The replay cache `config` asks for: its directory, `<stateDir>/replay`, or this process's memory. */
+export function createReplayCache(config: BrokerConfig, now?: () => number): ReplayCache {
+  // Kept a minute beyond the verifier's tolerance: brokers sharing the directory may disagree on the
+  // time by a few seconds, and one must not forget a token another would still accept.
+  const options = { graceSeconds: config.token.clockToleranceSeconds + 60, ...(now ? { now } : {}) };
+  const directory = replayDirectory(config);
+  return directory === undefined
+    ? createMemoryReplayCache(options)
+    : createDirectoryReplayCache(directory, options);
+}
+
+export function replayDirectory(config: BrokerConfig): string | undefined {
+  if (config.replay.directory !== undefined) return config.replay.directory;
+  if (config.backend.type === 'local' && config.backend.stateDir !== undefined) {
+    return join(config.backend.stateDir, 'replay');
+  }
+  return undefined;
+}
+
+/** A request path for the audit line: without the query, bounded, nested under `detail` by callers. */
+function requestPath(url: string): string {
+  const path = url.split('?', 1)[0] ?? '';
+  return path.length > 256 ? `${path.slice(0, 256)}…` : path;
+}
+
 interface Decision {
   user?: string;
   sid?: string;
@@ -171,18 +203,34 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
   const sourceAddress = config.certificate.sourceAddress?.join(',');
   const criticalOptions: Record<string, string> = sourceAddress ? { 'source-address': sourceAddress } : {};
   let userCaBlob: Buffer | undefined;
+  const replay = deps.replay ?? createReplayCache(config, deps.now);
+  // Requests whose audit line has been written. The certificate endpoints write theirs before the
+  // answer (README: Audit); every other request gets one from the refusal or from onResponse, so each
+  // request, refused or not, leaves exactly one line.
+  const audited = new WeakSet<FastifyRequest>();
 
   const app = Fastify({
     // The audit line is the request log; fastify's own would duplicate it without the decision.
     logger: false,
     bodyLimit: 16 * 1024,
     return503OnClosing: true,
+    // A URL fastify cannot decode (`/%zz`) is refused before routing, and so before any hook: it gets
+    // its line and the usual refusal body here.
+    frameworkErrors: (err, req, reply) => {
+      const e = new CaBrokerError('ERR_CA_BAD_REQUEST', 'malformed request', { cause: err });
+      auditRequest(req, 400, e);
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .header('cache-control', 'no-store')
+        .send({ error: { code: e.code, message: e.message } });
+    },
   });
   // JSON only: a text/plain body is refused with 415 rather than handed to the validators as a string.
   app.removeContentTypeParser('text/plain');
 
-  function refuse(reply: FastifyReply, err: CaBrokerError, realm = REALM) {
+  function refuse(req: FastifyRequest, reply: FastifyReply, err: CaBrokerError, realm = REALM) {
     const status = HTTP_STATUS[err.code] ?? 500;
+    if (!audited.has(req)) auditRequest(req, status, err);
     if (status === 401) {
       // RFC 6750 section 3: no error attribute when the request carried no credentials at all.
       const missing = err.code === 'ERR_CA_TOKEN_MISSING' || err.code === 'ERR_CA_OPERATOR_UNAUTHORIZED';
@@ -200,7 +248,32 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       .send({ error: { code: status === 500 ? 'ERR_CA_INTERNAL' : err.code, message } });
   }
 
-  function audit(d: Decision, kind: 'user' | 'host', err?: CaBrokerError) {
+  /** The line of a request that is not a certificate decision (GET endpoints, 404, unparsable bodies). */
+  function auditRequest(req: FastifyRequest, status: number, err?: CaBrokerError) {
+    audited.add(req);
+    const route = req.routeOptions?.url;
+    const fields = {
+      decision: status < 400 ? 'served' : 'refused',
+      http_method: req.method,
+      ...(route !== undefined ? { route } : {}),
+      http_status: status,
+      ...(err ? { code: status === 500 ? 'ERR_CA_INTERNAL' : err.code } : {}),
+      ...(err || route === undefined
+        ? {
+            detail: {
+              ...(route === undefined ? { path: requestPath(req.url) } : {}),
+              ...(err ? { message: err.message, cause: describeCause(err.cause) } : {}),
+            },
+          }
+        : {}),
+    };
+    if (status >= 500) log.error(fields, 'request failed');
+    else if (status >= 400) log.warn(fields, 'request refused');
+    else log.info(fields, 'request served');
+  }
+
+  function audit(req: FastifyRequest, d: Decision, kind: 'user' | 'host', err?: CaBrokerError) {
+    audited.add(req);
     const fields = {
       ...contextFields({
         ...(d.user !== undefined ? { user: d.user } : {}),
@@ -214,10 +287,10 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       ...(d.actor !== undefined ? { actor: d.actor } : {}),
       ...(d.keyFingerprint !== undefined ? { key_fingerprint: d.keyFingerprint } : {}),
       ...(d.ttl !== undefined ? { ttl: d.ttl } : {}),
+      http_status: err ? (HTTP_STATUS[err.code] ?? 500) : 200,
       ...(err
         ? {
             code: err.code,
-            http_status: HTTP_STATUS[err.code] ?? 500,
             detail: { message: err.message, cause: describeCause(err.cause) },
           }
         : {}),
@@ -287,17 +360,45 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
     return cert;
   }
 
-  app.setNotFoundHandler((_req, reply) => refuse(reply, new CaBrokerError('ERR_CA_NOT_FOUND', 'not found')));
-  app.setErrorHandler((err: { code?: string; statusCode?: number }, _req, reply) => {
+  app.setNotFoundHandler((req, reply) =>
+    refuse(req, reply, new CaBrokerError('ERR_CA_NOT_FOUND', 'not found')),
+  );
+  app.setErrorHandler((err: { code?: string; statusCode?: number }, req, reply) => {
     // fastify's own refusals: unsupported media type (415), body too large (413), bad JSON (400).
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      if (!audited.has(req)) {
+        auditRequest(
+          req,
+          err.statusCode,
+          new CaBrokerError('ERR_CA_BAD_REQUEST', 'malformed request', { cause: err }),
+        );
+      }
       return reply
         .code(err.statusCode)
         .header('cache-control', 'no-store')
         .send({ error: { code: 'ERR_CA_BAD_REQUEST', message: 'malformed request' } });
     }
-    log.error({ err }, 'unhandled error');
-    return refuse(reply, new CaBrokerError('ERR_CA_INTERNAL', 'internal error', { cause: err }));
+    return refuse(req, reply, new CaBrokerError('ERR_CA_INTERNAL', 'internal error', { cause: err }));
+  });
+  // Whatever did not write its own line (a served GET, an answer fastify gave by itself such as the
+  // 503 while closing) is written here; a request whose client went away before the answer, below.
+  app.addHook('onResponse', async (req, reply) => {
+    if (!audited.has(req)) auditRequest(req, reply.statusCode);
+  });
+  app.addHook('onRequestAbort', async (req) => {
+    // A certificate request's handler goes on after the client left and writes its decision line
+    // itself (an issued certificate is never logged as merely "aborted").
+    const route = req.routeOptions?.url;
+    if (audited.has(req) || route === '/v1/ssh/sign' || route === '/v1/ssh/sign-host') return;
+    audited.add(req);
+    log.warn(
+      {
+        decision: 'aborted',
+        http_method: req.method,
+        ...(route !== undefined ? { route } : {}),
+      },
+      'request aborted by the client',
+    );
   });
 
   app.post('/v1/ssh/sign', { schema: { response: SIGN_RESPONSE } }, async (req, reply) => {
@@ -330,6 +431,12 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       d.role = role.name;
       const ttl = Math.min(role.certificate.ttlSeconds, role.certificate.maxTtlSeconds);
       d.ttl = ttl;
+      // Last check before signing, so a request refused for its body or key does not use the token
+      // up. From here the token is spent even if the signer fails: the MCP server exchanges a new one
+      // per call, and a retry with the old one is exactly what this refuses.
+      if (!(await replay.claim(id.jti, id.expiresAt))) {
+        throw new CaBrokerError('ERR_CA_TOKEN_REPLAYED', 'token already used for a certificate');
+      }
       const keyId = encodeKeyId({ user: id.user, sid: id.sid, requestId: body.request_id });
       if (config.certificate.devicePrincipal && body.device === undefined)
         throw new CaBrokerError('ERR_CA_BAD_REQUEST', 'invalid request: device');
@@ -358,7 +465,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
         extensions: role.certificate.extensions,
       });
       d.certSerial = cert.serial.toString();
-      audit(d, 'user');
+      audit(req, d, 'user');
       return reply.header('cache-control', 'no-store').send({
         certificate: line.trim(),
         serial: d.certSerial,
@@ -369,14 +476,14 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       });
     } catch (err) {
       const e = asBrokerError(err);
-      audit(d, 'user', e);
-      return refuse(reply, e);
+      audit(req, d, 'user', e);
+      return refuse(req, reply, e);
     }
   });
 
   app.post('/v1/ssh/sign-host', async (req, reply) => {
     const d: Decision = {};
-    if (!operatorDigest) return refuse(reply, new CaBrokerError('ERR_CA_NOT_FOUND', 'not found'));
+    if (!operatorDigest) return refuse(req, reply, new CaBrokerError('ERR_CA_NOT_FOUND', 'not found'));
     try {
       const given = digest(bearer(req.headers.authorization, 'ERR_CA_OPERATOR_UNAUTHORIZED'));
       // Compared as digests so that neither the length nor the content leaks through timing.
@@ -408,7 +515,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       });
       const cert = parseCertificate(line);
       d.certSerial = cert.serial.toString();
-      audit(d, 'host');
+      audit(req, d, 'host');
       return reply.header('cache-control', 'no-store').send({
         certificate: line.trim(),
         serial: d.certSerial,
@@ -419,51 +526,53 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       });
     } catch (err) {
       const e = asBrokerError(err);
-      audit(d, 'host', e);
-      return refuse(reply, e, OPERATOR_REALM);
+      audit(req, d, 'host', e);
+      return refuse(req, reply, e, OPERATOR_REALM);
     }
   });
 
-  app.get('/v1/ssh/ca.pub', async (_req, reply) => {
+  app.get('/v1/ssh/ca.pub', async (req, reply) => {
     try {
       return reply.type('text/plain; charset=utf-8').send(`${await backend.userCaPublicKey()}\n`);
     } catch (err) {
       return refuse(
+        req,
         reply,
         new CaBrokerError('ERR_CA_BACKEND_UNAVAILABLE', 'signing backend unavailable', { cause: err }),
       );
     }
   });
 
-  app.get('/v1/ssh/host-ca.pub', async (_req, reply) => {
+  app.get('/v1/ssh/host-ca.pub', async (req, reply) => {
     let line: string | undefined;
     try {
       line = await backend.hostCaPublicKey();
     } catch (err) {
       return refuse(
+        req,
         reply,
         new CaBrokerError('ERR_CA_BACKEND_UNAVAILABLE', 'signing backend unavailable', { cause: err }),
       );
     }
     if (line === undefined)
-      return refuse(reply, new CaBrokerError('ERR_CA_NOT_FOUND', 'no host CA configured'));
+      return refuse(req, reply, new CaBrokerError('ERR_CA_NOT_FOUND', 'no host CA configured'));
     return reply.type('text/plain; charset=utf-8').send(`${line}\n`);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', async (req, reply) => {
     try {
       await backend.ready();
       await verifier.reload();
       return { status: 'ready' };
     } catch (err) {
-      log.warn({ err: describeCause(err) }, 'not ready');
-      return refuse(reply, new CaBrokerError('ERR_CA_NOT_READY', 'not ready', { cause: err }));
+      return refuse(req, reply, new CaBrokerError('ERR_CA_NOT_READY', 'not ready', { cause: err }));
     }
   });
 
   app.addHook('onClose', async () => {
+    replay.close();
     await backend.close();
   });
 

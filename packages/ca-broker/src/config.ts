@@ -161,6 +161,15 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   backend: z.discriminatedUnion('type', [localBackend, vaultBackend]),
+  replay: z
+    .strictObject({
+      /** Where each token's `jti` is recorded, one file per token (O_EXCL), so that a token yields one
+       *  certificate even when several brokers run: point every broker serving this audience at the
+       *  same directory on a local file system. Default: `<stateDir>/replay` with the local backend's
+       *  stateDir; otherwise unset, and the cache is kept in this process only (a startup warning). */
+      directory: z.string().min(1).optional(),
+    })
+    .prefault({}),
   hostSigning: z
     .strictObject({
       /** File holding the operator bearer token for POST /v1/ssh/sign-host. Absent: endpoint off. */

@@ -5,7 +5,7 @@
 import { createLogger } from '@netward/audit-context';
 import { defaultPolicy, loadPolicy } from '@netward/policy';
 import type { FastifyInstance } from 'fastify';
-import { type AppDeps, buildApp } from './app.ts';
+import { type AppDeps, buildApp, replayDirectory } from './app.ts';
 import type { BrokerConfig } from './config.ts';
 import { createBackend } from './signers/index.ts';
 
@@ -51,6 +51,13 @@ export function startupWarnings(config: BrokerConfig): { setting: string; messag
   const jwks = new URL(config.token.jwksUri);
   if (jwks.protocol === 'http:' && !LOOPBACK.has(jwks.hostname.replace(/^\[|\]$/g, ''))) {
     out.push({ setting: 'token.jwksUri', message: 'JWKS fetched over plain HTTP from another host' });
+  }
+  if (replayDirectory(config) === undefined) {
+    out.push({
+      setting: 'replay.directory',
+      message:
+        'the replay cache is kept in this process only: with several brokers, one token could yield one certificate from each',
+    });
   }
   if (!config.token.actor.require) {
     out.push({

@@ -19,6 +19,8 @@ export interface VerifiedIdentity {
   /** Token subject, for the audit line. */
   readonly subject: string | undefined;
   readonly expiresAt: number;
+  /** The token's identifier (RFC 7519 section 4.1.7), the key of the replay cache. */
+  readonly jti: string;
 }
 
 export interface TokenVerifier {
@@ -136,6 +138,12 @@ export function createTokenVerifier(config: TokenConfig, keys?: JWTVerifyGetKey)
       if (typeof role !== 'string' || role.length === 0 || role.length > 128) {
         throw fail('ERR_CA_TOKEN_CLAIMS', undefined, claims.role);
       }
+      // Required: without it one token could not be told from another, and one exchange could yield
+      // any number of certificates. oidc-provider and Keycloak put one in every access token.
+      const jti = payload.jti;
+      if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
+        throw fail('ERR_CA_TOKEN_CLAIMS', undefined, 'jti');
+      }
       // RFC 8693 section 4.1: `act` is a JSON object whose `sub` names the current actor; nested `act`
       // members are prior actors and carry no authority here.
       const act = payload['act'];
@@ -157,6 +165,7 @@ export function createTokenVerifier(config: TokenConfig, keys?: JWTVerifyGetKey)
         actor,
         subject: typeof payload.sub === 'string' ? payload.sub : undefined,
         expiresAt: payload.exp!,
+        jti,
       });
     },
   };

@@ -26,6 +26,12 @@ beforeAll(async () => {
   broker = startBroker(idp);
   token = await idp.sign(claims(idp));
 });
+
+/** A new token (its own jti), as the MCP server obtains one per tool call. */
+const fresh = () => idp.sign(claims(idp));
+
+/** The last certificate decision: GET requests in between write lines of their own. */
+const lastDecision = (b: TestBroker) => b.audit.lines.filter((l) => 'certificate_type' in l).at(-1);
 afterAll(async () => {
   await broker.close();
   await idp.close();
@@ -77,7 +83,7 @@ describe('POST /v1/ssh/sign', () => {
     expect(cert.extensions).toEqual([]);
     expect(cert.criticalOptions).toEqual([]);
 
-    const line = broker.audit.lines.at(-1)!;
+    const line = lastDecision(broker)!;
     expect(line).toMatchObject({
       component: 'ca-broker',
       decision: 'issued',
@@ -98,7 +104,7 @@ describe('POST /v1/ssh/sign', () => {
     const serials = new Set<string>();
     const b = startBroker(idp, { rateLimit: { burst: 100, perSecond: 100 } });
     try {
-      for (let i = 0; i < 50; i++) serials.add((await signRequest(b.app, token)).json().serial);
+      for (let i = 0; i < 50; i++) serials.add((await signRequest(b.app, await fresh())).json().serial);
     } finally {
       await b.close();
     }
@@ -114,7 +120,7 @@ describe('POST /v1/ssh/sign', () => {
       },
     );
     try {
-      const res = await signRequest(b.app, token);
+      const res = await signRequest(b.app, await fresh());
       expect(res.statusCode).toBe(200);
       const cert = parseCertificate(res.json().certificate);
       expect(Number(cert.validBefore - cert.validAfter)).toBe(25);
@@ -146,7 +152,7 @@ describe('POST /v1/ssh/sign', () => {
   });
 
   it('accepts the role by IdP name or policy name, and refuses a mismatch', async () => {
-    expect((await signRequest(broker.app, token, { role: 'net-operator' })).statusCode).toBe(200);
+    expect((await signRequest(broker.app, await fresh(), { role: 'net-operator' })).statusCode).toBe(200);
     const viewer = await idp.sign(claims(idp, { net_role: 'net-viewer' }));
     const res = await signRequest(broker.app, viewer, { role: 'net-operator' });
     expect([res.statusCode, res.json().error.code]).toEqual([403, 'ERR_CA_ROLE_MISMATCH']);
@@ -210,8 +216,8 @@ describe('POST /v1/ssh/sign', () => {
   it('limits each user separately with 429 and Retry-After', async () => {
     const b = startBroker(idp, { rateLimit: { burst: 3, perSecond: 0.01 } });
     try {
-      for (let i = 0; i < 3; i++) expect((await signRequest(b.app, token)).statusCode).toBe(200);
-      const res = await signRequest(b.app, token);
+      for (let i = 0; i < 3; i++) expect((await signRequest(b.app, await fresh())).statusCode).toBe(200);
+      const res = await signRequest(b.app, await fresh());
       expect([res.statusCode, res.json().error.code]).toEqual([429, 'ERR_CA_RATE_LIMITED']);
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
       expect(res.body).not.toContain('cert-v01');
@@ -279,14 +285,14 @@ describe('POST /v1/ssh/sign', () => {
     for (const [name, backend] of variants) {
       const b = startBroker(idp, {}, { backend });
       try {
-        const res = await signRequest(b.app, token);
+        const res = await signRequest(b.app, await fresh());
         expect([res.statusCode, res.json().error.code], name).toEqual([503, 'ERR_CA_BACKEND_UNAVAILABLE']);
         expect(res.body, name).not.toContain('cert-v01');
-        expect(b.audit.lines.at(-1), name).toMatchObject({
+        expect(lastDecision(b), name).toMatchObject({
           decision: 'refused',
           code: 'ERR_CA_BACKEND_UNAVAILABLE',
         });
-        expect(b.audit.lines.at(-1)!['cert_serial'], name).toBeUndefined();
+        expect(lastDecision(b)!['cert_serial'], name).toBeUndefined();
       } finally {
         await b.close();
       }
@@ -358,7 +364,7 @@ describe('POST /v1/ssh/sign-host', () => {
     expect(() => checkCertificate(cert, { trustedCaKeys: [userCa], type: 'host' })).toThrow();
     expect(Number(cert.validBefore - cert.validAfter)).toBe(30 * 86_400 + 5);
     expect(body.principals).toEqual(['spine-a', '10.0.0.1']);
-    expect(b.audit.lines.at(-1)).toMatchObject({
+    expect(lastDecision(b)).toMatchObject({
       decision: 'issued',
       certificate_type: 'host',
       user: 'operator',

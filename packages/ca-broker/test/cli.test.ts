@@ -176,6 +176,7 @@ describe('netward-ca-broker serve', () => {
       sid: 's1',
       net_role: 'net-viewer',
       exp: Math.floor(Date.now() / 1000) + 60,
+      jti: 'cli-serve-token-0001',
     });
     const { createBrokerClient, formatPublicKey } = await import('../src/index.ts');
     const { generateKeyPairSync } = await import('node:crypto');

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,15 +8,17 @@ import {
   createBrokerClient,
   formatPrivateKey,
   formatPublicKey,
+  parsePrivateKey,
   parsePublicKey,
   type SignedUserCertificate,
   signCertificate,
 } from '../src/index.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
 import { claims, freshKey, startBroker, type TestBroker, testPolicy } from './helpers/broker.ts';
+import { startForgingAgent, ZERO_KEY_LINE } from './helpers/forging-agent.ts';
 import { startIdp, type TestIdp } from './helpers/idp.ts';
 import { listCertificate, sshKeygen, tempDir } from './helpers/openssh.ts';
-import { type RunningSshd, sshLogin, startSshd } from './helpers/sshd.ts';
+import { type RunningSshd, SSH, type SshResult, sshLogin, startSshd } from './helpers/sshd.ts';
 
 // The proof with real OpenSSH: sshd 9.x trusting the broker's CA (TrustedUserCAKeys), one principals
 // file per account, and the OpenSSH client verifying the device by a host certificate from the broker's
@@ -210,4 +213,84 @@ describe('real OpenSSH sshd trusting the broker CA', () => {
       255,
     );
   });
+
+  it('lets no one in with the all-zero key: the broker refuses to certify it, and a certificate for it would need no private key', async () => {
+    // The broker (over HTTP: the client library refuses the key before sending it).
+    const res = await fetch(`${baseUrl}/v1/ssh/sign`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await idp.sign(claims(idp))}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ public_key: ZERO_KEY_LINE, request_id: newRequestId(), role: 'net-operator' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ERR_CA_WEAK_KEY');
+
+    // What that refusal prevents: the same certificate made by the codec with the broker's CA key (as
+    // the broker made it before it refused such keys) logs in through an agent that holds no private
+    // key, against the real sshd. Each connection succeeds with probability ~2/3 (forging-agent.ts).
+    const caKey = parsePrivateKey(readFileSync(join(broker.stateDir, 'user_ca'), 'utf8'));
+    const t = Math.floor(Date.now() / 1000);
+    const cert = signCertificate(
+      {
+        publicKey: new Uint8Array(32),
+        type: 'user',
+        serial: 7n,
+        keyId: 'sid=zero,user=nobody,req=AAAAAAAAAAAAAAAAAAAAAA',
+        principals: ['net-operator'],
+        validAfter: BigInt(t - 5),
+        validBefore: BigInt(t + 60),
+      },
+      caKey,
+    );
+    const agent = await startForgingAgent(join(dir.path, 'agent.sock'), cert.blob);
+    try {
+      let result: SshResult | undefined;
+      for (let i = 0; i < 12; i++) {
+        result = await sshAgentLogin(agent.socket);
+        if (result.status === 0) break;
+      }
+      expect(agent.stats.forged).toBeGreaterThan(0);
+      expect(result!.status, `${result!.stderr}\n${sshd.log()}`).toBe(0);
+      expect(result!.stdout.trim()).toBe('net-operator');
+      expect(sshd.log()).toMatch(/Accepted publickey for net-operator .*ID sid=zero,user=nobody/);
+    } finally {
+      await agent.close();
+    }
+  }, 60_000);
 });
+
+/** A login whose only identity comes from the agent at `socket` (no key file at all). */
+function sshAgentLogin(socket: string): Promise<SshResult> {
+  const args = [
+    '-F',
+    '/dev/null',
+    '-p',
+    String(sshd.port),
+    '-o',
+    `IdentityAgent=${socket}`,
+    '-o',
+    'IdentityFile=none',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    'net-operator@127.0.0.1',
+    'ignored-by-forcecommand',
+  ];
+  return new Promise((resolve) => {
+    const child = spawn(SSH, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}

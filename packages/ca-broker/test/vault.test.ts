@@ -144,7 +144,6 @@ describe('vault backend, JWT auth (contract test against a stand-in)', () => {
   it('answers 503 and issues nothing when Vault refuses, fails, is down or signs something else', async () => {
     const b = vaultBroker({ auth: { method: 'jwt' } });
     try {
-      const token = await idp.sign(claims(idp));
       const cases: [string, () => void][] = [
         ['sign 500', () => (vault.behaviour.signStatus = 500)],
         ['sign 403', () => (vault.behaviour.signStatus = 403)],
@@ -162,13 +161,13 @@ describe('vault backend, JWT auth (contract test against a stand-in)', () => {
       for (const [name, arrange] of cases) {
         for (const k of Object.keys(vault.behaviour)) delete (vault.behaviour as Record<string, unknown>)[k];
         arrange();
-        const res = await signRequest(b.app, token);
+        const res = await signRequest(b.app, await idp.sign(claims(idp)));
         expect([res.statusCode, res.json().error.code], name).toEqual([503, 'ERR_CA_BACKEND_UNAVAILABLE']);
         expect(res.body, name).not.toContain('cert-v01');
       }
       const gone = vaultBroker({ auth: { method: 'jwt' }, address: 'http://127.0.0.1:1' } as never);
       try {
-        const res = await signRequest(gone.app, token);
+        const res = await signRequest(gone.app, await idp.sign(claims(idp)));
         expect([res.statusCode, res.json().error.code]).toEqual([503, 'ERR_CA_BACKEND_UNAVAILABLE']);
         expect((await gone.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
       } finally {
@@ -196,15 +195,15 @@ describe('vault backend, AppRole auth (contract test against a stand-in)', () =>
   it('logs in once, reuses the token, and logs in again when it is revoked', async () => {
     const b = approle();
     try {
-      const token = await idp.sign(claims(idp));
-      for (let i = 0; i < 3; i++) expect((await signRequest(b.app, token)).statusCode).toBe(200);
+      for (let i = 0; i < 3; i++)
+        expect((await signRequest(b.app, await idp.sign(claims(idp)))).statusCode).toBe(200);
       const logins = vault.requests.filter((r) => r.url === '/v1/auth/approle/login');
       expect(logins).toHaveLength(1);
       expect(logins[0]!.body).toEqual({ role_id: 'r-1234', secret_id: 's-secret-5678' });
       expect(vault.requests.filter((r) => r.url.includes('revoke'))).toHaveLength(0);
       const used = vault.requests.find((r) => r.url.includes('/sign/'))!.headers['x-vault-token'] as string;
       vault.behaviour.revoked!.add(used);
-      expect((await signRequest(b.app, token)).statusCode).toBe(200);
+      expect((await signRequest(b.app, await idp.sign(claims(idp)))).statusCode).toBe(200);
       expect(vault.requests.filter((r) => r.url === '/v1/auth/approle/login')).toHaveLength(2);
       expect(b.audit.raw.join('\n')).not.toContain('s-secret-5678');
     } finally {

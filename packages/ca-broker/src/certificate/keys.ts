@@ -148,6 +148,13 @@ export function keyFromBlob(
       const e = unsignedMpint(r.bytes('rsa e'), code);
       const n = unsignedMpint(r.bytes('rsa n'), code);
       r.end('rsa key');
+      // A CA key (Vault's default CA is RSA) whose signatures anyone with modest means could forge:
+      // NIST SP 800-131A disallows RSA below 2048 bits for signatures since 2013; OpenSSH's own floor
+      // is 1024 (SSH_RSA_MINIMUM_MODULUS_SIZE). ECDSA keys have fixed sizes (P-256 and up), Ed25519 one.
+      const bits = n.length * 8 - Math.clz32(n[0] ?? 0) + 24;
+      if (bits < RSA_MINIMUM_BITS) {
+        throw new CaBrokerError('ERR_CA_WEAK_KEY', `RSA key of ${bits} bits, below ${RSA_MINIMUM_BITS}`);
+      }
       return createPublicKey({
         key: { kty: 'RSA', e: e.toString('base64url'), n: n.toString('base64url') },
         format: 'jwk',
@@ -206,6 +213,7 @@ export function parsePublicKey(line: string): ParsedPublicKey {
   const raw = r.bytes('ed25519 key');
   r.end('ed25519 key');
   if (raw.length !== 32) throw new CaBrokerError('ERR_CA_MALFORMED_KEY', 'Ed25519 key is not 32 bytes');
+  refuseWeakEd25519(raw);
   let key: KeyObject | undefined;
   return Object.freeze({
     get key() {
@@ -216,6 +224,54 @@ export function parsePublicKey(line: string): ParsedPublicKey {
     blob: parsed.blob,
     comment: parsed.comment,
   });
+}
+
+/** The shortest RSA modulus accepted for a CA key. */
+export const RSA_MINIMUM_BITS = 2048;
+
+// p = 2^255 - 19 (RFC 8032 section 5.1).
+const P = (1n << 255n) - 19n;
+// The y coordinates of the eight points of small order (the torsion subgroup E[8]): y = 1 (the
+// identity, order 1), y = p - 1 (order 2), y = 0 (order 4, two points) and the four points of order 8,
+// whose y is Y_ORDER_8 or p - Y_ORDER_8 (libsodium's `has_small_order` blocklist in ed25519_ref10.c
+// lists the same points). Each y stands for the point with either sign of x.
+const Y_ORDER_8 = 0x7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7n;
+const SMALL_ORDER_Y = new Set([0n, 1n, P - 1n, Y_ORDER_8, P - Y_ORDER_8]);
+
+/**
+ * Refuses Ed25519 public keys that no private key stands behind, before anything is signed for them
+ * (ERR_CA_WEAK_KEY):
+ * - the eight points of small order: OpenSSH's verifier (ref10 `crypto_sign_ed25519_open`) does not
+ *   reject them, and for such a key A, [h]A takes at most eight values whatever the message, so a
+ *   signature R = -[h]A, S = 0 verifies for one message in eight at worst (one in four for the
+ *   all-zero key): a certificate for it is a login without a private key;
+ * - non-canonical encodings (RFC 8032 section 5.1.3: y must be below p, and x = 0 with the sign bit
+ *   set is not an encoding of any point): they name the same point as another key line, so a
+ *   fingerprint or an allowlist entry would no longer identify one key.
+ * Points off the curve are left to the verifier, which cannot decode them, so no signature for them
+ * verifies anywhere (measured: a square root mod p in BigInt costs more than the rest of a request).
+ */
+export function refuseWeakEd25519(raw: Uint8Array): void {
+  const sign = (raw[31]! & 0x80) !== 0;
+  // Little-endian y with the sign bit cleared.
+  let y = 0n;
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(i === 31 ? raw[i]! & 0x7f : raw[i]!);
+  if (y >= P) {
+    throw new CaBrokerError('ERR_CA_WEAK_KEY', 'Ed25519 key is not canonically encoded', {
+      cause: new Error('y >= p'),
+    });
+  }
+  // x = 0 exactly when y = ±1; "-0" (sign bit set) is refused by RFC 8032's decoding (step 4).
+  if (sign && (y === 1n || y === P - 1n)) {
+    throw new CaBrokerError('ERR_CA_WEAK_KEY', 'Ed25519 key is not canonically encoded', {
+      cause: new Error('x = 0 with the sign bit set'),
+    });
+  }
+  if (SMALL_ORDER_Y.has(y)) {
+    throw new CaBrokerError('ERR_CA_WEAK_KEY', 'Ed25519 key is a point of small order', {
+      cause: new Error('small-order point'),
+    });
+  }
 }
 
 /** `SHA256:<base64 without padding>` of a key blob, as `ssh-keygen -l` prints it. */

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { newRequestId } from '@netward/audit-context';
 import { defaultPolicy, type Policy, parsePolicy } from '@netward/policy';
@@ -120,6 +120,8 @@ export function claims(idp: TestIdp, overrides: Record<string, unknown> = {}): R
     act: { sub: MCP_CLIENT },
     iat: t,
     exp: t + 300,
+    // Each token its own id, as the IdP does: the broker issues one certificate per token.
+    jti: randomUUID(),
     ...overrides,
   };
 }

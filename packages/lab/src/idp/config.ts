@@ -46,6 +46,18 @@ export const idpConfigSchema = z.strictObject({
     clientId: z.string().min(1).default('netward-mcp-server'),
     clientSecretFile: z.string().min(1),
   }),
+  /**
+   * Client ID Metadata Documents: by default fetched only from public addresses (oidc-provider's SSRF
+   * protection refuses loopback and private ones). Origins listed here are fetched wherever they
+   * resolve, over TLS verified against `caFile` (PEM) when given: for a lab or a test whose clients
+   * publish their document on this machine. Default: none.
+   */
+  clientMetadataDocuments: z
+    .strictObject({
+      trustedOrigins: z.array(url).default([]),
+      caFile: z.string().min(1).optional(),
+    })
+    .prefault({}),
   /** The CA broker: audience of the exchanged tokens. */
   broker: z.strictObject({
     audience: z.string().min(1),

@@ -78,6 +78,7 @@ declare module 'oidc-provider' {
     readonly InvalidRequest: new (description?: string) => Error;
     readonly InvalidTarget: new (description?: string) => Error;
     readonly InvalidScope: new (description?: string) => Error;
+    readonly InvalidClientMetadata: new (description?: string) => Error;
   };
 
   export default class Provider {

@@ -48,6 +48,89 @@ function passwordMatches(stored: string, submitted: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * oidc-provider's outgoing fetch (used for metadata documents): unchanged, SSRF protection included,
+ * except for the configured trusted origins, which get a dispatcher of their own (no special-use
+ * address check, TLS verified against the configured CA). Node's fetch is undici; its Agent class is
+ * taken from the global dispatcher, as oidc-provider itself does, so no second undici is loaded.
+ */
+function metadataDocumentFetch(config: IdpConfig) {
+  const trusted = new Set(config.clientMetadataDocuments.trustedOrigins.map((o) => new URL(o).origin));
+  if (trusted.size === 0) return undefined;
+  const g = globalThis as unknown as Record<
+    symbol,
+    { constructor: new (opts: unknown) => unknown } | undefined
+  >;
+  const Agent = (g[Symbol.for('undici.globalDispatcher.2')] ?? g[Symbol.for('undici.globalDispatcher.1')])
+    ?.constructor;
+  if (Agent === undefined)
+    throw new LabError('ERR_LAB_CONFIG', 'no undici Agent to fetch metadata documents');
+  const { caFile } = config.clientMetadataDocuments;
+  const dispatcher = new Agent(caFile ? { connect: { ca: readFileSync(caFile, 'utf8') } } : {});
+  return (url: string | URL, options: RequestInit & { dispatcher?: unknown }) =>
+    trusted.has(new URL(url).origin)
+      ? globalThis.fetch(url, { ...options, dispatcher } as RequestInit)
+      : globalThis.fetch(url, options);
+}
+
+/** What a loopback or https redirect URI looks like (RFC 8252 sections 7.3 and 8.3; OAuth 2.1 2.3.1). */
+function allowedRedirect(uri: unknown): boolean {
+  if (typeof uri !== 'string') return false;
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (u.hash !== '' || u.username !== '' || u.password !== '') return false;
+  if (u.protocol === 'https:') return true;
+  return u.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(u.hostname);
+}
+
+/**
+ * The limits on clients that describe themselves (registration or metadata document; static clients,
+ * validated without a request context, are the lab's own): public clients using the authorization
+ * code grant with PKCE and nothing else, redirecting to loopback or https only. Anything else is
+ * `invalid_client_metadata` (RFC 7591 section 3.2.2), never silently narrowed.
+ */
+export function dynamicClientPolicy(
+  ctx: unknown,
+  metadata: Record<string, unknown>,
+  InvalidClientMetadata: new (description: string) => Error,
+  exchangeClientId: string,
+  knownScopes: ReadonlySet<string>,
+): void {
+  if (ctx === undefined) return;
+  const refuse = (why: string): never => {
+    throw new InvalidClientMetadata(why);
+  };
+  // MCP clients register the scopes the protected resource metadata lists (the MCP scopes, which
+  // are resource scopes here, not OpenID ones). Unknown ones are refused; known ones are not kept as
+  // a per-client limit, because what a token carries is decided per user at consent, by role
+  // (RFC 7591 section 3.2.1 lets the server return different metadata from what was asked).
+  if (metadata['scope'] !== undefined) {
+    const asked = String(metadata['scope']).split(' ').filter(Boolean);
+    if (asked.some((sc) => !knownScopes.has(sc))) refuse('scope names a scope this server does not know');
+    delete metadata['scope'];
+  }
+  if (metadata['client_id'] === exchangeClientId) refuse('client_id is reserved');
+  if (metadata['token_endpoint_auth_method'] !== 'none') {
+    refuse('only public clients may register: token_endpoint_auth_method must be none');
+  }
+  const grants = metadata['grant_types'];
+  if (!Array.isArray(grants) || grants.some((g) => g !== 'authorization_code' && g !== 'refresh_token')) {
+    refuse('grant_types may only be authorization_code and refresh_token');
+  }
+  const responses = metadata['response_types'];
+  if (!Array.isArray(responses) || responses.some((r) => r !== 'code')) {
+    refuse('response_types may only be code');
+  }
+  const redirects = metadata['redirect_uris'];
+  if (!Array.isArray(redirects) || redirects.length === 0 || !redirects.every(allowedRedirect)) {
+    refuse('redirect_uris must be loopback http or https URLs');
+  }
+}
+
 export interface CreateIdpDeps {
   readonly logger: Logger;
   /** Default: read from config.usersFile. */
@@ -62,7 +145,11 @@ export interface CreateIdpDeps {
  * - every access token carries `preferred_username`, `net_role` and `sid` (the login session's id);
  * - RFC 8693 token exchange for the MCP server's confidential client only, issuing broker-audience
  *   tokens with `act: { sub: <mcp client id> }` (section 4.1);
- * - a public MCP agent client: authorization code with PKCE (S256) required.
+ * - a public MCP agent client: authorization code with PKCE (S256) required;
+ * - MCP clients that register themselves: dynamic client registration (RFC 7591, the MCP 2025
+ *   revisions' way) and Client ID Metadata Documents (the 2026-07-28 revision's way), both for public
+ *   clients only (see `dynamicClientPolicy`);
+ * - OAuth 2.1: only the `code` response type, so no `implicit` grant is advertised or accepted.
  */
 export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise<LabIdp> {
   const { logger } = deps;
@@ -78,6 +165,7 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
   }
 
   const allScopes = [...new Set(Object.values(config.roles).flat())];
+  const knownScopes = new Set(['openid', 'profile', 'offline_access', ...allScopes]);
   for (const [user, { role }] of Object.entries(users)) {
     if (config.roles[role] === undefined) {
       throw new LabError('ERR_LAB_CONFIG', `user ${user} has role ${role}, which grants no scopes`);
@@ -110,6 +198,7 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
   // Loaded here, not at the top: oidc-provider warns on import under Node 20, and only the IdP process
   // needs it (the lab CLI bundles this module too).
   const { default: OidcProvider, errors } = await import('oidc-provider');
+  const fetchDocument = metadataDocumentFetch(config);
   const provider = new OidcProvider(config.issuer, {
     jwks,
     clients: [
@@ -131,8 +220,29 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
         id_token_signed_response_alg: IDP_SIGNING_ALG,
       },
     ],
-    clientDefaults: { id_token_signed_response_alg: IDP_SIGNING_ALG },
+    clientDefaults: {
+      id_token_signed_response_alg: IDP_SIGNING_ALG,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    },
+    // MCP clients register for refresh tokens (mcp-remote asks for `refresh_token`); they get them
+    // when they registered for the grant. oidc-provider rotates a public client's refresh token on
+    // every use (OAuth 2.1 section 4.3.1), and a refreshed token still names the login session, whose
+    // end stops the exchange.
+    issueRefreshToken: async (_ctx: unknown, client: OidcClient) =>
+      (client as unknown as { grantTypeAllowed(type: string): boolean }).grantTypeAllowed('refresh_token'),
+    // OAuth 2.1 section 10.1: the implicit grant is gone. oidc-provider advertises (and accepts)
+    // `implicit` whenever a response type issues tokens from the authorization endpoint.
+    responseTypes: ['code'],
+    extraClientMetadata: {
+      // RFC 7591 section 2 `software_id`; listed so that the validator below runs for every client.
+      properties: ['software_id'],
+      validator: (ctx: unknown, _key: string, _value: unknown, metadata: Record<string, unknown>) =>
+        dynamicClientPolicy(ctx, metadata, errors.InvalidClientMetadata, exchangeId, knownScopes),
+    },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
+    ...(fetchDocument ? { fetch: fetchDocument } : {}),
     claims: { openid: ['sub'], profile: ['preferred_username', 'net_role'] },
     scopes: ['openid', 'profile'],
     pkce: { required: () => true },
@@ -140,15 +250,25 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
+      // RFC 7591 open registration: an MCP client registers itself before its first login. Without
+      // an initial access token anyone can register, so what a registration may ask for is narrowed
+      // in `dynamicClientPolicy`; a registered client can do no more than `mcp-agent`.
+      registration: { enabled: true, initialAccessToken: false },
+      // The document at an https client_id URL describes the client (draft-ietf-oauth-client-id-
+      // metadata-document-02). oidc-provider fetches it with its SSRF protection: documents on
+      // loopback or private addresses are not fetched.
+      clientIdMetadataDocument: { enabled: true, ack: 'draft-02' },
       resourceIndicators: {
         enabled: true,
         // An agent that omits `resource` still gets a token for the MCP server, the only resource it
         // may ask for; the exchange client's only resource is the broker.
         defaultResource: async (_ctx: unknown, client: OidcClient, oneOf?: string | string[]) =>
-          oneOf ?? (client.clientId === agentId ? config.mcp.resource : config.broker.audience),
+          oneOf ?? (client.clientId === exchangeId ? config.broker.audience : config.mcp.resource),
         useGrantedResource: async () => true,
+        // Every client but the MCP server's own is an agent: the static one, registered ones and
+        // metadata-document ones. Agents get MCP-audience tokens only (RFC 8707 section 2).
         getResourceServerInfo: async (_ctx: unknown, indicator: string, client: OidcClient) => {
-          if (indicator === config.mcp.resource && client.clientId === agentId) return resourceServers.mcp;
+          if (indicator === config.mcp.resource && client.clientId !== exchangeId) return resourceServers.mcp;
           if (indicator === config.broker.audience && client.clientId === exchangeId)
             return resourceServers.broker;
           throw new errors.InvalidTarget('unknown resource for this client');
@@ -298,11 +418,24 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function page(res: ServerResponse, title: string, body: string): void {
+/**
+ * An interaction page. `form-action` also governs where the form's redirects may lead (CSP 3,
+ * "form-action"; Chromium enforces it on every hop): after the last form the IdP redirects the browser
+ * to the client's redirect URI, so that origin is allowed too. Measured with headless chromium: with
+ * `form-action 'self'` alone, the redirect to a loopback client was blocked and the login never
+ * reached the client.
+ */
+function page(res: ServerResponse, title: string, body: string, redirectUri?: unknown): void {
+  let target = '';
+  try {
+    if (typeof redirectUri === 'string') target = ` ${new URL(redirectUri).origin}`;
+  } catch {
+    target = '';
+  }
   res.writeHead(200, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; form-action 'self'",
+    'content-security-policy': `default-src 'none'; form-action 'self'${target}`,
   });
   res.end(
     `<!doctype html><html><head><title>${escapeHtml(title)}</title></head><body>${body}</body></html>\n`,
@@ -338,6 +471,7 @@ async function handleInteraction(
           `<form method="post" action="/interaction/${escapeHtml(uid)}/login">` +
           `<input name="username" autocomplete="username"> <input name="password" type="password">` +
           `<button type="submit">Sign in</button></form>`,
+        params['redirect_uri'],
       );
       return;
     }
@@ -347,6 +481,7 @@ async function handleInteraction(
       'Authorize',
       `<h1 data-prompt="consent">Allow ${escapeHtml(String(params['client_id']))}</h1><p>${escapeHtml(scopes)}</p>` +
         `<form method="post" action="/interaction/${escapeHtml(uid)}/confirm"><button type="submit">Allow</button></form>`,
+      params['redirect_uri'],
     );
     return;
   }

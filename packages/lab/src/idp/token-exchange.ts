@@ -118,7 +118,9 @@ export function registerTokenExchange(
     const sid = claims['sid'];
     const user = Object.hasOwn(users, sub) ? users[sub] : undefined;
     if (user === undefined) return refuse(ctx, new errors.InvalidGrant('subject unknown'), { user: sub });
-    if (claims['client_id'] !== config.agentClient.clientId) {
+    // Agents are every client but the MCP server's own: `mcp-agent`, registered (RFC 7591) and
+    // metadata-document clients. The MCP-audience check above already rules out the exchange client.
+    if (typeof claims['client_id'] !== 'string' || claims['client_id'] === client.clientId) {
       return refuse(ctx, new errors.InvalidGrant('subject_token was not issued to an agent'), { user: sub });
     }
     if (typeof sid !== 'string')

@@ -4,6 +4,7 @@
  * JWKS, OpenID discovery, and an RFC 8693 token endpoint that checks client_secret_basic, the form
  * parameters and the subject token, and issues broker-audience tokens with `act`.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -124,6 +125,8 @@ export async function startIdp(audience: () => string): Promise<TestIdp> {
         .setIssuer(base)
         .setAudience(BROKER_AUDIENCE)
         .setIssuedAt()
+        // Like oidc-provider and Keycloak: every exchanged token has its own id (the broker requires one).
+        .setJti(randomUUID())
         .setExpirationTime('60s')
         .sign(privateKey);
       issued.push(token);
