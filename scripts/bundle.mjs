@@ -33,7 +33,7 @@ for (const entry of entries) {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node22',
     conditions: ['netward-source'],
     external: external.flatMap((d) => [d, `${d}/*`]),
     // CommonJS dependencies compiled into an ES module still call require().
