@@ -1,7 +1,8 @@
 /**
- * The HTTP face of the server: fastify, the MCP SDK's Streamable HTTP transport in stateless mode (a
- * new McpServer and transport per request, as the SDK requires since 1.26), and the OAuth 2.1
- * resource server parts of the MCP authorization spec (revision 2025-11-25):
+ * The HTTP face of the server: fastify, the official MCP SDK v2 serving the 2026-07-28 revision (a
+ * fresh server per request, as that revision is stateless) and the 2025 `initialize` flow (the
+ * stateless Streamable HTTP transport), and the OAuth 2.1 resource server parts of the MCP
+ * authorization spec:
  *
  * - protected resource metadata (RFC 9728 section 3) at `/.well-known/oauth-protected-resource` and at
  *   the path-suffixed form for the MCP endpoint (`/.well-known/oauth-protected-resource/mcp`);

@@ -271,6 +271,54 @@ describe('JSON-RPC edges', () => {
   });
 });
 
+describe('revision 2026-07-28 on the wire', () => {
+  const meta = (version: string) => ({
+    'io.modelcontextprotocol/protocolVersion': version,
+    'io.modelcontextprotocol/clientInfo': { name: 'wire-test', version: '1' },
+    'io.modelcontextprotocol/clientCapabilities': {},
+  });
+  const modern = async (method: string, version = '2026-07-28') =>
+    post(
+      { jsonrpc: '2.0', id: 7, method, params: { _meta: meta(version) } },
+      {
+        ...bearer(await h.idp.mint({ net_role: 'net-viewer' })),
+        'mcp-protocol-version': version,
+        'mcp-method': method,
+      },
+    );
+
+  it('server/discover offers 2026-07-28; no session is created', async () => {
+    const res = await modern('server/discover');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['mcp-session-id']).toBeUndefined();
+    expect(res.json().result.supportedVersions).toContain('2026-07-28');
+  });
+
+  it('the scope-filtered tools/list is never cacheable across callers (cacheScope private)', async () => {
+    const res = await modern('tools/list');
+    const result = res.json().result;
+    expect(result.cacheScope).toBe('private');
+    expect(result.tools.map((t: { name: string }) => t.name)).not.toContain('ping');
+  });
+
+  it('an unknown revision gets -32022 naming the supported one', async () => {
+    const res = await modern('tools/list', '2099-01-01');
+    expect(res.json().error).toMatchObject({ code: -32022, data: { supported: ['2026-07-28'] } });
+  });
+
+  it('a 2025 client still initializes (2025-06-18 and 2025-11-25)', async () => {
+    for (const protocolVersion of ['2025-06-18', '2025-11-25']) {
+      const res = await post(
+        rpc('initialize', { protocolVersion, capabilities: {}, clientInfo: { name: 'old', version: '1' } }),
+        bearer(await h.idp.mint({ net_role: 'net-viewer' })),
+      );
+      expect(res.statusCode).toBe(200);
+      expect(res.json().result.protocolVersion).toBe(protocolVersion);
+      expect(res.headers['mcp-session-id']).toBeUndefined();
+    }
+  });
+});
+
 describe('DNS rebinding protection', () => {
   it('refuses a foreign Host', async () => {
     const token = await h.idp.mint();
