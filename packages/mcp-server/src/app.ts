@@ -14,6 +14,8 @@
  *   HTTP transport), before anything else runs.
  */
 
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import {
   type AuthInfo,
   createMcpHandler,
@@ -216,7 +218,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const serverFor = (identity: Identity): McpServer => {
     const server = new McpServer(
       { name: SERVER_NAME, version: SERVER_VERSION },
-      { capabilities: { tools: {} }, instructions: 'Network device tools. Call list_devices first.' },
+      {
+        // The tool list is fixed by the policy for the server's lifetime: nothing to subscribe to.
+        capabilities: { tools: { listChanged: false } },
+        instructions: 'Network device tools. Call list_devices first.',
+      },
     );
     for (const tool of tools) {
       if (!identity.scopes.includes(tool.scope)) continue;
@@ -391,7 +397,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     response.headers.forEach((value, key) => {
       reply.header(key, value);
     });
-    return reply.send(Buffer.from(await response.arrayBuffer()));
+    // Streamed, not buffered: a 2026-07-28 `subscriptions/listen` answer is an open SSE stream.
+    return reply.send(response.body === null ? '' : Readable.fromWeb(response.body as NodeReadableStream));
   });
 
   // Stateless: no server-initiated stream and no session to delete (Streamable HTTP allows 405).
