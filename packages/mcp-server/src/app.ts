@@ -21,6 +21,8 @@ import {
   createMcpHandler,
   isLegacyRequest,
   McpServer,
+  type ServerContext,
+  TRACEPARENT_META_KEY,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { createLogger, type Logger } from '@netward/audit-context';
@@ -32,7 +34,7 @@ import { createTokenVerifier, type Identity, remoteJwks } from './auth/token.ts'
 import type { Config } from './config.ts';
 import { McpServerError } from './errors.ts';
 import { createTokenExchanger, type TokenExchanger } from './exchange.ts';
-import { buildInventory, createToolRunner, type ToolRunner } from './pipeline.ts';
+import { buildInventory, createToolRunner, parseTraceparent, type ToolRunner } from './pipeline.ts';
 import { SessionPool } from './session-pool.ts';
 import { toolInputSchemas, toolInputShapes } from './tools/schemas.ts';
 
@@ -238,7 +240,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
             openWorldHint: name !== 'list_devices',
           },
         },
-        async (args: Record<string, unknown>) => runner.run(identity, name, args ?? {}),
+        async (args: Record<string, unknown>, ctx: ServerContext) => {
+          const traceparent = parseTraceparent(ctx.mcpReq._meta?.[TRACEPARENT_META_KEY]);
+          return runner.run(identity, name, args ?? {}, traceparent ? { traceparent } : {});
+        },
       );
     }
     return server;

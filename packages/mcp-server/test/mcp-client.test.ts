@@ -104,9 +104,11 @@ describe.each(REVISIONS)('MCP revision %s', (revision) => {
 
     it('writes one audit line at the start and one at the end of each call', async () => {
       const client = await connect(await h.idp.mint({ net_role: 'net-operator' }));
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
       const r = await client.callTool({
         name: 'ping',
         arguments: { device: 'device-1', destination: '10.0.0.1', count: 2 },
+        _meta: { traceparent },
       });
       expect(text(r)).toContain('cmd=ping -c 2 10.0.0.1');
       await client.close();
@@ -120,6 +122,8 @@ describe.each(REVISIONS)('MCP revision %s', (revision) => {
         device: 'device-1',
       });
       expect(start['arguments']).toEqual({ device: 'device-1', destination: '10.0.0.1', count: 2 });
+      // The agent's W3C trace context (request _meta), so its spans join this request_id.
+      expect(start['traceparent']).toBe(traceparent);
       expect(end).toMatchObject({
         decision: 'ok',
         outcome: 'ok',

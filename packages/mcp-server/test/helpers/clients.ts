@@ -26,7 +26,11 @@ export interface TestClient {
   /** What the connection negotiated, as the SDK reports it. */
   readonly negotiated: string | undefined;
   listTools(): Promise<{ tools: { name: string; annotations?: Record<string, unknown> | undefined }[] }>;
-  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<ToolResult>;
+  callTool(params: {
+    name: string;
+    arguments: Record<string, unknown>;
+    _meta?: Record<string, unknown>;
+  }): Promise<ToolResult>;
   close(): Promise<void>;
 }
 
