@@ -258,10 +258,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logger.warn({ event: 'mcp_request_error', err: e }, 'MCP request refused or failed');
 
   // Revision 2026-07-28 (a `_meta` envelope on every request, server/discover): the SDK's per-request
-  // entry, JSON answers only (every call here is one request and one result).
+  // entry. 'auto' answers with one JSON body unless a handler sends a message before its result, which
+  // no tool here does; 'json' would answer the same and print a warning on stderr at every start.
   const modern = createMcpHandler(({ authInfo }) => serverFor(identityOf(authInfo)), {
     legacy: 'reject',
-    responseMode: 'json',
+    responseMode: 'auto',
     maxRequestBodySize: config.limits.maxBodyBytes,
     onerror,
   });
