@@ -4,7 +4,7 @@
 #
 #   bash docker/demo.sh
 #
-# Needs: docker compose, curl, Node.js 20+ (npx fetches @modelcontextprotocol/inspector).
+# Needs: docker compose, curl, Node.js 22.19+ or 24 (npx fetches @modelcontextprotocol/inspector).
 # Tokens come from Keycloak's token endpoint with the lab's direct grant (netward-agent client); a real
 # agent uses the authorization code flow with PKCE on the same client.
 set -euo pipefail

@@ -70,7 +70,7 @@ for (const [file, outfile] of entries) {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node22',
     conditions: ['netward-source'],
     external: external.flatMap((d) => [d, `${d}/*`]),
     // CommonJS dependencies compiled into an ES module still call require().

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Node.js setup.sh chose (project-local Node 24 when the machine's is older).
+. scripts/node-env.sh
 if [ ! -f packages/lab/src/cli.ts ]; then
   echo "The native lab is not built yet: packages/lab is still a placeholder." >&2
   exit 1

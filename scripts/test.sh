@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Node.js setup.sh chose (project-local Node 24 when the machine's is older).
+. scripts/node-env.sh
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 say "typecheck"; pnpm -s typecheck

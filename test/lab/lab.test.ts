@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import {
   type Agent,
   agentFor,
@@ -545,6 +546,66 @@ describe('native lab end to end', () => {
         await remote.close();
       }
     }, 120_000);
+  });
+
+  it('serves a client pinned to MCP revision 2026-07-28 (no initialize, no session) beside the 2025 clients above', async () => {
+    const login = await loginAs(layout, 'bob');
+    const client = new Client(
+      { name: 'netward-e2e', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(layout.urls.mcp), {
+        requestInit: { headers: { Authorization: `Bearer ${login.accessToken}` } },
+      }),
+    );
+    try {
+      expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain('ping');
+      expect(names).not.toContain('show_running_config');
+      const result = await client.callTool({ name: 'show_bgp_summary', arguments: { device: 'spine-a' } });
+      expect(result.isError).not.toBe(true);
+      const text = (result.content as { type: string; text: string }[])[0]?.text ?? '';
+      expect(text).toMatch(/BGP router identifier 10\.1\.0\.1/);
+      const requestId = result._meta?.['netward/request_id'];
+      expect(requestId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      // The call has its whole chain: the broker signed for it and the validator ran it.
+      const events = readLabEvents(layout.paths.logs).filter((e) => e.requestId === requestId);
+      expect([...new Set(events.map((e) => e.component))]).toEqual(
+        expect.arrayContaining(['mcp-server', 'ca-broker', 'forcecommand']),
+      );
+      // A tool outside bob's scopes: the 403 step-up challenge, parsed by the client.
+      await expect(
+        client.callTool({ name: 'show_running_config', arguments: { device: 'spine-a' } }),
+      ).rejects.toMatchObject({ name: 'InsufficientScopeError', requiredScope: 'mcp:config:read' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a JSON-RPC batch whole: no certificate, no SSH login', async () => {
+    const login = await loginAs(layout, 'bob');
+    const since = new Date().toISOString();
+    const call = { jsonrpc: '2.0', method: 'tools/call', params: { name: 'list_devices', arguments: {} } };
+    const res = await fetch(layout.urls.mcp, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${login.accessToken}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify([
+        { ...call, id: 1 },
+        { ...call, id: 2, params: { name: 'show_bgp_summary', arguments: { device: 'spine-a' } } },
+      ]),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32600);
+    const after = readLabEvents(layout.paths.logs).filter((e) => e.time >= since);
+    expect(after.filter((e) => e.event === 'tool_call_start')).toEqual([]);
+    expect(after.filter((e) => e.component === 'ca-broker' || e.component === 'forcecommand')).toEqual([]);
+    expect(after.filter((e) => e.event === 'request_refused' && e.user === 'bob')).toHaveLength(1);
   });
 
   it('session mode: one certificate and connection serve several calls, and each call still has its chain', async () => {

@@ -35,6 +35,8 @@ export interface JwtVerifierOptions {
   readonly clockTolerance: number;
   /** Claims that must be present besides iss and aud (the broker requires `exp`). */
   readonly requiredClaims: readonly string[];
+  /** The `typ` header the token must carry (jose's `typ` option; the broker requires `at+jwt`). */
+  readonly typ?: string;
 }
 
 export interface JwtVerifier {
@@ -141,6 +143,13 @@ function checkCrit(header: Record<string, unknown>): boolean {
   return b64;
 }
 
+/** jose's normalizeTyp: a media type without `/` is under `application/` (RFC 7515 section 4.1.9),
+ *  compared case-insensitively, so `at+jwt` equals `application/at+jwt` and `AT+JWT`. */
+function normalizeTyp(value: string): string {
+  const lower = value.toLowerCase();
+  return value.includes('/') ? lower : `application/${lower}`;
+}
+
 function claimFailed(payload: JWTPayload, claim: string, reason: string, message: string): never {
   throw new joseErrors.JWTClaimValidationFailed(message, payload, claim, reason);
 }
@@ -168,7 +177,9 @@ export function createJwtVerifier(
     algorithms: [...options.algorithms],
     clockTolerance: tolerance,
     requiredClaims: [...options.requiredClaims],
+    ...(options.typ === undefined ? {} : { typ: options.typ }),
   });
+  const expectedTyp = options.typ === undefined ? undefined : normalizeTyp(options.typ);
   const keyObjects = new WeakMap<CryptoKey, KeyObject>();
 
   function keyObjectFor(key: CryptoKey, alg: string, entry: AlgorithmEntry): KeyObject {
@@ -288,6 +299,13 @@ export function createJwtVerifier(
       if (!isPlainObject(payload))
         throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
       const claims = payload as JWTPayload;
+      // jose checks `typ` right after parsing the claims set, before any claim.
+      if (
+        expectedTyp !== undefined &&
+        (typeof header['typ'] !== 'string' || normalizeTyp(header['typ']) !== expectedTyp)
+      ) {
+        claimFailed(claims, 'typ', 'check_failed', 'unexpected "typ" JWT header value');
+      }
       for (const claim of presence) {
         if (!Object.hasOwn(claims, claim))
           claimFailed(claims, claim, 'missing', `missing required "${claim}" claim`);

@@ -49,6 +49,7 @@ const JOSE_CODES: Record<string, CaBrokerErrorCode> = {
 };
 
 const CLAIM_CODES: Record<string, CaBrokerErrorCode> = {
+  typ: 'ERR_CA_TOKEN_TYPE',
   iss: 'ERR_CA_TOKEN_ISSUER',
   aud: 'ERR_CA_TOKEN_AUDIENCE',
   nbf: 'ERR_CA_TOKEN_NOT_YET_VALID',
@@ -64,6 +65,7 @@ const MESSAGES: Partial<Record<CaBrokerErrorCode, string>> = {
   ERR_CA_TOKEN_ISSUER: 'token issuer not accepted',
   ERR_CA_TOKEN_AUDIENCE: 'token not issued for this broker',
   ERR_CA_TOKEN_MALFORMED: 'token malformed',
+  ERR_CA_TOKEN_TYPE: 'token is not a JWT access token (typ at+jwt)',
   ERR_CA_TOKEN_CLAIMS: 'token lacks a required claim',
   ERR_CA_JWKS_UNAVAILABLE: 'identity provider keys unavailable',
 };
@@ -108,6 +110,9 @@ export function createTokenVerifier(config: TokenConfig, keys?: JWTVerifyGetKey)
       algorithms: config.algorithms,
       clockTolerance: config.clockToleranceSeconds,
       requiredClaims: ['exp'],
+      // RFC 9068 section 4: only a JWT access token (typ at+jwt) is accepted; an ID token or any other
+      // JWT the IdP signs with the same key is refused even with the broker's audience.
+      typ: 'at+jwt',
     },
     getKey,
   );

@@ -44,7 +44,7 @@ const rows: Row[] = [
   },
   {
     name: 'alg none, no signature',
-    token: async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims(idp))}.`,
+    token: async () => `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(claims(idp))}.`,
     status: 401,
     code: 'ERR_CA_TOKEN_ALGORITHM',
   },
@@ -52,7 +52,7 @@ const rows: Row[] = [
     name: 'HS256 signed with the IdP public key as secret (key confusion)',
     token: async () => {
       const jwk = idp.publicJwk('rs1');
-      const input = `${b64({ alg: 'HS256', typ: 'JWT', kid: 'rs1' })}.${b64(claims(idp))}`;
+      const input = `${b64({ alg: 'HS256', typ: 'at+jwt', kid: 'rs1' })}.${b64(claims(idp))}`;
       const sig = createHmac('sha256', JSON.stringify(jwk)).update(input).digest('base64url');
       return `${input}.${sig}`;
     },
@@ -63,7 +63,7 @@ const rows: Row[] = [
     name: 'HS256 signed with the raw Ed25519 public key',
     token: async () => {
       const x = Buffer.from(idp.publicJwk('ed1').x!, 'base64url');
-      const input = `${b64({ alg: 'HS256', typ: 'JWT', kid: 'ed1' })}.${b64(claims(idp))}`;
+      const input = `${b64({ alg: 'HS256', typ: 'at+jwt', kid: 'ed1' })}.${b64(claims(idp))}`;
       return `${input}.${createHmac('sha256', x).update(input).digest('base64url')}`;
     },
     status: 401,
@@ -74,7 +74,7 @@ const rows: Row[] = [
     token: async () => {
       const good = await idp.sign(claims(idp), { kid: 'unpublished' });
       const [, payload, sig] = good.split('.');
-      return `${b64({ alg: 'EdDSA', typ: 'JWT', kid: 'ed1' })}.${payload}.${sig}`;
+      return `${b64({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed1' })}.${payload}.${sig}`;
     },
     status: 401,
     code: 'ERR_CA_TOKEN_SIGNATURE',
@@ -87,6 +87,18 @@ const rows: Row[] = [
     },
     status: 401,
     code: 'ERR_CA_TOKEN_SIGNATURE',
+  },
+  {
+    name: 'typed JWT instead of at+jwt (RFC 9068 section 4)',
+    token: () => idp.sign(claims(idp), { typ: 'JWT' }),
+    status: 401,
+    code: 'ERR_CA_TOKEN_TYPE',
+  },
+  {
+    name: 'typed application/jwt, the media type of any JWT',
+    token: () => idp.sign(claims(idp), { typ: 'application/jwt' }),
+    status: 401,
+    code: 'ERR_CA_TOKEN_TYPE',
   },
   {
     name: 'expired',

@@ -1,7 +1,8 @@
 /**
- * The HTTP face of the server: fastify, the MCP SDK's Streamable HTTP transport in stateless mode (a
- * new McpServer and transport per request, as the SDK requires since 1.26), and the OAuth 2.1
- * resource server parts of the MCP authorization spec (revision 2025-11-25):
+ * The HTTP face of the server: fastify, the official MCP SDK v2 serving the 2026-07-28 revision (a
+ * fresh server per request, as that revision is stateless) and the 2025 `initialize` flow (the
+ * stateless Streamable HTTP transport), and the OAuth 2.1 resource server parts of the MCP
+ * authorization spec:
  *
  * - protected resource metadata (RFC 9728 section 3) at `/.well-known/oauth-protected-resource` and at
  *   the path-suffixed form for the MCP endpoint (`/.well-known/oauth-protected-resource/mcp`);
@@ -13,8 +14,17 @@
  *   HTTP transport), before anything else runs.
  */
 
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import {
+  type AuthInfo,
+  createMcpHandler,
+  isLegacyRequest,
+  McpServer,
+  type ServerContext,
+  TRACEPARENT_META_KEY,
+  WebStandardStreamableHTTPServerTransport,
+} from '@modelcontextprotocol/server';
 import { createLogger, type Logger } from '@netward/audit-context';
 import { type BrokerClient, createBrokerClient } from '@netward/ca-broker';
 import { defaultPolicy, loadPolicy, type Policy } from '@netward/policy';
@@ -24,9 +34,9 @@ import { createTokenVerifier, type Identity, remoteJwks } from './auth/token.ts'
 import type { Config } from './config.ts';
 import { McpServerError } from './errors.ts';
 import { createTokenExchanger, type TokenExchanger } from './exchange.ts';
-import { buildInventory, createToolRunner, type ToolRunner } from './pipeline.ts';
+import { buildInventory, createToolRunner, parseTraceparent, type ToolRunner } from './pipeline.ts';
 import { SessionPool } from './session-pool.ts';
-import { toolInputShapes } from './tools/schemas.ts';
+import { toolInputSchemas, toolInputShapes } from './tools/schemas.ts';
 
 export const SERVER_NAME = 'netward';
 export const SERVER_VERSION = '0.1.0';
@@ -151,7 +161,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const challenge = (reply: FastifyReply, err: McpServerError, scope: string) => {
     const params = [`resource_metadata=${quote(metadataUrl)}`, `scope=${quote(scope)}`];
     let status = 401;
-    if (err.code === 'ERR_MCP_TOKEN_INVALID') {
+    // RFC 6750 section 3.1: a request without credentials of this scheme gets no error code; a
+    // malformed one is invalid_request with 400; a bad token invalid_token with 401.
+    if (err.code === 'ERR_MCP_AUTH_REQUEST') {
+      status = 400;
+      params.unshift(`error=${quote('invalid_request')}`);
+      params.push(`error_description=${quote('send exactly one Authorization: Bearer header')}`);
+    } else if (err.code === 'ERR_MCP_TOKEN_INVALID') {
       params.unshift(`error=${quote('invalid_token')}`);
       params.push(
         `error_description=${quote('the access token is invalid, expired or not for this server')}`,
@@ -167,26 +183,115 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       .send({ error: err.code, error_description: err.publicMessage });
   };
 
+  /** The tool a JSON-RPC request calls, if it is a tools/call. */
+  const calledTool = (body: object): string | undefined => {
+    const m = body as { method?: unknown; params?: { name?: unknown } };
+    if (m.method !== 'tools/call') return undefined;
+    return typeof m.params?.name === 'string' ? m.params.name : undefined;
+  };
+
+  /**
+   * RFC 6750 section 2.1: `credentials = "Bearer" 1*SP b64token`, sent in one Authorization header.
+   * Two headers are a malformed request (Node keeps only the first in `req.headers`, so the raw list
+   * is counted); a header of another scheme (Basic, ...) is "no authentication information" for this
+   * server (section 3.1: no error code); `Bearer` without a token is malformed (`invalid_request`).
+   */
   const authenticate = async (req: FastifyRequest): Promise<Identity> => {
+    let count = 0;
+    const raw = req.raw.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'authorization') count++;
+    if (count > 1) throw new McpServerError('ERR_MCP_AUTH_REQUEST', 'more than one Authorization header');
     const header = req.headers.authorization;
     if (header === undefined) throw new McpServerError('ERR_MCP_TOKEN_MISSING', 'no Authorization header');
+    const scheme = /^[^ ]*/.exec(header)![0];
+    if (scheme.toLowerCase() !== 'bearer') {
+      throw new McpServerError('ERR_MCP_TOKEN_MISSING', 'Authorization is not a Bearer credential');
+    }
     const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-    if (!m) throw new McpServerError('ERR_MCP_TOKEN_INVALID', 'Authorization is not a Bearer token');
+    if (!m) throw new McpServerError('ERR_MCP_AUTH_REQUEST', 'Bearer credential is empty or malformed');
     return verify(m[1]!);
   };
 
-  /** Tool names a JSON-RPC body (or batch) calls. */
-  const calledTools = (body: unknown): string[] => {
-    const messages = Array.isArray(body) ? body : [body];
-    const out: string[] = [];
-    for (const m of messages) {
-      if (m && typeof m === 'object' && (m as { method?: unknown }).method === 'tools/call') {
-        const name = (m as { params?: { name?: unknown } }).params?.name;
-        if (typeof name === 'string') out.push(name);
-      }
+  /** A JSON-RPC 2.0 error response whose id could not be determined (JSON-RPC 2.0 section 5). */
+  const rpcError = (reply: FastifyReply, status: number, code: number, message: string) =>
+    reply.code(status).type('application/json').send({ jsonrpc: '2.0', id: null, error: { code, message } });
+
+  /** One fresh server per request, holding only the tools the caller's scopes allow. */
+  const serverFor = (identity: Identity): McpServer => {
+    const server = new McpServer(
+      { name: SERVER_NAME, version: SERVER_VERSION },
+      {
+        // The tool list is fixed by the policy for the server's lifetime: nothing to subscribe to.
+        capabilities: { tools: { listChanged: false } },
+        instructions: 'Network device tools. Call list_devices first.',
+      },
+    );
+    for (const tool of tools) {
+      if (!identity.scopes.includes(tool.scope)) continue;
+      const name = tool.name as ToolName;
+      server.registerTool(
+        name,
+        {
+          description: tool.description,
+          inputSchema: toolInputSchemas[name],
+          annotations: {
+            readOnlyHint: READ_ONLY.has(name),
+            destructiveHint: name === 'set_interface_description' || name === 'run_raw_command_on_device',
+            openWorldHint: name !== 'list_devices',
+          },
+        },
+        async (args: Record<string, unknown>, ctx: ServerContext) => {
+          const traceparent = parseTraceparent(ctx.mcpReq._meta?.[TRACEPARENT_META_KEY]);
+          return runner.run(identity, name, args ?? {}, traceparent ? { traceparent } : {});
+        },
+      );
     }
-    return out;
+    return server;
   };
+  const identityOf = (authInfo: AuthInfo | undefined): Identity => {
+    const identity = authInfo?.extra?.['identity'] as Identity | undefined;
+    // The route authenticates before either leg runs; reaching here without an identity is a bug.
+    if (identity === undefined) throw new McpServerError('ERR_MCP_INTERNAL', 'no verified identity');
+    return identity;
+  };
+  const onerror = (e: Error) =>
+    logger.warn({ event: 'mcp_request_error', err: e }, 'MCP request refused or failed');
+
+  // Revision 2026-07-28 (a `_meta` envelope on every request, server/discover): the SDK's per-request
+  // entry. 'auto' answers with one JSON body unless a handler sends a message before its result, which
+  // no tool here does; 'json' would answer the same and print a warning on stderr at every start.
+  const modern = createMcpHandler(({ authInfo }) => serverFor(identityOf(authInfo)), {
+    legacy: 'reject',
+    responseMode: 'auto',
+    maxRequestBodySize: config.limits.maxBodyBytes,
+    onerror,
+  });
+  // 2025-era clients (initialize, then requests without the envelope): the stateless Streamable HTTP
+  // transport in JSON mode, as before (the SDK's built-in fallback would answer over SSE).
+  const legacy = async (request: Request, body: unknown, authInfo: AuthInfo): Promise<Response> => {
+    const server = serverFor(identityOf(authInfo));
+    const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
+    transport.onerror = onerror;
+    await server.connect(transport);
+    try {
+      return await transport.handleRequest(request, { parsedBody: body, authInfo });
+    } finally {
+      void server.close();
+    }
+  };
+  const mcp = { close: () => modern.close() };
+  app.addHook('onClose', async () => mcp.close());
+
+  // The body reaches the route as text: invalid JSON must be answered in JSON-RPC (-32700), not with
+  // the framework's error body, and only once the caller is authenticated.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err: { code?: string }, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return rpcError(reply, 413, -32600, 'request body too large');
+    logger.error({ event: 'http_error', err }, 'request failed');
+    return rpcError(reply, 500, -32603, 'internal error');
+  });
 
   app.post(mcpPath, async (req, reply) => {
     let identity: Identity;
@@ -214,70 +319,92 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       }
       return challenge(reply, err, baseScope);
     }
-    // Step-up: a call to a tool the token's scopes do not cover is refused at the HTTP layer with the
-    // scope it needs; tools that do not exist are left to the MCP layer ("unknown tool").
-    for (const name of calledTools(req.body)) {
-      const tool = tools.find((t) => t.name === name);
-      if (tool && !identity.scopes.includes(tool.scope)) {
-        logger.warn(
-          {
-            event: 'auth_refused',
-            code: 'ERR_MCP_INSUFFICIENT_SCOPE',
-            user: identity.user,
-            sid: identity.sid,
-            role: identity.role.name,
-            tool: name,
-          },
-          'tool needs another scope',
-        );
-        return challenge(
-          reply,
-          new McpServerError('ERR_MCP_INSUFFICIENT_SCOPE', `needs ${tool.scope}`),
-          tool.scope,
-        );
-      }
+
+    // Streamable HTTP: every client message is a POST with a JSON body.
+    const contentType = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
+    if (contentType !== 'application/json') {
+      return rpcError(reply, 415, -32600, 'Content-Type must be application/json');
+    }
+    const text = typeof req.body === 'string' ? req.body : '';
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return rpcError(reply, 400, -32700, 'Parse error');
+    }
+    // MCP removed JSON-RPC batching in revision 2025-06-18; one HTTP request would otherwise become as
+    // many certificates and SSH logins as it has entries. Refused whole, nothing runs.
+    if (Array.isArray(body)) {
+      logger.warn(
+        { event: 'request_refused', reason: 'batch', user: identity.user, sid: identity.sid },
+        'JSON-RPC batch refused',
+      );
+      return rpcError(reply, 400, -32600, 'JSON-RPC batches are not supported');
+    }
+    if (body === null || typeof body !== 'object') {
+      return rpcError(reply, 400, -32600, 'Invalid Request');
     }
 
-    const server = new McpServer(
-      { name: SERVER_NAME, version: SERVER_VERSION },
-      { capabilities: { tools: {} }, instructions: 'Network device tools. Call list_devices first.' },
-    );
-    for (const tool of tools) {
-      if (!identity.scopes.includes(tool.scope)) continue;
-      const name = tool.name as ToolName;
-      server.registerTool(
-        name,
+    // Step-up: a call to a tool the token's scopes do not cover is refused at the HTTP layer with the
+    // scope it needs; tools that do not exist are left to the MCP layer ("unknown tool").
+    const called = calledTool(body);
+    const tool = called === undefined ? undefined : tools.find((t) => t.name === called);
+    if (tool && !identity.scopes.includes(tool.scope)) {
+      logger.warn(
         {
-          description: tool.description,
-          inputSchema: toolInputShapes[name],
-          annotations: {
-            readOnlyHint: READ_ONLY.has(name),
-            destructiveHint: name === 'set_interface_description' || name === 'run_raw_command_on_device',
-            openWorldHint: name !== 'list_devices',
-          },
+          event: 'auth_refused',
+          code: 'ERR_MCP_INSUFFICIENT_SCOPE',
+          user: identity.user,
+          sid: identity.sid,
+          role: identity.role.name,
+          tool: called,
         },
-        async (args: Record<string, unknown>) => runner.run(identity, name, args ?? {}),
+        'tool needs another scope',
+      );
+      return challenge(
+        reply,
+        new McpServerError('ERR_MCP_INSUFFICIENT_SCOPE', `needs ${tool.scope}`),
+        tool.scope,
       );
     }
-    // No sessionIdGenerator: stateless mode. JSON answers, no SSE: every call here is request/response.
-    const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
-    reply.hijack();
-    reply.raw.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    try {
-      await server.connect(transport);
-      await transport.handleRequest(req.raw, reply.raw, req.body);
-    } catch (e) {
-      logger.error({ event: 'transport_error', err: e }, 'MCP transport failed');
-      if (!reply.raw.headersSent) {
-        reply.raw.writeHead(500, { 'content-type': 'application/json' });
-        reply.raw.end(
-          JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'internal error' }, id: null }),
-        );
-      }
+
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) {
+      // The token stays out of the SDK's view; the verified identity travels in authInfo instead.
+      if (v === undefined || k === 'authorization' || k === 'content-length' || k === 'transfer-encoding')
+        continue;
+      headers.set(k, Array.isArray(v) ? v.join(', ') : v);
     }
+    const abort = new AbortController();
+    reply.raw.on('close', () => abort.abort());
+    const request = new Request(`${publicUrl.origin}${req.url}`, {
+      method: 'POST',
+      headers,
+      body: text,
+      signal: abort.signal,
+    });
+    const authInfo: AuthInfo = {
+      token: '[verified]',
+      clientId: identity.clientId ?? '',
+      scopes: [...identity.scopes],
+      expiresAt: identity.expiresAt,
+      resource: publicUrl,
+      extra: { identity },
+    };
+    const response = (await isLegacyRequest(request, body, {
+      maxRequestBodySize: config.limits.maxBodyBytes,
+    }))
+      ? await legacy(request, body, authInfo)
+      : await modern.fetch(request, { parsedBody: body, authInfo });
+    reply.code(response.status);
+    response.headers.forEach((value, key) => {
+      reply.header(key, value);
+    });
+    // Streamed, not buffered: a 2026-07-28 `subscriptions/listen` answer is an open SSE stream.
+    return reply.send(response.body === null ? '' : Readable.fromWeb(response.body as NodeReadableStream));
   });
 
   // Stateless: no server-initiated stream and no session to delete (Streamable HTTP allows 405).

@@ -8,6 +8,7 @@ export type McpServerErrorCode =
   | 'ERR_MCP_CONFIG'
   // The caller's access token (401/403 challenges)
   | 'ERR_MCP_TOKEN_MISSING'
+  | 'ERR_MCP_AUTH_REQUEST'
   | 'ERR_MCP_TOKEN_INVALID'
   | 'ERR_MCP_INSUFFICIENT_SCOPE'
   | 'ERR_MCP_AUTH_UNAVAILABLE'
@@ -38,6 +39,7 @@ export type McpServerErrorCode =
 export const PUBLIC_MESSAGES: Readonly<Record<McpServerErrorCode, string>> = Object.freeze({
   ERR_MCP_CONFIG: 'server configuration error',
   ERR_MCP_TOKEN_MISSING: 'authorization required',
+  ERR_MCP_AUTH_REQUEST: 'malformed Authorization: one Bearer token expected',
   ERR_MCP_TOKEN_INVALID: 'access token rejected',
   ERR_MCP_INSUFFICIENT_SCOPE: 'the access token lacks the scope this tool needs',
   ERR_MCP_AUTH_UNAVAILABLE: 'token keys unavailable, try again later',

@@ -116,8 +116,23 @@ export function errorResult(err: McpServerError, requestId: string, deviceMessag
   return { content: [{ type: 'text', text: JSON.stringify({ error }) }], isError: true };
 }
 
+/** What the request carried besides the arguments. */
+export interface CallMeta {
+  /** W3C Trace Context `traceparent` from the request's `_meta` (MCP 2026-07-28), when well-formed. */
+  readonly traceparent?: string;
+}
+
+/** W3C Trace Context section 3.2: version 00, 32-hex trace id, 16-hex parent id, 2-hex flags; the
+ *  all-zero ids are invalid. Anything else is dropped, never logged. */
+export function parseTraceparent(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(value);
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return value;
+}
+
 export interface ToolRunner {
-  run(identity: Identity, tool: string, args: Args): Promise<ToolResult>;
+  run(identity: Identity, tool: string, args: Args, meta?: CallMeta): Promise<ToolResult>;
   close(): void;
 }
 
@@ -238,7 +253,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
   return {
     close: () => deps.sessionPool?.closeAll(),
 
-    async run(identity, tool, args) {
+    async run(identity, tool, args, meta = {}) {
       const started = performance.now();
       const requestId = newRequestId();
       let ctx = createAuditContext({
@@ -263,6 +278,8 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
           ...contextFields(ctx),
           actor: ctx.actor,
           arguments: args,
+          // The agent's trace, so its spans can be joined to this call's request_id.
+          ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
           ...(unsafe ? { unsafe_tool: true } : {}),
         },
         unsafe ? 'tool call start (UNSAFE raw command tool)' : 'tool call start',

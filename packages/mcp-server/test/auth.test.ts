@@ -139,6 +139,186 @@ describe('challenges', () => {
   });
 });
 
+describe('RFC 6750 edges', () => {
+  const missing = () => `Bearer resource_metadata="${metadataUrl}", scope="mcp:ctrl-plane:read"`;
+  const invalidRequest = () =>
+    `Bearer error="invalid_request", resource_metadata="${metadataUrl}", scope="mcp:ctrl-plane:read", ` +
+    'error_description="send exactly one Authorization: Bearer header"';
+
+  it('two Authorization headers: 400 invalid_request, even when both carry a good token', async () => {
+    const token = await signed(baseClaims());
+    for (const second of [`Bearer ${token}`, 'Bearer x.y.z', 'Basic Ym9iOmJvYg==']) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/mcp',
+        headers: {
+          host,
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          // light-my-request sends each array entry as its own header line.
+          authorization: [`Bearer ${token}`, second] as unknown as string,
+        },
+        payload: JSON.stringify(rpc('tools/list')),
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.headers['www-authenticate']).toBe(invalidRequest());
+      expect(res.json().error).toBe('ERR_MCP_AUTH_REQUEST');
+    }
+  });
+
+  it('an empty or malformed Bearer credential: 400 invalid_request (section 2.1 syntax)', async () => {
+    for (const header of ['Bearer', 'Bearer ', 'Bearer    ', 'Bearer a b', 'Bearer a"b']) {
+      const res = await post(rpc('tools/list'), { authorization: header });
+      expect(res.statusCode, header).toBe(400);
+      expect(res.headers['www-authenticate']).toBe(invalidRequest());
+    }
+  });
+
+  it('another scheme (Basic, Digest, DPoP): 401 without an error code, like no credentials', async () => {
+    for (const header of ['Basic Ym9iOmJvYg==', 'Digest username="bob"', 'DPoP abc', 'Bearerx abc']) {
+      const res = await post(rpc('tools/list'), { authorization: header });
+      expect(res.statusCode, header).toBe(401);
+      expect(res.headers['www-authenticate']).toBe(missing());
+      expect(res.json().error).toBe('ERR_MCP_TOKEN_MISSING');
+    }
+  });
+});
+
+describe('RFC 9068 section 4: typ', () => {
+  for (const typ of ['JWT', 'jwt', 'JOSE', 'application/jwt', 'at+jwt+x', undefined]) {
+    it(`refuses a token typed ${String(typ)}`, async () => {
+      const token = await new SignJWT(baseClaims())
+        .setProtectedHeader({ alg: 'EdDSA', kid: h.idp.kid, ...(typ === undefined ? {} : { typ }) })
+        .sign(h.idp.privateKey);
+      const res = await post(rpc('tools/list'), bearer(token));
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+    });
+  }
+  for (const typ of ['at+jwt', 'AT+JWT', 'application/at+jwt']) {
+    it(`accepts ${typ}`, async () => {
+      const res = await post(rpc('tools/list'), bearer(await signed(baseClaims(), { typ })));
+      expect(res.statusCode).toBe(200);
+    });
+  }
+});
+
+describe('JSON-RPC edges', () => {
+  const raw = async (payload: string, headers: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url: '/mcp',
+      headers: {
+        host,
+        accept: 'application/json, text/event-stream',
+        'content-type': 'application/json',
+        ...bearer(await signed(baseClaims())),
+        ...headers,
+      },
+      payload,
+    });
+
+  it('invalid JSON: a JSON-RPC parse error (-32700), not a framework body', async () => {
+    for (const payload of ['{', '{"jsonrpc":"2.0",', 'null x', '', '\u0000']) {
+      const res = await raw(payload);
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json()).toEqual({
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32700, message: 'Parse error' },
+      });
+    }
+  });
+
+  it('refuses batches whole (MCP 2025-06-18 removed them): nothing runs, one refusal logged', async () => {
+    const call = { jsonrpc: '2.0', method: 'tools/call', params: { name: 'list_devices', arguments: {} } };
+    const batch = Array.from({ length: 5 }, (_, i) => ({ ...call, id: i + 1 }));
+    const before = logs.lines.length;
+    for (const body of [batch, [], [rpc('tools/list')]]) {
+      const res = await raw(JSON.stringify(body));
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32600, message: 'JSON-RPC batches are not supported' },
+      });
+    }
+    const events = logs.lines.slice(before).map((l) => l['event']);
+    expect(events).not.toContain('tool_call_start');
+    expect(events.filter((e) => e === 'request_refused')).toHaveLength(3);
+  });
+
+  it('a body that is not a JSON object is an invalid request (-32600)', async () => {
+    for (const payload of ['1', '"tools/list"', 'null', 'true']) {
+      const res = await raw(payload);
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json().error.code).toBe(-32600);
+    }
+  });
+
+  it('another media type: 415 with a JSON-RPC error', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
+      const res = await raw(JSON.stringify(rpc('tools/list')), { 'content-type': type });
+      expect(res.statusCode, type).toBe(415);
+      expect(res.json().error.code).toBe(-32600);
+    }
+  });
+
+  it('a body over limits.maxBodyBytes: 413 with a JSON-RPC error', async () => {
+    const res = await raw(JSON.stringify({ ...rpc('tools/list'), pad: 'x'.repeat(300_000) }));
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe(-32600);
+  });
+});
+
+describe('revision 2026-07-28 on the wire', () => {
+  const meta = (version: string) => ({
+    'io.modelcontextprotocol/protocolVersion': version,
+    'io.modelcontextprotocol/clientInfo': { name: 'wire-test', version: '1' },
+    'io.modelcontextprotocol/clientCapabilities': {},
+  });
+  const modern = async (method: string, version = '2026-07-28') =>
+    post(
+      { jsonrpc: '2.0', id: 7, method, params: { _meta: meta(version) } },
+      {
+        ...bearer(await h.idp.mint({ net_role: 'net-viewer' })),
+        'mcp-protocol-version': version,
+        'mcp-method': method,
+      },
+    );
+
+  it('server/discover offers 2026-07-28; no session is created', async () => {
+    const res = await modern('server/discover');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['mcp-session-id']).toBeUndefined();
+    expect(res.json().result.supportedVersions).toContain('2026-07-28');
+  });
+
+  it('the scope-filtered tools/list is never cacheable across callers (cacheScope private)', async () => {
+    const res = await modern('tools/list');
+    const result = res.json().result;
+    expect(result.cacheScope).toBe('private');
+    expect(result.tools.map((t: { name: string }) => t.name)).not.toContain('ping');
+  });
+
+  it('an unknown revision gets -32022 naming the supported one', async () => {
+    const res = await modern('tools/list', '2099-01-01');
+    expect(res.json().error).toMatchObject({ code: -32022, data: { supported: ['2026-07-28'] } });
+  });
+
+  it('a 2025 client still initializes (2025-06-18 and 2025-11-25)', async () => {
+    for (const protocolVersion of ['2025-06-18', '2025-11-25']) {
+      const res = await post(
+        rpc('initialize', { protocolVersion, capabilities: {}, clientInfo: { name: 'old', version: '1' } }),
+        bearer(await h.idp.mint({ net_role: 'net-viewer' })),
+      );
+      expect(res.statusCode).toBe(200);
+      expect(res.json().result.protocolVersion).toBe(protocolVersion);
+      expect(res.headers['mcp-session-id']).toBeUndefined();
+    }
+  });
+});
+
 describe('DNS rebinding protection', () => {
   it('refuses a foreign Host', async () => {
     const token = await h.idp.mint();

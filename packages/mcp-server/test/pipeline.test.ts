@@ -8,7 +8,7 @@ import { defaultPolicy, roleByName } from '@netward/policy';
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../src/auth/token.ts';
 import { parseConfig } from '../src/config.ts';
-import { buildInventory, createToolRunner } from '../src/pipeline.ts';
+import { buildInventory, createToolRunner, parseTraceparent } from '../src/pipeline.ts';
 import { generateEphemeralKey } from '../src/ssh/keys.ts';
 import { LogCapture } from './helpers/harness.ts';
 
@@ -130,5 +130,24 @@ describe('tool runner', () => {
     expect(calls).toEqual(['exchange']);
     expect(r.content[0]!.text).not.toContain('not reached');
     expect(JSON.parse(r.content[0]!.text).error.code).toBe('ERR_MCP_INTERNAL');
+  });
+});
+
+describe('parseTraceparent (W3C Trace Context 3.2)', () => {
+  it('keeps a well-formed version-00 value and drops everything else', () => {
+    const good = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    expect(parseTraceparent(good)).toBe(good);
+    for (const bad of [
+      undefined,
+      7,
+      `${good} `,
+      good.toUpperCase(),
+      '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n{"event":"forged"}',
+    ]) {
+      expect(parseTraceparent(bad), String(bad)).toBeUndefined();
+    }
   });
 });

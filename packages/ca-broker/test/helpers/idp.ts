@@ -63,7 +63,7 @@ export async function startIdp(): Promise<TestIdp> {
       const key = keys.get(kid);
       if (!key) throw new Error(`no key ${kid}`);
       return new SignJWT(claims)
-        .setProtectedHeader({ alg: options.alg ?? key.alg, kid, typ: options.typ ?? 'JWT' })
+        .setProtectedHeader({ alg: options.alg ?? key.alg, kid, typ: options.typ ?? 'at+jwt' })
         .sign(key.privateKey);
     },
     async addKey(kid, publish) {

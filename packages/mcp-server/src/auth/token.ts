@@ -2,7 +2,7 @@
  * Access token verification: this server is an OAuth 2.1 resource server (MCP authorization spec,
  * revision 2025-11-25, "Token Handling"). A token is accepted only when it is a JWS signed by a key of
  * the issuer's JWKS with an allowed asymmetric algorithm, names the issuer exactly, carries this
- * server's canonical URL in `aud` (so a token minted for the CA broker, or for anyone else, is
+ * server's canonical URL in `aud`, is typed `at+jwt` (so a token minted for the CA broker, or for anyone else, is
  * refused: RFC 8707, RFC 9068 section 4), is within exp/nbf, and carries the identity the audit trail
  * needs (user, session, role).
  */
@@ -76,6 +76,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         algorithms,
         clockTolerance: options.clockToleranceSeconds,
         requiredClaims: ['exp', 'sub'],
+        // RFC 9068 section 4: the resource server MUST check `typ` is at+jwt (jose also accepts
+        // application/at+jwt, case-insensitively, as section 2.1 allows). An ID token or any other JWT
+        // signed by the same IdP key is refused even with the right audience (RFC 8725 section 3.11).
+        typ: 'at+jwt',
         ...(options.now ? { currentDate: options.now() } : {}),
       }));
     } catch (cause) {

@@ -56,3 +56,10 @@ export const toolInputShapes = {
     command: z.string().describe('Raw CLI command, printable ASCII (unsafe demonstration tool)'),
   },
 } as const;
+
+type Shapes = typeof toolInputShapes;
+
+/** The same shapes as zod objects, the form the SDK's `registerTool` takes (a raw shape is deprecated). */
+export const toolInputSchemas = Object.fromEntries(
+  Object.entries(toolInputShapes).map(([name, shape]) => [name, z.object(shape)]),
+) as { readonly [K in keyof Shapes]: z.ZodObject<Shapes[K]> };

@@ -41,7 +41,10 @@ export interface TestIdp {
   /** Issued broker tokens (to prove the caller's token never reaches the broker). */
   readonly issued: string[];
   /** An access token for the MCP server; `claims` override/remove (undefined) the defaults. */
-  mint(claims?: Record<string, unknown>, opts?: { expiresIn?: number | string }): Promise<string>;
+  mint(
+    claims?: Record<string, unknown>,
+    opts?: { expiresIn?: number | string; typ?: string },
+  ): Promise<string>;
   /** Verifies a broker-audience token as the broker would. */
   verifyBrokerToken(token: string): Promise<JWTPayload>;
   readonly privateKey: CryptoKey;
@@ -172,7 +175,7 @@ export async function startIdp(audience: () => string): Promise<TestIdp> {
         else payload[k] = v;
       }
       return new SignJWT(payload as JWTPayload)
-        .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: opts.typ ?? 'at+jwt' })
         .setIssuer(base)
         .setAudience(audience())
         .setIssuedAt()
