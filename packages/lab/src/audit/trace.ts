@@ -34,6 +34,16 @@ export interface Chain {
   readonly events: readonly (AuditEvent & { link: LinkId | 'other' })[];
   /** Links with no record, each with the reason it may legitimately be absent, if one is known. */
   readonly missing: readonly { link: LinkId; label: string; note?: string }[];
+  /**
+   * Records that are present but disagree with the chain: a decision logged after the device had
+   * already given up on it, a certificate issued after the call ended. Complete = none missing, none here.
+   */
+  readonly inconsistent?: readonly string[];
+}
+
+/** Complete only when every link is present and every record agrees with the others. */
+export function isComplete(chain: Chain): boolean {
+  return chain.missing.length === 0 && (chain.inconsistent ?? []).length === 0;
 }
 
 export type QueryKind = 'request_id' | 'cert_serial' | 'sid' | 'user';
@@ -176,8 +186,10 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
     }
     return { link: l.id, label: l.label, ...(note !== undefined ? { note } : {}) };
   });
+  const inconsistent = disagreements(chainEvents, requestId);
   return {
     requestId,
+    inconsistent,
     ...(user !== undefined ? { user } : {}),
     ...(sid !== undefined ? { sid } : {}),
     serials,
@@ -188,36 +200,106 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
   };
 }
 
+/**
+ * Records that are present but do not agree with the rest of the chain. Each of these was seen in the
+ * lab under faults: an MCP server killed mid-call (no end record), a TACACS+ server that answered after
+ * the validator had failed closed on its timeout, a broker that issued a certificate for a call that had
+ * already ended. A chain with any of them is not complete.
+ */
+function disagreements(
+  events: readonly (AuditEvent & { link: LinkId | 'other' })[],
+  requestId: string,
+): string[] {
+  const out: string[] = [];
+  const own = events.filter((e) => e.requestId === requestId);
+  const mcp = own.filter((e) => e.component === 'mcp-server');
+  const end = mcp.find((e) => e.event === 'tool_call_end');
+  if (mcp.some((e) => e.event === 'tool_call_start') && end === undefined)
+    out.push('the MCP server logged the start of the call but not its end (it stopped mid-call?)');
+  for (const e of events) {
+    if (e.late)
+      out.push(
+        `${e.component} decided late (${e.decision ?? 'no decision'} at ${shortTime(e.time)}): its caller had given up`,
+      );
+  }
+  const last = (link: LinkId) =>
+    events
+      .filter(
+        (e) =>
+          e.link === link && (e.requestId === undefined || e.requestId === requestId || link !== 'validator'),
+      )
+      .sort(byTime)
+      .at(-1);
+  const validator = last('validator');
+  for (const t of events.filter((e) => e.link === 'tacacs' && !e.late)) {
+    if (validator !== undefined && t.time > validator.time && t.decision !== validator.decision)
+      out.push(
+        `TACACS+ said ${t.decision ?? '?'} at ${shortTime(t.time)}, after the validator had decided ${validator.decision ?? '?'} at ${shortTime(validator.time)}`,
+      );
+  }
+  if (end !== undefined) {
+    for (const c of events.filter((e) => e.link === 'ca-issue' && e.requestId === requestId)) {
+      if (c.time > end.time)
+        out.push(
+          `certificate issued at ${shortTime(c.time)}, after the call ended at ${shortTime(end.time)}`,
+        );
+    }
+  }
+  return out;
+}
+
 function shortTime(iso: string): string {
   return iso ? iso.slice(11, 23) : '??:??:??.???';
 }
 
+/** Which correlation ids a record carries, by name: the values are in the chain's header. */
 function ids(e: AuditEvent): string {
   const out: string[] = [];
-  if (e.user) out.push(`user=${e.user}`);
-  if (e.sid) out.push(`sid=${e.sid.slice(0, 8)}…`);
-  if (e.certSerial) out.push(`serial=${e.certSerial}`);
-  if (e.requestId) out.push(`req=${e.requestId.slice(0, 8)}…`);
+  if (e.user) out.push('user');
+  if (e.sid) out.push('sid');
+  if (e.certSerial) out.push('serial');
+  if (e.requestId) out.push('req');
   return out.join(' ');
 }
 
-/** The chain as the seed's table: time, component, the crucial part of the entry, its ids. */
+/** Every line of the trace fits a terminal of this many columns. */
+export const TRACE_WIDTH = 120;
+
+function clip(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+/**
+ * The chain as the seed's table: time, component, the crucial part of the entry, which ids it
+ * carries. Every line fits TRACE_WIDTH columns: the ids' values are printed once, in the header.
+ */
 export function formatChain(chain: Chain): string[] {
   const lines: string[] = [];
   lines.push(
-    `request ${chain.requestId}  user=${chain.user ?? '?'} sid=${chain.sid ?? '?'} serial=${chain.serials.join(',') || '?'} device=${chain.device ?? '?'} tool=${chain.tool ?? '?'}`,
+    clip(
+      `request ${chain.requestId}  user=${chain.user ?? '?'}  device=${chain.device ?? '?'}  tool=${chain.tool ?? '?'}`,
+      TRACE_WIDTH,
+    ),
   );
-  lines.push(`  ${'time'.padEnd(12)}  ${'component'.padEnd(22)}  ${'entry'.padEnd(64)}  ids`);
+  lines.push(clip(`  sid=${chain.sid ?? '?'}  serial=${chain.serials.join(',') || '?'}`, TRACE_WIDTH));
+  // 2 + 12 + 2 + 20 + 2 + entry + 2 + 19 ("user sid serial req") = 120
+  const entryWidth = TRACE_WIDTH - 2 - 12 - 2 - 20 - 2 - 2 - 19;
+  lines.push(`  ${'time'.padEnd(12)}  ${'component'.padEnd(20)}  ${'entry'.padEnd(entryWidth)}  ids`);
   for (const e of chain.events) {
-    const summary = e.summary.length > 64 ? `${e.summary.slice(0, 61)}...` : e.summary;
+    const component = clip(
+      e.component + (e.device && e.component !== 'mcp-server' ? `@${e.device}` : ''),
+      20,
+    );
     lines.push(
-      `  ${shortTime(e.time)}  ${(e.component + (e.device && e.component !== 'mcp-server' ? `@${e.device}` : '')).padEnd(22)}  ${summary.padEnd(64)}  ${ids(e)}`,
+      `  ${shortTime(e.time)}  ${component.padEnd(20)}  ${clip(e.summary, entryWidth).padEnd(entryWidth)}  ${ids(e)}`.trimEnd(),
     );
   }
-  if (chain.missing.length === 0) {
-    lines.push('  every link of the chain has a record');
+  if (chain.missing.length === 0 && (chain.inconsistent ?? []).length === 0) {
+    lines.push('  complete: every link of the chain has a record, and they agree');
   } else {
-    for (const m of chain.missing) lines.push(`  ✗ missing: ${m.label}${m.note ? ` (${m.note})` : ''}`);
+    for (const m of chain.missing)
+      lines.push(clip(`  ✗ missing: ${m.label}${m.note ? ` (${m.note})` : ''}`, TRACE_WIDTH));
+    for (const m of chain.inconsistent ?? []) lines.push(clip(`  ✗ inconsistent: ${m}`, TRACE_WIDTH));
   }
   return lines;
 }
