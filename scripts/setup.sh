@@ -8,8 +8,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: real sshd, FRR, namespaces, the tools the validator may run, openssl for test
-# certificates, and docker-compose (v1, client only) to validate compose.yaml without an engine.
-DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl docker-compose)
+# certificates. Extra packages only the tests need are named by the caller (scripts/test.sh adds
+# docker-compose, whose Python dependencies the lab itself does not need).
+DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl)
+DEBS+=(${NETWARD_EXTRA_DEBS:-})
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -35,3 +37,7 @@ fi
 
 say "installing workspace dependencies"
 pnpm install --frozen-lockfile --reporter=silent
+
+# netward-lab, netward-audit, netward-policy, ... on PATH (wrappers in /usr/local/bin; built by `pnpm build`).
+say "putting the programs on PATH (${NETWARD_BIN_DIR:-/usr/local/bin})"
+as_root env NETWARD_BIN_DIR="${NETWARD_BIN_DIR:-/usr/local/bin}" bash scripts/link-bins.sh

@@ -3,7 +3,8 @@
 # peers, and the end-to-end lab suite). Prints a closing "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+# docker-compose (v1, client only) validates compose.yaml without an engine: only the tests need it.
+NETWARD_EXTRA_DEBS=docker-compose bash scripts/setup.sh
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 say "typecheck"; pnpm -s typecheck
