@@ -4,6 +4,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import {
   chmodSync,
   chownSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -122,7 +123,11 @@ export async function startSshd(o: { snapshot?: boolean } = {}): Promise<Harness
 
   const port = await freePort();
   const configFile = p('forcecommand.json');
-  let forceCommand = forceCommandLine({ script: BUNDLE, config: configFile });
+  // The accounts run the validator, so it must not stay in the checkout: a checkout below a 0700
+  // `mktemp -d` folder or a 0750 home is not theirs to traverse. A copy beside the config is.
+  copyFileSync(BUNDLE, p('netward-forcecommand.js'));
+  chmodSync(p('netward-forcecommand.js'), 0o644);
+  let forceCommand = forceCommandLine({ script: p('netward-forcecommand.js'), config: configFile });
   if (o.snapshot) {
     buildSnapshot({ node: '/usr/bin/node', snapshotScript: SNAPSHOT_SCRIPT, blob: p('forcecommand.blob') });
     forceCommand = forceCommandLine({ snapshotBlob: p('forcecommand.blob'), config: configFile });
