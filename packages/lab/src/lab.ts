@@ -361,13 +361,14 @@ async function mergeSavedOptions(options: Partial<LabOptions>): Promise<Partial<
  * device sshds → BGP routes installed.
  */
 export async function labUp(
-  options: Partial<LabOptions> = {},
+  options: Partial<LabOptions> & { readonly selfCheck?: boolean } = {},
   progress: Progress = quiet,
 ): Promise<LabLayout> {
   requireRoot();
   requirePeers();
-  const dir = checkLabDir(options.dir ?? DEFAULT_OPTIONS.dir);
-  const layout = labLayout(await mergeSavedOptions({ ...options, dir }));
+  const { selfCheck: _selfCheck, ...labOptions } = options;
+  const dir = checkLabDir(labOptions.dir ?? DEFAULT_OPTIONS.dir);
+  const layout = labLayout(await mergeSavedOptions({ ...labOptions, dir }));
   // Build outputs are checked before anything changes on the machine.
   labProgram();
   programPath('ca-broker', 'netward-ca-broker.js');
@@ -452,6 +453,22 @@ export async function labUp(
       progress({ step: 'routes', state: 'info', detail: `${device}: B>* ${prefixes.join(' ')}` });
     }
   });
+  if (options.selfCheck !== false) {
+    await step(
+      progress,
+      'self-check: alice calls show_bgp_summary on every device, audit trail complete',
+      async () => {
+        const { selfCheck } = await import('./selfcheck.ts');
+        for (const c of await selfCheck(layout)) {
+          progress({
+            step: 'self-check',
+            state: 'info',
+            detail: `${c.device}: ok in ${c.ms} ms, request ${c.requestId}`,
+          });
+        }
+      },
+    );
+  }
   return layout;
 }
 
