@@ -46,6 +46,8 @@ export {
   loadLab,
   type Progress,
   restartService,
+  SERVICE_ORDER,
+  serviceChildPid,
   startLabService,
   stopLabService,
 } from './lab.ts';

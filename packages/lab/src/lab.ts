@@ -25,7 +25,13 @@ import {
   writeSyslogConfig,
   writeTacacsConfig,
 } from './services/configs.ts';
-import { type ServiceSpec, serviceRunning, startService, stopService } from './services/supervisor.ts';
+import {
+  childPid,
+  type ServiceSpec,
+  serviceRunning,
+  startService,
+  stopService,
+} from './services/supervisor.ts';
 import { ensureAccounts, groupId } from './system/accounts.ts';
 import { run } from './system/exec.ts';
 import { checkLabDir } from './system/labdir.ts';
@@ -536,6 +542,11 @@ export async function restartService(layout: LabLayout, name: string): Promise<v
   if (spec === undefined) throw new LabError('ERR_LAB_CONFIG', `no service ${name}`);
   await stopService(layout.paths.run, name);
   await startService(layout.paths.run, spec);
+}
+
+/** The pid of a lab service's own process (not its supervisor's), for fault experiments. */
+export function serviceChildPid(layout: LabLayout, name: string): number | undefined {
+  return childPid(layout.paths.run, name);
 }
 
 export async function stopLabService(layout: LabLayout, name: string): Promise<void> {

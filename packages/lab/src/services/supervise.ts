@@ -60,9 +60,17 @@ export async function supervise(specFile: string): Promise<number> {
   let stopping = false;
   let current: ReturnType<typeof spawn> | undefined;
   let wake: (() => void) | undefined;
+  const signalGroup = (pid: number | undefined, sig: NodeJS.Signals) => {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // the group is gone
+    }
+  };
   const stop = () => {
     stopping = true;
-    current?.kill('SIGTERM');
+    signalGroup(current?.pid, 'SIGTERM');
     wake?.();
   };
   process.on('SIGTERM', stop);
@@ -77,7 +85,10 @@ export async function supervise(specFile: string): Promise<number> {
   for (let starts = 1; ; starts++) {
     const out = openSync(spec.log, 'a');
     const t0 = Date.now();
+    // Its own process group: when it dies, whatever it started (sshd under the log stamper) is killed
+    // with the group before the next start, so no orphan holds the port the new one needs.
     const child = spawn(spec.command, [...spec.args], {
+      detached: true,
       stdio: ['ignore', out, out],
       env: { ...process.env, ...spec.env },
     });
@@ -92,6 +103,7 @@ export async function supervise(specFile: string): Promise<number> {
       },
     );
     current = undefined;
+    signalGroup(child.pid, 'SIGKILL');
     rmSync(spec.childPidFile, { force: true });
     const uptimeMs = Date.now() - t0;
     if (stopping) {

@@ -110,7 +110,7 @@ export async function startService(
   const orphan = childPid(runDir, spec.name);
   if (orphan !== undefined) {
     try {
-      process.kill(orphan, 'SIGKILL');
+      process.kill(-orphan, 'SIGKILL');
     } catch {
       // gone
     }
@@ -174,32 +174,43 @@ export async function startService(
   return { pid, started: true };
 }
 
-/** SIGTERM to the service's process group, SIGKILL after `graceMs`. Idempotent. */
+/**
+ * SIGTERM to the supervisor's process group and to the service's own group (the supervisor forwards
+ * it too), SIGKILL to both after `graceMs`. Idempotent.
+ */
 export async function stopService(runDir: string, name: string, graceMs = 5_000): Promise<boolean> {
   const file = pidFileOf(runDir, name);
   const pid = readPid(file);
   rmSync(join(runDir, `${name}.ready`), { force: true });
-  if (pid === undefined || !alive(pid)) {
-    rmSync(file, { force: true });
-    return false;
-  }
-  const signal = (sig: NodeJS.Signals) => {
+  const child = childPid(runDir, name);
+  const signal = (target: number | undefined, sig: NodeJS.Signals) => {
+    if (target === undefined) return;
     try {
-      process.kill(-pid, sig);
+      process.kill(-target, sig);
     } catch {
       try {
-        process.kill(pid, sig);
+        process.kill(target, sig);
       } catch {
         // gone
       }
     }
   };
-  signal('SIGTERM');
+  const running = () => (pid !== undefined && alive(pid)) || (child !== undefined && alive(child));
+  if (!running()) {
+    rmSync(file, { force: true });
+    return false;
+  }
+  signal(pid, 'SIGTERM');
+  signal(child, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  if (alive(pid)) signal('SIGKILL');
-  while (alive(pid)) await sleep(20);
+  while (running() && Date.now() < deadline) await sleep(50);
+  if (running()) {
+    signal(pid, 'SIGKILL');
+    signal(child, 'SIGKILL');
+  }
+  while (running()) await sleep(20);
   rmSync(file, { force: true });
+  rmSync(join(runDir, `${name}.child.pid`), { force: true });
   return true;
 }
 
