@@ -238,6 +238,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       }
     }
 
+    let loginEnded = false;
     const server = new McpServer(
       { name: SERVER_NAME, version: SERVER_VERSION },
       { capabilities: { tools: {} }, instructions: 'Network device tools. Call list_devices first.' },
@@ -256,12 +257,29 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
             openWorldHint: name !== 'list_devices',
           },
         },
-        async (args: Record<string, unknown>) => runner.run(identity, name, args ?? {}),
+        async (args: Record<string, unknown>) => {
+          const result = await runner.run(identity, name, args ?? {});
+          if (result.isError === true && JSON.stringify(result.content).includes('ERR_MCP_LOGIN_ENDED'))
+            loginEnded = true;
+          return result;
+        },
       );
     }
     // No sessionIdGenerator: stateless mode. JSON answers, no SSE: every call here is request/response.
     const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
     reply.hijack();
+    // A tool call refused because the caller's login has ended (the exchange's invalid_grant) is
+    // answered 401 invalid_token, as for an expired token: the client's cue to log in again (MCP
+    // authorization, RFC 6750 section 3.1). The JSON-RPC body still carries the coded tool error.
+    const writeHead = reply.raw.writeHead.bind(reply.raw) as (...a: unknown[]) => typeof reply.raw;
+    reply.raw.writeHead = ((status: number, ...rest: unknown[]) => {
+      if (!loginEnded) return writeHead(status, ...rest);
+      reply.raw.setHeader(
+        'www-authenticate',
+        `Bearer error="invalid_token", error_description="the login session has ended: log in again", resource_metadata=${quote(metadataUrl)}`,
+      );
+      return writeHead(401, ...rest);
+    }) as typeof reply.raw.writeHead;
     reply.raw.on('close', () => {
       void transport.close();
       void server.close();

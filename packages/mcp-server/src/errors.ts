@@ -17,6 +17,7 @@ export type McpServerErrorCode =
   | 'ERR_MCP_UNKNOWN_TOOL'
   // Token exchange at the IdP (RFC 8693)
   | 'ERR_MCP_EXCHANGE_REFUSED'
+  | 'ERR_MCP_LOGIN_ENDED'
   | 'ERR_MCP_EXCHANGE_UNAVAILABLE'
   // Certificate from the CA broker
   | 'ERR_MCP_BROKER_UNAVAILABLE'
@@ -45,6 +46,7 @@ export const PUBLIC_MESSAGES: Readonly<Record<McpServerErrorCode, string>> = Obj
   ERR_MCP_UNKNOWN_DEVICE: 'no such device in the inventory',
   ERR_MCP_UNKNOWN_TOOL: 'no such tool',
   ERR_MCP_EXCHANGE_REFUSED: 'the identity provider refused to delegate this call',
+  ERR_MCP_LOGIN_ENDED: 'the login session has ended: log in again',
   ERR_MCP_EXCHANGE_UNAVAILABLE: 'the identity provider could not be reached',
   ERR_MCP_BROKER_UNAVAILABLE: 'the certificate broker could not be reached',
   ERR_MCP_BROKER_TIMEOUT: 'the certificate broker did not answer in time',

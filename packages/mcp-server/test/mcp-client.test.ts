@@ -260,7 +260,7 @@ describe('failures are tool errors with stable codes, never fallbacks', () => {
     const issuedBefore = h.broker.issued.length;
     try {
       for (const [mode, code] of [
-        ['refuse', 'ERR_MCP_EXCHANGE_REFUSED'],
+        ['forbid', 'ERR_MCP_EXCHANGE_REFUSED'],
         ['error500', 'ERR_MCP_EXCHANGE_UNAVAILABLE'],
         ['hang', 'ERR_MCP_EXCHANGE_UNAVAILABLE'],
       ] as const) {
@@ -277,6 +277,45 @@ describe('failures are tool errors with stable codes, never fallbacks', () => {
     expect(l.events('tool_call_end').every((x) => x['decision'] === 'error')).toBe(true);
     await client.close();
     await h.app({}, { listen: true });
+  });
+
+  it('login ended (the exchange says invalid_grant): HTTP 401 invalid_token, not a tool error', async () => {
+    await h.app({}, { listen: true });
+    const token = await h.idp.mint({ net_role: 'net-viewer' });
+    const issuedBefore = h.broker.issued.length;
+    h.idp.exchangeMode = 'refuse';
+    try {
+      const res = await fetch(h.publicUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: { name: 'show_bgp_summary', arguments: { device: 'device-1' } },
+        }),
+      });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(
+        /^Bearer error="invalid_token", error_description="the login session has ended/,
+      );
+      expect(res.headers.get('www-authenticate')).toContain('resource_metadata=');
+      expect(await res.text()).toContain('ERR_MCP_LOGIN_ENDED');
+      // The SDK client sees the 401 too, not a tool result.
+      const client = await connect(token);
+      await expect(
+        client.callTool({ name: 'show_bgp_summary', arguments: { device: 'device-1' } }),
+      ).rejects.toMatchObject({ code: 401 });
+      await client.close().catch(() => undefined);
+    } finally {
+      h.idp.exchangeMode = 'ok';
+    }
+    expect(h.broker.issued.length).toBe(issuedBefore);
   });
 
   it('broker down (real broker client against a closed port) and broker refusing', async () => {
