@@ -194,7 +194,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       });
     }
     const poolKey = SessionPool.key(identity.sid, identity.role.name, device.name);
-    const { session, reused } = await pool.acquire(poolKey, async () => {
+    const { session, reused, release } = await pool.acquire(poolKey, async () => {
       const { key, cert } = await obtainCertificate(identity, ctxIn, timings);
       const t = performance.now();
       const connection = await connectTarget(
@@ -212,22 +212,27 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         validBefore: cert.validBefore,
       };
     });
-    if (session.certRequestId !== ctxIn.requestId) deviceRequestId(session.certRequestId);
-    timings['reused'] = reused ? 1 : 0;
-    setCtx(withFields(ctxIn, { certSerial: session.certSerial }));
-    // The pool's timer may not have fired yet: never start an exec on an expiring certificate.
-    if (!pool.usable(session)) {
-      throw new McpServerError('ERR_MCP_CERT_EXPIRED', 'session certificate too close to expiry');
-    }
-    const t = performance.now();
     try {
-      return await session.connection.exec(command, {
-        env: envFor(session.certRequestId),
-        timeoutMs: limits.execTimeoutMs,
-        maxOutputBytes: limits.maxOutputBytes,
-      });
+      if (session.certRequestId !== ctxIn.requestId) deviceRequestId(session.certRequestId);
+      timings['reused'] = reused ? 1 : 0;
+      setCtx(withFields(ctxIn, { certSerial: session.certSerial }));
+      // The pool's timer may not have fired yet: never start an exec on an expiring certificate.
+      if (!pool.usable(session)) {
+        throw new McpServerError('ERR_MCP_CERT_EXPIRED', 'session certificate too close to expiry');
+      }
+      const t = performance.now();
+      try {
+        return await session.connection.exec(command, {
+          env: envFor(session.certRequestId),
+          timeoutMs: limits.execTimeoutMs,
+          maxOutputBytes: limits.maxOutputBytes,
+        });
+      } finally {
+        timings['exec'] = round(performance.now() - t);
+      }
     } finally {
-      timings['exec'] = round(performance.now() - t);
+      // Renewal closes the replaced connection only once every exec on it has finished.
+      release();
     }
   };
 
