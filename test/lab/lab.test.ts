@@ -538,6 +538,44 @@ describe('native lab end to end', () => {
       await bob.close();
     }, 60_000);
 
+    it('session mode: certificate renewal under 8 parallel calls on one login cuts no call', async () => {
+      writeMcpConfig(layout, { sessionMode: true });
+      await restartService(layout, 'mcp-server');
+      try {
+        const carol = await agentFor(layout, 'carol');
+        const since = new Date().toISOString();
+        // Certificates live CERT_TTL (8) s and are renewed 5 s before expiry: 10 s of calls cross
+        // about three renewals, each with calls in flight on the connection being replaced.
+        const deadline = Date.now() + 10_000;
+        const outcomes = await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            const mine: Awaited<ReturnType<Agent['call']>>[] = [];
+            while (Date.now() < deadline)
+              mine.push(await carol.call('show_interfaces', { device: 'leaf-2' }));
+            return mine;
+          }),
+        );
+        await carol.close();
+        const all = outcomes.flat();
+        expect(all.filter((o) => !o.ok).map((o) => toolError(o).code)).toEqual([]);
+        const serials = new Set(
+          readLabEvents(layout.paths.logs)
+            .filter(
+              (e) =>
+                e.component === 'mcp-server' &&
+                e.event === 'tool_call_end' &&
+                e.user === 'carol' &&
+                e.time >= since,
+            )
+            .map((e) => e.certSerial),
+        );
+        expect(serials.size).toBeGreaterThanOrEqual(2);
+      } finally {
+        writeMcpConfig(layout, { sessionMode: false });
+        await restartService(layout, 'mcp-server');
+      }
+    }, 90_000);
+
     it('audit file unwritable: nothing runs unrecorded', async () => {
       const { chmodSync } = await import('node:fs');
       const auditFile = join(layout.paths.logs, 'forcecommand-leaf-2.jsonl');
