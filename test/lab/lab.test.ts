@@ -205,6 +205,10 @@ describe('native lab end to end', () => {
       const [row] = await stepAdmin(layout);
       expect(row?.pass).toBe(true);
       expect(row?.output).toMatch(/router bgp 65000/);
+      // The device's own name, not the host's: every hostname line in it is spine-a's.
+      const names = [...(row?.output ?? '').matchAll(/^hostname (\S+)/gm)].map((m) => m[1]);
+      expect(names.length).toBeGreaterThan(0);
+      expect(new Set(names)).toEqual(new Set(['spine-a']));
     });
   });
 
