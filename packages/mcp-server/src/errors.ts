@@ -66,13 +66,26 @@ export class McpServerError extends Error {
   override readonly name = 'McpServerError';
   readonly code: McpServerErrorCode;
 
-  constructor(code: McpServerErrorCode, message: string, options?: { cause?: unknown }) {
+  /**
+   * A fixed text the agent may see after the public message (never built from what the agent sent):
+   * which argument was refused and what it must be.
+   */
+  readonly publicDetail: string | undefined;
+
+  constructor(
+    code: McpServerErrorCode,
+    message: string,
+    options?: { cause?: unknown; publicDetail?: string },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.publicDetail = options?.publicDetail;
   }
 
   get publicMessage(): string {
-    return PUBLIC_MESSAGES[this.code];
+    return this.publicDetail === undefined
+      ? PUBLIC_MESSAGES[this.code]
+      : `${PUBLIC_MESSAGES[this.code]}: ${this.publicDetail}`;
   }
 }
 

@@ -321,8 +321,15 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
             );
           } else {
             const note = exec.truncated ? `\n[output truncated at ${limits.maxOutputBytes} bytes]` : '';
+            // A configuration command prints nothing when it works: say so, rather than answer "".
+            const text = deviceText(exec.stdout, limits.maxOutputBytes) + note;
             result = {
-              content: [{ type: 'text', text: deviceText(exec.stdout, limits.maxOutputBytes) + note }],
+              content: [
+                {
+                  type: 'text',
+                  text: text.trim() === '' ? `${tool} on ${device.name}: done (exit 0, no output)` : text,
+                },
+              ],
             };
           }
         }

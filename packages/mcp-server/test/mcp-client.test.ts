@@ -165,6 +165,9 @@ describe('through the SDK client and a real sshd', () => {
       count: 6,
     });
     expect(tooMany.error.code).toBe('ERR_MCP_INVALID_ARGUMENT');
+    // The agent learns which argument and what it must be (a fixed text, never the value it sent).
+    expect(tooMany.error.message).toBe('invalid tool argument: count must be an integer from 1 to 5');
+    expect(bad.error.message).toBe('invalid tool argument: destination must be an IPv4 or IPv6 address');
     const end = logs.events('tool_call_end').find((l) => l['request_id'] === tooMany.error.request_id);
     expect(end).toMatchObject({ decision: 'error', code: 'ERR_MCP_INVALID_ARGUMENT', tool: 'ping' });
     await client.close();
