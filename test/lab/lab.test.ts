@@ -212,6 +212,18 @@ describe('native lab end to end', () => {
     });
   });
 
+  it('a configuration change that prints nothing says it was done, not ""', async () => {
+    const carol = await agentFor(layout, 'carol');
+    const out = await carol.call('set_interface_description', {
+      device: 'leaf-2',
+      interface: 'to-spine-a',
+      description: 'uplink to spine-a',
+    });
+    await carol.close();
+    expect(out.ok).toBe(true);
+    expect(out.text).toBe('set_interface_description on leaf-2: done (exit 0, no output)');
+  });
+
   describe('attacks and failures', () => {
     let bob: Agent;
     beforeAll(async () => {
