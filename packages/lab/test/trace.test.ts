@@ -239,6 +239,80 @@ describe('audit trace', () => {
       '2026-11-22T03:25:45.200Z',
     ]);
   });
+  /** Adds a later call R on the certificate of REQ (session mode) from `start` to `end`, with device records at `device`. */
+  function sessionCall(R: string, start: string, end: string, device: string) {
+    const at = (t: string, o: Record<string, unknown>) =>
+      j({ level: 'info', time: `2026-11-22T03:25:${t}Z`, ...o });
+    const append = (file: string, text: string) =>
+      writeFileSync(join(dir, file), `${readFileSync(join(dir, file), 'utf8')}${text}`);
+    append(
+      'mcp-server.log',
+      at(start, {
+        component: 'mcp-server',
+        event: 'tool_call_start',
+        user: 'bob',
+        sid: SID,
+        request_id: R,
+        tool: 'ping',
+        msg: 'tool call start',
+      }) +
+        at(end, {
+          component: 'mcp-server',
+          event: 'tool_call_end',
+          user: 'bob',
+          sid: SID,
+          request_id: R,
+          cert_serial: SERIAL,
+          device_request_id: REQ,
+          tool: 'ping',
+          decision: 'ok',
+          msg: 'tool call end',
+        }),
+    );
+    for (const [file, component] of [
+      ['tacacs.log', 'tacacs-server'],
+      ['forcecommand-spine-a.jsonl', 'forcecommand'],
+      ['syslog.jsonl', 'syslog'],
+    ] as const) {
+      append(
+        file,
+        at(device, {
+          component,
+          user: 'bob',
+          sid: SID,
+          cert_serial: SERIAL,
+          request_id: REQ,
+          decision: 'permit',
+          msg: `for ${R}`,
+        }),
+      );
+    }
+  }
+
+  it("in session mode, the call that obtained the certificate does not take later calls' device records", () => {
+    writeLogs(dir);
+    sessionCall('SecondCallRequestId00AA', '45.000', '45.300', '45.200');
+    const first = traceRequest(readLabEvents(dir), REQ);
+    expect(first.events.filter((e) => e.link === 'validator').map((e) => e.time)).toEqual([
+      '2026-11-22T03:25:38.535Z',
+    ]);
+    expect(isComplete(first)).toBe(true);
+  });
+
+  it('in session mode, parallel calls on one certificate are not "complete": their device records cannot be told apart', () => {
+    writeLogs(dir);
+    sessionCall('SecondCallRequestId00AA', '45.000', '45.500', '45.200');
+    sessionCall('ThirdCallRequestId000AA', '45.100', '45.600', '45.400');
+    const second = traceRequest(readLabEvents(dir), 'SecondCallRequestId00AA');
+    expect(isComplete(second)).toBe(false);
+    expect(second.inconsistent?.at(-1)).toMatch(
+      /call\(s\) ThirdCallRequestId000AA on the same certificate too/,
+    );
+    // Nor is the other's: the overlap is the same from its side.
+    const third = traceRequest(readLabEvents(dir), 'ThirdCallRequestId000AA');
+    expect(isComplete(third)).toBe(false);
+  });
+
   it('fits every line of a chain in 120 columns and names the ids each record carries', () => {
     writeLogs(dir);
     const lines = formatChain(traceRequest(readLabEvents(dir), REQ));

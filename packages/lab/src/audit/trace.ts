@@ -108,27 +108,64 @@ export function requestIdsFor(events: readonly AuditEvent[], query: string): str
 
 /** Builds the chain of one tool call from every component's records. */
 export function traceRequest(events: readonly AuditEvent[], requestId: string): Chain {
-  const own = events.filter((e) => e.requestId === requestId);
+  const allOwn = events.filter((e) => e.requestId === requestId);
   // Session mode: the device saw the request id of the call that obtained the reused certificate.
   // Its device-side records inside this call's time window belong to this call; the certificate's
   // issue and the SSH login belong to every call that used them.
   const deviceIds = new Set(
-    own.map((e) => e.deviceRequestId).filter((d): d is string => d !== undefined && d !== requestId),
+    allOwn.map((e) => e.deviceRequestId).filter((d): d is string => d !== undefined && d !== requestId),
   );
-  const times = own
-    .map((e) => e.time)
-    .filter(Boolean)
-    .sort();
-  const from = times[0] ?? '';
-  const to = times.at(-1) ?? '';
+  // Every call that shares the device-side request id with this one (this call's certificate reused
+  // by later calls, or this call reusing an earlier call's): their device records carry the same id.
+  const certIds = new Set([...deviceIds, requestId]);
+  const sharers = new Set<string>();
+  for (const e of events) {
+    if (e.component !== 'mcp-server' || e.requestId === undefined || e.requestId === requestId) continue;
+    if ((e.deviceRequestId !== undefined && certIds.has(e.deviceRequestId)) || certIds.has(e.requestId))
+      sharers.add(e.requestId);
+  }
+  const windowOf = (id: string): [string, string] => {
+    const mcp = events.filter((e) => e.requestId === id && e.component === 'mcp-server');
+    const times = (mcp.length > 0 ? mcp : events.filter((e) => e.requestId === id))
+      .map((e) => e.time)
+      .filter(Boolean)
+      .sort();
+    return [times[0] ?? '', times.at(-1) ?? ''];
+  };
+  const [from, to] = windowOf(requestId);
+  // The syslog copy is stamped by the collector on arrival, a moment after the validator's record.
+  const inWindow = (e: AuditEvent, [f, t]: [string, string]) =>
+    e.time >= f && e.time <= (e.component === 'syslog' && t !== '' ? plusMs(t, 1000) : t);
+  const deviceSide = (e: AuditEvent) =>
+    e.component !== 'mcp-server' &&
+    e.component !== 'idp' &&
+    e.component !== 'ca-broker' &&
+    e.component !== 'sshd';
+  const own = allOwn.filter((e) => sharers.size === 0 || !deviceSide(e) || inWindow(e, [from, to]));
   const borrowed = events.filter(
     (e) =>
       e.requestId !== undefined &&
       deviceIds.has(e.requestId) &&
-      (e.component === 'ca-broker' ||
-        e.component === 'sshd' ||
-        (e.component !== 'mcp-server' && e.component !== 'idp' && e.time >= from && e.time <= to)),
+      (e.component === 'ca-broker' || e.component === 'sshd' || (deviceSide(e) && inWindow(e, [from, to]))),
   );
+  // A device record inside this call's window and another sharer's cannot be attributed.
+  const otherWindows = [...sharers].map((id) => [id, windowOf(id)] as const);
+  const ambiguousWith = new Set<string>();
+  let ambiguous = 0;
+  for (const e of [...own, ...borrowed]) {
+    if (!deviceSide(e) || e.requestId === undefined || !certIds.has(e.requestId)) continue;
+    const others = otherWindows.filter(([, w]) => inWindow(e, w)).map(([id]) => id);
+    if (others.length > 0) {
+      ambiguous++;
+      for (const o of others) ambiguousWith.add(o);
+    }
+  }
+  const attribution =
+    ambiguous === 0
+      ? []
+      : [
+          `${ambiguous} device record(s) fall in the time of call(s) ${[...ambiguousWith].join(', ')} on the same certificate too: the device sees the certificate's request id, not each call's`,
+        ];
   const direct = [...own, ...borrowed];
   const serials = [...new Set(direct.map((e) => e.certSerial).filter((s): s is string => s !== undefined))];
   const pick = <K extends 'user' | 'sid' | 'device' | 'tool'>(k: K) =>
@@ -186,7 +223,7 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
     }
     return { link: l.id, label: l.label, ...(note !== undefined ? { note } : {}) };
   });
-  const inconsistent = disagreements(chainEvents, requestId);
+  const inconsistent = [...disagreements(chainEvents, requestId), ...attribution];
   return {
     requestId,
     inconsistent,
@@ -246,6 +283,11 @@ function disagreements(
     }
   }
   return out;
+}
+
+function plusMs(iso: string, ms: number): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : new Date(t + ms).toISOString();
 }
 
 function shortTime(iso: string): string {
