@@ -439,6 +439,18 @@ describe('netward-audit trace (command line)', () => {
         'CCCCCCCCCCCCCCCCCCCCCC',
         'DDDDDDDDDDDDDDDDDDDDDD',
       ];
+      // One login for all four: each call is listed with its own start, not the login's time.
+      writeFileSync(
+        join(dir, 'logs', 'idp.log'),
+        JSON.stringify({
+          time: '2026-11-22T03:25:00.000Z',
+          component: 'idp',
+          event: 'login',
+          user: 'bob',
+          sid: SID,
+          msg: 'LOGIN',
+        }),
+      );
       writeFileSync(
         join(dir, 'logs', 'mcp-server.log'),
         ids
@@ -448,6 +460,7 @@ describe('netward-audit trace (command line)', () => {
               component: 'mcp-server',
               event: 'tool_call_end',
               user: 'bob',
+              sid: SID,
               request_id: id,
               tool: 'ping',
               device: 'spine-a',

@@ -92,7 +92,9 @@ export function runTrace(argv: string[]): number {
       const state = isComplete(c)
         ? 'complete'
         : `${c.missing.length} missing, ${(c.inconsistent ?? []).length} inconsistent`;
-      const line = `  ${String(i + 1).padStart(String(n).length)}. ${(c.events[0]?.time ?? '').slice(11, 23)}  ${c.requestId}  ${c.tool ?? '?'} on ${c.device ?? '?'}  ${state}`;
+      // When the call itself started (its MCP server record), not the login its chain begins with.
+      const started = (c.events.find((e) => e.link === 'mcp-call') ?? c.events[0])?.time ?? '';
+      const line = `  ${String(i + 1).padStart(String(n).length)}. ${started.slice(11, 23)}  ${c.requestId}  ${c.tool ?? '?'} on ${c.device ?? '?'}  ${state}`;
       console.log(line.length > TRACE_WIDTH ? `${line.slice(0, TRACE_WIDTH - 1)}…` : line);
     });
     console.log(
