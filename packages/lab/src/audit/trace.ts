@@ -182,11 +182,15 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
     if (e.certSerial !== undefined && serials.includes(e.certSerial) && e.requestId === undefined)
       included.add(e);
   }
-  const start = [...included].sort(byTime)[0]?.time ?? '';
-  const issued = [...included].filter((e) => e.component === 'ca-broker').sort(byTime)[0]?.time ?? start;
+  // The exchange was made by the call that obtained the certificate (this one, or in session mode the
+  // one whose certificate it reuses), between that call's start and the certificate's issue (or this
+  // call's end when no certificate was issued): never before the call, never after it.
+  const certCall = [...deviceIds][0] ?? requestId;
+  const exchangeFrom = windowOf(certCall)[0];
+  const issued = [...included].filter((e) => e.component === 'ca-broker').sort(byTime)[0]?.time ?? to;
   if (sid !== undefined) {
     // The login of this session, and the token exchange that preceded the certificate: the exchange
-    // knows the session, not the request, so the latest one before the certificate is the one used.
+    // knows the session, not the request, so the latest one inside that window is the one used.
     const login = events
       .filter((e) => e.component === 'idp' && e.event === 'login' && e.sid === sid)
       .sort(byTime)[0];
@@ -198,6 +202,7 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
           e.sid === sid &&
           (e.event === 'token_exchange' ||
             (e.event === 'token_issued' && e.summary.startsWith('token exchange'))) &&
+          (exchangeFrom === '' || e.time >= exchangeFrom) &&
           (issued === '' || e.time <= issued),
       )
       .sort(byTime)
