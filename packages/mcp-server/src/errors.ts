@@ -57,8 +57,7 @@ export const PUBLIC_MESSAGES: Readonly<Record<McpServerErrorCode, string>> = Obj
   ERR_MCP_SSH_AUTH: 'the device refused the certificate',
   ERR_MCP_SSH_CONNECT: 'the device could not be reached',
   ERR_MCP_SSH_EXEC: 'the device did not run the command',
-  ERR_MCP_OUTCOME_UNKNOWN:
-    'the connection to the device closed while the command ran: it may have run; check before retrying a change',
+  ERR_MCP_OUTCOME_UNKNOWN: 'the connection closed while the command ran: it may have run',
   ERR_MCP_TIMEOUT: 'the device did not answer in time',
   ERR_MCP_CERT_EXPIRED: 'the device certificate expired',
   ERR_MCP_DEVICE_DENIED: 'the device refused or failed the command',
