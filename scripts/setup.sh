@@ -9,13 +9,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: real sshd, FRR, namespaces, the tools the validator may run, openssl for test
-# certificates, docker-compose (v1, client only) to validate compose.yaml without an engine, and
-# chromium, the headless browser that logs MCP clients in at the lab IdP in the end-to-end tests
-# (measured: 49 s to install, 113 MB download, 350 MB on disk).
-DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl docker-compose chromium)
-# Independent TACACS+ clients our server is tested against: Perl Authen::TacacsPlus, and a venv for the
-# Python tacacs_plus client (installed below).
-DEBS+=(libauthen-tacacsplus-perl python3-venv)
+# certificates. Extra packages only the tests need are named by the caller (scripts/test.sh adds
+# docker-compose, chromium and the independent TACACS+ clients; the lab itself needs none of them).
+DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl)
+DEBS+=(${NETWARD_EXTRA_DEBS:-})
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -76,17 +73,6 @@ fi
 say "installing workspace dependencies"
 pnpm install --frozen-lockfile --reporter=silent
 
-# The Python TACACS+ client, pinned by version and hash, in a git-ignored venv; pip's downloads are
-# cached beside it. Redone only when the requirements file changes.
-req=packages/tacacs-plus/test/peers/requirements.txt
-venv=.cache/python-tacacs
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$req" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  say "installing the Python tacacs_plus client into $venv"
-  rm -rf "$venv"
-  /usr/bin/python3 -m venv "$venv"
-  PIP_CACHE_DIR=.cache/pip "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
-    --only-binary :all: -r "$req"
-  echo "$want" >"$stamp"
-fi
+# netward-lab, netward-audit, netward-policy, ... on PATH (wrappers in /usr/local/bin; built by `pnpm build`).
+say "putting the programs on PATH (${NETWARD_BIN_DIR:-/usr/local/bin})"
+as_root env NETWARD_BIN_DIR="${NETWARD_BIN_DIR:-/usr/local/bin}" bash scripts/link-bins.sh

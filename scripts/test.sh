@@ -3,11 +3,30 @@
 # peers, and the end-to-end lab suite). Prints a closing "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+# Packages only the tests need: docker-compose (v1, client only) validates compose.yaml without an
+# engine; chromium is the headless browser that logs MCP clients in at the lab IdP (measured: 49 s to
+# install, 113 MB download); Perl Authen::TacacsPlus and python3-venv (for the Python tacacs_plus
+# client) are the independent TACACS+ clients our server is tested against.
+NETWARD_EXTRA_DEBS="docker-compose chromium libauthen-tacacsplus-perl python3-venv" bash scripts/setup.sh
 # The Node.js setup.sh chose (project-local Node 24 when the machine's is older).
 . scripts/node-env.sh
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# The Python TACACS+ client, pinned by version and hash, in a git-ignored venv; pip's downloads are
+# cached beside it. Redone only when the requirements file changes.
+req=packages/tacacs-plus/test/peers/requirements.txt
+venv=.cache/python-tacacs
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing the Python tacacs_plus client into $venv"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  PIP_CACHE_DIR=.cache/pip "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+    --only-binary :all: -r "$req"
+  echo "$want" >"$stamp"
+fi
+
 say "typecheck"; pnpm -s typecheck
 say "lint";      pnpm -s lint
 say "build";     pnpm -s build

@@ -14,6 +14,7 @@ import {
   type Agent,
   agentFor,
   exchangeForBroker,
+  isComplete,
   type LabLayout,
   LINKS,
   labDown,
@@ -25,6 +26,7 @@ import {
   requestCertificate,
   requestIdOf,
   restartService,
+  serviceChildPid,
   stepAdmin,
   stepFailClosed,
   stepOperator,
@@ -208,7 +210,23 @@ describe('native lab end to end', () => {
       const [row] = await stepAdmin(layout);
       expect(row?.pass).toBe(true);
       expect(row?.output).toMatch(/router bgp 65000/);
+      // The device's own name, not the host's: every hostname line in it is spine-a's.
+      const names = [...(row?.output ?? '').matchAll(/^hostname (\S+)/gm)].map((m) => m[1]);
+      expect(names.length).toBeGreaterThan(0);
+      expect(new Set(names)).toEqual(new Set(['spine-a']));
     });
+  });
+
+  it('a configuration change that prints nothing says it was done, not ""', async () => {
+    const carol = await agentFor(layout, 'carol');
+    const out = await carol.call('set_interface_description', {
+      device: 'leaf-2',
+      interface: 'to-spine-a',
+      description: 'uplink to spine-a',
+    });
+    await carol.close();
+    expect(out.ok).toBe(true);
+    expect(out.text).toBe('set_interface_description on leaf-2: done (exit 0, no output)');
   });
 
   describe('attacks and failures', () => {
@@ -638,6 +656,192 @@ describe('native lab end to end', () => {
     }
   });
 
+  /**
+   * Fault experiments on the running lab (issue 17): kills and stalls of the services the chain
+   * depends on. They share the suite's one lab: each leaves it as it found it.
+   */
+  describe('faults', () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    /** A call retried until it works, for the moments a restarted service needs to listen again. */
+    async function callUntilOk(agent: Agent, tool: string, args: Record<string, unknown>, ms = 30_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const out = await agent.call(tool, args);
+        if (out.ok || Date.now() > deadline) return out;
+        await sleep(250);
+      }
+    }
+
+    /** The trace of a call once the records that can still arrive have arrived. */
+    async function settledTrace(requestId: string) {
+      await sleep(1500);
+      return traceRequest(readLabEvents(layout.paths.logs), requestId);
+    }
+
+    it('restarts each killed service (TACACS+, IdP, broker, MCP server, syslog, sshd) and keeps logins', async () => {
+      // Logged in before the kills: the IdP's restart must not log bob out.
+      const bob = await agentFor(layout, 'bob');
+      try {
+        const names = ['tacacs', 'idp', 'ca-broker', 'mcp-server', 'syslog', 'sshd-spine-a'];
+        const before = new Map(names.map((n) => [n, serviceChildPid(layout, n)]));
+        for (const [name, pid] of before) {
+          expect(pid, name).toBeDefined();
+          process.kill(pid as number, 'SIGKILL');
+        }
+        const restarted = () =>
+          names.every((n) => {
+            const pid = serviceChildPid(layout, n);
+            return pid !== undefined && pid !== before.get(n);
+          });
+        for (let i = 0; i < 300 && !restarted(); i++) await sleep(100);
+        expect(restarted()).toBe(true);
+        const out = await callUntilOk(bob, 'ping', { device: 'spine-a', destination: '10.1.0.11', count: 1 });
+        expect(out.text).toMatch(/1 packets transmitted, 1 received/);
+        expect(out.ok).toBe(true);
+        const restarts = readFileSync(join(layout.paths.logs, 'supervisor.log'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { service: string; event: string; signal?: string })
+          .filter((e) => e.event === 'restart' && e.signal === 'SIGKILL');
+        for (const n of names)
+          expect(
+            restarts.some((e) => e.service === n),
+            n,
+          ).toBe(true);
+        // The call after the restarts has its whole chain.
+        const requestId = await requestIdOf(layout, out, { user: 'bob', tool: 'ping', device: 'spine-a' });
+        expect(isComplete(await settledTrace(requestId as string))).toBe(true);
+      } finally {
+        await bob.close();
+      }
+    }, 90_000);
+
+    it('TACACS+ stalled: the device fails closed, and the late answer keeps the trace from "complete"', async () => {
+      const bob = await agentFor(layout, 'bob');
+      const tacacs = serviceChildPid(layout, 'tacacs') as number;
+      let out: Awaited<ReturnType<Agent['call']>>;
+      process.kill(tacacs, 'SIGSTOP');
+      try {
+        out = await bob.call('ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 });
+      } finally {
+        process.kill(tacacs, 'SIGCONT');
+      }
+      await bob.close();
+      expect(out.ok).toBe(false);
+      const requestId = toolError(out).request_id as string;
+      expect(requestId).toBeDefined();
+      const chain = await settledTrace(requestId);
+      const validator = chain.events.filter((e) => e.link === 'validator');
+      expect(validator.length).toBeGreaterThan(0);
+      expect(validator.every((e) => e.decision !== 'permit')).toBe(true);
+      expect(isComplete(chain)).toBe(false);
+    }, 60_000);
+
+    it('broker stalled: the call fails with a coded error; a certificate issued late is not "complete"', async () => {
+      const bob = await agentFor(layout, 'bob');
+      const broker = serviceChildPid(layout, 'ca-broker') as number;
+      let out: Awaited<ReturnType<Agent['call']>>;
+      process.kill(broker, 'SIGSTOP');
+      try {
+        out = await bob.call('ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 });
+      } finally {
+        process.kill(broker, 'SIGCONT');
+      }
+      expect(out.ok).toBe(false);
+      expect(toolError(out).code).toMatch(/^ERR_MCP_BROKER_(TIMEOUT|UNAVAILABLE)$/);
+      const chain = await settledTrace(toolError(out).request_id as string);
+      expect(chain.events.some((e) => e.link === 'sshd-accept')).toBe(false);
+      expect(isComplete(chain)).toBe(false);
+      // And the chain recovers.
+      expect(
+        (await callUntilOk(bob, 'ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 })).ok,
+      ).toBe(true);
+      await bob.close();
+    }, 60_000);
+
+    it('IdP stalled: the call fails with a coded error and nothing reaches the device; resumed, it works', async () => {
+      const bob = await agentFor(layout, 'bob');
+      const idp = serviceChildPid(layout, 'idp') as number;
+      let out: Awaited<ReturnType<Agent['call']>>;
+      process.kill(idp, 'SIGSTOP');
+      try {
+        out = await bob.call('ping', { device: 'leaf-2', destination: '10.1.0.1', count: 1 });
+      } finally {
+        process.kill(idp, 'SIGCONT');
+      }
+      expect(out.ok).toBe(false);
+      expect(toolError(out).code).toBe('ERR_MCP_EXCHANGE_UNAVAILABLE');
+      const chain = await settledTrace(toolError(out).request_id as string);
+      expect(chain.events.some((e) => e.link === 'ca-issue' || e.link === 'sshd-accept')).toBe(false);
+      expect(
+        (await callUntilOk(bob, 'ping', { device: 'leaf-2', destination: '10.1.0.1', count: 1 })).ok,
+      ).toBe(true);
+      await bob.close();
+    }, 60_000);
+
+    it('session mode: certificate renewal under 8 parallel calls on one login cuts no call', async () => {
+      writeMcpConfig(layout, { sessionMode: true });
+      await restartService(layout, 'mcp-server');
+      try {
+        const carol = await agentFor(layout, 'carol');
+        const since = new Date().toISOString();
+        // Certificates live CERT_TTL (8) s and are renewed 5 s before expiry: 10 s of calls cross
+        // about three renewals, each with calls in flight on the connection being replaced.
+        const deadline = Date.now() + 10_000;
+        const outcomes = await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            const mine: Awaited<ReturnType<Agent['call']>>[] = [];
+            while (Date.now() < deadline)
+              mine.push(await carol.call('show_interfaces', { device: 'leaf-2' }));
+            return mine;
+          }),
+        );
+        await carol.close();
+        const all = outcomes.flat();
+        expect(all.filter((o) => !o.ok).map((o) => toolError(o).code)).toEqual([]);
+        const serials = new Set(
+          readLabEvents(layout.paths.logs)
+            .filter(
+              (e) =>
+                e.component === 'mcp-server' &&
+                e.event === 'tool_call_end' &&
+                e.user === 'carol' &&
+                e.time >= since,
+            )
+            .map((e) => e.certSerial),
+        );
+        expect(serials.size).toBeGreaterThanOrEqual(2);
+      } finally {
+        writeMcpConfig(layout, { sessionMode: false });
+        await restartService(layout, 'mcp-server');
+      }
+    }, 90_000);
+
+    it('audit file unwritable: nothing runs unrecorded', async () => {
+      const { chmodSync } = await import('node:fs');
+      const auditFile = join(layout.paths.logs, 'forcecommand-leaf-2.jsonl');
+      const bob = await agentFor(layout, 'bob');
+      chmodSync(auditFile, 0o400);
+      let out: Awaited<ReturnType<Agent['call']>>;
+      try {
+        out = await bob.call('ping', { device: 'leaf-2', destination: '10.1.0.1', count: 1 });
+      } finally {
+        chmodSync(auditFile, 0o620);
+      }
+      await bob.close();
+      if (out.ok) {
+        // A validator that falls back to syslog may run the command, but only with a record of it.
+        const requestId = await requestIdOf(layout, out, { user: 'bob', tool: 'ping', device: 'leaf-2' });
+        const chain = await settledTrace(requestId as string);
+        expect(chain.events.some((e) => e.link === 'syslog' || e.link === 'validator')).toBe(true);
+      } else {
+        expect(toolError(out).code).toBe('ERR_MCP_DEVICE_DENIED');
+        expect(out.text).not.toMatch(/packets transmitted/);
+      }
+    }, 60_000);
+  });
+
   it('lab down leaves no namespace, process or veth behind', async () => {
     await labDown(OPTIONS.dir);
     up = false;
@@ -655,4 +859,24 @@ describe('native lab end to end', () => {
       .filter((l) => l.includes(OPTIONS.dir) || new RegExp(`-N ${OPTIONS.prefix}`).test(l));
     expect(leftovers).toEqual([]);
   }, 120_000);
+
+  it('up --dir D after down brings back the same names, addresses and ports; a second down is a no-op', async () => {
+    // The options are remembered: `up` with only the directory must not fall back to the defaults,
+    // which on a shared machine may be another lab's.
+    const again = await labUp({ dir: OPTIONS.dir });
+    up = true;
+    expect(again.options).toMatchObject(OPTIONS);
+    expect(await labDown(OPTIONS.dir)).toBe(true);
+    up = false;
+    expect(await labDown(OPTIONS.dir)).toBe(true);
+    const { stdout: ns } = await run('ip', ['netns', 'list']);
+    expect(ns.split('\n').filter((l) => l.startsWith(OPTIONS.prefix))).toEqual([]);
+  }, 240_000);
+
+  it('refuses a lab directory under /tmp before anything starts', async () => {
+    const dir = `/tmp/netward-e2e-refused-${process.pid}`;
+    await expect(labUp({ ...OPTIONS, dir })).rejects.toMatchObject({ code: 'ERR_LAB_DIR' });
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(dir)).toBe(false);
+  });
 });

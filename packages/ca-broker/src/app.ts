@@ -184,6 +184,18 @@ interface Decision {
   actor?: string;
   keyFingerprint?: string;
   ttl?: number;
+  /** Issued after the caller had closed its connection (it timed out): the certificate is never used. */
+  late?: boolean;
+}
+
+/**
+ * The caller gave up before the answer: its connection is closed or half-closed. A broker stalled
+ * (SIGSTOP, a slow signer) used to log "issued" for certificates whose calls had already timed out,
+ * and the audit trail read as if they had been used.
+ */
+function callerGone(req: FastifyRequest): boolean {
+  const socket = req.raw.socket;
+  return socket === undefined || socket === null || socket.destroyed || socket.readableEnded;
 }
 
 export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
@@ -284,6 +296,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
         ...(d.certSerial !== undefined ? { certSerial: d.certSerial } : {}),
       }),
       decision: err ? 'refused' : 'issued',
+      ...(d.late ? { late: true } : {}),
       certificate_type: kind,
       ...(d.actor !== undefined ? { actor: d.actor } : {}),
       ...(d.keyFingerprint !== undefined ? { key_fingerprint: d.keyFingerprint } : {}),
@@ -297,6 +310,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
         : {}),
     };
     if (err) log.warn(fields, `${kind} certificate refused`);
+    else if (d.late) log.warn(fields, `${kind} certificate issued late: the caller had already gone`);
     else log.info(fields, `${kind} certificate issued`);
   }
 
@@ -466,6 +480,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
         extensions: role.certificate.extensions,
       });
       d.certSerial = cert.serial.toString();
+      if (callerGone(req)) d.late = true;
       audit(req, d, 'user');
       return reply.header('cache-control', 'no-store').send({
         certificate: line.trim(),

@@ -45,6 +45,45 @@ async function caPub(b: TestBroker): Promise<string> {
 }
 
 describe('POST /v1/ssh/sign', () => {
+  it('logs a certificate issued after the caller gave up as late', async () => {
+    const slow = (dir: string): SigningBackend => {
+      const inner = createLocalBackend({ stateDir: dir });
+      return {
+        ...inner,
+        signUser: async (r) => {
+          await new Promise((res) => setTimeout(res, 400));
+          return inner.signUser(r);
+        },
+        signHost: (r) => inner.signHost(r),
+        userCaPublicKey: () => inner.userCaPublicKey(),
+        hostCaPublicKey: () => inner.hostCaPublicKey(),
+        ready: () => inner.ready(),
+        close: () => inner.close(),
+      };
+    };
+    const b = startBroker(idp, {}, { backend: slow });
+    try {
+      await b.backend.ready();
+      const url = await b.app.listen({ host: '127.0.0.1', port: 0 });
+      const sign = (signal?: AbortSignal) =>
+        fetch(`${url}/v1/ssh/sign`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ public_key: freshKey().line, request_id: newRequestId() }),
+          ...(signal ? { signal } : {}),
+        });
+      // The caller times out after 100 ms; the broker finishes signing at 400 ms.
+      await expect(sign(AbortSignal.timeout(100))).rejects.toThrow();
+      await new Promise((r) => setTimeout(r, 700));
+      expect((await sign()).status).toBe(200);
+      const issued = b.audit.lines.filter((l) => l['decision'] === 'issued');
+      expect(issued.map((l) => l['late'] === true)).toEqual([true, false]);
+      expect(issued[0]?.['msg']).toBe('user certificate issued late: the caller had already gone');
+    } finally {
+      await b.close();
+    }
+  });
+
   it('issues a 60-second user certificate for the token role, and audits it', async () => {
     const key = freshKey();
     const requestId = newRequestId();

@@ -44,6 +44,24 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 describe('netward-ca-broker CLI', () => {
+  it('--help, -h and help exit 0 with the usage; a usage error exits 2 with one line', async () => {
+    for (const args of [['--help'], ['-h'], ['help'], ['serve', '--help']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toContain('netward-ca-broker serve --config FILE');
+    }
+    for (const [args, reason] of [
+      [['frobnicate'], 'unknown command frobnicate'],
+      [[], 'no command'],
+      [['init', '--bogus'], "Unknown option '--bogus'"],
+    ] as const) {
+      const r = await cli([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(reason);
+    }
+  });
+
   const state = join(dir.path, 'state');
 
   it('init creates private CA keys; ca-pub prints them', async () => {

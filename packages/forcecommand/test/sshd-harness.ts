@@ -4,6 +4,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import {
   chmodSync,
   chownSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -151,9 +152,13 @@ export async function startSshd(o: StartOptions = {}): Promise<Harness> {
 
   const port = await freePort();
   const configFile = p('forcecommand.json');
+  // The accounts run the validator, so it must not stay in the checkout: a checkout below a 0700
+  // `mktemp -d` folder or a 0750 home is not theirs to traverse. A copy beside the config is.
+  copyFileSync(BUNDLE, p('netward-forcecommand.js'));
+  chmodSync(p('netward-forcecommand.js'), 0o644);
   const guard = o.guard === false ? {} : { guard: p('netward-env-guard') };
   if (o.guard !== false) writeFileSync(p('netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
-  let forceCommand = forceCommandLine({ script: BUNDLE, config: configFile, ...guard });
+  let forceCommand = forceCommandLine({ script: p('netward-forcecommand.js'), config: configFile, ...guard });
   if (o.snapshot) {
     buildSnapshot({ node: '/usr/bin/node', snapshotScript: SNAPSHOT_SCRIPT, blob: p('forcecommand.blob') });
     forceCommand = forceCommandLine({ snapshotBlob: p('forcecommand.blob'), config: configFile, ...guard });

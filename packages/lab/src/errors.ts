@@ -19,6 +19,12 @@ export type LabErrorCode =
   | 'ERR_LAB_LOGIN'
   /** A demo step or a tool call did not produce what the lab expected. */
   | 'ERR_LAB_DEMO'
+  /** The lab directory cannot work: a parent sshd's StrictModes refuses, or one the accounts cannot traverse. */
+  | 'ERR_LAB_DIR'
+  /** A command line that cannot be understood (unknown command or option, missing argument): exit 2. */
+  | 'ERR_LAB_USAGE'
+  /** The end-to-end self-check at the end of `up` failed: the lab is up but a tool call did not work. */
+  | 'ERR_LAB_SELF_CHECK'
   /** The lab is not up (no state, no namespaces) when a command needs it. */
   | 'ERR_LAB_NOT_RUNNING';
 

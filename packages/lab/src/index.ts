@@ -1,6 +1,15 @@
 // The public API of @netward/lab. Anything exported here is public; everything else is not.
 export { type AuditEvent, readLabEvents } from './audit/sources.ts';
-export { type Chain, classify, formatChain, LINKS, requestIdsFor, traceRequest } from './audit/trace.ts';
+export {
+  type Chain,
+  classify,
+  formatChain,
+  isComplete,
+  LINKS,
+  requestIdsFor,
+  TRACE_WIDTH,
+  traceRequest,
+} from './audit/trace.ts';
 export { exchangeForBroker, type IssuedCertificate, requestCertificate } from './demo/certificates.ts';
 export { AGENT_SCOPE, type AgentSession, connectAgent, loginAs, type ToolOutcome } from './demo/client.ts';
 export { runDemo } from './demo/demo.ts';
@@ -37,6 +46,8 @@ export {
   loadLab,
   type Progress,
   restartService,
+  SERVICE_ORDER,
+  serviceChildPid,
   startLabService,
   stopLabService,
 } from './lab.ts';

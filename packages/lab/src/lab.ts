@@ -25,9 +25,16 @@ import {
   writeSyslogConfig,
   writeTacacsConfig,
 } from './services/configs.ts';
-import { type ServiceSpec, serviceRunning, startService, stopService } from './services/supervisor.ts';
+import {
+  childPid,
+  type ServiceSpec,
+  serviceRunning,
+  startService,
+  stopService,
+} from './services/supervisor.ts';
 import { ensureAccounts, groupId } from './system/accounts.ts';
 import { run } from './system/exec.ts';
+import { checkLabDir } from './system/labdir.ts';
 import { programPath, programPathLazy } from './system/packages.ts';
 import { httpOk, sshBanner, tcpOpen } from './system/probe.ts';
 import { agentServiceName, agentSpec } from './topology/agent.ts';
@@ -59,13 +66,42 @@ async function step<T>(progress: Progress, name: string, fn: () => Promise<T> | 
   return value;
 }
 
-/** Reads the options a lab was brought up with (lab.json in its directory). */
-export function loadLab(dir: string): LabLayout {
+/**
+ * lab.json: the options a lab was brought up with, and whether it is up. `down` keeps the options
+ * (state "down"), so that `up --dir D` brings the same names, addresses and ports back instead of the
+ * defaults, which on a shared machine may be another lab's.
+ */
+interface LabFile {
+  readonly options: LabOptions;
+  readonly state?: 'up' | 'down';
+}
+
+function readLabFile(dir: string): LabFile | undefined {
   const file = join(dir, 'lab.json');
-  if (!existsSync(file))
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as LabFile;
+}
+
+function writeLabFile(layout: LabLayout, state: 'up' | 'down'): void {
+  writeFileSync(layout.paths.labFile, `${JSON.stringify({ options: layout.options, state }, null, 2)}\n`);
+}
+
+/** Reads the options a lab was brought up with (lab.json in its directory); the lab must be up. */
+export function loadLab(dir: string): LabLayout {
+  const saved = readLabFile(dir);
+  if (saved === undefined)
     throw new LabError('ERR_LAB_NOT_RUNNING', `no lab in ${dir} (no lab.json): run \`netward-lab up\``);
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as { options: LabOptions };
+  if (saved.state === 'down')
+    throw new LabError(
+      'ERR_LAB_NOT_RUNNING',
+      `the lab in ${dir} is down: run \`netward-lab up${dir === DEFAULT_OPTIONS.dir ? '' : ` --dir ${dir}`}\``,
+    );
   return labLayout({ ...saved.options, dir });
+}
+
+/** The options a lab directory remembers, up or down (undefined when it never held a lab). */
+export function savedOptions(dir: string): LabOptions | undefined {
+  return readLabFile(dir)?.options;
 }
 
 function requireRoot(): void {
@@ -313,9 +349,8 @@ async function writeTacPlusNgConfig(layout: LabLayout): Promise<void> {
  */
 async function mergeSavedOptions(options: Partial<LabOptions>): Promise<Partial<LabOptions>> {
   const dir = options.dir ?? DEFAULT_OPTIONS.dir;
-  const file = join(dir, 'lab.json');
-  if (!existsSync(file)) return options;
-  const saved = (JSON.parse(readFileSync(file, 'utf8')) as { options: LabOptions }).options;
+  const saved = readLabFile(dir)?.options;
+  if (saved === undefined) return options;
   const running = (await networkStatus(labLayout({ ...saved, dir }))).bridge;
   if (running) {
     for (const [k, v] of Object.entries(options) as [keyof LabOptions, unknown][]) {
@@ -336,12 +371,14 @@ async function mergeSavedOptions(options: Partial<LabOptions>): Promise<Partial<
  * device sshds → BGP routes installed.
  */
 export async function labUp(
-  options: Partial<LabOptions> = {},
+  options: Partial<LabOptions> & { readonly selfCheck?: boolean } = {},
   progress: Progress = quiet,
 ): Promise<LabLayout> {
   requireRoot();
   requirePeers();
-  const layout = labLayout(await mergeSavedOptions(options));
+  const { selfCheck: _selfCheck, ...labOptions } = options;
+  const dir = checkLabDir(labOptions.dir ?? DEFAULT_OPTIONS.dir);
+  const layout = labLayout(await mergeSavedOptions({ ...labOptions, dir }));
   // Build outputs are checked before anything changes on the machine.
   labProgram();
   programPath('ca-broker', 'netward-ca-broker.js');
@@ -355,7 +392,7 @@ export async function labUp(
 
   await step(progress, 'lab directory and secrets', () => {
     prepareDirectories(layout);
-    writeFileSync(layout.paths.labFile, `${JSON.stringify({ options: layout.options }, null, 2)}\n`);
+    writeLabFile(layout, 'up');
   });
   await step(progress, 'device accounts net-viewer, net-operator, net-admin', () =>
     ensureAccounts(ROLES, ['frrvty', ACCOUNT_GROUP]),
@@ -432,11 +469,31 @@ export async function labUp(
       progress({ step: 'routes', state: 'info', detail: `${device}: B>* ${prefixes.join(' ')}` });
     }
   });
+  if (options.selfCheck !== false) {
+    await step(
+      progress,
+      'self-check: alice calls show_bgp_summary on every device, audit trail complete',
+      async () => {
+        const { selfCheck } = await import('./selfcheck.ts');
+        for (const c of await selfCheck(layout)) {
+          progress({
+            step: 'self-check',
+            state: 'info',
+            detail: `${c.device}: ok in ${c.ms} ms, request ${c.requestId}`,
+          });
+        }
+      },
+    );
+  }
   return layout;
 }
 
-/** Stops everything in parallel and removes namespaces, veths, bridge and FRR instance files. */
-export async function labDown(dir: string, progress: Progress = quiet): Promise<void> {
+/**
+ * Stops everything in parallel and removes namespaces, veths, bridge and FRR instance files. Idempotent:
+ * a lab already down is checked for leftovers again (every step is a no-op when nothing is left), and a
+ * directory that never held a lab is nothing to do. Returns false in that last case.
+ */
+export async function labDown(dir: string, progress: Progress = quiet): Promise<boolean> {
   requireRoot();
   if (!existsSync(join(dir, 'lab.json')) && existsSync(join(dir, 'run'))) {
     // An `up` interrupted before it recorded its options, or a lab.json removed by hand: the pid
@@ -445,9 +502,11 @@ export async function labDown(dir: string, progress: Progress = quiet): Promise<
       .filter((f) => f.endsWith('.pid') && !f.endsWith('.sshd.pid'))
       .map((f) => f.slice(0, -'.pid'.length));
     await Promise.all(names.map((n) => stopService(join(dir, 'run'), n)));
-    if (names.length > 0) return;
+    if (names.length > 0) return true;
   }
-  const layout = loadLab(dir);
+  const saved = readLabFile(dir);
+  if (saved === undefined) return false;
+  const layout = labLayout({ ...saved.options, dir });
   const names = [...SERVICE_ORDER, ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)])];
   await step(progress, 'stop services, sshd and FRR (in parallel)', async () => {
     await Promise.all([
@@ -457,7 +516,8 @@ export async function labDown(dir: string, progress: Progress = quiet): Promise<
   });
   await step(progress, 'remove namespaces, veths and bridge', () => destroyNetwork(layout));
   for (const d of layout.devices) removeFrrConfig(d);
-  rmSync(layout.paths.labFile, { force: true });
+  writeLabFile(layout, 'down');
+  return true;
 }
 
 export interface LabStatus {
@@ -495,6 +555,11 @@ export async function restartService(layout: LabLayout, name: string): Promise<v
   if (spec === undefined) throw new LabError('ERR_LAB_CONFIG', `no service ${name}`);
   await stopService(layout.paths.run, name);
   await startService(layout.paths.run, spec);
+}
+
+/** The pid of a lab service's own process (not its supervisor's), for fault experiments. */
+export function serviceChildPid(layout: LabLayout, name: string): number | undefined {
+  return childPid(layout.paths.run, name);
 }
 
 export async function stopLabService(layout: LabLayout, name: string): Promise<void> {

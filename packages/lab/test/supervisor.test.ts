@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runningPid, startService, stopService } from '../src/services/supervisor.ts';
+import { backoffDelay } from '../src/services/supervise.ts';
+import { childPid, runningPid, startService, stopService } from '../src/services/supervisor.ts';
 import { httpOk } from '../src/system/probe.ts';
 import { freePort } from './helpers.ts';
 
@@ -47,5 +48,87 @@ describe('service supervisor', () => {
       message: expect.stringContaining('bad config'),
     });
     expect(runningPid(dir, 'web')).toBeUndefined();
+  });
+});
+
+describe('supervisor restarts', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'netward-sup-'));
+  });
+  afterEach(async () => {
+    await stopService(dir, 'web', 1000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const web = (port: number) => ({
+    name: 'web',
+    command: process.execPath,
+    args: [
+      '-e',
+      `require('http').createServer((q,s)=>s.end(String(process.pid))).listen(${port},'127.0.0.1')`,
+    ],
+    log: join(dir, 'web.log'),
+    ready: () => httpOk(`http://127.0.0.1:${port}/`),
+    restart: { policy: 'always' as const, initialDelayMs: 100, maxDelayMs: 400 },
+  });
+
+  async function until<T>(f: () => T | undefined, ms = 8000): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = f();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('restarts a killed service with backoff, logs each restart, and keeps the supervisor pid', async () => {
+    const port = await freePort();
+    const { pid: supervisor } = await startService(dir, web(port));
+    for (const round of [1, 2, 3]) {
+      const before = await until(() => childPid(dir, 'web'));
+      process.kill(before, 'SIGKILL');
+      const after = await until(() => {
+        const p = childPid(dir, 'web');
+        return p !== undefined && p !== before ? p : undefined;
+      });
+      expect(after).not.toBe(before);
+      expect(round).toBeGreaterThan(0);
+      // The new process answers on the same port.
+      const deadline = Date.now() + 8000;
+      while (!(await httpOk(`http://127.0.0.1:${port}/`, 300)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await httpOk(`http://127.0.0.1:${port}/`, 300)).toBe(true);
+    }
+    expect(runningPid(dir, 'web')).toBe(supervisor);
+    const events = readFileSync(join(dir, 'supervisor.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; delay_ms?: number; signal?: string });
+    const restarts = events.filter((e) => e.event === 'restart');
+    expect(restarts.map((e) => e.signal)).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL']);
+    // 100 ms doubling, capped at 400 ms: the crashes came in a row.
+    expect(restarts.map((e) => e.delay_ms)).toEqual([100, 200, 400]);
+  });
+
+  it('does not restart a service it was told to stop', async () => {
+    const port = await freePort();
+    await startService(dir, web(port));
+    const child = await until(() => childPid(dir, 'web'));
+    expect(await stopService(dir, 'web')).toBe(true);
+    expect(() => process.kill(child, 0)).toThrow();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(childPid(dir, 'web')).toBeUndefined();
+    expect(await httpOk(`http://127.0.0.1:${port}/`, 300)).toBe(false);
+    const events = readFileSync(join(dir, 'supervisor.log'), 'utf8');
+    expect(events).toContain('"event":"stopped"');
+    expect(events).not.toContain('"event":"restart"');
+  });
+
+  it('computes the backoff: exponential, capped', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay({ policy: 'always' }, n))).toEqual([
+      250, 500, 1000, 2000, 4000, 8000, 8000, 8000,
+    ]);
   });
 });

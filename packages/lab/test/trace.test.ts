@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readLabEvents, readSshdLog } from '../src/audit/sources.ts';
-import { formatChain, LINKS, requestIdsFor, traceRequest } from '../src/audit/trace.ts';
+import {
+  formatChain,
+  isComplete,
+  LINKS,
+  requestIdsFor,
+  TRACE_WIDTH,
+  traceRequest,
+} from '../src/audit/trace.ts';
 
 const SID = 'r-njC0BO7KpelpqGdonMz_lCsuLIvUXBbJQfQtHUkve';
 const REQ = 'DfqdO22WtgzydZVyKyliNA';
@@ -232,6 +239,135 @@ describe('audit trace', () => {
       '2026-11-22T03:25:45.200Z',
     ]);
   });
+  /** Adds a later call R on the certificate of REQ (session mode) from `start` to `end`, with device records at `device`. */
+  function sessionCall(R: string, start: string, end: string, device: string) {
+    const at = (t: string, o: Record<string, unknown>) =>
+      j({ level: 'info', time: `2026-11-22T03:25:${t}Z`, ...o });
+    const append = (file: string, text: string) =>
+      writeFileSync(join(dir, file), `${readFileSync(join(dir, file), 'utf8')}${text}`);
+    append(
+      'mcp-server.log',
+      at(start, {
+        component: 'mcp-server',
+        event: 'tool_call_start',
+        user: 'bob',
+        sid: SID,
+        request_id: R,
+        tool: 'ping',
+        msg: 'tool call start',
+      }) +
+        at(end, {
+          component: 'mcp-server',
+          event: 'tool_call_end',
+          user: 'bob',
+          sid: SID,
+          request_id: R,
+          cert_serial: SERIAL,
+          device_request_id: REQ,
+          tool: 'ping',
+          decision: 'ok',
+          msg: 'tool call end',
+        }),
+    );
+    for (const [file, component] of [
+      ['tacacs.log', 'tacacs-server'],
+      ['forcecommand-spine-a.jsonl', 'forcecommand'],
+      ['syslog.jsonl', 'syslog'],
+    ] as const) {
+      append(
+        file,
+        at(device, {
+          component,
+          user: 'bob',
+          sid: SID,
+          cert_serial: SERIAL,
+          request_id: REQ,
+          decision: 'permit',
+          msg: `for ${R}`,
+        }),
+      );
+    }
+  }
+
+  it("in session mode, the call that obtained the certificate does not take later calls' device records", () => {
+    writeLogs(dir);
+    sessionCall('SecondCallRequestId00AA', '45.000', '45.300', '45.200');
+    const first = traceRequest(readLabEvents(dir), REQ);
+    expect(first.events.filter((e) => e.link === 'validator').map((e) => e.time)).toEqual([
+      '2026-11-22T03:25:38.535Z',
+    ]);
+    expect(isComplete(first)).toBe(true);
+  });
+
+  it('in session mode, parallel calls on one certificate are not "complete": their device records cannot be told apart', () => {
+    writeLogs(dir);
+    sessionCall('SecondCallRequestId00AA', '45.000', '45.500', '45.200');
+    sessionCall('ThirdCallRequestId000AA', '45.100', '45.600', '45.400');
+    const second = traceRequest(readLabEvents(dir), 'SecondCallRequestId00AA');
+    expect(isComplete(second)).toBe(false);
+    expect(second.inconsistent?.at(-1)).toMatch(
+      /call\(s\) ThirdCallRequestId000AA on the same certificate too/,
+    );
+    // Nor is the other's: the overlap is the same from its side.
+    const third = traceRequest(readLabEvents(dir), 'ThirdCallRequestId000AA');
+    expect(isComplete(third)).toBe(false);
+  });
+
+  it('fits every line of a chain in 120 columns and names the ids each record carries', () => {
+    writeLogs(dir);
+    const lines = formatChain(traceRequest(readLabEvents(dir), REQ));
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(TRACE_WIDTH);
+    expect(lines.join('\n')).toContain(SID);
+    expect(lines.find((l) => l.includes('forcecommand@spine-a'))).toMatch(/user sid serial req$/);
+  });
+
+  it('is not complete when the MCP server logged the start of the call but not its end', () => {
+    writeLogs(dir);
+    const mcp = readFileSync(join(dir, 'mcp-server.log'), 'utf8').split('\n');
+    writeFileSync(join(dir, 'mcp-server.log'), `${mcp[0]}\n`);
+    const chain = traceRequest(readLabEvents(dir), REQ);
+    expect(chain.missing).toEqual([]);
+    expect(isComplete(chain)).toBe(false);
+    expect(chain.inconsistent).toEqual([expect.stringContaining('not its end')]);
+    expect(formatChain(chain).at(-1)).toMatch(/✗ inconsistent: the MCP server logged the start/);
+  });
+
+  it('is not complete when TACACS+ decided after the validator had failed closed', () => {
+    writeLogs(dir);
+    const late = (name: string, from: string, to: string) =>
+      writeFileSync(join(dir, name), readFileSync(join(dir, name), 'utf8').replace(from, to));
+    // The validator denied on its TACACS+ timeout at .535; the stalled server answered permit at .900.
+    late('tacacs.log', '03:25:38.507Z', '03:25:38.900Z');
+    late('forcecommand-spine-a.jsonl', '"decision":"permit"', '"decision":"deny"');
+    const chain = traceRequest(readLabEvents(dir), REQ);
+    expect(isComplete(chain)).toBe(false);
+    expect(chain.inconsistent).toEqual([
+      'TACACS+ said permit at 03:25:38.900, after the validator had decided deny at 03:25:38.535',
+    ]);
+  });
+
+  it('is not complete when a component logged its decision as late', () => {
+    writeLogs(dir);
+    const file = join(dir, 'ca-broker.log');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('"decision":"issued"', '"decision":"issued","late":true'),
+    );
+    const chain = traceRequest(readLabEvents(dir), REQ);
+    expect(isComplete(chain)).toBe(false);
+    expect(chain.inconsistent?.[0]).toMatch(/^ca-broker decided late \(issued at 03:25:37.631\)/);
+  });
+
+  it('is not complete when the certificate was issued after the call had ended', () => {
+    writeLogs(dir);
+    const file = join(dir, 'ca-broker.log');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('03:25:37.631Z', '03:25:39.000Z'));
+    const chain = traceRequest(readLabEvents(dir), REQ);
+    expect(isComplete(chain)).toBe(false);
+    expect(chain.inconsistent).toContain(
+      'certificate issued at 03:25:39.000, after the call ended at 03:25:38.589',
+    );
+  });
 });
 
 describe('netward-audit trace (command line)', () => {
@@ -259,6 +395,94 @@ describe('netward-audit trace (command line)', () => {
       expect(out.join('\n')).toContain(`request ${id}`);
       // Only the MCP server's record exists: every other link is flagged, exit 3.
       expect(code).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--help prints the usage and exits 0; a usage error exits 2 with its reason on one line', async () => {
+    const { runTrace } = await import('../src/cli/audit.ts');
+    const out: string[] = [];
+    const err: string[] = [];
+    const [log, error] = [console.log, console.error];
+    console.log = (...a: unknown[]) => out.push(a.join(' '));
+    console.error = (...a: unknown[]) => err.push(a.join(' '));
+    try {
+      expect(runTrace(['--help'])).toBe(0);
+      expect(runTrace(['trace', '-h'])).toBe(0);
+      expect(out.join('\n')).toContain('usage: netward-audit trace');
+      expect(runTrace([])).toBe(2);
+      expect(runTrace(['tarce', 'bob'])).toBe(2);
+      expect(runTrace(['trace'])).toBe(2);
+      expect(runTrace(['trace', 'bob', '--bogus'])).toBe(2);
+    } finally {
+      console.log = log;
+      console.error = error;
+    }
+    expect(err).toEqual([
+      'netward-audit: no command given (netward-audit --help for usage)',
+      'netward-audit: unknown command "tarce" (netward-audit --help for usage)',
+      'netward-audit: trace needs a request id, certificate serial, sid or user (netward-audit --help for usage)',
+      'netward-audit: unknown option "--bogus" (netward-audit --help for usage)',
+    ]);
+  });
+
+  it('for a user, numbers every call it counts and says which one is shown in full', async () => {
+    const { runTrace } = await import('../src/cli/audit.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'netward-trace-cli-'));
+    try {
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(join(dir, 'logs'));
+      const ids = [
+        'AAAAAAAAAAAAAAAAAAAAAA',
+        'BBBBBBBBBBBBBBBBBBBBBB',
+        'CCCCCCCCCCCCCCCCCCCCCC',
+        'DDDDDDDDDDDDDDDDDDDDDD',
+      ];
+      // One login for all four: each call is listed with its own start, not the login's time.
+      writeFileSync(
+        join(dir, 'logs', 'idp.log'),
+        JSON.stringify({
+          time: '2026-11-22T03:25:00.000Z',
+          component: 'idp',
+          event: 'login',
+          user: 'bob',
+          sid: SID,
+          msg: 'LOGIN',
+        }),
+      );
+      writeFileSync(
+        join(dir, 'logs', 'mcp-server.log'),
+        ids
+          .map((id, i) =>
+            JSON.stringify({
+              time: `2026-11-22T03:25:3${i}.000Z`,
+              component: 'mcp-server',
+              event: 'tool_call_end',
+              user: 'bob',
+              sid: SID,
+              request_id: id,
+              tool: 'ping',
+              device: 'spine-a',
+              msg: 'tool call end',
+            }),
+          )
+          .join('\n'),
+      );
+      const out: string[] = [];
+      const log = console.log;
+      console.log = (...a: unknown[]) => out.push(a.join(' '));
+      try {
+        runTrace(['trace', 'bob', '--dir', dir]);
+      } finally {
+        console.log = log;
+      }
+      const text = out.join('\n');
+      expect(text).toContain('bob is a user: 4 tool calls, oldest first');
+      for (const [i, id] of ids.entries()) expect(text).toContain(`${i + 1}. 03:25:3${i}.000  ${id}`);
+      expect(text).toContain('the latest call (4.) in full');
+      expect(text).toContain(`request ${ids[3]}`);
+      expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThanOrEqual(TRACE_WIDTH);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

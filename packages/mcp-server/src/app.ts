@@ -65,6 +65,12 @@ const READ_ONLY = new Set<string>([
   'show_running_config',
 ]);
 
+/** What one HTTP request carries into the MCP layer, and what its tool calls report back. */
+interface RequestState {
+  readonly identity: Identity;
+  readonly outcome: { loginEnded: boolean };
+}
+
 function quote(s: string): string {
   // RFC 7235 quoted-string: the values here are URLs and scope tokens; escape defensively anyway.
   return `"${s.replace(/["\\]/g, '\\$&')}"`;
@@ -217,7 +223,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     reply.code(status).type('application/json').send({ jsonrpc: '2.0', id: null, error: { code, message } });
 
   /** One fresh server per request, holding only the tools the caller's scopes allow. */
-  const serverFor = (identity: Identity): McpServer => {
+  const serverFor = ({ identity, outcome }: RequestState): McpServer => {
     const server = new McpServer(
       { name: SERVER_NAME, version: SERVER_VERSION },
       {
@@ -242,17 +248,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         },
         async (args: Record<string, unknown>, ctx: ServerContext) => {
           const traceparent = parseTraceparent(ctx.mcpReq._meta?.[TRACEPARENT_META_KEY]);
-          return runner.run(identity, name, args ?? {}, traceparent ? { traceparent } : {});
+          const result = await runner.run(identity, name, args ?? {}, traceparent ? { traceparent } : {});
+          if (result.isError === true && JSON.stringify(result.content).includes('ERR_MCP_LOGIN_ENDED'))
+            outcome.loginEnded = true;
+          return result;
         },
       );
     }
     return server;
   };
-  const identityOf = (authInfo: AuthInfo | undefined): Identity => {
-    const identity = authInfo?.extra?.['identity'] as Identity | undefined;
+  const identityOf = (authInfo: AuthInfo | undefined): RequestState => {
+    const state = authInfo?.extra?.['state'] as RequestState | undefined;
     // The route authenticates before either leg runs; reaching here without an identity is a bug.
-    if (identity === undefined) throw new McpServerError('ERR_MCP_INTERNAL', 'no verified identity');
-    return identity;
+    if (state === undefined) throw new McpServerError('ERR_MCP_INTERNAL', 'no verified identity');
+    return state;
   };
   const onerror = (e: Error) =>
     logger.warn({ event: 'mcp_request_error', err: e }, 'MCP request refused or failed');
@@ -386,13 +395,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       body: text,
       signal: abort.signal,
     });
+    const state: RequestState = { identity, outcome: { loginEnded: false } };
     const authInfo: AuthInfo = {
       token: '[verified]',
       clientId: identity.clientId ?? '',
       scopes: [...identity.scopes],
       expiresAt: identity.expiresAt,
       resource: publicUrl,
-      extra: { identity },
+      extra: { state },
     };
     const response = (await isLegacyRequest(request, body, {
       maxRequestBodySize: config.limits.maxBodyBytes,
@@ -403,6 +413,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     response.headers.forEach((value, key) => {
       reply.header(key, value);
     });
+    // A tool call refused because the caller's login has ended (the exchange's invalid_grant) is
+    // answered 401 invalid_token, as for an expired token: the client's cue to log in again (MCP
+    // authorization, RFC 6750 section 3.1). The JSON-RPC body still carries the coded tool error.
+    if (state.outcome.loginEnded) {
+      reply.code(401);
+      reply.header(
+        'www-authenticate',
+        `Bearer error="invalid_token", error_description="the login session has ended: log in again", resource_metadata=${quote(metadataUrl)}`,
+      );
+    }
     // Streamed, not buffered: a 2026-07-28 `subscriptions/listen` answer is an open SSE stream.
     return reply.send(response.body === null ? '' : Readable.fromWeb(response.body as NodeReadableStream));
   });

@@ -18,6 +18,7 @@ export type McpServerErrorCode =
   | 'ERR_MCP_UNKNOWN_TOOL'
   // Token exchange at the IdP (RFC 8693)
   | 'ERR_MCP_EXCHANGE_REFUSED'
+  | 'ERR_MCP_LOGIN_ENDED'
   | 'ERR_MCP_EXCHANGE_UNAVAILABLE'
   // Certificate from the CA broker
   | 'ERR_MCP_BROKER_UNAVAILABLE'
@@ -29,6 +30,7 @@ export type McpServerErrorCode =
   | 'ERR_MCP_SSH_AUTH'
   | 'ERR_MCP_SSH_CONNECT'
   | 'ERR_MCP_SSH_EXEC'
+  | 'ERR_MCP_OUTCOME_UNKNOWN'
   | 'ERR_MCP_TIMEOUT'
   | 'ERR_MCP_CERT_EXPIRED'
   // The device ran the validator and refused, or the command failed there
@@ -47,6 +49,7 @@ export const PUBLIC_MESSAGES: Readonly<Record<McpServerErrorCode, string>> = Obj
   ERR_MCP_UNKNOWN_DEVICE: 'no such device in the inventory',
   ERR_MCP_UNKNOWN_TOOL: 'no such tool',
   ERR_MCP_EXCHANGE_REFUSED: 'the identity provider refused to delegate this call',
+  ERR_MCP_LOGIN_ENDED: 'the login session has ended: log in again',
   ERR_MCP_EXCHANGE_UNAVAILABLE: 'the identity provider could not be reached',
   ERR_MCP_BROKER_UNAVAILABLE: 'the certificate broker could not be reached',
   ERR_MCP_BROKER_TIMEOUT: 'the certificate broker did not answer in time',
@@ -56,6 +59,7 @@ export const PUBLIC_MESSAGES: Readonly<Record<McpServerErrorCode, string>> = Obj
   ERR_MCP_SSH_AUTH: 'the device refused the certificate',
   ERR_MCP_SSH_CONNECT: 'the device could not be reached',
   ERR_MCP_SSH_EXEC: 'the device did not run the command',
+  ERR_MCP_OUTCOME_UNKNOWN: 'the connection closed while the command ran: it may have run',
   ERR_MCP_TIMEOUT: 'the device did not answer in time',
   ERR_MCP_CERT_EXPIRED: 'the device certificate expired',
   ERR_MCP_DEVICE_DENIED: 'the device refused or failed the command',
@@ -66,13 +70,26 @@ export class McpServerError extends Error {
   override readonly name = 'McpServerError';
   readonly code: McpServerErrorCode;
 
-  constructor(code: McpServerErrorCode, message: string, options?: { cause?: unknown }) {
+  /**
+   * A fixed text the agent may see after the public message (never built from what the agent sent):
+   * which argument was refused and what it must be.
+   */
+  readonly publicDetail: string | undefined;
+
+  constructor(
+    code: McpServerErrorCode,
+    message: string,
+    options?: { cause?: unknown; publicDetail?: string },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.publicDetail = options?.publicDetail;
   }
 
   get publicMessage(): string {
-    return PUBLIC_MESSAGES[this.code];
+    return this.publicDetail === undefined
+      ? PUBLIC_MESSAGES[this.code]
+      : `${PUBLIC_MESSAGES[this.code]}: ${this.publicDetail}`;
   }
 }
 

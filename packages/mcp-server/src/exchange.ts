@@ -88,6 +88,14 @@ export function createTokenExchanger(options: TokenExchangeOptions): TokenExchan
     if (!res.ok) {
       // RFC 6749 section 5.2 error codes are safe to log; the description is the IdP's operator text.
       const error = typeof body['error'] === 'string' ? body['error'].slice(0, 64) : 'unknown';
+      // invalid_grant: the subject token itself is no longer good (RFC 8693 section 2.2.2), e.g. its
+      // login session ended when the IdP restarted. Only a new login helps: the caller gets a 401.
+      if (error === 'invalid_grant') {
+        throw new McpServerError(
+          'ERR_MCP_LOGIN_ENDED',
+          `token exchange refused: HTTP ${res.status} invalid_grant`,
+        );
+      }
       throw new McpServerError(
         'ERR_MCP_EXCHANGE_REFUSED',
         `token exchange refused: HTTP ${res.status} ${error}`,

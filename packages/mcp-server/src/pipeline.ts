@@ -213,7 +213,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       });
     }
     const poolKey = SessionPool.key(identity.sid, identity.role.name, device.name);
-    const { session, reused } = await pool.acquire(poolKey, async () => {
+    const { session, reused, release } = await pool.acquire(poolKey, async () => {
       const { key, cert } = await obtainCertificate(identity, device, ctxIn, timings);
       const t = performance.now();
       const connection = await connectTarget(
@@ -231,22 +231,27 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
         validBefore: cert.validBefore,
       };
     });
-    if (session.certRequestId !== ctxIn.requestId) deviceRequestId(session.certRequestId);
-    timings['reused'] = reused ? 1 : 0;
-    setCtx(withFields(ctxIn, { certSerial: session.certSerial }));
-    // The pool's timer may not have fired yet: never start an exec on an expiring certificate.
-    if (!pool.usable(session)) {
-      throw new McpServerError('ERR_MCP_CERT_EXPIRED', 'session certificate too close to expiry');
-    }
-    const t = performance.now();
     try {
-      return await session.connection.exec(command, {
-        env: envFor(session.certRequestId),
-        timeoutMs: limits.execTimeoutMs,
-        maxOutputBytes: limits.maxOutputBytes,
-      });
+      if (session.certRequestId !== ctxIn.requestId) deviceRequestId(session.certRequestId);
+      timings['reused'] = reused ? 1 : 0;
+      setCtx(withFields(ctxIn, { certSerial: session.certSerial }));
+      // The pool's timer may not have fired yet: never start an exec on an expiring certificate.
+      if (!pool.usable(session)) {
+        throw new McpServerError('ERR_MCP_CERT_EXPIRED', 'session certificate too close to expiry');
+      }
+      const t = performance.now();
+      try {
+        return await session.connection.exec(command, {
+          env: envFor(session.certRequestId),
+          timeoutMs: limits.execTimeoutMs,
+          maxOutputBytes: limits.maxOutputBytes,
+        });
+      } finally {
+        timings['exec'] = round(performance.now() - t);
+      }
     } finally {
-      timings['exec'] = round(performance.now() - t);
+      // Renewal closes the replaced connection only once every exec on it has finished.
+      release();
     }
   };
 
@@ -337,8 +342,15 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
             );
           } else {
             const note = exec.truncated ? `\n[output truncated at ${limits.maxOutputBytes} bytes]` : '';
+            // A configuration command prints nothing when it works: say so, rather than answer "".
+            const text = deviceText(exec.stdout, limits.maxOutputBytes) + note;
             result = {
-              content: [{ type: 'text', text: deviceText(exec.stdout, limits.maxOutputBytes) + note }],
+              content: [
+                {
+                  type: 'text',
+                  text: text.trim() === '' ? `${tool} on ${device.name}: done (exit 0, no output)` : text,
+                },
+              ],
             };
           }
         }

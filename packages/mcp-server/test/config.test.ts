@@ -182,4 +182,26 @@ describe('CLI', () => {
     const code = await new Promise((r) => child.once('exit', r));
     expect(code).toBe(2);
   }, 20_000);
+
+  it('--help exits 0; a usage error exits 2 with its reason on one line', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const cli = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['--conditions=netward-source', '--import', 'tsx', 'src/cli/netward-mcp-server.ts', ...args],
+        { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' },
+      );
+    const help = cli('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: netward-mcp-server serve --config FILE');
+    for (const [args, reason] of [
+      [['bogus'], 'unknown command "bogus"'],
+      [[], 'no command given'],
+      [['serve'], 'serve needs --config FILE'],
+    ] as const) {
+      const r = cli(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim()).toBe(`netward-mcp-server: ${reason} (netward-mcp-server --help for usage)`);
+    }
+  }, 30_000);
 });

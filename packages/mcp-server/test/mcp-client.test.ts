@@ -171,6 +171,9 @@ describe.each(REVISIONS)('MCP revision %s', (revision) => {
         count: 6,
       });
       expect(tooMany.error.code).toBe('ERR_MCP_INVALID_ARGUMENT');
+      // The agent learns which argument and what it must be (a fixed text, never the value it sent).
+      expect(tooMany.error.message).toBe('invalid tool argument: count must be an integer from 1 to 5');
+      expect(bad.error.message).toBe('invalid tool argument: destination must be an IPv4 or IPv6 address');
       const end = logs.events('tool_call_end').find((l) => l['request_id'] === tooMany.error.request_id);
       expect(end).toMatchObject({ decision: 'error', code: 'ERR_MCP_INVALID_ARGUMENT', tool: 'ping' });
       await client.close();
@@ -270,7 +273,7 @@ describe.each(REVISIONS)('MCP revision %s', (revision) => {
       const issuedBefore = h.broker.issued.length;
       try {
         for (const [mode, code] of [
-          ['refuse', 'ERR_MCP_EXCHANGE_REFUSED'],
+          ['forbid', 'ERR_MCP_EXCHANGE_REFUSED'],
           ['error500', 'ERR_MCP_EXCHANGE_UNAVAILABLE'],
           ['hang', 'ERR_MCP_EXCHANGE_UNAVAILABLE'],
         ] as const) {
@@ -288,6 +291,44 @@ describe.each(REVISIONS)('MCP revision %s', (revision) => {
       await client.close();
       // A fresh app writes to a fresh capture: later tests read that one.
       ({ logs } = await h.app({}, { listen: true }));
+    });
+
+    it('login ended (the exchange says invalid_grant): HTTP 401 invalid_token, not a tool error', async () => {
+      const token = await h.idp.mint({ net_role: 'net-viewer' });
+      const issuedBefore = h.broker.issued.length;
+      h.idp.exchangeMode = 'refuse';
+      try {
+        const res = await fetch(h.publicUrl, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-protocol-version': '2025-06-18',
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 7,
+            method: 'tools/call',
+            params: { name: 'show_bgp_summary', arguments: { device: 'device-1' } },
+          }),
+        });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(
+          /^Bearer error="invalid_token", error_description="the login session has ended/,
+        );
+        expect(res.headers.get('www-authenticate')).toContain('resource_metadata=');
+        expect(await res.text()).toContain('ERR_MCP_LOGIN_ENDED');
+        // The SDK client sees the 401 too, not a tool result.
+        const client = await connect(token);
+        await expect(
+          client.callTool({ name: 'show_bgp_summary', arguments: { device: 'device-1' } }),
+        ).rejects.toThrow();
+        await client.close().catch(() => undefined);
+      } finally {
+        h.idp.exchangeMode = 'ok';
+      }
+      expect(h.broker.issued.length).toBe(issuedBefore);
     });
 
     it('broker down (real broker client against a closed port) and broker refusing', async () => {

@@ -45,11 +45,57 @@ describe('SessionPool (unit, fake connections)', () => {
     expect(a.reused).toBe(false);
     expect(b.reused).toBe(true);
     expect(b.session).toBe(a.session);
+    a.release();
+    b.release();
     await sleep(700);
     // Inside the renewal margin: not reused, and the old connection is already closed.
     expect(pool.usable(a.session)).toBe(false);
     expect(closed).toHaveLength(1);
     expect(closed[0]!).toBeLessThanOrEqual(validBefore - 1000 + 50);
+    pool.closeAll();
+  });
+
+  it('renewal drains: the replaced connection closes only after the exec in flight on it', async () => {
+    const pool = new SessionPool({ renewBeforeExpiryMs: 1000 });
+    const closed: number[] = [];
+    let created = 0;
+    const create = async () => {
+      created += 1;
+      return {
+        connection: fakeConnection(closed),
+        certSerial: String(created),
+        certRequestId: 'AAAAAAAAAAAAAAAAAAAAAA',
+        validBefore: new Date(Date.now() + 1300),
+      };
+    };
+    const inFlight = await pool.acquire('k', create);
+    await sleep(500);
+    // Renewal time: new calls get a new certificate and connection...
+    const next = await pool.acquire('k', create);
+    expect(next.reused).toBe(false);
+    expect(next.session).not.toBe(inFlight.session);
+    // ...while the command still running on the old one is not cut.
+    expect(inFlight.session.connection.usable).toBe(true);
+    expect(closed).toHaveLength(0);
+    inFlight.release();
+    expect(inFlight.session.connection.usable).toBe(false);
+    expect(closed).toHaveLength(1);
+    next.release();
+    pool.closeAll();
+  });
+
+  it('closes a drained connection after maxDrainMs even if an exec never reports back', async () => {
+    const pool = new SessionPool({ renewBeforeExpiryMs: 1000, maxDrainMs: 200 });
+    const closed: number[] = [];
+    const stuck = await pool.acquire('k', async () => ({
+      connection: fakeConnection(closed),
+      certSerial: '1',
+      certRequestId: 'AAAAAAAAAAAAAAAAAAAAAA',
+      validBefore: new Date(Date.now() + 1100),
+    }));
+    await sleep(450);
+    expect(closed).toHaveLength(1);
+    expect(stuck.session.connection.usable).toBe(false);
     pool.closeAll();
   });
 

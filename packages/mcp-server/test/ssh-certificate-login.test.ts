@@ -176,6 +176,15 @@ describe('certificate login against real sshd', () => {
     }
   });
 
+  it('a connection lost while the command runs is "outcome unknown", not "not run"', async () => {
+    const conn = await connectWith({});
+    const pending = codeOf(conn.exec('sleep', { ...execOptions, timeoutMs: 5000 }));
+    // The exec channel is open and the command started; then the connection goes.
+    await new Promise((r) => setTimeout(r, 700));
+    conn.close();
+    expect(await pending).toBe('ERR_MCP_OUTCOME_UNKNOWN');
+  });
+
   it('runs 25 concurrent execs on one connection within sshd MaxSessions (10)', async () => {
     const conn = await connectWith({});
     try {

@@ -487,6 +487,10 @@ class ServerConnection {
         },
         role: isValidField('role', req.user) ? req.user : undefined,
         duration_ms: elapsed(started),
+        // The client closed its side before the answer: it gave up on its timeout and failed closed,
+        // so this decision is not the one the device acted on (a stalled server, resumed, otherwise
+        // logged "permit" for requests the device had denied).
+        ...(this.#socket.destroyed || this.#socket.readableEnded ? { late: true } : {}),
         ...(failure !== undefined ? { err: failure } : {}),
       },
       audit,

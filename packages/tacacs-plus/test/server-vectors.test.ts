@@ -109,3 +109,32 @@ describe('our server answers the captured client packets as tac_plus-ng did', ()
     });
   }
 });
+
+describe('a decision its client no longer waits for', () => {
+  it('is logged with late: true when the client closed before the answer', async () => {
+    const author = loadVectors().find((c) => c.messages[0] && Buffer.from(c.messages[0].hex, 'hex')[1] === 2);
+    if (author === undefined) throw new Error('no authorization case in the vectors');
+    const request = Buffer.from(author.messages[0]!.hex, 'hex');
+    const { port, lines } = await startServer(
+      {
+        key: LAB_KEY,
+        handlers: {
+          // Slower than the client: it sends its request and gives up (half-closes) at once.
+          authorize: async (r) => {
+            await new Promise((res) => setTimeout(res, 150));
+            return tacPlusNgPolicy(r);
+          },
+        },
+      },
+      cleanup,
+    );
+    const s = net.connect(port, '127.0.0.1', () => s.end(request));
+    s.on('error', () => {});
+    cleanup.push(async () => void s.destroy());
+    // And one that waits, for comparison.
+    expect((await replay(port, [request])).length).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    const decisions = lines.filter((l) => l['event'] === 'tacacs.authorization');
+    expect(decisions.map((l) => l['late'] === true).sort()).toEqual([false, true]);
+  });
+});

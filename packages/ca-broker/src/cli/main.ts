@@ -36,6 +36,17 @@ function option(values: Record<string, unknown>, name: string): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // The convention of every netward program: --help, -h and help print the usage and exit 0.
+  if (
+    command === '--help' ||
+    command === '-h' ||
+    command === 'help' ||
+    rest.includes('--help') ||
+    rest.includes('-h')
+  ) {
+    console.log(USAGE);
+    return 0;
+  }
   const { values } = parseArgs({
     args: rest,
     strict: true,
@@ -115,7 +126,10 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`netward-ca-broker: ${(err as Error).message}\n${USAGE}`);
+      // One line saying what was wrong; the usage is one --help away.
+      console.error(
+        `netward-ca-broker: ${(err as Error).message.split('\n')[0]} (netward-ca-broker --help for usage)`,
+      );
       process.exitCode = 2;
       return;
     }

@@ -23,6 +23,8 @@ export interface AuditEvent {
   readonly tool?: string;
   readonly decision?: string;
   readonly event?: string;
+  /** The component said it decided after its caller had given up (`late: true` in the record). */
+  readonly late?: boolean;
   /** The crucial part of the entry, one line. */
   readonly summary: string;
   /** file:line */
@@ -183,6 +185,7 @@ export function readJsonLog(file: string, fallbackComponent: string, device?: st
         : {}),
       ...(str(r['decision']) !== undefined ? { decision: str(r['decision']) as string } : {}),
       ...(str(r['event']) !== undefined ? { event: str(r['event']) as string } : {}),
+      ...(r['late'] === true ? { late: true } : {}),
       summary: summarize(component, r),
       source: `${basename(file)}:${i + 1}`,
     });

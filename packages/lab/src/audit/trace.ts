@@ -34,6 +34,16 @@ export interface Chain {
   readonly events: readonly (AuditEvent & { link: LinkId | 'other' })[];
   /** Links with no record, each with the reason it may legitimately be absent, if one is known. */
   readonly missing: readonly { link: LinkId; label: string; note?: string }[];
+  /**
+   * Records that are present but disagree with the chain: a decision logged after the device had
+   * already given up on it, a certificate issued after the call ended. Complete = none missing, none here.
+   */
+  readonly inconsistent?: readonly string[];
+}
+
+/** Complete only when every link is present and every record agrees with the others. */
+export function isComplete(chain: Chain): boolean {
+  return chain.missing.length === 0 && (chain.inconsistent ?? []).length === 0;
 }
 
 export type QueryKind = 'request_id' | 'cert_serial' | 'sid' | 'user';
@@ -100,27 +110,64 @@ export function requestIdsFor(events: readonly AuditEvent[], query: string): str
 
 /** Builds the chain of one tool call from every component's records. */
 export function traceRequest(events: readonly AuditEvent[], requestId: string): Chain {
-  const own = events.filter((e) => e.requestId === requestId);
+  const allOwn = events.filter((e) => e.requestId === requestId);
   // Session mode: the device saw the request id of the call that obtained the reused certificate.
   // Its device-side records inside this call's time window belong to this call; the certificate's
   // issue and the SSH login belong to every call that used them.
   const deviceIds = new Set(
-    own.map((e) => e.deviceRequestId).filter((d): d is string => d !== undefined && d !== requestId),
+    allOwn.map((e) => e.deviceRequestId).filter((d): d is string => d !== undefined && d !== requestId),
   );
-  const times = own
-    .map((e) => e.time)
-    .filter(Boolean)
-    .sort();
-  const from = times[0] ?? '';
-  const to = times.at(-1) ?? '';
+  // Every call that shares the device-side request id with this one (this call's certificate reused
+  // by later calls, or this call reusing an earlier call's): their device records carry the same id.
+  const certIds = new Set([...deviceIds, requestId]);
+  const sharers = new Set<string>();
+  for (const e of events) {
+    if (e.component !== 'mcp-server' || e.requestId === undefined || e.requestId === requestId) continue;
+    if ((e.deviceRequestId !== undefined && certIds.has(e.deviceRequestId)) || certIds.has(e.requestId))
+      sharers.add(e.requestId);
+  }
+  const windowOf = (id: string): [string, string] => {
+    const mcp = events.filter((e) => e.requestId === id && e.component === 'mcp-server');
+    const times = (mcp.length > 0 ? mcp : events.filter((e) => e.requestId === id))
+      .map((e) => e.time)
+      .filter(Boolean)
+      .sort();
+    return [times[0] ?? '', times.at(-1) ?? ''];
+  };
+  const [from, to] = windowOf(requestId);
+  // The syslog copy is stamped by the collector on arrival, a moment after the validator's record.
+  const inWindow = (e: AuditEvent, [f, t]: [string, string]) =>
+    e.time >= f && e.time <= (e.component === 'syslog' && t !== '' ? plusMs(t, 1000) : t);
+  const deviceSide = (e: AuditEvent) =>
+    e.component !== 'mcp-server' &&
+    e.component !== 'idp' &&
+    e.component !== 'ca-broker' &&
+    e.component !== 'sshd';
+  const own = allOwn.filter((e) => sharers.size === 0 || !deviceSide(e) || inWindow(e, [from, to]));
   const borrowed = events.filter(
     (e) =>
       e.requestId !== undefined &&
       deviceIds.has(e.requestId) &&
-      (e.component === 'ca-broker' ||
-        e.component === 'sshd' ||
-        (e.component !== 'mcp-server' && e.component !== 'idp' && e.time >= from && e.time <= to)),
+      (e.component === 'ca-broker' || e.component === 'sshd' || (deviceSide(e) && inWindow(e, [from, to]))),
   );
+  // A device record inside this call's window and another sharer's cannot be attributed.
+  const otherWindows = [...sharers].map((id) => [id, windowOf(id)] as const);
+  const ambiguousWith = new Set<string>();
+  let ambiguous = 0;
+  for (const e of [...own, ...borrowed]) {
+    if (!deviceSide(e) || e.requestId === undefined || !certIds.has(e.requestId)) continue;
+    const others = otherWindows.filter(([, w]) => inWindow(e, w)).map(([id]) => id);
+    if (others.length > 0) {
+      ambiguous++;
+      for (const o of others) ambiguousWith.add(o);
+    }
+  }
+  const attribution =
+    ambiguous === 0
+      ? []
+      : [
+          `${ambiguous} device record(s) fall in the time of call(s) ${[...ambiguousWith].join(', ')} on the same certificate too: the device sees the certificate's request id, not each call's`,
+        ];
   const direct = [...own, ...borrowed];
   const serials = [...new Set(direct.map((e) => e.certSerial).filter((s): s is string => s !== undefined))];
   const pick = <K extends 'user' | 'sid' | 'device' | 'tool'>(k: K) =>
@@ -137,11 +184,15 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
     if (e.certSerial !== undefined && serials.includes(e.certSerial) && e.requestId === undefined)
       included.add(e);
   }
-  const start = [...included].sort(byTime)[0]?.time ?? '';
-  const issued = [...included].filter((e) => e.component === 'ca-broker').sort(byTime)[0]?.time ?? start;
+  // The exchange was made by the call that obtained the certificate (this one, or in session mode the
+  // one whose certificate it reuses), between that call's start and the certificate's issue (or this
+  // call's end when no certificate was issued): never before the call, never after it.
+  const certCall = [...deviceIds][0] ?? requestId;
+  const exchangeFrom = windowOf(certCall)[0];
+  const issued = [...included].filter((e) => e.component === 'ca-broker').sort(byTime)[0]?.time ?? to;
   if (sid !== undefined) {
     // The login of this session, and the token exchange that preceded the certificate: the exchange
-    // knows the session, not the request, so the latest one before the certificate is the one used.
+    // knows the session, not the request, so the latest one inside that window is the one used.
     const login = events
       .filter((e) => e.component === 'idp' && e.event === 'login' && e.sid === sid)
       .sort(byTime)[0];
@@ -153,6 +204,7 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
           e.sid === sid &&
           (e.event === 'token_exchange' ||
             (e.event === 'token_issued' && e.summary.startsWith('token exchange'))) &&
+          (exchangeFrom === '' || e.time >= exchangeFrom) &&
           (issued === '' || e.time <= issued),
       )
       .sort(byTime)
@@ -178,8 +230,10 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
     }
     return { link: l.id, label: l.label, ...(note !== undefined ? { note } : {}) };
   });
+  const inconsistent = [...disagreements(chainEvents, requestId), ...attribution];
   return {
     requestId,
+    inconsistent,
     ...(user !== undefined ? { user } : {}),
     ...(sid !== undefined ? { sid } : {}),
     serials,
@@ -190,36 +244,111 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
   };
 }
 
+/**
+ * Records that are present but do not agree with the rest of the chain. Each of these was seen in the
+ * lab under faults: an MCP server killed mid-call (no end record), a TACACS+ server that answered after
+ * the validator had failed closed on its timeout, a broker that issued a certificate for a call that had
+ * already ended. A chain with any of them is not complete.
+ */
+function disagreements(
+  events: readonly (AuditEvent & { link: LinkId | 'other' })[],
+  requestId: string,
+): string[] {
+  const out: string[] = [];
+  const own = events.filter((e) => e.requestId === requestId);
+  const mcp = own.filter((e) => e.component === 'mcp-server');
+  const end = mcp.find((e) => e.event === 'tool_call_end');
+  if (mcp.some((e) => e.event === 'tool_call_start') && end === undefined)
+    out.push('the MCP server logged the start of the call but not its end (it stopped mid-call?)');
+  for (const e of events) {
+    if (e.late)
+      out.push(
+        `${e.component} decided late (${e.decision ?? 'no decision'} at ${shortTime(e.time)}): its caller had given up`,
+      );
+  }
+  const last = (link: LinkId) =>
+    events
+      .filter(
+        (e) =>
+          e.link === link && (e.requestId === undefined || e.requestId === requestId || link !== 'validator'),
+      )
+      .sort(byTime)
+      .at(-1);
+  const validator = last('validator');
+  for (const t of events.filter((e) => e.link === 'tacacs' && !e.late)) {
+    if (validator !== undefined && t.time > validator.time && t.decision !== validator.decision)
+      out.push(
+        `TACACS+ said ${t.decision ?? '?'} at ${shortTime(t.time)}, after the validator had decided ${validator.decision ?? '?'} at ${shortTime(validator.time)}`,
+      );
+  }
+  if (end !== undefined) {
+    for (const c of events.filter((e) => e.link === 'ca-issue' && e.requestId === requestId)) {
+      if (c.time > end.time)
+        out.push(
+          `certificate issued at ${shortTime(c.time)}, after the call ended at ${shortTime(end.time)}`,
+        );
+    }
+  }
+  return out;
+}
+
+function plusMs(iso: string, ms: number): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : new Date(t + ms).toISOString();
+}
+
 function shortTime(iso: string): string {
   return iso ? iso.slice(11, 23) : '??:??:??.???';
 }
 
+/** Which correlation ids a record carries, by name: the values are in the chain's header. */
 function ids(e: AuditEvent): string {
   const out: string[] = [];
-  if (e.user) out.push(`user=${e.user}`);
-  if (e.sid) out.push(`sid=${e.sid.slice(0, 8)}…`);
-  if (e.certSerial) out.push(`serial=${e.certSerial}`);
-  if (e.requestId) out.push(`req=${e.requestId.slice(0, 8)}…`);
+  if (e.user) out.push('user');
+  if (e.sid) out.push('sid');
+  if (e.certSerial) out.push('serial');
+  if (e.requestId) out.push('req');
   return out.join(' ');
 }
 
-/** The chain as the seed's table: time, component, the crucial part of the entry, its ids. */
+/** Every line of the trace fits a terminal of this many columns. */
+export const TRACE_WIDTH = 120;
+
+function clip(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+/**
+ * The chain as the seed's table: time, component, the crucial part of the entry, which ids it
+ * carries. Every line fits TRACE_WIDTH columns: the ids' values are printed once, in the header.
+ */
 export function formatChain(chain: Chain): string[] {
   const lines: string[] = [];
   lines.push(
-    `request ${chain.requestId}  user=${chain.user ?? '?'} sid=${chain.sid ?? '?'} serial=${chain.serials.join(',') || '?'} device=${chain.device ?? '?'} tool=${chain.tool ?? '?'}`,
+    clip(
+      `request ${chain.requestId}  user=${chain.user ?? '?'}  device=${chain.device ?? '?'}  tool=${chain.tool ?? '?'}`,
+      TRACE_WIDTH,
+    ),
   );
-  lines.push(`  ${'time'.padEnd(12)}  ${'component'.padEnd(22)}  ${'entry'.padEnd(64)}  ids`);
+  lines.push(clip(`  sid=${chain.sid ?? '?'}  serial=${chain.serials.join(',') || '?'}`, TRACE_WIDTH));
+  // 2 + 12 + 2 + 20 + 2 + entry + 2 + 19 ("user sid serial req") = 120
+  const entryWidth = TRACE_WIDTH - 2 - 12 - 2 - 20 - 2 - 2 - 19;
+  lines.push(`  ${'time'.padEnd(12)}  ${'component'.padEnd(20)}  ${'entry'.padEnd(entryWidth)}  ids`);
   for (const e of chain.events) {
-    const summary = e.summary.length > 64 ? `${e.summary.slice(0, 61)}...` : e.summary;
+    const component = clip(
+      e.component + (e.device && e.component !== 'mcp-server' ? `@${e.device}` : ''),
+      20,
+    );
     lines.push(
-      `  ${shortTime(e.time)}  ${(e.component + (e.device && e.component !== 'mcp-server' ? `@${e.device}` : '')).padEnd(22)}  ${summary.padEnd(64)}  ${ids(e)}`,
+      `  ${shortTime(e.time)}  ${component.padEnd(20)}  ${clip(e.summary, entryWidth).padEnd(entryWidth)}  ${ids(e)}`.trimEnd(),
     );
   }
-  if (chain.missing.length === 0) {
-    lines.push('  every link of the chain has a record');
+  if (chain.missing.length === 0 && (chain.inconsistent ?? []).length === 0) {
+    lines.push('  complete: every link of the chain has a record, and they agree');
   } else {
-    for (const m of chain.missing) lines.push(`  ✗ missing: ${m.label}${m.note ? ` (${m.note})` : ''}`);
+    for (const m of chain.missing)
+      lines.push(clip(`  ✗ missing: ${m.label}${m.note ? ` (${m.note})` : ''}`, TRACE_WIDTH));
+    for (const m of chain.inconsistent ?? []) lines.push(clip(`  ✗ inconsistent: ${m}`, TRACE_WIDTH));
   }
   return lines;
 }

@@ -1,5 +1,12 @@
 import { readLabEvents } from '../audit/sources.ts';
-import { classify, formatChain, requestIdsFor, traceRequest } from '../audit/trace.ts';
+import {
+  classify,
+  formatChain,
+  isComplete,
+  requestIdsFor,
+  TRACE_WIDTH,
+  traceRequest,
+} from '../audit/trace.ts';
 import { DEFAULT_LAB_DIR, labLayout } from '../layout.ts';
 
 const USAGE = `usage: netward-audit trace <request-id | cert-serial | sid | user> [--dir D] [--all] [--json]
@@ -16,9 +23,11 @@ latest one in full, the others as one line each, or all in full with --all).`;
 function parseTraceArgs(argv: readonly string[]): {
   values: { dir?: string; all?: boolean; json?: boolean; help?: boolean };
   positionals: string[];
+  unknownOption: string | undefined;
 } {
   const values: { dir?: string; all?: boolean; json?: boolean; help?: boolean } = {};
   const positionals: string[] = [];
+  let unknownOption: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--') positionals.push(...argv.slice(i + 1));
@@ -29,17 +38,32 @@ function parseTraceArgs(argv: readonly string[]): {
     else if (a === '--all') values.all = true;
     else if (a === '--json') values.json = true;
     else if (a === '--help' || a === '-h') values.help = true;
+    else if (a.startsWith('--') && a.length > 2) unknownOption ??= `unknown option "${a}"`;
     else positionals.push(a);
     if (a === '--') break;
   }
-  return { values, positionals };
+  return { values, positionals, unknownOption };
 }
 
 export function runTrace(argv: string[]): number {
-  const { values, positionals } = parseTraceArgs(argv);
-  const [command, query] = positionals;
-  if (values.help || command !== 'trace' || query === undefined) {
-    console.error(USAGE);
+  const { values, positionals, unknownOption } = parseTraceArgs(argv);
+  const [command, query, extra] = positionals;
+  if (values.help || command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const reason =
+    command === undefined
+      ? 'no command given'
+      : command !== 'trace'
+        ? `unknown command "${command}"`
+        : query === undefined
+          ? 'trace needs a request id, certificate serial, sid or user'
+          : extra !== undefined
+            ? `trace takes one id, not also "${extra}"`
+            : unknownOption;
+  if (reason !== undefined || query === undefined) {
+    console.error(`netward-audit: ${reason ?? 'usage'} (netward-audit --help for usage)`);
     return 2;
   }
   const dir = values.dir ?? process.env['NETWARD_LAB_DIR'] ?? DEFAULT_LAB_DIR;
@@ -58,21 +82,30 @@ export function runTrace(argv: string[]): number {
   const chains = ids.map((id) => traceRequest(events, id));
   if (values.json) {
     console.log(JSON.stringify({ query, kind, chains }, null, 2));
-    return chains.every((c) => c.missing.length === 0) ? 0 : 3;
+    return chains.every(isComplete) ? 0 : 3;
   }
-  console.log(`${query} is a ${kind.replace('_', ' ')}: ${chains.length} tool call(s)\n`);
+  const n = chains.length;
+  console.log(`${query} is a ${kind.replace('_', ' ')}: ${n} tool call${n === 1 ? '' : 's'}, oldest first\n`);
   const full = values.all ? chains : chains.slice(-1);
-  if (!values.all && chains.length > 1) {
-    for (const c of chains.slice(0, -1)) {
-      console.log(
-        `  ${c.events[0]?.time ?? ''}  ${c.requestId}  ${c.tool ?? '?'} on ${c.device ?? '?'}  ${c.events.length} records${c.missing.length ? `, ${c.missing.length} missing` : ''}`,
-      );
-    }
-    console.log('');
+  if (n > 1) {
+    chains.forEach((c, i) => {
+      const state = isComplete(c)
+        ? 'complete'
+        : `${c.missing.length} missing, ${(c.inconsistent ?? []).length} inconsistent`;
+      // When the call itself started (its MCP server record), not the login its chain begins with.
+      const started = (c.events.find((e) => e.link === 'mcp-call') ?? c.events[0])?.time ?? '';
+      const line = `  ${String(i + 1).padStart(String(n).length)}. ${started.slice(11, 23)}  ${c.requestId}  ${c.tool ?? '?'} on ${c.device ?? '?'}  ${state}`;
+      console.log(line.length > TRACE_WIDTH ? `${line.slice(0, TRACE_WIDTH - 1)}…` : line);
+    });
+    console.log(
+      values.all
+        ? '\nevery call in full:\n'
+        : `\nthe latest call (${n}.) in full; --all shows every one, trace <request-id> one of them:\n`,
+    );
   }
   for (const c of full) {
     for (const line of formatChain(c)) console.log(line);
     console.log('');
   }
-  return full.every((c) => c.missing.length === 0) ? 0 : 3;
+  return full.every(isComplete) ? 0 : 3;
 }

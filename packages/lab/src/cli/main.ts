@@ -2,13 +2,14 @@ import { parseArgs } from 'node:util';
 import { LabError } from '../errors.ts';
 import { DEFAULT_LAB_DIR, type LabOptions } from '../layout.ts';
 
-const USAGE = `usage: netward-lab <command> [options]
+const USAGE = `usage: netward-lab <command> [options]   (netward-lab --help: this text)
 
   up       bring the lab up (idempotent): namespaces, FRR, sshd, IdP, TACACS+, CA broker, MCP server
   down     stop everything and remove namespaces, veths and the bridge
   status   what runs (--json for machine-readable)
   demo     the five steps of the demo through a real MCP client, then one call's audit trail
   token    log a user in (authorization code + PKCE) and print the MCP access token: token <user>
+           (valid 15 minutes; log in again for a new one)
   trace    the audit chain of a request id, certificate serial, sid or user: trace <id>
 
 options (all commands):
@@ -32,9 +33,15 @@ function labDir(values: { dir?: string | undefined }): string {
 
 function int(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new LabError('ERR_LAB_CONFIG', `--${name} must be a number`);
+  if (!/^\d+$/.test(value)) throw new LabError('ERR_LAB_USAGE', `--${name} must be a number, not "${value}"`);
   return Number(value);
 }
+
+const COMMANDS = ['up', 'down', 'status', 'demo', 'token', 'trace', 'help'];
+const INTERNAL = ['serve-logstamp', 'serve-idp', 'serve-syslog', 'serve-tacacs', 'supervise'];
+
+/** Exit status of a usage error (as getopt-based tools and the BSD sysexits convention use). */
+export const EXIT_USAGE = 2;
 
 function printProgress() {
   const pending: string[] = [];
@@ -54,13 +61,63 @@ function printProgress() {
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
+  if (command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command === undefined) throw new LabError('ERR_LAB_USAGE', 'no command given');
+  if (command.startsWith('-'))
+    throw new LabError('ERR_LAB_USAGE', `the command comes first, not "${command}"`);
+  if (!COMMANDS.includes(command) && !INTERNAL.includes(command))
+    throw new LabError('ERR_LAB_USAGE', `unknown command "${command}"`);
+  if (command === 'supervise') {
+    const { supervise } = await import('../services/supervise.ts');
+    const spec = argv[1];
+    if (spec === undefined) throw new LabError('ERR_LAB_USAGE', 'supervise needs the spec file');
+    return supervise(spec);
+  }
   if (command === 'trace') {
     // Its own argument reading: a request id may start with '-'.
     const { runTrace } = await import('./audit.ts');
     return runTrace(argv);
   }
-  const { values, positionals } = parseArgs({
-    args: argv.slice(1),
+  let parsed: ReturnType<typeof parseLabArgs>;
+  try {
+    parsed = parseLabArgs(argv.slice(1));
+  } catch (err) {
+    // util.parseArgs's messages are already one line ("Unknown option '--x'. ...").
+    throw new LabError('ERR_LAB_USAGE', (err as Error).message.split('\n')[0] ?? String(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const dir = labDir(values);
+  if (command === 'token') {
+    const user = positionals[0];
+    const { loadLab } = await import('../lab.ts');
+    const layout = loadLab(dir);
+    const { loadUsers } = await import('../idp/config.ts');
+    const users = Object.keys(loadUsers(layout.paths.usersFile)).sort();
+    if (user === undefined || !users.includes(user))
+      throw new LabError(
+        'ERR_LAB_USAGE',
+        `${user === undefined ? 'token needs a user' : `no lab user "${user}"`}; the lab's users are ${users.join(', ')}`,
+      );
+    const { loginAs } = await import('../demo/client.ts');
+    const token = await loginAs(layout, user);
+    console.log(token.accessToken);
+    return 0;
+  }
+  if (positionals.length > 0 && command !== 'serve-logstamp')
+    throw new LabError('ERR_LAB_USAGE', `${command} takes no argument "${positionals[0]}"`);
+  return runCommand(command, dir, values, positionals);
+}
+
+function parseLabArgs(args: string[]) {
+  return parseArgs({
+    args,
     allowPositionals: true,
     options: {
       dir: { type: 'string' },
@@ -79,18 +136,23 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help || command === undefined || command === 'help') {
-    console.log(USAGE);
-    return command === undefined ? 2 : 0;
-  }
-  const dir = labDir(values);
+}
 
+async function runCommand(
+  command: string,
+  dir: string,
+  values: ReturnType<typeof parseLabArgs>['values'],
+  positionals: string[],
+): Promise<number> {
   switch (command) {
     case 'up': {
       const { labUp } = await import('../lab.ts');
       const tacacs = values.tacacs;
       if (tacacs !== undefined && tacacs !== 'embedded' && tacacs !== 'tac_plus-ng') {
-        throw new LabError('ERR_LAB_CONFIG', '--tacacs must be embedded or tac_plus-ng');
+        throw new LabError('ERR_LAB_USAGE', '--tacacs must be embedded or tac_plus-ng');
+      }
+      if (values.policy !== undefined && values.policy !== 'default' && values.policy !== 'hardened') {
+        throw new LabError('ERR_LAB_USAGE', '--policy must be default or hardened');
       }
       const options: Partial<LabOptions> = {
         dir,
@@ -134,8 +196,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'down': {
       const { labDown } = await import('../lab.ts');
-      await labDown(dir, printProgress());
-      console.log('lab down: no namespace, process or veth left');
+      const had = await labDown(dir, printProgress());
+      console.log(had ? 'lab down: no namespace, process or veth left' : `no lab in ${dir}: nothing to do`);
       return 0;
     }
     case 'status': {
@@ -163,15 +225,6 @@ async function main(argv: string[]): Promise<number> {
       const ok = await runDemo(dir, (line) => console.log(line));
       return ok ? 0 : 1;
     }
-    case 'token': {
-      const user = positionals[0];
-      if (user === undefined) throw new LabError('ERR_LAB_CONFIG', 'usage: netward-lab token <user>');
-      const { loadLab } = await import('../lab.ts');
-      const { loginAs } = await import('../demo/client.ts');
-      const token = await loginAs(loadLab(dir), user);
-      console.log(token.accessToken);
-      return 0;
-    }
     case 'serve-logstamp': {
       const log = values.log;
       if (log === undefined || positionals.length === 0)
@@ -190,8 +243,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      console.error(USAGE);
-      return 2;
+      throw new LabError('ERR_LAB_USAGE', `unknown command "${command}"`);
   }
 }
 
@@ -201,6 +253,11 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as { code?: string; message?: string; cause?: unknown };
+    if (e.code === 'ERR_LAB_USAGE') {
+      console.error(`netward-lab: ${e.message} (netward-lab --help for usage)`);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
     console.error(`netward-lab: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
     if (process.env['NETWARD_DEBUG'] && e.cause) console.error(e.cause);
     process.exitCode = 1;

@@ -10,20 +10,42 @@ import {
   stepViewer,
 } from './steps.ts';
 
-function table(rows: readonly StepResult[]): string[] {
+/** Output fits a terminal of this many columns. */
+const WIDTH = 120;
+
+const clip = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s);
+
+/** The outcomes table, every line within `width` columns (the widest column is narrowed first). */
+export function table(rows: readonly StepResult[], width = WIDTH): string[] {
   const cols = [
     ['#', (r: StepResult) => r.step],
     ['who', (r: StepResult) => r.who],
     ['action', (r: StepResult) => r.action],
     ['expected', (r: StepResult) => r.expected],
     ['outcome', (r: StepResult) => r.got],
-    ['', (r: StepResult) => (r.pass ? 'PASS' : 'FAIL')],
+    ['result', (r: StepResult) => (r.pass ? 'PASS' : 'FAIL')],
   ] as const;
-  const width = cols.map(([h, f]) => Math.min(60, Math.max(h.length, ...rows.map((r) => f(r).length))));
-  const cell = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
-  const lines = [cols.map(([h], i) => cell(h, width[i] ?? 0)).join(' | ')];
-  lines.push(width.map((w) => '-'.repeat(w)).join('-+-'));
-  for (const r of rows) lines.push(cols.map(([, f], i) => cell(f(r), width[i] ?? 0)).join(' | '));
+  const widths = cols.map(([h, f]) => Math.max(h.length, ...rows.map((r) => f(r).length)));
+  const total = () => widths.reduce((a, b) => a + b, 0) + 3 * (cols.length - 1);
+  while (total() > width) {
+    const widest = widths.indexOf(Math.max(...widths));
+    widths[widest] = (widths[widest] ?? 1) - 1;
+  }
+  const cell = (s: string, w: number) => clip(s, w).padEnd(w);
+  const lines = [
+    cols
+      .map(([h], i) => cell(h, widths[i] ?? 0))
+      .join(' | ')
+      .trimEnd(),
+  ];
+  lines.push(widths.map((w) => '-'.repeat(w)).join('-+-'));
+  for (const r of rows)
+    lines.push(
+      cols
+        .map(([, f], i) => cell(f(r), widths[i] ?? 0))
+        .join(' | ')
+        .trimEnd(),
+    );
   return lines;
 }
 
@@ -46,16 +68,17 @@ export async function runDemo(dir: string, print: (line: string) => void): Promi
     try {
       const result = await fn(layout);
       for (const r of result) {
-        print(`    ${r.pass ? 'PASS' : 'FAIL'}  ${r.action}: ${r.got}`);
+        print(clip(`    ${r.pass ? 'PASS' : 'FAIL'}  ${r.action}: ${r.got}`, WIDTH));
         if (r.output && r.step === '1' && r.action.startsWith('show_bgp')) {
-          for (const l of r.output.trim().split('\n')) print(`      | ${l}`);
+          for (const l of r.output.trim().split('\n')) print(clip(`      | ${l}`, WIDTH));
         }
-        if (r.output && r.step === '3') print(`      device said: ${r.output.trim().split('\n')[0]}`);
+        if (r.output && r.step === '3')
+          print(clip(`      device said: ${r.output.trim().split('\n')[0]}`, WIDTH));
       }
       rows.push(...result);
     } catch (err) {
       const e = err as { code?: string; message?: string };
-      print(`    FAIL  ${e.code ?? 'error'}: ${e.message}`);
+      print(clip(`    FAIL  ${e.code ?? 'error'}: ${e.message}`, WIDTH));
       rows.push({
         step: title.slice(0, 1),
         who: '-',
@@ -67,7 +90,7 @@ export async function runDemo(dir: string, print: (line: string) => void): Promi
     }
   }
   print('\n==> outcomes');
-  for (const l of table(rows)) print(`  ${l}`);
+  for (const l of table(rows, WIDTH)) print(l);
 
   // The audit trail of the seed's scenario (step 3) if it reached the device, else of bob's ping.
   const shown =
@@ -76,8 +99,7 @@ export async function runDemo(dir: string, print: (line: string) => void): Promi
     // Records reach the logs asynchronously (syslog over UDP, pino buffers): give them a moment.
     await new Promise((r) => setTimeout(r, 500));
     print(`\n==> audit trail of one call (netward-audit trace ${shown.requestId})`);
-    for (const l of formatChain(traceRequest(readLabEvents(layout.paths.logs), shown.requestId)))
-      print(`  ${l}`);
+    for (const l of formatChain(traceRequest(readLabEvents(layout.paths.logs), shown.requestId))) print(l);
   }
   const ok = rows.every((r) => r.pass);
   print(

@@ -27,6 +27,8 @@ export const idpConfigSchema = z.strictObject({
   usersFile: z.string().min(1),
   /** JSON file holding the private JWKS (`{ keys: [...] }`), created on first start, mode 0600. */
   jwksFile: z.string().min(1),
+  /** Where login sessions and grants are kept across restarts (0600); memory only when absent. */
+  storeFile: z.string().min(1).optional(),
   /** Role → scopes granted at consent (the policy's rendering for the IdP). */
   roles: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), z.array(z.string().min(1)).min(1)),
   /** The resource server the agents log in for: the MCP server. */

@@ -9,6 +9,7 @@ import type { AccessTokenInstance, OidcClient, OidcContext } from 'oidc-provider
 import { LabError } from '../errors.ts';
 import type { IdpConfig, LabUsers } from './config.ts';
 import { GRANT_TYPE_TOKEN_EXCHANGE, IDP_SIGNING_ALG, loadUsers } from './config.ts';
+import { fileAdapter } from './store.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 
 export interface LabIdp {
@@ -17,6 +18,17 @@ export interface LabIdp {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** The public keys, for verifying what the IdP signed (the token exchange uses them). */
   readonly publicJwks: JSONWebKeySet;
+}
+
+/**
+ * The key that signs the IdP's cookies: kept beside the store when there is one, so a browser's login
+ * cookie still verifies after a restart; random per start otherwise.
+ */
+function cookieKey(config: IdpConfig): string {
+  if (config.storeFile === undefined) return randomBytes(32).toString('base64url');
+  const file = `${config.storeFile}.cookie-key`;
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
 }
 
 /** Loads the private JWKS, creating it (mode 0600) on first start so tokens survive an IdP restart. */
@@ -241,7 +253,8 @@ export async function createIdp(config: IdpConfig, deps: CreateIdpDeps): Promise
       validator: (ctx: unknown, _key: string, _value: unknown, metadata: Record<string, unknown>) =>
         dynamicClientPolicy(ctx, metadata, errors.InvalidClientMetadata, exchangeId, knownScopes),
     },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    cookies: { keys: [cookieKey(config)] },
+    ...(config.storeFile !== undefined ? { adapter: fileAdapter(config.storeFile) } : {}),
     ...(fetchDocument ? { fetch: fetchDocument } : {}),
     claims: { openid: ['sub'], profile: ['preferred_username', 'net_role'] },
     scopes: ['openid', 'profile'],

@@ -90,6 +90,7 @@ export function writeIdpConfig(layout: LabLayout, policy: Policy): void {
     host: '127.0.0.1',
     usersFile: layout.paths.usersFile,
     jwksFile: FILES.jwks(layout),
+    storeFile: join(layout.paths.idp, 'store.json'),
     roles,
     mcp: { resource: layout.urls.mcp, accessTokenTtl: 900 },
     agentClient: { clientId: layout.clients.agent, redirectUris: [layout.clients.agentRedirect] },

@@ -1,10 +1,16 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.ts';
 import { sleep } from '../system/exec.ts';
+import { programPath } from '../system/packages.ts';
+import type { RestartPolicy, SuperviseSpec } from './supervise.ts';
 
-/** A long-running lab process: started detached, its output appended to one log file. */
+/**
+ * A long-running lab process, declared as data: the supervisor (`netward-lab supervise`) runs it with
+ * its output appended to one log file and restarts it with backoff when it crashes.
+ */
 export interface ServiceSpec {
   readonly name: string;
   readonly command: string;
@@ -19,6 +25,30 @@ export interface ServiceSpec {
    * present. Unset for programs that stay in the foreground (`-D`, node services).
    */
   readonly pidFile?: string;
+  /** Default: restart always, 250 ms doubling to 8 s (DEFAULT_RESTART in supervise.ts). */
+  readonly restart?: RestartPolicy;
+}
+
+/**
+ * How to start the supervisor process: the built lab program when this module is bundled into it,
+ * the TypeScript entry through tsx when the lab runs from its sources (the tests).
+ */
+function supervisorArgv(specFile: string): string[] {
+  const self = fileURLToPath(import.meta.url);
+  if (self.endsWith('.ts')) {
+    return ['--import', import.meta.resolve('tsx'), join(dirname(self), 'supervise-entry.ts'), specFile];
+  }
+  return [programPath('lab', 'cli.js'), 'supervise', specFile];
+}
+
+/** The pid of the service process itself (not its supervisor), for fault experiments. */
+export function childPid(runDir: string, name: string): number | undefined {
+  const pid = readPid(join(runDir, `${name}.child.pid`));
+  return pid !== undefined && alive(pid) ? pid : undefined;
+}
+
+export function supervisorLogOf(log: string): string {
+  return join(dirname(log), 'supervisor.log');
 }
 
 export function pidFileOf(runDir: string, name: string): string {
@@ -76,14 +106,40 @@ export async function startService(
   if (existing !== undefined && (await spec.ready().catch(() => false)))
     return { pid: existing, started: false };
   if (existing !== undefined) await stopService(runDir, spec.name);
+  // A service left behind by a supervisor that was killed outright would hold the port.
+  const orphan = childPid(runDir, spec.name);
+  if (orphan !== undefined) {
+    try {
+      process.kill(-orphan, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    while (alive(orphan)) await sleep(20);
+  }
 
+  const readyFile = join(runDir, `${spec.name}.ready`);
+  rmSync(readyFile, { force: true });
+  const specFile = join(runDir, `${spec.name}.spec.json`);
+  const superviseSpec: SuperviseSpec = {
+    name: spec.name,
+    command: spec.command,
+    args: spec.args,
+    env: spec.env ?? {},
+    log: spec.log,
+    readyFile,
+    childPidFile: join(runDir, `${spec.name}.child.pid`),
+    supervisorLog: supervisorLogOf(spec.log),
+    restart: spec.restart ?? { policy: 'always' },
+  };
+  // 0600: the environment may hold a secret (tac_plus-ng's key).
+  rmSync(specFile, { force: true });
+  writeFileSync(specFile, JSON.stringify(superviseSpec), { mode: 0o600 });
   const out = openSync(spec.log, 'a');
   writeFileSync(out, `\n`);
   let exited: number | null | undefined;
-  const child = spawn(spec.command, [...spec.args], {
+  const child = spawn(process.execPath, supervisorArgv(specFile), {
     detached: true,
     stdio: ['ignore', out, out],
-    env: { ...process.env, ...spec.env },
   });
   closeSync(out);
   const pid = child.pid;
@@ -113,35 +169,48 @@ export async function startService(
     }
     await sleep(100);
   }
+  writeFileSync(readyFile, `${new Date().toISOString()}\n`);
   child.unref();
   return { pid, started: true };
 }
 
-/** SIGTERM to the service's process group, SIGKILL after `graceMs`. Idempotent. */
+/**
+ * SIGTERM to the supervisor's process group and to the service's own group (the supervisor forwards
+ * it too), SIGKILL to both after `graceMs`. Idempotent.
+ */
 export async function stopService(runDir: string, name: string, graceMs = 5_000): Promise<boolean> {
   const file = pidFileOf(runDir, name);
   const pid = readPid(file);
-  if (pid === undefined || !alive(pid)) {
-    rmSync(file, { force: true });
-    return false;
-  }
-  const signal = (sig: NodeJS.Signals) => {
+  rmSync(join(runDir, `${name}.ready`), { force: true });
+  const child = childPid(runDir, name);
+  const signal = (target: number | undefined, sig: NodeJS.Signals) => {
+    if (target === undefined) return;
     try {
-      process.kill(-pid, sig);
+      process.kill(-target, sig);
     } catch {
       try {
-        process.kill(pid, sig);
+        process.kill(target, sig);
       } catch {
         // gone
       }
     }
   };
-  signal('SIGTERM');
+  const running = () => (pid !== undefined && alive(pid)) || (child !== undefined && alive(child));
+  if (!running()) {
+    rmSync(file, { force: true });
+    return false;
+  }
+  signal(pid, 'SIGTERM');
+  signal(child, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  if (alive(pid)) signal('SIGKILL');
-  while (alive(pid)) await sleep(20);
+  while (running() && Date.now() < deadline) await sleep(50);
+  if (running()) {
+    signal(pid, 'SIGKILL');
+    signal(child, 'SIGKILL');
+  }
+  while (running()) await sleep(20);
   rmSync(file, { force: true });
+  rmSync(join(runDir, `${name}.child.pid`), { force: true });
   return true;
 }
 

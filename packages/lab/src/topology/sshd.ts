@@ -71,10 +71,33 @@ export function validatorCommand(device: DeviceLayout, layout: LabLayout): strin
     : forceCommandLine({ node: process.execPath, script: layout.paths.forcecommand, config, guard });
 }
 
-/** `ip netns exec <ns> sshd -D -e -f <config>`: foreground, logging to stderr (timestamped by the lab). */
+/**
+ * `ip netns exec <ns> unshare --uts sh -c 'hostname <device> && exec sshd -D -e -f <config>'`:
+ * foreground, logging to stderr (timestamped by the lab).
+ */
 export function sshdCommand(device: DeviceLayout, layout: LabLayout): string[] {
   if (!existsSync(SSHD))
     throw new LabError('ERR_LAB_MISSING_PEER', `${SSHD} not found: install openssh-server`);
   const p = devicePaths(device, layout);
-  return ['ip', 'netns', 'exec', device.ns, SSHD, '-D', '-e', '-f', p.sshdConfig];
+  // Its own UTS namespace named after the device, as FRR's: vtysh, which the validator runs under
+  // this sshd, prints its own hostname in `show running-config`, and would otherwise print the host's.
+  return [
+    'ip',
+    'netns',
+    'exec',
+    device.ns,
+    'unshare',
+    '--uts',
+    '--',
+    'sh',
+    '-c',
+    'hostname "$1" && shift && exec "$@"',
+    'sh',
+    device.name,
+    SSHD,
+    '-D',
+    '-e',
+    '-f',
+    p.sshdConfig,
+  ];
 }

@@ -12,6 +12,11 @@ import { startServer } from '../server.ts';
 
 const USAGE = 'usage: netward-mcp-server serve --config FILE';
 
+function usageError(reason: string): number {
+  console.error(`netward-mcp-server: ${reason} (netward-mcp-server --help for usage)`);
+  return 2;
+}
+
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<
     typeof parseArgs<{
@@ -26,18 +31,18 @@ async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
     });
   } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
+    return usageError((e as Error).message.split('\n')[0] ?? 'bad arguments');
   }
-  if (parsed.values.help) {
+  const [command, ...rest] = parsed.positionals;
+  if (parsed.values.help || command === 'help') {
     console.log(USAGE);
     return 0;
   }
-  const [command, ...rest] = parsed.positionals;
-  if (command !== 'serve' || rest.length > 0 || parsed.values.config === undefined) {
-    console.error(USAGE);
-    return 2;
-  }
+  // The convention of every netward program: a usage error says on one line what was wrong, exit 2.
+  if (command === undefined) return usageError('no command given');
+  if (command !== 'serve') return usageError(`unknown command "${command}"`);
+  if (rest.length > 0) return usageError(`serve takes no argument "${rest[0]}"`);
+  if (parsed.values.config === undefined) return usageError('serve needs --config FILE');
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(parsed.values.config);

@@ -196,8 +196,14 @@ function runExec(client: Client, command: string, options: ExecOptions): Promise
       if (outcome instanceof McpServerError) reject(outcome);
       else resolve(outcome);
     };
+    // Once the device accepted the exec, the command may have run: saying "not run" then would invite
+    // an agent to retry a change that was already made.
     const onClientClose = () =>
-      settle(new McpServerError('ERR_MCP_SSH_EXEC', 'connection closed before the command finished'));
+      settle(
+        channel === undefined
+          ? new McpServerError('ERR_MCP_SSH_EXEC', 'connection closed before the command started')
+          : new McpServerError('ERR_MCP_OUTCOME_UNKNOWN', 'connection closed while the command ran'),
+      );
     client.once('close', onClientClose);
 
     try {
@@ -222,6 +228,12 @@ function runExec(client: Client, command: string, options: ExecOptions): Promise
           signal = sig ?? null;
         });
         ch.once('close', () => {
+          // sshd always reports an exit status or signal for a command that ended; a channel closed
+          // without either was cut, and the command may or may not have run.
+          if (exitCode === null && signal === null) {
+            settle(new McpServerError('ERR_MCP_OUTCOME_UNKNOWN', 'channel closed without an exit status'));
+            return;
+          }
           settle({
             exitCode,
             signal,

@@ -14,8 +14,9 @@ import { McpServerError } from '../errors.ts';
 /** One vtysh CLI line: the device allowlist without `'` (which would end the quoting). */
 const CLI_LINE = /^[A-Za-z0-9_./:,=@-](?:[A-Za-z0-9 _./:,=@-]{0,198}[A-Za-z0-9_./:,=@-])?$/;
 
+/** `message` is always a fixed text naming the argument: the agent sees it, so it never echoes a value. */
 function invalid(message: string): never {
-  throw new McpServerError('ERR_MCP_INVALID_ARGUMENT', message);
+  throw new McpServerError('ERR_MCP_INVALID_ARGUMENT', message, { publicDetail: message });
 }
 
 /** `vtysh -c '<line>' [-c '<line>' ...]` */

@@ -23,7 +23,7 @@ export const CLIENT_SECRET = 'test-client-secret with spaces:and+colons';
 export const BROKER_AUDIENCE = 'netward-ca-broker';
 
 /** `no-actor`: issue the broker token without `act` (an IdP that cannot name the actor). */
-export type ExchangeMode = 'ok' | 'refuse' | 'error500' | 'hang' | 'no-actor';
+export type ExchangeMode = 'ok' | 'refuse' | 'error500' | 'hang' | 'no-actor' | 'forbid';
 
 export interface ExchangeRecord {
   readonly authorization: string | undefined;
@@ -99,6 +99,7 @@ export async function startIdp(audience: () => string): Promise<TestIdp> {
       ).toString('base64')}`;
       if (req.headers.authorization !== expected) return json(401, { error: 'invalid_client' });
       if (state.exchangeMode === 'refuse') return json(400, { error: 'invalid_grant' });
+      if (state.exchangeMode === 'forbid') return json(400, { error: 'unauthorized_client' });
       if (
         params['grant_type'] !== 'urn:ietf:params:oauth:grant-type:token-exchange' ||
         params['subject_token_type'] !== 'urn:ietf:params:oauth:token-type:access_token' ||
