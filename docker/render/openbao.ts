@@ -10,26 +10,31 @@
 import { type Policy, ROLE_CLAIM } from '../../packages/policy/src/index.ts';
 import {
   CLIENTS,
+  COMPOSE_SITE,
   DEVICES,
   HOST_SIGNER_POLICY,
   HOST_SIGNING_ROLE,
-  ISSUER,
-  JWKS_URL,
+  issuerOf,
+  jwksUrlOf,
   SSH_HOST_MOUNT,
   SSH_USER_MOUNT,
+  type StackSite,
   signingPolicyName,
 } from './lab.ts';
 
 /** Files under docker/openbao-init/, relative to it. */
 export type OpenBaoFiles = Map<string, unknown>;
 
-export function renderOpenBao(policy: Policy): { json: OpenBaoFiles; hcl: Map<string, string> } {
+export function renderOpenBao(
+  policy: Policy,
+  site: StackSite = COMPOSE_SITE,
+): { json: OpenBaoFiles; hcl: Map<string, string> } {
   const json: OpenBaoFiles = new Map();
   const hcl = new Map<string, string>();
 
   json.set('jwt-config.json', {
-    jwks_url: JWKS_URL,
-    bound_issuer: ISSUER,
+    jwks_url: jwksUrlOf(site),
+    bound_issuer: issuerOf(site),
     jwt_supported_algs: ['RS256'],
   });
 

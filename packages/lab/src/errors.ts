@@ -19,6 +19,8 @@ export type LabErrorCode =
   | 'ERR_LAB_LOGIN'
   /** A demo step or a tool call did not produce what the lab expected. */
   | 'ERR_LAB_DEMO'
+  /** A pinned download (Keycloak, OpenBao) could not be fetched or did not match its checksum. */
+  | 'ERR_LAB_DOWNLOAD'
   /** The lab is not up (no state, no namespaces) when a command needs it. */
   | 'ERR_LAB_NOT_RUNNING';
 
