@@ -50,6 +50,12 @@ export interface LabOptions {
    * exactly) or `hardened` (the same with every permit anchored at the start of the command).
    */
   readonly policy: 'default' | 'hardened';
+  /**
+   * Which IdP and SSH CA run. `embedded` (default): the lab IdP (oidc-provider) and the broker's local
+   * CA. `keycloak`: the design's stack, Keycloak as the IdP and OpenBao as the CA behind the broker's
+   * vault backend, both downloaded from their registries on first use (src/stack/).
+   */
+  readonly stack: 'embedded' | 'keycloak';
 }
 
 export const DEFAULT_LAB_DIR = '/var/lib/netward-lab';
@@ -65,6 +71,7 @@ export const DEFAULT_OPTIONS: LabOptions = Object.freeze({
   certTtl: 60,
   sessionMode: false,
   policy: 'default',
+  stack: 'embedded',
 });
 
 export interface DeviceLink {
@@ -185,6 +192,9 @@ export function validateOptions(options: LabOptions): LabOptions {
   }
   if (options.policy !== 'default' && options.policy !== 'hardened') {
     throw new LabError('ERR_LAB_CONFIG', 'policy must be default or hardened');
+  }
+  if (options.stack !== 'embedded' && options.stack !== 'keycloak') {
+    throw new LabError('ERR_LAB_CONFIG', 'stack must be embedded or keycloak');
   }
   return options;
 }
