@@ -47,7 +47,8 @@ export function renderOpenBao(
       bound_claims_type: 'string',
       bound_claims: { [ROLE_CLAIM]: role.idpRole },
       // Copied into the OpenBao token's metadata, so OpenBao's own audit log names the user and session.
-      claim_mappings: { preferred_username: 'user', sid: 'sid', [ROLE_CLAIM]: 'role' },
+      // OpenBao reserves the metadata key `role` (the login role's name): the claim keeps its own name.
+      claim_mappings: { preferred_username: 'user', sid: 'sid', [ROLE_CLAIM]: ROLE_CLAIM },
       clock_skew_leeway: 5,
       expiration_leeway: 5,
       not_before_leeway: 5,
