@@ -135,6 +135,10 @@ export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SI
     ssoSessionIdleTimeout: 1800,
     ssoSessionMaxLifespan: 36000,
     defaultSignatureAlgorithm: 'RS256',
+    // Logins and token exchanges in Keycloak's log (the jboss-logging listener): the audit trail's
+    // first links, found by the session id that is the tokens' `sid`.
+    eventsEnabled: true,
+    eventsListeners: ['jboss-logging'],
     roles: {
       realm: policy.roles.map((r) => ({
         name: r.idpRole,

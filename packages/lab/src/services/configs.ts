@@ -104,17 +104,20 @@ export function writeIdpConfig(layout: LabLayout, policy: Policy): void {
 }
 
 export function writeBrokerConfig(layout: LabLayout): void {
+  writeJson(FILES.brokerConfig(layout), brokerConfigObject(layout));
+}
+
+export function brokerConfigObject(layout: LabLayout): Record<string, unknown> {
   if (layout.options.stack === 'keycloak') {
     // The compose lab's broker configuration, rendered for this lab's site (one source), plus the
     // lab's policy file and the benchmark's rate limit.
-    writeJson(FILES.brokerConfig(layout), {
+    return {
       ...(renderBrokerConfig(stackSite(layout)) as Record<string, unknown>),
       policyFile: FILES.policy(layout),
       rateLimit: { burst: 500, perSecond: 200 },
-    });
-    return;
+    };
   }
-  writeJson(FILES.brokerConfig(layout), {
+  return {
     listen: { host: '127.0.0.1', port: layout.ports.broker },
     token: {
       issuer: layout.urls.idp,
@@ -128,7 +131,7 @@ export function writeBrokerConfig(layout: LabLayout): void {
     backend: { type: 'local', stateDir: layout.paths.ca },
     // The benchmark runs 10 agents flat out for seconds: the default (2/s per user) would throttle it.
     rateLimit: { burst: 500, perSecond: 200 },
-  });
+  };
 }
 
 export interface McpConfigOptions {

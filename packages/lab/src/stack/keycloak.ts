@@ -50,6 +50,9 @@ export function keycloakSpec(layout: LabLayout, home: string): ServiceSpec {
       `--http-management-port=${KEYCLOAK_MANAGEMENT_PORT}`,
       // One issuer whoever asks (the MCP server, the broker and OpenBao all compare it).
       `--hostname=${site.keycloakUrl}`,
+      // The audit trail: one JSON line per event (logins and token exchanges are INFO, not DEBUG).
+      '--log-console-output=json',
+      '--spi-events-listener--jboss-logging--success-level=info',
     ],
     // Secrets by environment, never argv: /proc/<pid>/environ is readable by root only.
     env: {
@@ -83,25 +86,41 @@ async function adminToken(layout: LabLayout): Promise<string> {
   return body.access_token;
 }
 
+export interface RealmSecrets {
+  /** The MCP server's client secret (the compose file's `${NETWARD_MCP_CLIENT_SECRET}`). */
+  readonly mcpClientSecret: string;
+  /** Each user's password (the compose file has one `${NETWARD_DEMO_PASSWORD}` for all). */
+  readonly passwords: Readonly<Record<string, string>>;
+}
+
 /**
- * The compose lab's realm with this lab's secrets: the MCP server's client secret (state/idp) and each
- * user's own password (the lab's users file) where the compose file has `${...}` placeholders.
+ * The compose lab's realm, rendered by the same function for this lab's site, with this lab's secrets
+ * where the compose file has `${...}` placeholders. Pure: the parity test compares it with the file.
  */
-export function labRealm(layout: LabLayout, policy: Policy): Record<string, unknown> {
+export function stackRealm(
+  layout: LabLayout,
+  policy: Policy,
+  secrets: RealmSecrets,
+): Record<string, unknown> {
   const realm = renderKeycloakRealm(policy, stackSite(layout)) as {
     clients: Array<{ clientId: string; secret?: string }>;
     users: Array<{ username: string; credentials: Array<{ value: string }> }>;
   };
-  const users = loadUsers(layout.paths.usersFile);
-  for (const c of realm.clients) {
-    if (c.clientId === CLIENTS.mcp) c.secret = readFileSync(layout.paths.exchangeSecret, 'utf8').trim();
-  }
+  for (const c of realm.clients) if (c.clientId === CLIENTS.mcp) c.secret = secrets.mcpClientSecret;
   for (const u of realm.users) {
-    const password = users[u.username]?.password;
+    const password = secrets.passwords[u.username];
     if (password === undefined) throw new LabError('ERR_LAB_CONFIG', `no lab password for ${u.username}`);
     for (const c of u.credentials) c.value = password;
   }
   return realm as unknown as Record<string, unknown>;
+}
+
+function labRealm(layout: LabLayout, policy: Policy): Record<string, unknown> {
+  const users = loadUsers(layout.paths.usersFile);
+  return stackRealm(layout, policy, {
+    mcpClientSecret: readFileSync(layout.paths.exchangeSecret, 'utf8').trim(),
+    passwords: Object.fromEntries(Object.entries(users).map(([name, u]) => [name, u.password])),
+  });
 }
 
 /** Creates the realm unless this Keycloak already has it (an `up` run again on a running lab). */
