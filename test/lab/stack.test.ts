@@ -5,7 +5,7 @@
  * apply to Keycloak's tokens (at the MCP server, the broker and OpenBao itself) and one full audit
  * trace. Its own directory, prefix, management network and ports, beside lab.test.ts's lab.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -127,7 +127,8 @@ describe('native lab on Keycloak and OpenBao', () => {
       const res = await fetch(`${layout.urls.broker}/v1/ssh/sign`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ public_key: key, ...body }),
+        // A request id as the MCP server makes them: 16 random bytes, base64url (22 characters).
+        body: JSON.stringify({ public_key: key, request_id: randomBytes(16).toString('base64url'), ...body }),
       });
       const json = (await res.json()) as { certificate?: string; error?: { code?: string } };
       return { status: res.status, code: json.error?.code, certificate: json.certificate };
@@ -145,7 +146,7 @@ describe('native lab on Keycloak and OpenBao', () => {
       ['an exchanged token with its signature altered', 'tampered', 401, 'ERR_CA_TOKEN_SIGNATURE'],
       ['an exchanged token re-signed with alg none', 'none', 401, 'ERR_CA_TOKEN_ALGORITHM'],
       ["bob's exchanged token asking for net-admin", 'role', 403, 'ERR_CA_ROLE_MISMATCH'],
-    ])('%s → %i %s', async (_name, kind, status, code) => {
+    ])('%s [%s] → %i %s', async (_name, kind, status, code) => {
       const login = await loginAs(layout, 'bob');
       const exchanged = await exchangeForBroker(layout, login.accessToken);
       const [h, p, s] = exchanged.split('.') as [string, string, string];
