@@ -96,7 +96,7 @@ export async function requireJava(): Promise<void> {
   }
 }
 
-async function download(url: string, file: string, sha256: string): Promise<void> {
+export async function download(url: string, file: string, sha256: string): Promise<void> {
   const part = `${file}.part`;
   let res: Response;
   try {
