@@ -30,6 +30,7 @@ function pct(values: readonly number[], p: number): number {
 interface Result {
   readonly stack: string;
   readonly upMs: number;
+  readonly idpReadyMs: number;
   readonly total: number[];
   readonly exchange: number[];
   readonly sign: number[];
@@ -45,7 +46,13 @@ async function measure(stack: LabOptions['stack'], n: number): Promise<Result> {
   };
   await labDown(options.dir as string).catch(() => undefined);
   const t0 = performance.now();
-  const layout = await labUp(options);
+  let idpReadyMs = Number.NaN;
+  const layout = await labUp(options, (e) => {
+    // Keycloak starts in the background from the network step on: its own start-to-ready time.
+    const started = /started in ([\d.]+) s/.exec(e.detail ?? '');
+    if (e.step === 'service keycloak' && started) idpReadyMs = Number(started[1]) * 1000;
+    if (e.step === 'service idp' && e.state === 'done' && e.ms !== undefined) idpReadyMs = e.ms;
+  });
   const upMs = performance.now() - t0;
   try {
     const bob = await agentFor(layout, 'bob');
@@ -74,6 +81,7 @@ async function measure(stack: LabOptions['stack'], n: number): Promise<Result> {
     return {
       stack,
       upMs,
+      idpReadyMs,
       total,
       exchange: ends.map((e) => e.timings['exchange'] ?? Number.NaN),
       sign: ends.map((e) => e.timings['sign'] ?? Number.NaN),
@@ -108,6 +116,7 @@ async function main(): Promise<void> {
   );
   row(['', ...results.map((r) => r.stack)]);
   row(['lab bring-up (downloads cached)', ...results.map((r) => f(r.upMs / 1000, 's'))]);
+  row(['  IdP start to ready (within it)', ...results.map((r) => f(r.idpReadyMs / 1000, 's'))]);
   row(['per call p50', ...results.map((r) => f(pct(r.total, 50)))]);
   row(['per call p90', ...results.map((r) => f(pct(r.total, 90)))]);
   row(['  token exchange p50 (share)', ...results.map((r) => share(r.exchange, r.total))]);
