@@ -11,7 +11,7 @@
  * Prints; asserts nothing. Needs root. Each lab in its own directory, prefix, network and ports, taken
  * down at the end. NETWARD_BENCH_STACK_CALLS sets the number of calls (default 20).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { agentFor } from '../src/demo/steps.ts';
@@ -88,6 +88,7 @@ async function measure(stack: LabOptions['stack'], n: number): Promise<Result> {
     };
   } finally {
     await labDown(options.dir as string);
+    rmSync(options.dir as string, { recursive: true, force: true });
   }
 }
 
