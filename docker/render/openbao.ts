@@ -10,26 +10,31 @@
 import { type Policy, ROLE_CLAIM } from '../../packages/policy/src/index.ts';
 import {
   CLIENTS,
+  COMPOSE_SITE,
   DEVICES,
   HOST_SIGNER_POLICY,
   HOST_SIGNING_ROLE,
-  ISSUER,
-  JWKS_URL,
+  issuerOf,
+  jwksUrlOf,
   SSH_HOST_MOUNT,
   SSH_USER_MOUNT,
+  type StackSite,
   signingPolicyName,
 } from './lab.ts';
 
 /** Files under docker/openbao-init/, relative to it. */
 export type OpenBaoFiles = Map<string, unknown>;
 
-export function renderOpenBao(policy: Policy): { json: OpenBaoFiles; hcl: Map<string, string> } {
+export function renderOpenBao(
+  policy: Policy,
+  site: StackSite = COMPOSE_SITE,
+): { json: OpenBaoFiles; hcl: Map<string, string> } {
   const json: OpenBaoFiles = new Map();
   const hcl = new Map<string, string>();
 
   json.set('jwt-config.json', {
-    jwks_url: JWKS_URL,
-    bound_issuer: ISSUER,
+    jwks_url: jwksUrlOf(site),
+    bound_issuer: issuerOf(site),
     jwt_supported_algs: ['RS256'],
   });
 
@@ -42,7 +47,8 @@ export function renderOpenBao(policy: Policy): { json: OpenBaoFiles; hcl: Map<st
       bound_claims_type: 'string',
       bound_claims: { [ROLE_CLAIM]: role.idpRole },
       // Copied into the OpenBao token's metadata, so OpenBao's own audit log names the user and session.
-      claim_mappings: { preferred_username: 'user', sid: 'sid', [ROLE_CLAIM]: 'role' },
+      // OpenBao reserves the metadata key `role` (the login role's name): the claim keeps its own name.
+      claim_mappings: { preferred_username: 'user', sid: 'sid', [ROLE_CLAIM]: ROLE_CLAIM },
       clock_skew_leeway: 5,
       expiration_leeway: 5,
       not_before_leeway: 5,

@@ -4,17 +4,19 @@
 // holds a secret: the MCP client secret and the TACACS+ key are files the containers write at start
 // from their environment.
 import {
-  BAO_ADDR,
-  BROKER_PORT,
   BROKER_URL,
   CLIENTS,
+  COMPOSE_SITE,
   DEVICES,
   ISSUER,
+  issuerOf,
   JWKS_URL,
+  jwksUrlOf,
   type LabDevice,
   MCP_PORT,
   MCP_RESOURCE,
   SSH_USER_MOUNT,
+  type StackSite,
   SYSLOG_ADDRESS,
   SYSLOG_PORT,
   TACACS_ADDRESS,
@@ -30,23 +32,26 @@ export const RUNTIME_FILES = Object.freeze({
   validatorAudit: '/var/log/netward/forcecommand.log',
 });
 
-/** CA broker: verifies the exchanged token, signs through OpenBao with that same token (JWT login). */
-export function renderBrokerConfig(): unknown {
+/**
+ * CA broker: verifies the exchanged token, signs through OpenBao with that same token (JWT login).
+ * Keycloak's standard token exchange (26.2+) adds no `act` claim (it does not implement delegation),
+ * so the actor is the exchanged token's `azp`: the client that authenticated to the token endpoint
+ * with its secret to obtain it, i.e. the MCP server. A token any other client obtained is refused.
+ */
+export function renderBrokerConfig(site: StackSite = COMPOSE_SITE): unknown {
   return {
-    listen: { host: '0.0.0.0', port: BROKER_PORT },
+    listen: { host: site.brokerListen.host, port: site.brokerListen.port },
     token: {
-      issuer: ISSUER,
+      issuer: issuerOf(site),
       audience: CLIENTS.broker,
-      jwksUri: JWKS_URL,
+      jwksUri: jwksUrlOf(site),
       algorithms: ['RS256'],
       claims: { user: ['preferred_username'], sid: 'sid', role: 'net_role' },
-      // Keycloak's standard token exchange (26.2+) does not add an `act` claim, so no actor can be
-      // required here; the exchanged token's `azp` names the MCP server's client instead.
-      actor: { allowed: [], require: false },
+      actor: { claim: 'azp', allowed: [CLIENTS.mcp], require: true },
     },
     backend: {
       type: 'vault',
-      address: BAO_ADDR,
+      address: site.baoAddr,
       mount: SSH_USER_MOUNT,
       signRole: '{role}',
       auth: { method: 'jwt', mount: 'jwt', role: '{role}' },

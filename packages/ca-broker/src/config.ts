@@ -56,6 +56,13 @@ const tokenSchema = z.strictObject({
       allowed: z.array(z.string().regex(FIELD_PATTERNS.actor)).default([]),
       /** Refuse tokens without an allowed actor. Default false (a user's own token is accepted). */
       require: z.boolean().default(false),
+      /**
+       * Where the actor is read. `act` (default): RFC 8693 section 4.1's `act.sub`. `azp`: the client
+       * the token was issued to (OpenID Connect Core section 2), for IdPs whose token exchange issues no
+       * `act`, such as Keycloak's standard token exchange: there `azp` is the client that authenticated
+       * to the token endpoint to exchange the user's token.
+       */
+      claim: z.enum(['act', 'azp']).default('act'),
     })
     .prefault({}),
   /** How long fetched JWKS keys are used before a refetch, seconds. Default 600. */

@@ -151,9 +151,14 @@ export function createTokenVerifier(config: TokenConfig, keys?: JWTVerifyGetKey)
       }
       // RFC 8693 section 4.1: `act` is a JSON object whose `sub` names the current actor; nested `act`
       // members are prior actors and carry no authority here.
-      const act = payload['act'];
+      const act = config.actor.claim === 'azp' ? payload['azp'] : payload['act'];
       let actor: string | undefined;
-      if (act !== undefined) {
+      if (config.actor.claim === 'azp' && act !== undefined) {
+        if (!isValidField('actor', act) || !allowedActors.has(act)) {
+          throw new CaBrokerError('ERR_CA_ACTOR_NOT_ALLOWED', 'acting party not allowed');
+        }
+        actor = act;
+      } else if (act !== undefined) {
         const sub =
           typeof act === 'object' && act !== null ? (act as Record<string, unknown>)['sub'] : undefined;
         if (!isValidField('actor', sub) || !allowedActors.has(sub)) {

@@ -39,7 +39,7 @@ describe('configuration', () => {
     expect(c.token.algorithms).toEqual(['EdDSA', 'ES256', 'RS256', 'PS256']);
     expect(c.token.clockToleranceSeconds).toBe(5);
     expect(c.token.claims).toEqual({ user: ['preferred_username', 'sub'], sid: 'sid', role: 'net_role' });
-    expect(c.token.actor).toEqual({ allowed: [], require: false });
+    expect(c.token.actor).toEqual({ allowed: [], require: false, claim: 'act' });
     expect(c.certificate).toEqual({ backdateSeconds: 5, devicePrincipal: false });
     expect(c.rateLimit).toEqual({ burst: 30, perSecond: 2 });
     expect(c.hostSigning).toEqual({ maxValidityDays: 365 });

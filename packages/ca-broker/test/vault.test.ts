@@ -18,8 +18,10 @@ import { startIdp, type TestIdp } from './helpers/idp.ts';
 import { tempDir } from './helpers/openssh.ts';
 
 // CONTRACT TEST: the broker against a recording stand-in that answers like Vault/OpenBao's HTTP API.
-// It pins down exactly what the broker sends (paths, headers, bodies) and how it reads the answers.
-// It does not prove that a real Vault accepts the same: that is the compose lab's job.
+// It pins down exactly what the broker sends (paths, headers, bodies, the namespace header, the
+// revocation after the signature) and drives answers a real server gives only by accident (failures,
+// a certificate from another CA, AppRole tokens revoked under the broker). That a real OpenBao accepts
+// the same and signs what sshd takes is vault-openbao.test.ts.
 let idp: TestIdp;
 let vault: FakeVault;
 const dir = tempDir('ca-broker-vault-');

@@ -25,6 +25,8 @@ export type LabErrorCode =
   | 'ERR_LAB_USAGE'
   /** The end-to-end self-check at the end of `up` failed: the lab is up but a tool call did not work. */
   | 'ERR_LAB_SELF_CHECK'
+  /** A pinned download (Keycloak, OpenBao) could not be fetched or did not match its checksum. */
+  | 'ERR_LAB_DOWNLOAD'
   /** The lab is not up (no state, no namespaces) when a command needs it. */
   | 'ERR_LAB_NOT_RUNNING';
 

@@ -60,7 +60,11 @@ export {
   type LabOptions,
   labLayout,
 } from './layout.ts';
-export { FILES, mcpConfigObject, writeMcpConfig } from './services/configs.ts';
+export { brokerConfigObject, FILES, mcpConfigObject, writeMcpConfig } from './services/configs.ts';
 export { parseSyslog5424, splitTcpFrames, startSyslogReceiver, syslogToRecord } from './services/syslog.ts';
 export { startLabTacacs } from './services/tacacs.ts';
+export { cacheDir, KEYCLOAK, OPENBAO } from './stack/downloads.ts';
+export { keycloakLogin, type RealmSecrets, stackRealm } from './stack/keycloak.ts';
+export { openBaoRequests } from './stack/openbao.ts';
+export { stackEndpoints, stackSite } from './stack/site.ts';
 export { devicePaths } from './topology/sshd.ts';

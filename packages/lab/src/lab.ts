@@ -32,6 +32,9 @@ import {
   startService,
   stopService,
 } from './services/supervisor.ts';
+import { baoBinary, cacheDir, ensureBao, ensureKeycloak, keycloakHome } from './stack/downloads.ts';
+import { importRealm, keycloakSpec } from './stack/keycloak.ts';
+import { configureOpenBao, openBaoSpec, writeOpenBaoConfig } from './stack/openbao.ts';
 import { ensureAccounts, groupId } from './system/accounts.ts';
 import { run } from './system/exec.ts';
 import { checkLabDir } from './system/labdir.ts';
@@ -196,9 +199,12 @@ export async function prepareDevice(layout: LabLayout, device: LabLayout['device
     '--out',
     p.hostCert,
   ]);
-  // `restrict <role>@<device>`: the broker binds each certificate to the device of the call.
+  // `restrict <role>@<device>`: the broker binds each certificate to the device of the call. OpenBao's
+  // signing roles (the compose lab's, `--stack keycloak`) sign the role alone: there the device
+  // accepts the role principal, and the binding to one device is not available yet.
+  const bound = layout.options.stack === 'keycloak' ? undefined : device.name;
   for (const role of ROLES)
-    writeFileSync(join(p.principalsDir, role), renderPrincipals(role, device.name), { mode: 0o644 });
+    writeFileSync(join(p.principalsDir, role), renderPrincipals(role, bound), { mode: 0o644 });
   if (!existsSync(p.auditFile)) writeFileSync(p.auditFile, '', { mode: 0o620 });
   // forcecommand opens it O_APPEND without O_CREAT: root:<accounts group> 0620 (its README).
   chownSync(p.auditFile, 0, groupId(ACCOUNT_GROUP));
@@ -288,6 +294,11 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
       ready: () => httpOk(`${layout.urls.mcpBase}/.well-known/oauth-protected-resource/mcp`),
     },
   };
+  if (layout.options.stack === 'keycloak') {
+    delete specs['idp'];
+    specs['keycloak'] = keycloakSpec(layout, keycloakHome());
+    specs['openbao'] = openBaoSpec(layout, baoBinary());
+  }
   for (const d of layout.devices) {
     const p = devicePaths(d, layout);
     specs[`sshd-${d.name}`] = {
@@ -326,6 +337,19 @@ function tacacsSpec(layout: LabLayout): ServiceSpec {
 
 /** Order of start; `down` stops in parallel. */
 export const SERVICE_ORDER = ['syslog', 'tacacs', 'idp', 'ca-broker', 'mcp-server'] as const;
+/** With `--stack keycloak`: Keycloak before OpenBao (its JWT auth reads Keycloak's keys). */
+export const KEYCLOAK_SERVICE_ORDER = [
+  'syslog',
+  'tacacs',
+  'keycloak',
+  'openbao',
+  'ca-broker',
+  'mcp-server',
+] as const;
+
+export function serviceOrder(layout: LabLayout): readonly string[] {
+  return layout.options.stack === 'keycloak' ? KEYCLOAK_SERVICE_ORDER : SERVICE_ORDER;
+}
 
 async function writeTacPlusNgConfig(layout: LabLayout): Promise<void> {
   const { renderTacPlusNg, loadPolicy } = await import('@netward/policy');
@@ -389,6 +413,14 @@ export async function labUp(
     if (which.code !== 0)
       throw new LabError('ERR_LAB_MISSING_PEER', '--tacacs tac_plus-ng: no tac_plus-ng on PATH');
   }
+  if (layout.options.stack === 'keycloak') {
+    // Downloads (first run only) before anything changes on the machine.
+    const say = (detail: string) => progress({ step: 'stack', state: 'info', detail });
+    await step(progress, `Keycloak and OpenBao (cached in ${cacheDir()})`, async () => {
+      await ensureKeycloak(say);
+      await ensureBao(say);
+    });
+  }
 
   await step(progress, 'lab directory and secrets', () => {
     prepareDirectories(layout);
@@ -403,6 +435,15 @@ export async function labUp(
     `namespaces, veths, management bridge ${layout.bridge} ${layout.hostMgmtAddress}/24`,
     () => createNetwork(layout),
   );
+  // Keycloak takes the longest to start (14 s idle, much more on busy cores): it starts now and the
+  // rest of the lab is prepared meanwhile; the services below wait for it.
+  let keycloakStarted: Promise<unknown> | undefined;
+  if (layout.options.stack === 'keycloak') {
+    const spec = keycloakSpec(layout, keycloakHome());
+    const t0 = Date.now();
+    keycloakStarted = startService(layout.paths.run, spec).then((r) => ({ ...r, ms: Date.now() - t0 }));
+    keycloakStarted.catch(() => undefined);
+  }
   await step(progress, 'FRR instances (one pathspace per namespace)', async () => {
     for (const d of layout.devices) writeFrrConfig(d, layout);
     await Promise.all(layout.devices.map((d) => startFrr(d)));
@@ -418,7 +459,6 @@ export async function labUp(
     if (layout.options.tacacs === 'tac_plus-ng') await writeTacPlusNgConfig(layout);
     return policy;
   });
-  void policy;
   const specs = serviceSpecs(layout);
   await step(
     progress,
@@ -440,9 +480,43 @@ export async function labUp(
       await Promise.all(layout.devices.map((d) => prepareDevice(layout, d)));
     },
   );
-  for (const name of SERVICE_ORDER) {
+  for (const name of serviceOrder(layout)) {
     const spec = specs[name];
     if (spec === undefined) continue;
+    if (name === 'keycloak') {
+      await step(progress, 'service keycloak, realm from the policy', async () => {
+        const r = (await keycloakStarted) as { pid: number; started: boolean; ms: number };
+        const realm = await importRealm(layout, policy);
+        progress({
+          step: 'service keycloak',
+          state: 'info',
+          detail: `${r.started ? `started in ${(r.ms / 1000).toFixed(1)} s` : 'already running'}, pid ${r.pid}, realm ${realm}`,
+        });
+      });
+      continue;
+    }
+    if (name === 'openbao') {
+      await step(progress, 'service openbao, SSH CA and JWT auth', async () => {
+        writeOpenBaoConfig(layout);
+        const { pid, started } = await startService(layout.paths.run, spec);
+        let userCa: string;
+        try {
+          userCa = await configureOpenBao(layout, policy);
+        } catch (err) {
+          // Its storage is memory: stopped, the next `up` starts it afresh instead of half-configured.
+          await stopService(layout.paths.run, 'openbao');
+          throw err;
+        }
+        // Devices trust OpenBao's user CA; host certificates still come from the lab's host CA.
+        writeFileSync(layout.paths.userCaPub, `${userCa}\n`, { mode: 0o644 });
+        progress({
+          step: 'service openbao',
+          state: 'info',
+          detail: `${started ? 'started' : 'already running'}, pid ${pid}, user CA ${userCa.slice(0, 40)}…`,
+        });
+      });
+      continue;
+    }
     await step(progress, `service ${name}`, async () => {
       const { pid, started } = await startService(layout.paths.run, spec);
       progress({
@@ -507,7 +581,7 @@ export async function labDown(dir: string, progress: Progress = quiet): Promise<
   const saved = readLabFile(dir);
   if (saved === undefined) return false;
   const layout = labLayout({ ...saved.options, dir });
-  const names = [...SERVICE_ORDER, ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)])];
+  const names = [...serviceOrder(layout), ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)])];
   await step(progress, 'stop services, sshd and FRR (in parallel)', async () => {
     await Promise.all([
       ...names.map((n) => stopService(layout.paths.run, n)),
@@ -533,7 +607,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
   const layout = loadLab(dir);
   const services: Record<string, boolean> = {};
   for (const name of [
-    ...SERVICE_ORDER,
+    ...serviceOrder(layout),
     ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)]),
   ]) {
     services[name] = serviceRunning(layout.paths.run, name);

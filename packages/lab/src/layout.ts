@@ -52,6 +52,12 @@ export interface LabOptions {
    * names its holes).
    */
   readonly policy: 'default' | 'design';
+  /**
+   * Which IdP and SSH CA run. `embedded` (default): the lab IdP (oidc-provider) and the broker's local
+   * CA. `keycloak`: the design's stack, Keycloak as the IdP and OpenBao as the CA behind the broker's
+   * vault backend, both downloaded from their registries on first use (src/stack/).
+   */
+  readonly stack: 'embedded' | 'keycloak';
 }
 
 export const DEFAULT_LAB_DIR = '/var/lib/netward-lab';
@@ -67,6 +73,7 @@ export const DEFAULT_OPTIONS: LabOptions = Object.freeze({
   certTtl: 60,
   sessionMode: false,
   policy: 'default',
+  stack: 'embedded',
 });
 
 export interface DeviceLink {
@@ -187,6 +194,9 @@ export function validateOptions(options: LabOptions): LabOptions {
   }
   if (options.policy !== 'default' && options.policy !== 'design') {
     throw new LabError('ERR_LAB_CONFIG', 'policy must be default or design');
+  }
+  if (options.stack !== 'embedded' && options.stack !== 'keycloak') {
+    throw new LabError('ERR_LAB_CONFIG', 'stack must be embedded or keycloak');
   }
   return options;
 }

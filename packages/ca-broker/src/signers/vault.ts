@@ -1,9 +1,9 @@
 /**
  * The Vault / OpenBao backend: the SSH secrets engine signs, this broker decides. Requests go through
  * node-vault (`write`/`read`, which build the URL, the X-Vault-Token and X-Vault-Namespace headers and
- * turn Vault's `{ errors }` answers into rejections). The contract test (test/vault.test.ts) pins every
- * method, path, header and body field against a recording stand-in, not a real Vault: neither Vault nor
- * OpenBao runs on the CI machines. The compose lab runs it for real.
+ * turn Vault's `{ errors }` answers into rejections). test/vault-openbao.test.ts runs it against a real
+ * OpenBao 2.7.2 configured with the compose lab's rendered roles; the contract test (test/vault.test.ts)
+ * pins every method, path, header and body field against a recording stand-in.
  *
  * Endpoints (Vault API docs, identical in OpenBao):
  *   POST /v1/auth/<jwt mount>/login       { role, jwt }                  → { auth: { client_token, lease_duration } }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isValidField, parseKeyId } from '@netward/audit-context';
+import { readKeycloakLog } from './keycloak.ts';
 
 /** One record of one component's log, reduced to what the trace needs. */
 export interface AuditEvent {
@@ -304,6 +305,7 @@ export function readLabEvents(logDir: string): AuditEvent[] {
     const agent = /^agent-(.+)\.log$/.exec(name);
     const sshd = /^sshd-(.+)\.log$/.exec(name);
     if (name === 'idp.log') events.push(...readJsonLog(file, 'idp'));
+    else if (name === 'keycloak.log') events.push(...readKeycloakLog(readLines(file), file));
     else if (name === 'mcp-server.log') events.push(...readJsonLog(file, 'mcp-server'));
     else if (name === 'ca-broker.log') events.push(...readJsonLog(file, 'ca-broker'));
     else if (name === 'tacacs.log') events.push(...readJsonLog(file, 'tacacs-server'));

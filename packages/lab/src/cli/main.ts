@@ -23,6 +23,8 @@ options of up:
   --tacacs embedded|tac_plus-ng   which TACACS+ server (default embedded; tac_plus-ng from PATH)
   --cert-ttl S       certificate lifetime in seconds (default 60)
   --session-mode     MCP server reuses a certificate and connection per session and device
+  --stack embedded|keycloak   IdP and SSH CA: the lab IdP and the broker's local CA (default), or
+                     Keycloak and OpenBao (downloaded once into .cache/stack/; needs Java 17+)
   --policy NAME      default (command grammars) or design (the design's tac_plus-ng profiles,
                      exactly: unsafe, for comparison; see packages/policy/README.md)
 `;
@@ -132,6 +134,7 @@ function parseLabArgs(args: string[]) {
       'cert-ttl': { type: 'string' },
       'session-mode': { type: 'boolean' },
       policy: { type: 'string' },
+      stack: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -173,11 +176,21 @@ async function runCommand(
           : {}),
         ...(values['session-mode'] ? { sessionMode: true } : {}),
         ...(values.policy !== undefined ? { policy: values.policy as LabOptions['policy'] } : {}),
+        ...(values.stack !== undefined ? { stack: values.stack as LabOptions['stack'] } : {}),
       };
       const t0 = Date.now();
       const layout = await labUp(options, printProgress());
       console.log(`\nlab up in ${((Date.now() - t0) / 1000).toFixed(1)} s, directory ${layout.paths.root}`);
-      console.log(`  IdP         ${layout.urls.idp}   (users alice, bob, carol: ${layout.paths.usersFile})`);
+      if (layout.options.stack === 'keycloak') {
+        const { stackEndpoints } = await import('../stack/site.ts');
+        const s = stackEndpoints(layout);
+        console.log(`  Keycloak    ${s.issuer}   (users alice, bob, carol: ${layout.paths.usersFile})`);
+        console.log(`  OpenBao     ${s.baoAddr}   (SSH CA, JWT auth)`);
+      } else {
+        console.log(
+          `  IdP         ${layout.urls.idp}   (users alice, bob, carol: ${layout.paths.usersFile})`,
+        );
+      }
       console.log(`  CA broker   ${layout.urls.broker}`);
       console.log(`  MCP server  ${layout.urls.mcp}`);
       console.log(

@@ -3,7 +3,7 @@ import { newRequestId } from '@netward/audit-context';
 import { LabError } from '../errors.ts';
 import { exchangeToken } from '../idp/login.ts';
 import type { LabLayout } from '../layout.ts';
-import { brokerAudience } from '../services/configs.ts';
+import { brokerAudience, exchangeClient } from '../services/configs.ts';
 
 /**
  * What the MCP server does before it connects, done by hand: the RFC 8693 exchange as the MCP
@@ -12,8 +12,7 @@ import { brokerAudience } from '../services/configs.ts';
  */
 export async function exchangeForBroker(layout: LabLayout, userAccessToken: string): Promise<string> {
   const { accessToken } = await exchangeToken({
-    tokenEndpoint: `${layout.urls.idp}/token`,
-    clientId: layout.clients.mcpServer,
+    ...exchangeClient(layout),
     clientSecret: readFileSync(layout.paths.exchangeSecret, 'utf8').trim(),
     subjectToken: userAccessToken,
     audience: brokerAudience(layout),

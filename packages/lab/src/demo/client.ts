@@ -10,6 +10,11 @@ export const AGENT_SCOPE = 'openid mcp:ctrl-plane:read mcp:diag:run mcp:config:r
 
 /** Logs a lab user in through the real authorization code + PKCE flow (no token minted on the side). */
 export async function loginAs(layout: LabLayout, user: string): Promise<LoginResult> {
+  if (layout.options.stack === 'keycloak') {
+    const { keycloakLogin } = await import('../stack/keycloak.ts');
+    const t = await keycloakLogin(layout, user);
+    return { accessToken: t.accessToken, tokenType: 'Bearer', expiresIn: t.expiresIn, scope: t.scope };
+  }
   const users = loadUsers(layout.paths.usersFile);
   const entry = users[user];
   if (entry === undefined) throw new LabError('ERR_LAB_LOGIN', `no lab user ${user}`);

@@ -3,7 +3,11 @@ import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { deviceConfigObject } from '@netward/forcecommand';
 import { type Policy, parsePolicy, renderGrammar, renderIdp } from '@netward/policy';
+import { CLIENTS } from '../../../../docker/render/lab.ts';
+import { renderBrokerConfig } from '../../../../docker/render/services.ts';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
+import { stackEndpoints, stackSite } from '../stack/site.ts';
+import { groupId } from '../system/accounts.ts';
 import { packageFile } from '../system/packages.ts';
 import { agentSocketDir } from '../topology/agent.ts';
 import { devicePaths } from '../topology/sshd.ts';
@@ -78,7 +82,14 @@ function writeJson(file: string, value: unknown, mode = 0o644): void {
 }
 
 export function brokerAudience(layout: LabLayout): string {
-  return layout.urls.broker;
+  return layout.options.stack === 'keycloak' ? CLIENTS.broker : layout.urls.broker;
+}
+
+/** The MCP server's client at the IdP: the one that exchanges agents' tokens for broker tokens. */
+export function exchangeClient(layout: LabLayout): { clientId: string; tokenEndpoint: string } {
+  return layout.options.stack === 'keycloak'
+    ? { clientId: CLIENTS.mcp, tokenEndpoint: stackEndpoints(layout).tokenEndpoint }
+    : { clientId: layout.clients.mcpServer, tokenEndpoint: `${layout.urls.idp}/token` };
 }
 
 export function writeIdpConfig(layout: LabLayout, policy: Policy): void {
@@ -100,7 +111,20 @@ export function writeIdpConfig(layout: LabLayout, policy: Policy): void {
 }
 
 export function writeBrokerConfig(layout: LabLayout): void {
-  writeJson(FILES.brokerConfig(layout), {
+  writeJson(FILES.brokerConfig(layout), brokerConfigObject(layout));
+}
+
+export function brokerConfigObject(layout: LabLayout): Record<string, unknown> {
+  if (layout.options.stack === 'keycloak') {
+    // The compose lab's broker configuration, rendered for this lab's site (one source), plus the
+    // lab's policy file and the benchmark's rate limit.
+    return {
+      ...(renderBrokerConfig(stackSite(layout)) as Record<string, unknown>),
+      policyFile: FILES.policy(layout),
+      rateLimit: { burst: 500, perSecond: 200 },
+    };
+  }
+  return {
     listen: { host: '127.0.0.1', port: layout.ports.broker },
     token: {
       issuer: layout.urls.idp,
@@ -117,7 +141,7 @@ export function writeBrokerConfig(layout: LabLayout): void {
     certificate: { devicePrincipal: true, sourceAddress: [`${layout.hostMgmtAddress}/32`] },
     // The benchmark runs 10 agents flat out for seconds: the default (2/s per user) would throttle it.
     rateLimit: { burst: 500, perSecond: 200 },
-  });
+  };
 }
 
 export interface McpConfigOptions {
@@ -126,15 +150,16 @@ export interface McpConfigOptions {
 }
 
 export function mcpConfigObject(layout: LabLayout, options: McpConfigOptions = {}): Record<string, unknown> {
+  const keycloak = layout.options.stack === 'keycloak' ? stackEndpoints(layout) : undefined;
   return {
     listen: { host: '127.0.0.1', port: layout.ports.mcp },
     publicUrl: layout.urls.mcp,
-    issuer: layout.urls.idp,
-    jwksUri: `${layout.urls.idp}/jwks`,
-    algorithms: ['ES256'],
+    issuer: keycloak?.issuer ?? layout.urls.idp,
+    jwksUri: keycloak?.jwksUri ?? `${layout.urls.idp}/jwks`,
+    // Keycloak signs with RS256 by default (the realm's defaultSignatureAlgorithm); the lab IdP ES256.
+    algorithms: keycloak ? ['RS256'] : ['ES256'],
     tokenExchange: {
-      tokenEndpoint: `${layout.urls.idp}/token`,
-      clientId: layout.clients.mcpServer,
+      ...exchangeClient(layout),
       clientSecretFile: layout.paths.exchangeSecret,
       audience: brokerAudience(layout),
     },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LabError } from '../errors.ts';
-import { run } from './exec.ts';
+import { run, sleep } from './exec.ts';
 
 function lookup(file: string, name: string): number | undefined {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -42,14 +42,40 @@ export function groupExists(name: string): boolean {
  */
 export async function ensureAccounts(roles: readonly string[], groups: readonly string[]): Promise<void> {
   for (const g of groups) {
-    if (!groupExists(g)) await run('groupadd', ['--system', g]);
+    if (!groupExists(g))
+      await retried(
+        () => run('groupadd', ['--system', g]),
+        () => groupExists(g),
+      );
   }
   for (const role of roles) {
     if (!userExists(role)) {
-      await run('useradd', ['--create-home', '--shell', '/bin/sh', '--groups', groups.join(','), role]);
-    } else {
-      await run('usermod', ['--append', '--groups', groups.join(','), '--shell', '/bin/sh', role]);
+      await retried(
+        () => run('useradd', ['--create-home', '--shell', '/bin/sh', '--groups', groups.join(','), role]),
+        () => userExists(role),
+      );
     }
-    await run('usermod', ['--password', '*', role]);
+    await retried(() =>
+      run('usermod', ['--append', '--groups', groups.join(','), '--shell', '/bin/sh', role]),
+    );
+    await retried(() => run('usermod', ['--password', '*', role]));
+  }
+}
+
+/**
+ * Two labs coming up at once (the end-to-end suite runs its lab files in parallel) race on a fresh
+ * machine: one `useradd` finds the account just created, or /etc/passwd locked by the other's
+ * `usermod`. A failure is retried a few times, and is no failure when the account now exists.
+ */
+async function retried(fn: () => Promise<unknown>, done: () => boolean = () => false): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await fn();
+      return;
+    } catch (err) {
+      if (done()) return;
+      if (attempt >= 5) throw err;
+      await sleep(200 * attempt);
+    }
   }
 }
