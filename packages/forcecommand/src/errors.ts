@@ -47,6 +47,7 @@ export const FC_ERROR_CODES = Object.freeze({
    * subcommand outside it, an interface not on this device), or a role the grammar file does not know.
    */
   ERR_FC_GRAMMAR: { exit: 115, stage: 'grammar', message: 'command not permitted by the policy grammar' },
+  /**
    * Who is asking: the certificate sshd accepted at login is outside its validity window now. sshd
    * checks validity once, at authentication; a connection kept open (ControlMaster, session mode) could
    * otherwise open new sessions for as long as it lives.

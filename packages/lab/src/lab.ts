@@ -581,7 +581,10 @@ export async function labDown(dir: string, progress: Progress = quiet): Promise<
   const saved = readLabFile(dir);
   if (saved === undefined) return false;
   const layout = labLayout({ ...saved.options, dir });
-  const names = [...serviceOrder(layout), ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)])];
+  const names = [
+    ...serviceOrder(layout),
+    ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)]),
+  ];
   await step(progress, 'stop services, sshd and FRR (in parallel)', async () => {
     await Promise.all([
       ...names.map((n) => stopService(layout.paths.run, n)),

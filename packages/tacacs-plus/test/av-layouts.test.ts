@@ -17,9 +17,7 @@ import { rawAccount, rawAuthorize } from './raw-request.ts';
  * policy). The 'hardened' answers were captured under the same rules anchored at `^`: that policy is
  * kept beside the captures (fixtures/tac_plus-ng/anchored-rules.yaml), as it no longer ships.
  */
-export const DESIGN_RULES_POLICY = fileURLToPath(
-  new URL('../../policy/policy/design.yaml', import.meta.url),
-);
+export const DESIGN_RULES_POLICY = fileURLToPath(new URL('../../policy/policy/design.yaml', import.meta.url));
 const HARDENED_POLICY = fileURLToPath(new URL('fixtures/tac_plus-ng/anchored-rules.yaml', import.meta.url));
 
 const KEY = 'labsecret';

@@ -7,7 +7,6 @@ import { CLIENTS } from '../../../../docker/render/lab.ts';
 import { renderBrokerConfig } from '../../../../docker/render/services.ts';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
 import { stackEndpoints, stackSite } from '../stack/site.ts';
-import { groupId } from '../system/accounts.ts';
 import { packageFile } from '../system/packages.ts';
 import { agentSocketDir } from '../topology/agent.ts';
 import { devicePaths } from '../topology/sshd.ts';
