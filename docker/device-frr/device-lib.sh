@@ -42,10 +42,10 @@ sign_host_key() {
   say "host certificate for ${principals}"
 }
 
-# The validator's configuration (rendered per device, docker/device-frr/validator/) and the TACACS+ key
-# it names. The validator refuses a config or key an account could have written: both are copied to
-# root-owned files here; the key is readable by root and the accounts' group only, and never leaves
-# this file (it is not in the validator's argv or environment).
+# The validator's configuration (rendered per device, docker/device-frr/validator/), the command
+# grammars and the TACACS+ key. The validator refuses a file an account could have written: all are
+# copied to root-owned files here. The key is root's alone (0600): the authorization agent reads it,
+# the accounts never can, and it is in no argv or environment.
 write_validator_config() {
   local key=${NETWARD_TACACS_KEY:?NETWARD_TACACS_KEY must be set}
   if [[ ! $key =~ ^[A-Za-z0-9._+-]{8,64}$ ]]; then
@@ -53,9 +53,10 @@ write_validator_config() {
     return 1
   fi
   install -o root -g root -m 0644 /etc/netward/rendered/forcecommand.json /etc/netward/forcecommand.json
+  install -o root -g root -m 0644 /etc/netward/rendered/grammar.json /etc/netward/grammar.json
   (umask 077 && printf '%s\n' "$key" > /etc/netward/tacacs.key)
-  chown root:netward /etc/netward/tacacs.key
-  chmod 0640 /etc/netward/tacacs.key
+  chown root:root /etc/netward/tacacs.key
+  chmod 0600 /etc/netward/tacacs.key
   # The validator appends its audit records here (a record it cannot write is a deny).
   install -d -o root -g netward -m 0770 /var/log/netward
   touch /var/log/netward/forcecommand.log
@@ -63,6 +64,15 @@ write_validator_config() {
   chmod 0660 /var/log/netward/forcecommand.log
   /usr/local/bin/netward-forcecommand check-config >&2 \
     || { say "the validator refuses its configuration"; return 1; }
+}
+
+# The device's authorization agent (root): holds the TACACS+ key and one warm session, and answers
+# each account's validator on that account's own socket under /run/netward/agent. Started before sshd;
+# if it is not running, every command is denied (ERR_FC_AUTHZ_UNAVAILABLE), never run unchecked.
+start_authorization_agent() {
+  install -d -o root -g root -m 0755 /run/netward/agent
+  /usr/local/bin/netward-forcecommand agent >>/var/log/netward-agent.log 2>&1 &
+  say "authorization agent started (pid $!)"
 }
 
 # sshd in the foreground, its log to the container log (Promtail) and as RFC 5424 over UDP to

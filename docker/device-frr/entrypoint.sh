@@ -8,6 +8,7 @@ set -euo pipefail
 fetch_user_ca
 sign_host_key
 write_validator_config
+start_authorization_agent
 
 # FRR: the vtysh sockets must be group frrvty (frrinit creates the directory frr:frr, which locks the
 # service accounts out; see LAB-NOTES.md).

@@ -8,4 +8,5 @@ set -euo pipefail
 fetch_user_ca
 sign_host_key
 write_validator_config
+start_authorization_agent
 exec_sshd -f /etc/netward/sshd_config

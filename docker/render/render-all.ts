@@ -16,6 +16,7 @@ import {
   loadPolicy,
   type Policy,
   renderBrokerRoles,
+  renderGrammar,
   renderIdp,
   renderLocalRules,
   renderMcpTools,
@@ -78,6 +79,8 @@ export function renderAll(policy: Policy): Map<string, string> {
     files.set(`docker/${folder}/validator/${device.name}.json`, formatJson(renderValidatorConfig(device)));
   }
   files.set('docker/device-frr/validator/local-rules.json', reformat(renderLocalRules(policy)));
+  // The command grammars every validator parses requests against (FRR and VyOS devices alike).
+  files.set('docker/device-frr/validator/grammar.json', reformat(renderGrammar(policy)));
 
   // Audit: the Grafana dashboard.
   files.set('docker/grafana/dashboards/netward-audit.json', formatJson(renderAuditDashboard()));

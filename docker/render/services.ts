@@ -29,6 +29,8 @@ export const RUNTIME_FILES = Object.freeze({
   mcpClientSecret: '/run/netward/mcp-client-secret',
   mcpHostCa: '/run/netward/known_hosts',
   tacacsKey: '/etc/netward/tacacs.key',
+  grammar: '/etc/netward/grammar.json',
+  agentSockets: '/run/netward/agent',
   validatorAudit: '/var/log/netward/forcecommand.log',
 });
 
@@ -120,10 +122,14 @@ export function renderValidatorConfig(device: LabDevice): unknown {
     accountGroup: 'netward',
     executables,
     cli,
+    // Every request is parsed against the role's command grammar before TACACS+ is asked.
+    grammarFile: RUNTIME_FILES.grammar,
     authorization: {
       mode: 'tacacs',
       servers: [{ host: TACACS_ADDRESS, port: TACACS_PORT }],
+      // Read by the device's authorization agent alone (root, 0600): the accounts never hold the key.
       keyFile: RUNTIME_FILES.tacacsKey,
+      agent: { socketDir: RUNTIME_FILES.agentSockets },
       timeoutMs: 1500,
       deadlineMs: 3000,
       accounting: true,

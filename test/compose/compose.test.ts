@@ -315,6 +315,36 @@ describe('compose.yaml agrees with the lab facts the configs are rendered from',
     }
   });
 
+  it('each device parses requests against the command grammars and asks through its root agent', () => {
+    const lib = readFileSync(join(REPO_ROOT, 'docker/device-frr/device-lib.sh'), 'utf8');
+    for (const d of DEVICES) {
+      const folder = d.vendor === 'frr' ? 'device-frr' : 'device-vyos';
+      expect(compose.services[d.name]?.volumes).toContain(
+        './docker/device-frr/validator/grammar.json:/etc/netward/rendered/grammar.json:ro',
+      );
+      const config = JSON.parse(
+        readFileSync(join(REPO_ROOT, `docker/${folder}/validator/${d.name}.json`), 'utf8'),
+      ) as { grammarFile?: string; authorization: { keyFile?: string; agent?: { socketDir: string } } };
+      expect(config.grammarFile, d.name).toBe('/etc/netward/grammar.json');
+      expect(config.authorization.agent, d.name).toEqual({ socketDir: '/run/netward/agent' });
+      const start = readFileSync(
+        join(
+          REPO_ROOT,
+          d.vendor === 'frr' ? 'docker/device-frr/entrypoint.sh' : 'docker/device-vyos/device-start.sh',
+        ),
+        'utf8',
+      );
+      // The agent runs before sshd accepts a login.
+      expect(start.indexOf('start_authorization_agent'), d.name).toBeGreaterThan(0);
+      expect(start.indexOf('start_authorization_agent')).toBeLessThan(start.indexOf('exec_sshd'));
+    }
+    // The key is root's alone: no account, and so no command an account runs, can read it.
+    expect(lib).toMatch(
+      /chown root:root \/etc\/netward\/tacacs\.key\n\s*chmod 0600 \/etc\/netward\/tacacs\.key/,
+    );
+    expect(lib).not.toMatch(/root:netward \/etc\/netward\/tacacs\.key/);
+  });
+
   it('TACACS+ and syslog-ng sit at the addresses the validators are configured with', () => {
     expect(address('tac_plus-ng', 'mgmt')).toBe(TACACS_ADDRESS);
     expect(address('syslog-ng', 'mgmt')).toBe(SYSLOG_ADDRESS);
