@@ -6,7 +6,9 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -50,7 +52,13 @@ import {
   writeFrrConfig,
 } from './topology/frr.ts';
 import { createNetwork, destroyNetwork, networkStatus } from './topology/network.ts';
-import { devicePaths, renderSshdConfig, sshdCommand, validatorCommand } from './topology/sshd.ts';
+import {
+  devicePaths,
+  renderSshdConfig,
+  sshdCommand,
+  validatorCommand,
+  validatorNode,
+} from './topology/sshd.ts';
 
 export type Progress = (event: {
   step: string;
@@ -222,6 +230,17 @@ export async function prepareDevice(layout: LabLayout, device: LabLayout['device
  * roughly halves the start-up, ~170 → ~80 ms here). Built when the bundle changed; when the snapshot
  * script is missing or the build fails, the lab falls back to the plain bundle.
  */
+function installValidatorNode(layout: LabLayout): void {
+  const target = validatorNode(layout);
+  const source = statSync(process.execPath);
+  const have = existsSync(target) ? statSync(target) : undefined;
+  if (have !== undefined && have.size === source.size && have.mtimeMs >= source.mtimeMs) return;
+  // Copied beside and renamed over: a validator starting meanwhile runs the old binary or the new one.
+  copyFileSync(process.execPath, `${target}.tmp`);
+  chmodSync(`${target}.tmp`, 0o755);
+  renameSync(`${target}.tmp`, target);
+}
+
 function prepareValidatorSnapshot(layout: LabLayout): string | undefined {
   const script = programPathLazy('forcecommand', 'netward-forcecommand-snapshot.cjs');
   const blob = layout.paths.forcecommandBlob;
@@ -231,11 +250,16 @@ function prepareValidatorSnapshot(layout: LabLayout): string | undefined {
     return undefined;
   }
   const copy = join(layout.paths.bin, 'netward-forcecommand-snapshot.cjs');
-  const fresh = existsSync(blob) && existsSync(copy) && readFileSync(copy).equals(readFileSync(script));
+  // A snapshot only loads into the node binary that built it: rebuilt when either changed.
+  const fresh =
+    existsSync(blob) &&
+    existsSync(copy) &&
+    readFileSync(copy).equals(readFileSync(script)) &&
+    statSync(blob).mtimeMs >= statSync(validatorNode(layout)).mtimeMs;
   if (!fresh) {
     copyFileSync(script, copy);
     try {
-      buildSnapshot({ node: process.execPath, snapshotScript: copy, blob });
+      buildSnapshot({ node: validatorNode(layout), snapshotScript: copy, blob });
     } catch (err) {
       rmSync(blob, { force: true });
       writeFileSync(`${blob}.failed`, `${String((err as Error).message)}\n`);
@@ -466,6 +490,7 @@ export async function labUp(
     async () => {
       copyFileSync(forcecommandBundle, layout.paths.forcecommand);
       chmodSync(layout.paths.forcecommand, 0o755);
+      installValidatorNode(layout);
       // ForceCommand starts node through it: NODE_OPTIONS and the like never reach node.
       writeFileSync(join(layout.paths.bin, 'netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
       chmodSync(join(layout.paths.bin, 'netward-env-guard'), 0o755);

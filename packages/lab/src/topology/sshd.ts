@@ -62,13 +62,27 @@ export function renderSshdConfig(device: DeviceLayout, layout: LabLayout, forceC
   ].join('\n');
 }
 
+/**
+ * The node binary the accounts' validators run: a copy of the lab's own in the lab's root-owned bin/
+ * (lab.ts installs it), since the lab's node may sit inside the checkout (setup's project-local Node 24
+ * under .cache/), which a 0700 `mktemp -d` folder or a 0750 home keeps the accounts from executing.
+ */
+export function validatorNode(layout: LabLayout): string {
+  return join(layout.paths.bin, 'node');
+}
+
 /** The ForceCommand line (forcecommand's helper checks the paths need no quoting). */
 export function validatorCommand(device: DeviceLayout, layout: LabLayout): string {
   const config = devicePaths(device, layout).forcecommandConfig;
   const guard = join(dirname(layout.paths.forcecommand), 'netward-env-guard');
   return existsSync(layout.paths.forcecommandBlob)
-    ? forceCommandLine({ node: process.execPath, snapshotBlob: layout.paths.forcecommandBlob, config, guard })
-    : forceCommandLine({ node: process.execPath, script: layout.paths.forcecommand, config, guard });
+    ? forceCommandLine({
+        node: validatorNode(layout),
+        snapshotBlob: layout.paths.forcecommandBlob,
+        config,
+        guard,
+      })
+    : forceCommandLine({ node: validatorNode(layout), script: layout.paths.forcecommand, config, guard });
 }
 
 /**
