@@ -65,10 +65,11 @@ describe('POST /v1/ssh/sign', () => {
     try {
       await b.backend.ready();
       const url = await b.app.listen({ host: '127.0.0.1', port: 0 });
-      const sign = (signal?: AbortSignal) =>
+      // A fresh token each: one exchanged token yields one certificate (the replay cache).
+      const sign = async (signal?: AbortSignal) =>
         fetch(`${url}/v1/ssh/sign`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${await fresh()}`, 'content-type': 'application/json' },
           body: JSON.stringify({ public_key: freshKey().line, request_id: newRequestId() }),
           ...(signal ? { signal } : {}),
         });
@@ -173,20 +174,20 @@ describe('POST /v1/ssh/sign', () => {
   it('binds the certificate to the device the request names when devicePrincipal is on', async () => {
     const b = startBroker(idp, { certificate: { devicePrincipal: true } });
     try {
-      const res = await signRequest(b.app, token, { device: 'spine-a' });
+      const res = await signRequest(b.app, await fresh(), { device: 'spine-a' });
       expect(res.statusCode).toBe(200);
       expect(res.json().principal).toBe('net-operator@spine-a');
       expect(parseCertificate(res.json().certificate).principals).toEqual(['net-operator@spine-a']);
       // Without a device there is nothing to bind to: refused, not a role-wide certificate.
-      const none = await signRequest(b.app, token);
+      const none = await signRequest(b.app, await fresh());
       expect([none.statusCode, none.json().error.code]).toEqual([400, 'ERR_CA_BAD_REQUEST']);
-      const bad = await signRequest(b.app, token, { device: 'spine a' });
+      const bad = await signRequest(b.app, await fresh(), { device: 'spine a' });
       expect(bad.statusCode).toBe(400);
     } finally {
       await b.close();
     }
     // Off (the default): the principal stays the role whatever the request names.
-    const plain = await signRequest(broker.app, token, { device: 'spine-a' });
+    const plain = await signRequest(broker.app, await fresh(), { device: 'spine-a' });
     expect(plain.json().principal).toBe('net-operator');
   });
 
