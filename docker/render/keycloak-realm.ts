@@ -188,6 +188,8 @@ export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SI
         attributes: {
           'pkce.code.challenge.method': 'S256',
           'post.logout.redirect.uris': '+',
+          // RFC 9068 section 2.1: access tokens typed `at+jwt`; the MCP server refuses any other type.
+          'access.token.header.type.rfc9068': 'true',
         },
         defaultClientScopes: ['basic', 'profile', 'netward-role', 'netward-mcp-audience', ...mcpScopes],
         optionalClientScopes: [],
@@ -208,6 +210,8 @@ export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SI
         fullScopeAllowed: false,
         attributes: {
           'standard.token.exchange.enabled': 'true',
+          // The exchanged (broker-audience) tokens are `at+jwt` too: the broker refuses any other type.
+          'access.token.header.type.rfc9068': 'true',
         },
         defaultClientScopes: ['basic', 'profile', 'netward-role', 'netward-broker-audience'],
         optionalClientScopes: mcpScopes,

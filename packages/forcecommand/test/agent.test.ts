@@ -239,7 +239,8 @@ describe('secrets out of every account’s reach', () => {
       `require('net').connect(${JSON.stringify(path)}).on('connect',()=>{console.log('CONNECTED');process.exit(0)}).on('error',e=>{console.log(e.code);process.exit(1)})`;
     for (const account of ACCOUNTS) {
       for (const other of ACCOUNTS) {
-        const r = asAccount(account, [process.execPath, '-e', probe(agentSocketPath(socketDir, other))]);
+        // The system node, as the harness's ForceCommand runs: the test's own may sit in the checkout.
+        const r = asAccount(account, ['/usr/bin/node', '-e', probe(agentSocketPath(socketDir, other))]);
         if (other === account) expect(r.out.trim()).toBe('CONNECTED');
         else expect(r.out.trim()).toBe('EACCES');
       }

@@ -1,10 +1,13 @@
 // A NUL anywhere in a command is a deny, by the policy and by the local rules the validator reads: the
 // command is never decided as if cut at the NUL (`show\0` as `show`).
 import { describe, expect, it } from 'vitest';
-import { commandString, decide, defaultPolicy, renderLocalRules } from '../src/index.ts';
+import { commandString, decide, renderLocalRules } from '../src/index.ts';
 import { decideLocal, parseLocalRules } from '../src/local-rules/index.ts';
+import { designPolicy } from './helpers/design.ts';
 
-const policy = defaultPolicy();
+// The design's rules: broad permits (`show` alone, `ip ... /show`), so that a NUL is the only thing
+// that can turn each case into a deny.
+const policy = designPolicy();
 const local = parseLocalRules(renderLocalRules(policy), 'local-rules');
 
 // Each is permitted without the NUL, so a deny can only come from the NUL.
