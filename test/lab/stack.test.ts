@@ -97,10 +97,11 @@ describe('native lab on Keycloak and OpenBao', () => {
       const rows = await stepOperator(layout);
       expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
     });
-    it('3: the raw tool lets configure terminal through; the device denies it (TACACS+)', async () => {
+    it('3: the raw tool lets configure terminal through; the device denies it (grammar)', async () => {
       const [row] = await stepRawCommand(layout);
       expect(row?.pass).toBe(true);
-      expect(row?.output).toMatch(/ERR_FC_NOT_AUTHORIZED/);
+      // The default policy's grammar refuses it on the device before TACACS+ is asked.
+      expect(row?.output).toMatch(/ERR_FC_GRAMMAR/);
     });
     it('4: TACACS+ stopped, the device fails closed; restarted, it works again', async () => {
       const rows = await stepFailClosed(layout);
