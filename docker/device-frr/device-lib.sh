@@ -25,6 +25,19 @@ fetch_user_ca() {
   say "trusting user CA $(ssh-keygen -lf /etc/ssh/netward/user_ca.pub | cut -d' ' -f2)"
 }
 
+# One principals file per account: `restrict <role>@<device>`, so a certificate the broker bound to
+# another device is refused here, and `restrict` turns off forwarding, agent, X11, pty and ~/.ssh/rc
+# whatever the certificate's extensions say.
+write_principals() {
+  local a
+  for a in net-viewer net-operator net-admin; do
+    printf 'restrict %s@%s\n' "$a" "$NETWARD_DEVICE" > "/etc/ssh/netward/principals/$a.tmp"
+    chmod 0644 "/etc/ssh/netward/principals/$a.tmp"
+    mv "/etc/ssh/netward/principals/$a.tmp" "/etc/ssh/netward/principals/$a"
+  done
+  say "principals bound to ${NETWARD_DEVICE}"
+}
+
 # A fresh host key signed by the host CA (ssh-host mount), so the MCP server verifies this device
 # without trust on first use. The signing token is limited to ssh-host/sign/device-host.
 sign_host_key() {

@@ -6,6 +6,7 @@ set -euo pipefail
 . /usr/local/lib/netward/device-lib.sh
 
 fetch_user_ca
+write_principals
 sign_host_key
 write_validator_config
 start_authorization_agent

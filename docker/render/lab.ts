@@ -18,6 +18,12 @@ export interface StackSite {
   readonly baoAddr: string;
   /** Where the CA broker listens. */
   readonly brokerListen: { readonly host: string; readonly port: number };
+  /**
+   * The devices a certificate may be bound to. Certificates carry `<role>@<device>` (the broker's
+   * certificate.devicePrincipal), and OpenBao's signing role for a role allows exactly these principals:
+   * its allowed_users is an exact list, with no patterns (builtin/logical/ssh, calculateValidPrincipals).
+   */
+  readonly devices: readonly string[];
 }
 
 export const issuerOf = (site: StackSite) => `${site.keycloakUrl}/realms/${REALM}`;
@@ -26,25 +32,6 @@ export const tokenEndpointOf = (site: StackSite) => `${issuerOf(site)}/protocol/
 
 export const MCP_PORT = 8000;
 export const BROKER_PORT = 8443;
-
-/** The compose lab: Keycloak's issuer is the same inside the network and from the host (KC_HOSTNAME). */
-export const COMPOSE_SITE: StackSite = Object.freeze({
-  keycloakUrl: 'http://keycloak:8080',
-  mcpResource: 'http://localhost:8000/mcp',
-  baoAddr: 'http://openbao:8200',
-  brokerListen: Object.freeze({ host: '0.0.0.0', port: BROKER_PORT }),
-});
-
-/** Keycloak's issuer, the same inside the network and from the host (KC_HOSTNAME in compose.yaml). */
-export const KEYCLOAK_URL = COMPOSE_SITE.keycloakUrl;
-export const ISSUER = issuerOf(COMPOSE_SITE);
-export const JWKS_URL = jwksUrlOf(COMPOSE_SITE);
-export const TOKEN_ENDPOINT = tokenEndpointOf(COMPOSE_SITE);
-
-/** The MCP server's canonical URL (RFC 9728 resource, and the audience of agents' access tokens). */
-export const MCP_RESOURCE = COMPOSE_SITE.mcpResource;
-export const BROKER_URL = 'http://ca-broker:8443';
-export const BAO_ADDR = COMPOSE_SITE.baoAddr;
 
 /** Keycloak clients: the agent (public, PKCE), the MCP server (confidential, token exchange), the broker. */
 export const CLIENTS = Object.freeze({
@@ -84,6 +71,26 @@ export const DEVICES: readonly LabDevice[] = Object.freeze([
   { name: 'leaf-2', address: '172.30.0.12', vendor: 'frr', site: 'lab', role: 'leaf' },
   { name: 'vyos-1', address: '172.30.0.20', vendor: 'vyos', site: 'lab', role: 'edge', profile: 'vyos' },
 ]);
+
+/** The compose lab: Keycloak's issuer is the same inside the network and from the host (KC_HOSTNAME). */
+export const COMPOSE_SITE: StackSite = Object.freeze({
+  keycloakUrl: 'http://keycloak:8080',
+  mcpResource: 'http://localhost:8000/mcp',
+  baoAddr: 'http://openbao:8200',
+  brokerListen: Object.freeze({ host: '0.0.0.0', port: BROKER_PORT }),
+  devices: Object.freeze(DEVICES.map((d) => d.name)),
+});
+
+/** Keycloak's issuer, the same inside the network and from the host (KC_HOSTNAME in compose.yaml). */
+export const KEYCLOAK_URL = COMPOSE_SITE.keycloakUrl;
+export const ISSUER = issuerOf(COMPOSE_SITE);
+export const JWKS_URL = jwksUrlOf(COMPOSE_SITE);
+export const TOKEN_ENDPOINT = tokenEndpointOf(COMPOSE_SITE);
+
+/** The MCP server's canonical URL (RFC 9728 resource, and the audience of agents' access tokens). */
+export const MCP_RESOURCE = COMPOSE_SITE.mcpResource;
+export const BROKER_URL = 'http://ca-broker:8443';
+export const BAO_ADDR = COMPOSE_SITE.baoAddr;
 
 /** The management network every device's validator asks TACACS+ from. */
 export const MGMT_SUBNET = '172.30.0.0/24';

@@ -65,8 +65,9 @@ export function renderOpenBao(
       algorithm_signer: 'default',
       allow_user_certificates: true,
       allow_host_certificates: false,
-      allowed_users: role.name,
-      default_user: role.name,
+      // One principal per device, `<role>@<device>`, and no default: a request that names no device
+      // gets nothing (OpenBao refuses an empty principal list), one for another role's account neither.
+      allowed_users: site.devices.map((d) => `${role.name}@${d}`).join(','),
       allow_user_key_ids: true,
       ttl: `${role.certificate.ttlSeconds}s`,
       max_ttl: `${role.certificate.maxTtlSeconds}s`,

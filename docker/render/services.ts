@@ -58,6 +58,8 @@ export function renderBrokerConfig(site: StackSite = COMPOSE_SITE): unknown {
       signRole: '{role}',
       auth: { method: 'jwt', mount: 'jwt', role: '{role}' },
     },
+    // Each certificate is good on the device of its call only (principal `<role>@<device>`).
+    certificate: { devicePrincipal: true },
     log: { level: 'info' },
   };
 }

@@ -345,6 +345,43 @@ describe('compose.yaml agrees with the lab facts the configs are rendered from',
     expect(lib).not.toMatch(/root:netward \/etc\/netward\/tacacs\.key/);
   });
 
+  it('each device binds its accounts to certificates for itself: `restrict <role>@<device>`', () => {
+    // The function the entrypoints call, run by bash on a scratch copy of the principals folder.
+    const dir = mkdtempSync(join(tmpdir(), 'netward-principals-'));
+    try {
+      const lib = readFileSync(join(REPO_ROOT, 'docker/device-frr/device-lib.sh'), 'utf8').replaceAll(
+        '/etc/ssh/netward/principals',
+        dir,
+      );
+      writeFileSync(join(dir, 'lib.sh'), lib);
+      const run = spawnSync('bash', ['-c', `. ${join(dir, 'lib.sh')} && write_principals`], {
+        env: { PATH: process.env['PATH'] ?? '', NETWARD_DEVICE: 'leaf-2' },
+        encoding: 'utf8',
+      });
+      expect(run.status, run.stderr).toBe(0);
+      for (const role of ['net-viewer', 'net-operator', 'net-admin']) {
+        expect(readFileSync(join(dir, role), 'utf8')).toBe(`restrict ${role}@leaf-2\n`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const d of DEVICES) {
+      const start = readFileSync(
+        join(
+          REPO_ROOT,
+          d.vendor === 'frr' ? 'docker/device-frr/entrypoint.sh' : 'docker/device-vyos/device-start.sh',
+        ),
+        'utf8',
+      );
+      expect(start.indexOf('write_principals'), d.name).toBeGreaterThan(0);
+      expect(start.indexOf('write_principals')).toBeLessThan(start.indexOf('exec_sshd'));
+    }
+    // The images carry no principals file of their own that a failed start could leave behind.
+    for (const f of ['docker/device-frr/Dockerfile', 'docker/device-vyos/Dockerfile']) {
+      expect(readFileSync(join(REPO_ROOT, f), 'utf8'), f).not.toMatch(/principals\/\$a/);
+    }
+  });
+
   it('TACACS+ and syslog-ng sit at the addresses the validators are configured with', () => {
     expect(address('tac_plus-ng', 'mgmt')).toBe(TACACS_ADDRESS);
     expect(address('syslog-ng', 'mgmt')).toBe(SYSLOG_ADDRESS);

@@ -230,12 +230,13 @@ describe('OpenBao', () => {
   it('one SSH signing role per net role: principal, 60-second TTL, user key ids, policy extensions', () => {
     for (const role of policy.roles) {
       const r = readJson(`docker/openbao-init/ssh-roles/${role.name}.json`);
+      expect(r).not.toHaveProperty('default_user');
       expect(r).toMatchObject({
         key_type: 'ca',
         allow_user_certificates: true,
         allow_host_certificates: false,
-        allowed_users: role.name,
-        default_user: role.name,
+        // `<role>@<device>` for every device of the lab, nothing else: no bare role, no default.
+        allowed_users: DEVICES.map((d) => `${role.name}@${d.name}`).join(','),
         allow_user_key_ids: true,
         ttl: '60s',
         max_ttl: '60s',

@@ -26,6 +26,12 @@ function normalise(value: unknown, s: StackSite, secrets: Record<string, string>
     [s.keycloakUrl, '<keycloak>'],
     [s.mcpResource, '<mcp-resource>'],
     [s.baoAddr, '<openbao>'],
+    // OpenBao's signing roles list `<role>@<device>` for the site's devices (the compose lab has a VyOS
+    // device the native lab does not).
+    ...policy.roles.map((r): [string, string] => [
+      s.devices.map((d) => `${r.name}@${d}`).join(','),
+      `<${r.name}@devices>`,
+    ]),
     ...Object.entries(secrets).map(([secret, marker]): [string, string] => [secret, marker]),
   ];
   if (typeof value === 'string') {

@@ -461,6 +461,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
         line = await backend.signUser({
           publicKey: key.raw,
           publicKeyLine: `ssh-ed25519 ${key.blob.toString('base64')}`,
+          role: role.name,
           principal,
           keyId,
           ttlSeconds: ttl,

@@ -51,6 +51,7 @@ function userRequest(token: string) {
   return {
     publicKey: key.publicKey,
     publicKeyLine: key.line,
+    role: 'net-operator',
     principal: 'net-operator',
     keyId: `sid=fd9e4bdc77df2fa8,user=bob,req=${newRequestId()}`,
     ttlSeconds: 60,

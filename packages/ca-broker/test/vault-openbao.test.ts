@@ -112,13 +112,14 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-function openBaoBroker() {
+/** The compose lab's broker: certificates bound to the device of the call (`<role>@<device>`). */
+function openBaoBroker(devicePrincipal = true) {
   const cfg = brokerConfig(idp, {
     backend: { type: 'vault', address: addr, auth: { method: 'jwt' } } as never,
   });
   return startBroker(
     idp,
-    { backend: cfg.backend as never },
+    { backend: cfg.backend as never, certificate: { devicePrincipal } as never },
     { backend: () => createVaultBackend(cfg.backend as Extract<typeof cfg.backend, { type: 'vault' }>) },
   );
 }
@@ -133,12 +134,18 @@ describe('vault backend against a real OpenBao', () => {
       const key = freshKey();
       const requestId = newRequestId();
       const t0 = Math.floor(Date.now() / 1000);
-      const res = await signRequest(b.app, token, { public_key: key.line, request_id: requestId });
+      const res = await signRequest(b.app, token, {
+        public_key: key.line,
+        request_id: requestId,
+        device: 'leaf-1',
+      });
       expect(res.statusCode, res.body).toBe(200);
       const cert = parseCertificate(res.json().certificate);
-      expect(checkCertificate(cert, { trustedCaKeys: [caLine], principal: 'net-operator' })).toBe(cert);
+      expect(checkCertificate(cert, { trustedCaKeys: [caLine], principal: 'net-operator@leaf-1' })).toBe(
+        cert,
+      );
       expect(cert.keyId).toBe(`sid=fd9e4bdc77df2fa8,user=bob,req=${requestId}`);
-      expect(cert.principals).toEqual(['net-operator']);
+      expect(cert.principals).toEqual(['net-operator@leaf-1']);
       // The role's ttl (60 s) from OpenBao's not_before_duration (10 s) in the past.
       expect(Number(cert.validBefore) - t0).toBeGreaterThanOrEqual(59);
       expect(Number(cert.validBefore) - t0).toBeLessThanOrEqual(62);
@@ -151,12 +158,32 @@ describe('vault backend against a real OpenBao', () => {
     }
   });
 
+  it("OpenBao's signing role binds each certificate to one inventory device, whatever the broker asks", async () => {
+    // A broker without device binding asks for the bare role; one asking for a device outside the
+    // inventory asks for `<role>@<that device>`. Neither is on the role's allowed_users: no certificate.
+    for (const [devicePrincipal, device] of [
+      [false, 'leaf-1'],
+      [true, 'core-9'],
+    ] as const) {
+      const b = openBaoBroker(devicePrincipal);
+      try {
+        const res = await signRequest(b.app, await idp.sign(claims(idp), rs256), { device });
+        expect(res.statusCode, res.body).toBe(503);
+        expect(res.json().error.code).toBe('ERR_CA_BACKEND_UNAVAILABLE');
+        expect(res.body).not.toMatch(/cert-v01/);
+      } finally {
+        await b.close();
+      }
+    }
+  });
+
   it("OpenBao's own roles refuse: a role it has no login role for, a token for another audience", async () => {
     const b = openBaoBroker();
     try {
       // The broker's policy knows net-admin; OpenBao has no JWT role for it here: no certificate.
       const admin = await signRequest(b.app, await idp.sign(claims(idp, { net_role: 'net-admin' }), rs256), {
         public_key: freshKey().line,
+        device: 'leaf-1',
       });
       expect(admin.statusCode).toBe(503);
       expect(admin.json().error.code).toBe('ERR_CA_BACKEND_UNAVAILABLE');
@@ -181,12 +208,14 @@ describe('vault backend against a real OpenBao', () => {
     try {
       const ok = await signRequest(b.app, await idp.sign(claims(idp), rs256), {
         public_key: freshKey().line,
+        device: 'spine-a',
       });
       expect(ok.statusCode).toBe(200);
       bao?.kill('SIGTERM');
       await new Promise((r) => bao?.once('exit', r));
       const res = await signRequest(b.app, await idp.sign(claims(idp), rs256), {
         public_key: freshKey().line,
+        device: 'spine-a',
       });
       expect(res.statusCode).toBe(503);
       expect(res.json().error.code).toBe('ERR_CA_BACKEND_UNAVAILABLE');

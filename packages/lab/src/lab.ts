@@ -207,12 +207,10 @@ export async function prepareDevice(layout: LabLayout, device: LabLayout['device
     '--out',
     p.hostCert,
   ]);
-  // `restrict <role>@<device>`: the broker binds each certificate to the device of the call. OpenBao's
-  // signing roles (the compose lab's, `--stack keycloak`) sign the role alone: there the device
-  // accepts the role principal, and the binding to one device is not available yet.
-  const bound = layout.options.stack === 'keycloak' ? undefined : device.name;
+  // `restrict <role>@<device>`: every certificate is bound to the device of its call, by the broker's
+  // local CA and by OpenBao's signing roles alike (their allowed_users list `<role>@<device>`).
   for (const role of ROLES)
-    writeFileSync(join(p.principalsDir, role), renderPrincipals(role, bound), { mode: 0o644 });
+    writeFileSync(join(p.principalsDir, role), renderPrincipals(role, device.name), { mode: 0o644 });
   if (!existsSync(p.auditFile)) writeFileSync(p.auditFile, '', { mode: 0o620 });
   // forcecommand opens it O_APPEND without O_CREAT: root:<accounts group> 0620 (its README).
   chownSync(p.auditFile, 0, groupId(ACCOUNT_GROUP));

@@ -7,7 +7,10 @@ export interface UserCertificateRequest {
   readonly publicKey: KeyObject | Uint8Array;
   /** `ssh-ed25519 AAAA...` without comment. */
   readonly publicKeyLine: string;
-  /** Policy role name: the only principal, and the device account. */
+  /** Policy role name: the device account, and the name of the backend's signing role for it. */
+  readonly role: string;
+  /** The certificate's only principal: the role, or `<role>@<device>` when certificates are bound to
+   *  one device (config certificate.devicePrincipal). */
   readonly principal: string;
   readonly keyId: string;
   readonly ttlSeconds: number;

@@ -292,8 +292,8 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
     async signUser(req: UserCertificateRequest) {
       return sign(
         cfg.mount,
-        req.principal,
-        roleName(cfg.signRole, req.principal),
+        req.role,
+        roleName(cfg.signRole, req.role),
         {
           public_key: req.publicKeyLine,
           valid_principals: req.principal,

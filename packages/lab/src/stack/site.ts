@@ -27,6 +27,7 @@ export function stackSite(layout: LabLayout): StackSite {
     mcpResource: layout.urls.mcp,
     baoAddr: `http://${layout.hostMgmtAddress}:${OPENBAO_PORT}`,
     brokerListen: Object.freeze({ host: '127.0.0.1', port: layout.ports.broker }),
+    devices: Object.freeze(layout.devices.map((d) => d.name)),
   });
 }
 
