@@ -5,6 +5,7 @@
  * apply to Keycloak's tokens (at the MCP server, the broker and OpenBao itself) and one full audit
  * trace. Its own directory, prefix, management network and ports, beside lab.test.ts's lab.
  */
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,7 +130,13 @@ describe('native lab on Keycloak and OpenBao', () => {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         // A request id as the MCP server makes them: 16 random bytes, base64url (22 characters).
-        body: JSON.stringify({ public_key: key, request_id: randomBytes(16).toString('base64url'), ...body }),
+        // For spine-a, as the MCP server asks: certificates are bound to one device.
+        body: JSON.stringify({
+          public_key: key,
+          request_id: randomBytes(16).toString('base64url'),
+          device: 'spine-a',
+          ...body,
+        }),
       });
       const json = (await res.json()) as { certificate?: string; error?: { code?: string } };
       return { status: res.status, code: json.error?.code, certificate: json.certificate };
@@ -140,6 +147,12 @@ describe('native lab on Keycloak and OpenBao', () => {
       const r = await sign(await exchangeForBroker(layout, login.accessToken));
       expect(r.status).toBe(200);
       expect(r.certificate).toMatch(/^ssh-ed25519-cert-v01@openssh.com /);
+      // Signed by OpenBao for spine-a alone: its role allows `<role>@<device>`, never the bare role.
+      const listing = execFileSync('ssh-keygen', ['-L', '-f', '-'], {
+        input: `${r.certificate}\n`,
+        encoding: 'utf8',
+      });
+      expect(listing).toMatch(/Principals: *\n\s+net-operator@spine-a\n\s+Critical/);
     });
 
     it.each([
