@@ -15,17 +15,19 @@ import {
   type Logger,
 } from '@netward/audit-context';
 import { type Policy, roleByIdpRole } from '@netward/policy';
+import {
+  fingerprint,
+  type ParsedCertificate,
+  parseCertificate,
+  parseKeyLine,
+  parsePublicKey,
+  verifyCertificateSignature,
+} from '@netward/ssh-certificate';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import {
-  type ParsedCertificate,
-  parseCertificate,
-  verifyCertificateSignature,
-} from './certificate/certificate.ts';
-import { fingerprint, parseKeyLine, parsePublicKey } from './certificate/keys.ts';
 import type { BrokerConfig } from './config.ts';
-import { CaBrokerError, type CaBrokerErrorCode } from './errors.ts';
+import { asBrokerError, CaBrokerError, type CaBrokerErrorCode } from './errors.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createDirectoryReplayCache, createMemoryReplayCache, type ReplayCache } from './replay.ts';
 import type { SigningBackend } from './signers/types.ts';
@@ -45,39 +47,6 @@ export interface AppDeps {
   /** Replay cache; default: from `config.replay` (see createReplayCache). Closed with the app. */
   readonly replay?: ReplayCache;
 }
-
-/** HTTP status of each refusal. RFC 6750 section 3.1: invalid_token → 401, insufficient rights → 403. */
-export const HTTP_STATUS: Readonly<Partial<Record<CaBrokerErrorCode, number>>> = Object.freeze({
-  ERR_CA_BAD_REQUEST: 400,
-  ERR_CA_MALFORMED_KEY: 400,
-  ERR_CA_UNSUPPORTED_KEY: 400,
-  ERR_CA_CERTIFICATE_NOT_KEY: 400,
-  ERR_CA_WEAK_KEY: 400,
-  ERR_CA_TOKEN_MISSING: 401,
-  ERR_CA_TOKEN_MALFORMED: 401,
-  ERR_CA_TOKEN_TYPE: 401,
-  ERR_CA_TOKEN_ALGORITHM: 401,
-  ERR_CA_TOKEN_SIGNATURE: 401,
-  ERR_CA_TOKEN_UNKNOWN_KEY: 401,
-  ERR_CA_TOKEN_EXPIRED: 401,
-  ERR_CA_TOKEN_NOT_YET_VALID: 401,
-  ERR_CA_TOKEN_ISSUER: 401,
-  ERR_CA_TOKEN_AUDIENCE: 401,
-  ERR_CA_TOKEN_CLAIMS: 401,
-  ERR_CA_TOKEN_REPLAYED: 401,
-  ERR_CA_OPERATOR_UNAUTHORIZED: 401,
-  ERR_CA_ROLE_NOT_PERMITTED: 403,
-  ERR_CA_ROLE_MISMATCH: 403,
-  ERR_CA_ACTOR_NOT_ALLOWED: 403,
-  ERR_CA_ACTOR_REQUIRED: 403,
-  ERR_CA_NOT_FOUND: 404,
-  ERR_CA_RATE_LIMITED: 429,
-  ERR_CA_INTERNAL: 500,
-  ERR_CA_JWKS_UNAVAILABLE: 503,
-  ERR_CA_BACKEND_UNAVAILABLE: 503,
-  ERR_CA_REPLAY_CACHE_UNAVAILABLE: 503,
-  ERR_CA_NOT_READY: 503,
-});
 
 const REALM = 'netward-ca-broker';
 const OPERATOR_REALM = 'netward-ca-broker-operator';
@@ -242,7 +211,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
   app.removeContentTypeParser('text/plain');
 
   function refuse(req: FastifyRequest, reply: FastifyReply, err: CaBrokerError, realm = REALM) {
-    const status = HTTP_STATUS[err.code] ?? 500;
+    const status = err.status;
     if (!audited.has(req)) auditRequest(req, status, err);
     if (status === 401) {
       // RFC 6750 section 3: no error attribute when the request carried no credentials at all.
@@ -301,7 +270,7 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
       ...(d.actor !== undefined ? { actor: d.actor } : {}),
       ...(d.keyFingerprint !== undefined ? { key_fingerprint: d.keyFingerprint } : {}),
       ...(d.ttl !== undefined ? { ttl: d.ttl } : {}),
-      http_status: err ? (HTTP_STATUS[err.code] ?? 500) : 200,
+      http_status: err ? err.status : 200,
       ...(err
         ? {
             code: err.code,
@@ -312,11 +281,6 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
     if (err) log.warn(fields, `${kind} certificate refused`);
     else if (d.late) log.warn(fields, `${kind} certificate issued late: the caller had already gone`);
     else log.info(fields, `${kind} certificate issued`);
-  }
-
-  function asBrokerError(err: unknown): CaBrokerError {
-    if (err instanceof CaBrokerError) return err;
-    return new CaBrokerError('ERR_CA_INTERNAL', 'internal error', { cause: err });
   }
 
   async function caBlob(): Promise<Buffer> {

@@ -2,11 +2,21 @@
  * The MCP server's side of POST /v1/ssh/sign. It never trusts the broker's word alone: the certificate
  * it returns is parsed and must be a user certificate for exactly the public key that was sent, with
  * the serial, Key ID and principal the body claims.
+ *
+ * `@netward/ca-broker/client` is this file alone: it pulls in the codec and the error catalogue, never
+ * the service's fastify, jose or node-vault (test/client-entry.test.ts holds it to that).
  */
 import type { KeyObject } from 'node:crypto';
-import { certificateTime, type ParsedCertificate, parseCertificate } from './certificate/certificate.ts';
-import { formatPublicKey, parsePublicKey } from './certificate/keys.ts';
+import {
+  certificateTime,
+  formatPublicKey,
+  type ParsedCertificate,
+  parseCertificate,
+  parsePublicKey,
+} from '@netward/ssh-certificate';
 import { BrokerClientError } from './errors.ts';
+
+export { BrokerClientError, type BrokerClientErrorCode } from './errors.ts';
 
 export interface BrokerClientOptions {
   /** e.g. `http://127.0.0.1:8200`. A path prefix is kept (`https://ca.example/broker/`). */

@@ -12,11 +12,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { isNetwardError } from '@netward/errors';
+import { parseCertificate, parsePublicKey } from '@netward/ssh-certificate';
 import { signHostCertificate } from '../app.ts';
-import { parseCertificate } from '../certificate/certificate.ts';
-import { parsePublicKey } from '../certificate/keys.ts';
 import { loadConfig } from '../config.ts';
-import { CaBrokerError } from '../errors.ts';
 import { startServer } from '../server.ts';
 import { createLocalBackend } from '../signers/local.ts';
 
@@ -133,7 +132,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
-    if (err instanceof CaBrokerError) {
+    if (isNetwardError(err)) {
       console.error(`netward-ca-broker: ${err.code}: ${err.message}`);
     } else {
       console.error(`netward-ca-broker: ${(err as Error)?.message ?? String(err)}`);

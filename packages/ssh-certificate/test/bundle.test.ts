@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-describe('@netward/ca-broker/certificate', () => {
-  it('bundles to the codec alone: no fastify, jose, zod, vault or policy', async () => {
+describe('@netward/ssh-certificate', () => {
+  it('bundles to the codec alone: node built-ins and @netward/errors, nothing else', async () => {
     const result = await build({
-      entryPoints: [join(ROOT, 'src/certificate/index.ts')],
+      entryPoints: [join(ROOT, 'src/index.ts')],
       bundle: true,
       write: false,
       metafile: true,
@@ -17,8 +17,8 @@ describe('@netward/ca-broker/certificate', () => {
       logLevel: 'silent',
     });
     const inputs = Object.keys(result.metafile.inputs).map((f) => relative(ROOT, resolve(process.cwd(), f)));
-    expect(inputs).toContain('src/certificate/certificate.ts');
-    expect(inputs.filter((f) => !/^src\/(certificate\/[a-z-]+|errors)\.ts$/.test(f))).toEqual([]);
+    expect(inputs).toContain('src/certificate.ts');
+    expect(inputs.filter((f) => !/^(src\/[a-z-]+\.ts|\.\.\/errors\/src\/[a-z-]+\.ts)$/.test(f))).toEqual([]);
     expect(result.outputFiles[0]!.text.length).toBeLessThan(60_000);
   });
 });
