@@ -10,8 +10,8 @@ import {
   signCertificate,
 } from '@netward/ssh-certificate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signHostCertificate } from '../src/app.ts';
 import { createBrokerClient, type SignedUserCertificate } from '../src/client.ts';
+import { signHostCertificate } from '../src/routes/host.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
 import { claims, freshKey, startBroker, type TestBroker, testPolicy } from './helpers/broker.ts';
 import { startForgingAgent, ZERO_KEY_LINE } from './helpers/forging-agent.ts';

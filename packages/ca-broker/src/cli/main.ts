@@ -14,8 +14,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isNetwardError } from '@netward/errors';
 import { parseCertificate, parsePublicKey } from '@netward/ssh-certificate';
-import { signHostCertificate } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { signHostCertificate } from '../routes/host.ts';
 import { startServer } from '../server.ts';
 import { createLocalBackend } from '../signers/local.ts';
 
