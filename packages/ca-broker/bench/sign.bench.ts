@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
+import { formatPublicKey, signCertificate } from '@netward/ssh-certificate';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { formatPublicKey, signCertificate } from '../src/index.ts';
 import { createDirectoryReplayCache, createMemoryReplayCache } from '../src/replay.ts';
 import { startIdp } from '../test/helpers/idp.ts';
 

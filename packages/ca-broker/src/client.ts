@@ -2,11 +2,21 @@
  * The MCP server's side of POST /v1/ssh/sign. It never trusts the broker's word alone: the certificate
  * it returns is parsed and must be a user certificate for exactly the public key that was sent, with
  * the serial, Key ID and principal the body claims.
+ *
+ * `@netward/ca-broker/client` is this file alone: it pulls in the codec and the error catalogue, never
+ * the service's fastify, jose or node-vault (test/client-entry.test.ts holds it to that).
  */
 import type { KeyObject } from 'node:crypto';
-import { certificateTime, type ParsedCertificate, parseCertificate } from './certificate/certificate.ts';
-import { formatPublicKey, parsePublicKey } from './certificate/keys.ts';
+import {
+  certificateTime,
+  formatPublicKey,
+  type ParsedCertificate,
+  parseCertificate,
+  parsePublicKey,
+} from '@netward/ssh-certificate';
 import { BrokerClientError } from './errors.ts';
+
+export { BrokerClientError, type BrokerClientErrorCode } from './errors.ts';
 
 export interface BrokerClientOptions {
   /** e.g. `http://127.0.0.1:8200`. A path prefix is kept (`https://ca.example/broker/`). */
@@ -76,62 +86,69 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
       if (request.role !== undefined) body['role'] = request.role;
       if (request.device !== undefined) body['device'] = request.device;
 
-      const signal = AbortSignal.timeout(timeoutMs);
-      let status: number;
-      let text: string;
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${request.token}`,
-            'content-type': 'application/json',
-            accept: 'application/json',
-          },
-          body: JSON.stringify(body),
-          signal,
-          redirect: 'error',
-        });
-        status = res.status;
-        text = await res.text();
-      } catch (err) {
-        if (signal.aborted) {
-          throw new BrokerClientError(
-            'ERR_BROKER_TIMEOUT',
-            `CA broker did not answer within ${timeoutMs} ms`,
-            {
-              cause: err,
-            },
-          );
-        }
-        throw new BrokerClientError('ERR_BROKER_UNAVAILABLE', 'CA broker unreachable', { cause: err });
-      }
-
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (err) {
-        if (status < 200 || status > 299) {
-          throw new BrokerClientError('ERR_BROKER_REFUSED', `CA broker refused with HTTP ${status}`, {
-            status,
-            cause: err,
-          });
-        }
-        throw new BrokerClientError('ERR_BROKER_BAD_RESPONSE', 'CA broker answer is not JSON', {
-          cause: err,
-        });
-      }
-      if (status < 200 || status > 299) {
-        const error = (json as { error?: { code?: unknown } } | null)?.error;
-        const brokerCode = typeof error?.code === 'string' ? error.code : undefined;
-        throw new BrokerClientError(
-          'ERR_BROKER_REFUSED',
-          `CA broker refused with HTTP ${status}${brokerCode ? ` (${brokerCode})` : ''}`,
-          brokerCode === undefined ? { status } : { status, brokerCode },
-        );
-      }
+      const json = await post(url, request.token, body, timeoutMs);
       return checkAnswer(json, sent);
     },
   };
+}
+
+/** POSTs the request and reads the JSON answer; anything but a 2xx JSON answer throws. */
+async function post(
+  url: URL,
+  token: string,
+  body: Record<string, string>,
+  timeoutMs: number,
+): Promise<unknown> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let status: number;
+  let text: string;
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json',
+      },
+      body: JSON.stringify(body),
+      signal,
+      redirect: 'error',
+    });
+    status = res.status;
+    text = await res.text();
+  } catch (err) {
+    if (signal.aborted) {
+      throw new BrokerClientError('ERR_BROKER_TIMEOUT', `CA broker did not answer within ${timeoutMs} ms`, {
+        cause: err,
+      });
+    }
+    throw new BrokerClientError('ERR_BROKER_UNAVAILABLE', 'CA broker unreachable', { cause: err });
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    if (status < 200 || status > 299) {
+      throw new BrokerClientError('ERR_BROKER_REFUSED', `CA broker refused with HTTP ${status}`, {
+        status,
+        cause: err,
+      });
+    }
+    throw new BrokerClientError('ERR_BROKER_BAD_RESPONSE', 'CA broker answer is not JSON', {
+      cause: err,
+    });
+  }
+  if (status < 200 || status > 299) {
+    const error = (json as { error?: { code?: unknown } } | null)?.error;
+    const brokerCode = typeof error?.code === 'string' ? error.code : undefined;
+    throw new BrokerClientError(
+      'ERR_BROKER_REFUSED',
+      `CA broker refused with HTTP ${status}${brokerCode ? ` (${brokerCode})` : ''}`,
+      brokerCode === undefined ? { status } : { status, brokerCode },
+    );
+  }
+  return json;
 }
 
 function bad(message: string, cause?: unknown): BrokerClientError {

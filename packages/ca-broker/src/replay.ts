@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { constants, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BrokerConfig } from './config.ts';
 import { CaBrokerError } from './errors.ts';
 
 export interface ReplayCache {
@@ -148,4 +149,23 @@ function withTimer(
   const timer = setInterval(() => void cache.sweep(), intervalMs);
   timer.unref();
   return { ...cache, close: () => clearInterval(timer) };
+}
+
+/** The replay cache `config` asks for: its directory, `<stateDir>/replay`, or this process's memory. */
+export function createReplayCache(config: BrokerConfig, now?: () => number): ReplayCache {
+  // Kept a minute beyond the verifier's tolerance: brokers sharing the directory may disagree on the
+  // time by a few seconds, and one must not forget a token another would still accept.
+  const options = { graceSeconds: config.token.clockToleranceSeconds + 60, ...(now ? { now } : {}) };
+  const directory = replayDirectory(config);
+  return directory === undefined
+    ? createMemoryReplayCache(options)
+    : createDirectoryReplayCache(directory, options);
+}
+
+export function replayDirectory(config: BrokerConfig): string | undefined {
+  if (config.replay.directory !== undefined) return config.replay.directory;
+  if (config.backend.type === 'local' && config.backend.stateDir !== undefined) {
+    return join(config.backend.stateDir, 'replay');
+  }
+  return undefined;
 }

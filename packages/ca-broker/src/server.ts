@@ -5,8 +5,9 @@
 import { createLogger } from '@netward/audit-context';
 import { defaultPolicy, loadPolicy } from '@netward/policy';
 import type { FastifyInstance } from 'fastify';
-import { type AppDeps, buildApp, replayDirectory } from './app.ts';
+import { type AppDeps, buildApp } from './app.ts';
 import type { BrokerConfig } from './config.ts';
+import { replayDirectory } from './replay.ts';
 import { createBackend } from './signers/index.ts';
 
 export interface RunningBroker {

@@ -1,7 +1,7 @@
 import { newRequestId, parseKeyId } from '@netward/audit-context';
+import { parseCertificate } from '@netward/ssh-certificate';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCertificate } from '../src/index.ts';
 import { claims, signRequest, startBroker, type TestBroker } from './helpers/broker.ts';
 import { startIdp, type TestIdp } from './helpers/idp.ts';
 

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { checkCertificate, formatPublicKey, parseCertificate } from '@netward/ssh-certificate';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCertificate, parseCertificate } from '../src/index.ts';
 import { AUDIENCE } from './helpers/broker.ts';
 import { startIdp, type TestIdp } from './helpers/idp.ts';
 import { sshKeygen, tempDir } from './helpers/openssh.ts';
@@ -196,7 +196,7 @@ describe('netward-ca-broker serve', () => {
       exp: Math.floor(Date.now() / 1000) + 60,
       jti: 'cli-serve-token-0001',
     });
-    const { createBrokerClient, formatPublicKey } = await import('../src/index.ts');
+    const { createBrokerClient } = await import('../src/client.ts');
     const { generateKeyPairSync } = await import('node:crypto');
     const signed = await createBrokerClient({ baseUrl: `http://127.0.0.1:${port}` }).sign({
       token,

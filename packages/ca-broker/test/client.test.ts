@@ -1,14 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
+import { formatPublicKey, parsePublicKey, signCertificate } from '@netward/ssh-certificate';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BrokerClientError,
-  createBrokerClient,
-  formatPublicKey,
-  parsePublicKey,
-  signCertificate,
-} from '../src/index.ts';
+import { BrokerClientError, createBrokerClient } from '../src/client.ts';
 
 // A stand-in broker whose answer each test chooses, so every client branch can be reached, including
 // answers the real broker never gives (a certificate for another key, a host certificate, ...).

@@ -1,9 +1,9 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatPrivateKey } from '@netward/ssh-certificate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config.ts';
 import { CaBrokerError } from '../src/errors.ts';
-import { formatPrivateKey } from '../src/index.ts';
 import { startupWarnings } from '../src/server.ts';
 import { createLocalBackend, readCaKey } from '../src/signers/local.ts';
 import { freshKey } from './helpers/broker.ts';

@@ -2,17 +2,16 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signHostCertificate } from '../src/app.ts';
 import {
-  createBrokerClient,
   formatPrivateKey,
   formatPublicKey,
   parsePrivateKey,
   parsePublicKey,
-  type SignedUserCertificate,
   signCertificate,
-} from '../src/index.ts';
+} from '@netward/ssh-certificate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBrokerClient, type SignedUserCertificate } from '../src/client.ts';
+import { signHostCertificate } from '../src/routes/host.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
 import { claims, freshKey, startBroker, type TestBroker, testPolicy } from './helpers/broker.ts';
 import { startForgingAgent, ZERO_KEY_LINE } from './helpers/forging-agent.ts';

@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
+import { checkCertificate, parseCertificate } from '@netward/ssh-certificate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The pinned, checksum-verified `bao` binary the native lab uses (downloaded once into .cache/stack/).
 import { ensureBao } from '../../lab/src/stack/downloads.ts';
-import { checkCertificate, parseCertificate } from '../src/index.ts';
 import { createVaultBackend } from '../src/signers/vault.ts';
 import { AUDIENCE, brokerConfig, claims, freshKey, signRequest, startBroker } from './helpers/broker.ts';
 import { startIdp, type TestIdp } from './helpers/idp.ts';

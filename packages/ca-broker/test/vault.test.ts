@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
+import { checkCertificate, parseCertificate } from '@netward/ssh-certificate';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { checkCertificate, parseCertificate } from '../src/index.ts';
 import { createVaultBackend } from '../src/signers/vault.ts';
 import {
   brokerConfig,

@@ -6,7 +6,7 @@ import {
   parseSshEnv,
   type SshEnvFields,
 } from '@netward/audit-context';
-import { type ParsedCertificate, parseCertificate } from '@netward/ca-broker/certificate';
+import { type ParsedCertificate, parseCertificate } from '@netward/ssh-certificate';
 import { ForceCommandError } from './errors.ts';
 
 /** Who is asking, as far as the device can prove it (certificate) and what the client claims (env). */
@@ -97,7 +97,7 @@ export function readIdentity(input: ReadIdentityInput): Identity {
   if (certLines.length !== 1) fail(`expected one certificate login, found ${certLines.length}`, partial);
   const [, type, b64] = certLines[0] as string[];
 
-  // The shared codec of @netward/ca-broker/certificate: the broker issues Ed25519 certificates only,
+  // The shared codec of @netward/ssh-certificate: the broker issues Ed25519 certificates only,
   // and so the device accepts only those. sshd already checked the signature; this reads the fields.
   let cert: ParsedCertificate;
   try {

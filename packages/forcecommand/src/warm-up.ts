@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { signCertificate } from '@netward/ca-broker/certificate';
+import { signCertificate } from '@netward/ssh-certificate';
 import type { AuthorizationStatus } from '@netward/tacacs-plus/client';
 import { createAuditSink } from './audit.ts';
 import { createRulesAuthorizer, readTacacsAnswer } from './authorize.ts';

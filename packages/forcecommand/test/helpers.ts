@@ -2,7 +2,6 @@ import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { signCertificate } from '@netward/ca-broker/certificate';
 import {
   decideLocal,
   defaultPolicy,
@@ -14,6 +13,7 @@ import {
   renderGrammar,
   renderLocalRules,
 } from '@netward/policy';
+import { signCertificate } from '@netward/ssh-certificate';
 import type { AuditSink } from '../src/audit.ts';
 import { createRulesAuthorizer } from '../src/authorize.ts';
 import { type ConfigInput, type ForceCommandConfig, validateConfig } from '../src/config.ts';

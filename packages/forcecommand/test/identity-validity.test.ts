@@ -1,6 +1,6 @@
 // The certificate's validity window, checked by the validator on every command (sshd checks it only at
 // login): the edges, from a certificate signed in process and a clock the test sets.
-import { parseCertificate } from '@netward/ca-broker/certificate';
+import { parseCertificate } from '@netward/ssh-certificate';
 import { describe, expect, it } from 'vitest';
 import { readIdentity } from '../src/identity.ts';
 import { authInfo, certLine } from './helpers.ts';

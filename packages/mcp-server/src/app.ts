@@ -26,7 +26,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { createLogger, type Logger } from '@netward/audit-context';
-import { type BrokerClient, createBrokerClient } from '@netward/ca-broker';
+import { type BrokerClient, createBrokerClient } from '@netward/ca-broker/client';
 import { defaultPolicy, loadPolicy, type Policy } from '@netward/policy';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { JWTVerifyGetKey } from 'jose';

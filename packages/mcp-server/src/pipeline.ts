@@ -19,7 +19,7 @@ import {
   newRequestId,
   withFields,
 } from '@netward/audit-context';
-import { type BrokerClient, BrokerClientError } from '@netward/ca-broker';
+import { type BrokerClient, BrokerClientError } from '@netward/ca-broker/client';
 import { deviceAllowed, type Policy } from '@netward/policy';
 import type { Identity } from './auth/token.ts';
 import type { DeviceEntry, Limits } from './config.ts';

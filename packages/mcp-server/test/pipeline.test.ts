@@ -3,7 +3,7 @@
  * be refused locally ever reaches the IdP or the broker.
  */
 import { createLogger } from '@netward/audit-context';
-import type { BrokerClient } from '@netward/ca-broker';
+import type { BrokerClient } from '@netward/ca-broker/client';
 import { defaultPolicy, roleByName } from '@netward/policy';
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../src/auth/token.ts';

@@ -1,14 +1,19 @@
 /**
  * The embedded backend: CA keys on local disk, signatures by Node's native Ed25519 (~24,000 per second
- * on the lab machine, LAB-NOTES.md), serials from the CSPRNG.
+ * on the lab machine: docs/node.md), serials from the CSPRNG.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { signCertificate, signCertificateAsync } from '../certificate/certificate.ts';
-import { formatPublicKey } from '../certificate/keys.ts';
-import { formatPrivateKey, parsePrivateKey } from '../certificate/private-key.ts';
-import { freshRandomBytes } from '../certificate/random.ts';
+import {
+  formatPrivateKey,
+  formatPublicKey,
+  freshRandomBytes,
+  parsePrivateKey,
+  SshCertificateError,
+  signCertificate,
+  signCertificateAsync,
+} from '@netward/ssh-certificate';
 import { CaBrokerError } from '../errors.ts';
 import type { HostCertificateRequest, SigningBackend, UserCertificateRequest } from './types.ts';
 
@@ -51,8 +56,8 @@ export function readCaKey(file: string): KeyObject {
   try {
     return parsePrivateKey(readFileSync(file, 'utf8'));
   } catch (err) {
-    if (err instanceof CaBrokerError)
-      throw new CaBrokerError(err.code, `${file}: ${err.message}`, { cause: err });
+    if (err instanceof SshCertificateError)
+      throw new CaBrokerError('ERR_CA_KEY_FILE', `${file}: ${err.message}`, { cause: err });
     throw new CaBrokerError('ERR_CA_KEY_FILE', `${file}: cannot read CA key`, { cause: err });
   }
 }

@@ -143,6 +143,8 @@ function pinnedAgents(address: URL): { httpAgent: http.Agent; httpsAgent: https.
 
 const noop = () => {};
 
+// Long as a whole: one closure per backend holding the client, the AppRole token and the CA key cache that
+// its short inner functions (call, login, sign, publicKey) share.
 export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOptions = {}): SigningBackend {
   const now = options.now ?? Date.now;
   const agents = pinnedAgents(new URL(cfg.address));

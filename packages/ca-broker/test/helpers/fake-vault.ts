@@ -1,7 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { formatPublicKey, parsePublicKey, signCertificate } from '@netward/ssh-certificate';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { signCertificate } from '../../src/certificate/certificate.ts';
-import { formatPublicKey, parsePublicKey } from '../../src/certificate/keys.ts';
 
 /**
  * A stand-in for Vault/OpenBao's HTTP API: it records every request and answers in Vault's shapes

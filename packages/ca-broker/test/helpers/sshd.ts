@@ -10,7 +10,7 @@ export const ACCOUNTS = ['net-viewer', 'net-operator', 'net-admin'] as const;
 
 /**
  * Makes sure the three device accounts exist and are usable with `UsePAM no` (password field `*`, not
- * the locked `!` useradd leaves: LAB-NOTES.md). Idempotent, and never deletes: other packages' tests and
+ * the locked `!` useradd leaves: docs/sshd.md). Idempotent, and never deletes: other packages' tests and
  * the lab use the same accounts.
  */
 export function ensureAccounts(): void {

@@ -21,7 +21,7 @@
  *   string    signature            over every preceding byte
  */
 import { timingSafeEqual } from 'node:crypto';
-import { parseCertificate, verifyCertificateSignature } from '@netward/ca-broker/certificate';
+import { parseCertificate, verifyCertificateSignature } from '@netward/ssh-certificate';
 import { McpServerError } from '../errors.ts';
 import { ED25519 } from './keys.ts';
 

@@ -9,7 +9,6 @@
  */
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import {
-  CaBrokerError,
   ED25519,
   ED25519_CERT,
   formatPublicKey,
@@ -17,12 +16,13 @@ import {
   parseCertificate,
   parseKeyLine as parseOpenSshKeyLine,
   publicKeyBlob,
-} from '@netward/ca-broker/certificate';
+  SshCertificateError,
+} from '@netward/ssh-certificate';
 import type { ParsedKey } from 'ssh2';
 import ssh2 from 'ssh2';
 import { McpServerError, type McpServerErrorCode } from '../errors.ts';
 
-// One SSH wire codec in the tree: the CA broker's, which parses everything the broker issues.
+// One SSH wire codec in the tree, @netward/ssh-certificate, which parses everything the broker issues.
 export { ED25519, ED25519_CERT };
 
 export interface EphemeralKey {
@@ -52,7 +52,7 @@ function as<T>(code: McpServerErrorCode, message: string, fn: () => T): T {
   try {
     return fn();
   } catch (cause) {
-    if (cause instanceof CaBrokerError) throw new McpServerError(code, message, { cause });
+    if (cause instanceof SshCertificateError) throw new McpServerError(code, message, { cause });
     throw cause;
   }
 }

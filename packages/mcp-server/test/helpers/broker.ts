@@ -1,20 +1,13 @@
 /**
  * An in-process certificate broker for this package's tests: it checks the exchanged token as the
  * real broker would (issuer, broker audience, actor = this server) and signs with the sshd fixture's
- * user CA through @netward/ca-broker's certificate codec. The real broker service is exercised end to
+ * user CA through @netward/ssh-certificate. The real broker service is exercised end to
  * end in test/.
  */
 import { readFileSync } from 'node:fs';
 import { encodeKeyId } from '@netward/audit-context';
-import {
-  type BrokerClient,
-  BrokerClientError,
-  parseCertificate,
-  parsePrivateKey,
-  parsePublicKey,
-  type SignedUserCertificate,
-  signCertificate,
-} from '@netward/ca-broker';
+import { type BrokerClient, BrokerClientError, type SignedUserCertificate } from '@netward/ca-broker/client';
+import { parseCertificate, parsePrivateKey, parsePublicKey, signCertificate } from '@netward/ssh-certificate';
 import { CLIENT_ID, type TestIdp } from './idp.ts';
 
 export interface TestBroker extends BrokerClient {

@@ -1,7 +1,6 @@
-// `@netward/ca-broker/certificate`: the OpenSSH certificate codec on its own, with no dependency beyond
-// node:crypto, so the device-side validator can bundle it without the service (fastify, jose, vault).
+// `@netward/ssh-certificate`: the OpenSSH key and certificate codec, with no dependency beyond node's
+// built-ins and @netward/errors, so the device-side validator bundles it without any service code.
 
-export { CaBrokerError, type CaBrokerErrorCode } from '../errors.ts';
 export {
   type CertificateFields,
   type CertificateOption,
@@ -19,6 +18,11 @@ export {
   verifyCertificateSignature,
 } from './certificate.ts';
 export {
+  SSH_CERTIFICATE_ERRORS,
+  SshCertificateError,
+  type SshCertificateErrorCode,
+} from './errors.ts';
+export {
   ED25519,
   ED25519_CERT,
   ed25519KeyFromRaw,
@@ -32,3 +36,4 @@ export {
   publicKeyBlob,
 } from './keys.ts';
 export { formatPrivateKey, parsePrivateKey } from './private-key.ts';
+export { freshRandomBytes } from './random.ts';

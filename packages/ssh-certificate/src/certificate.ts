@@ -22,7 +22,7 @@
  * empty data.
  */
 import { type KeyObject, sign, verify } from 'node:crypto';
-import { CaBrokerError } from '../errors.ts';
+import { SshCertificateError } from './errors.ts';
 import {
   ECDSA_CURVES,
   type EcdsaType,
@@ -176,7 +176,7 @@ export function encodeCertificateBody(fields: CertificateFields, caPublicKey: Ke
 
 /**
  * Builds and signs an Ed25519 certificate with an Ed25519 CA private key using Node's native crypto
- * (~0.04 ms per signature here, against ~7.8 ms for sshpk's pure JavaScript: LAB-NOTES.md).
+ * (~0.04 ms per signature here, against ~7.8 ms for sshpk's pure JavaScript: docs/node.md).
  */
 export function signCertificate(
   fields: CertificateFields,
@@ -217,24 +217,24 @@ function assemble(body: Buffer, sig: Buffer): SignedCertificate {
 }
 
 function decodeOptions(raw: Buffer, what: string): CertificateOption[] {
-  const r = new SshReader(raw, 'ERR_CA_MALFORMED_CERTIFICATE');
+  const r = new SshReader(raw, 'ERR_SSH_MALFORMED_CERTIFICATE');
   const out: CertificateOption[] = [];
   let previous: Buffer | undefined;
   while (r.remaining > 0) {
     const nameBytes = r.bytes(`${what} name`);
     const name = nameBytes.toString('utf8');
     if (!/^[\x21-\x7e]{1,64}$/.test(name)) {
-      throw new CaBrokerError('ERR_CA_MALFORMED_CERTIFICATE', `invalid ${what} name`);
+      throw new SshCertificateError('ERR_SSH_MALFORMED_CERTIFICATE', `invalid ${what} name`);
     }
     // PROTOCOL.certkeys: lexically ordered, each name at most once.
     if (previous && Buffer.compare(previous, nameBytes) >= 0) {
-      throw new CaBrokerError('ERR_CA_MALFORMED_CERTIFICATE', `${what}s duplicated or out of order`);
+      throw new SshCertificateError('ERR_SSH_MALFORMED_CERTIFICATE', `${what}s duplicated or out of order`);
     }
     previous = nameBytes;
     const data = r.bytes(`${what} data`);
     let value = '';
     if (data.length > 0) {
-      const inner = new SshReader(data, 'ERR_CA_MALFORMED_CERTIFICATE');
+      const inner = new SshReader(data, 'ERR_SSH_MALFORMED_CERTIFICATE');
       value = inner.text(`${what} value`);
       inner.end(`${what} value`);
     }
@@ -247,10 +247,10 @@ function decodeOptions(raw: Buffer, what: string): CertificateOption[] {
 export function parseCertificate(input: string | Buffer): ParsedCertificate {
   let blob: Buffer;
   if (typeof input === 'string') {
-    const line = parseKeyLine(input, 'ERR_CA_MALFORMED_CERTIFICATE');
+    const line = parseKeyLine(input, 'ERR_SSH_MALFORMED_CERTIFICATE');
     if (line.type !== ED25519_CERT) {
-      throw new CaBrokerError(
-        'ERR_CA_UNSUPPORTED_KEY',
+      throw new SshCertificateError(
+        'ERR_SSH_UNSUPPORTED_KEY',
         'only ssh-ed25519-cert-v01@openssh.com certificates are supported',
       );
     }
@@ -258,26 +258,27 @@ export function parseCertificate(input: string | Buffer): ParsedCertificate {
   } else {
     blob = input;
   }
-  const r = new SshReader(blob, 'ERR_CA_MALFORMED_CERTIFICATE');
+  const r = new SshReader(blob, 'ERR_SSH_MALFORMED_CERTIFICATE');
   const keyType = r.text('certificate type');
   if (keyType !== ED25519_CERT) {
-    throw new CaBrokerError(
-      'ERR_CA_UNSUPPORTED_KEY',
+    throw new SshCertificateError(
+      'ERR_SSH_UNSUPPORTED_KEY',
       'only ssh-ed25519-cert-v01@openssh.com certificates are supported',
     );
   }
   const nonce = r.bytes('nonce');
   const pk = r.bytes('public key');
   if (pk.length !== 32)
-    throw new CaBrokerError('ERR_CA_MALFORMED_CERTIFICATE', 'Ed25519 key is not 32 bytes');
+    throw new SshCertificateError('ERR_SSH_MALFORMED_CERTIFICATE', 'Ed25519 key is not 32 bytes');
   const serial = r.uint64('serial');
   const typeCode = r.uint32('certificate role');
   const type = typeCode === 1 ? 'user' : typeCode === 2 ? 'host' : undefined;
-  if (!type) throw new CaBrokerError('ERR_CA_MALFORMED_CERTIFICATE', 'certificate is neither user nor host');
+  if (!type)
+    throw new SshCertificateError('ERR_SSH_MALFORMED_CERTIFICATE', 'certificate is neither user nor host');
   const keyId = r.text('key id');
   const principalsRaw = r.bytes('principals');
   const principals: string[] = [];
-  const pr = new SshReader(principalsRaw, 'ERR_CA_MALFORMED_CERTIFICATE');
+  const pr = new SshReader(principalsRaw, 'ERR_SSH_MALFORMED_CERTIFICATE');
   while (pr.remaining > 0) principals.push(pr.text('principal'));
   const validAfter = r.uint64('valid after');
   const validBefore = r.uint64('valid before');
@@ -288,14 +289,14 @@ export function parseCertificate(input: string | Buffer): ParsedCertificate {
   const signedData = blob.subarray(0, r.offset);
   const sigBlob = r.bytes('signature');
   r.end('certificate');
-  const signatureKeyType = new SshReader(signatureKey, 'ERR_CA_MALFORMED_CERTIFICATE').text(
+  const signatureKeyType = new SshReader(signatureKey, 'ERR_SSH_MALFORMED_CERTIFICATE').text(
     'signature key type',
   );
   if (signatureKeyType.endsWith('-cert-v01@openssh.com')) {
     // PROTOCOL.certkeys: chained certificates are not supported.
-    throw new CaBrokerError('ERR_CA_MALFORMED_CERTIFICATE', 'certificate signed by a certificate');
+    throw new SshCertificateError('ERR_SSH_MALFORMED_CERTIFICATE', 'certificate signed by a certificate');
   }
-  const sr = new SshReader(sigBlob, 'ERR_CA_MALFORMED_CERTIFICATE');
+  const sr = new SshReader(sigBlob, 'ERR_SSH_MALFORMED_CERTIFICATE');
   const algorithm = sr.text('signature algorithm');
   const bytes = sr.bytes('signature');
   // OpenSSH tolerates nothing after the signature either (sshkey.c sshkey_check_sigtype path).
@@ -350,7 +351,7 @@ export function verifyCertificateSignature(cert: ParsedCertificate): boolean {
   if (!check) return false;
   let key: KeyObject;
   try {
-    key = keyFromBlob(cert.signatureKey, 'ERR_CA_MALFORMED_CERTIFICATE');
+    key = keyFromBlob(cert.signatureKey, 'ERR_SSH_MALFORMED_CERTIFICATE');
   } catch {
     return false;
   }
@@ -358,8 +359,10 @@ export function verifyCertificateSignature(cert: ParsedCertificate): boolean {
   if (check.ecdsaSize !== undefined) {
     // RFC 5656 section 3.1.2: string(mpint r || mpint s) → IEEE P1363 r||s, each padded to the field size.
     try {
-      const r = new SshReader(sig, 'ERR_CA_MALFORMED_CERTIFICATE');
-      const parts = [r.bytes('r'), r.bytes('s')].map((p) => unsignedMpint(p, 'ERR_CA_MALFORMED_CERTIFICATE'));
+      const r = new SshReader(sig, 'ERR_SSH_MALFORMED_CERTIFICATE');
+      const parts = [r.bytes('r'), r.bytes('s')].map((p) =>
+        unsignedMpint(p, 'ERR_SSH_MALFORMED_CERTIFICATE'),
+      );
       r.end('ecdsa signature');
       if (parts.some((p) => p.length > check.ecdsaSize!)) return false;
       sig = Buffer.concat(parts.map((p) => Buffer.concat([Buffer.alloc(check.ecdsaSize! - p.length), p])));
@@ -384,7 +387,7 @@ export interface CheckCertificateOptions {
 
 /**
  * What sshd checks before accepting a certificate (auth2-pubkey.c, sshkey_cert_check_authority): a
- * trusted CA, a valid signature, the type, the validity window and the principal. Throws a CaBrokerError
+ * trusted CA, a valid signature, the type, the validity window and the principal. Throws a SshCertificateError
  * with the first failed check's code; returns the certificate otherwise.
  */
 export function checkCertificate(
@@ -395,20 +398,24 @@ export function checkCertificate(
     typeof k === 'string' ? parseKeyLine(k).blob : publicKeyBlob(k),
   );
   if (!trusted.some((b) => b.equals(cert.signatureKey))) {
-    throw new CaBrokerError('ERR_CA_CERTIFICATE_UNTRUSTED', 'certificate is not signed by a trusted CA');
+    throw new SshCertificateError(
+      'ERR_SSH_CERTIFICATE_UNTRUSTED',
+      'certificate is not signed by a trusted CA',
+    );
   }
   if (!verifyCertificateSignature(cert)) {
-    throw new CaBrokerError('ERR_CA_CERTIFICATE_SIGNATURE', 'certificate signature does not verify');
+    throw new SshCertificateError('ERR_SSH_CERTIFICATE_SIGNATURE', 'certificate signature does not verify');
   }
   if (cert.type !== (options.type ?? 'user')) {
-    throw new CaBrokerError('ERR_CA_CERTIFICATE_TYPE', `not a ${options.type ?? 'user'} certificate`);
+    throw new SshCertificateError('ERR_SSH_CERTIFICATE_TYPE', `not a ${options.type ?? 'user'} certificate`);
   }
   const now = BigInt(Math.floor((options.now ?? new Date()).getTime() / 1000));
   if (now < cert.validAfter)
-    throw new CaBrokerError('ERR_CA_CERTIFICATE_NOT_YET_VALID', 'certificate not yet valid');
-  if (now >= cert.validBefore) throw new CaBrokerError('ERR_CA_CERTIFICATE_EXPIRED', 'certificate expired');
+    throw new SshCertificateError('ERR_SSH_CERTIFICATE_NOT_YET_VALID', 'certificate not yet valid');
+  if (now >= cert.validBefore)
+    throw new SshCertificateError('ERR_SSH_CERTIFICATE_EXPIRED', 'certificate expired');
   if (options.principal !== undefined && !cert.principals.includes(options.principal)) {
-    throw new CaBrokerError('ERR_CA_CERTIFICATE_PRINCIPAL', 'certificate does not name the principal');
+    throw new SshCertificateError('ERR_SSH_CERTIFICATE_PRINCIPAL', 'certificate does not name the principal');
   }
   return cert;
 }

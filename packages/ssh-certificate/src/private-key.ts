@@ -12,7 +12,7 @@
  *     padding 1, 2, 3, ... to a multiple of 8
  */
 import { createPrivateKey, type KeyObject, randomBytes } from 'node:crypto';
-import { CaBrokerError } from '../errors.ts';
+import { SshCertificateError } from './errors.ts';
 import { ED25519, ed25519Raw } from './keys.ts';
 import { SshReader, SshWriter } from './wire.ts';
 
@@ -20,7 +20,7 @@ const MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
 const BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----';
 const END = '-----END OPENSSH PRIVATE KEY-----';
 
-/** Reads an Ed25519 private key from PKCS#8 PEM or unencrypted OpenSSH format. Throws ERR_CA_KEY_FILE. */
+/** Reads an Ed25519 private key from PKCS#8 PEM or unencrypted OpenSSH format. Throws ERR_SSH_MALFORMED_PRIVATE_KEY. */
 export function parsePrivateKey(text: string): KeyObject {
   const trimmed = text.trim();
   let key: KeyObject;
@@ -30,41 +30,48 @@ export function parsePrivateKey(text: string): KeyObject {
     try {
       key = createPrivateKey({ key: trimmed, format: 'pem' });
     } catch (err) {
-      throw new CaBrokerError('ERR_CA_KEY_FILE', 'not a PEM or OpenSSH private key', { cause: err });
+      throw new SshCertificateError('ERR_SSH_MALFORMED_PRIVATE_KEY', 'not a PEM or OpenSSH private key', {
+        cause: err,
+      });
     }
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new CaBrokerError('ERR_CA_KEY_FILE', 'the CA key must be an Ed25519 key');
+    throw new SshCertificateError('ERR_SSH_MALFORMED_PRIVATE_KEY', 'the CA key must be an Ed25519 key');
   }
   return key;
 }
 
 function parseOpenSshPrivateKey(text: string): KeyObject {
   if (!text.endsWith(END))
-    throw new CaBrokerError('ERR_CA_KEY_FILE', 'OpenSSH private key is not terminated');
+    throw new SshCertificateError('ERR_SSH_MALFORMED_PRIVATE_KEY', 'OpenSSH private key is not terminated');
   const body = Buffer.from(text.slice(BEGIN.length, -END.length).replace(/\s+/g, ''), 'base64');
   if (!body.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw new CaBrokerError('ERR_CA_KEY_FILE', 'not an openssh-key-v1 key');
+    throw new SshCertificateError('ERR_SSH_MALFORMED_PRIVATE_KEY', 'not an openssh-key-v1 key');
   }
-  const r = new SshReader(body.subarray(MAGIC.length), 'ERR_CA_KEY_FILE');
+  const r = new SshReader(body.subarray(MAGIC.length), 'ERR_SSH_MALFORMED_PRIVATE_KEY');
   if (r.text('cipher') !== 'none' || r.text('kdf') !== 'none') {
-    throw new CaBrokerError('ERR_CA_KEY_FILE', 'encrypted OpenSSH private keys are not supported');
+    throw new SshCertificateError(
+      'ERR_SSH_MALFORMED_PRIVATE_KEY',
+      'encrypted OpenSSH private keys are not supported',
+    );
   }
   r.bytes('kdf options');
-  if (r.uint32('key count') !== 1) throw new CaBrokerError('ERR_CA_KEY_FILE', 'expected exactly one key');
+  if (r.uint32('key count') !== 1)
+    throw new SshCertificateError('ERR_SSH_MALFORMED_PRIVATE_KEY', 'expected exactly one key');
   r.bytes('public key');
-  const priv = new SshReader(r.bytes('private section'), 'ERR_CA_KEY_FILE');
+  const priv = new SshReader(r.bytes('private section'), 'ERR_SSH_MALFORMED_PRIVATE_KEY');
   r.end('private key file');
   const check1 = priv.uint32('check');
   const check2 = priv.uint32('check');
-  if (check1 !== check2) throw new CaBrokerError('ERR_CA_KEY_FILE', 'check integers differ');
+  if (check1 !== check2)
+    throw new SshCertificateError('ERR_SSH_MALFORMED_PRIVATE_KEY', 'check integers differ');
   if (priv.text('key type') !== ED25519) {
-    throw new CaBrokerError('ERR_CA_KEY_FILE', 'the CA key must be an Ed25519 key');
+    throw new SshCertificateError('ERR_SSH_MALFORMED_PRIVATE_KEY', 'the CA key must be an Ed25519 key');
   }
   const pk = priv.bytes('public key');
   const sk = priv.bytes('private key');
   if (pk.length !== 32 || sk.length !== 64 || !sk.subarray(32).equals(pk)) {
-    throw new CaBrokerError('ERR_CA_KEY_FILE', 'inconsistent Ed25519 key');
+    throw new SshCertificateError('ERR_SSH_MALFORMED_PRIVATE_KEY', 'inconsistent Ed25519 key');
   }
   try {
     return createPrivateKey({
@@ -77,7 +84,9 @@ function parseOpenSshPrivateKey(text: string): KeyObject {
       format: 'jwk',
     });
   } catch (err) {
-    throw new CaBrokerError('ERR_CA_KEY_FILE', 'invalid Ed25519 private key', { cause: err });
+    throw new SshCertificateError('ERR_SSH_MALFORMED_PRIVATE_KEY', 'invalid Ed25519 private key', {
+      cause: err,
+    });
   }
 }
 

@@ -8,14 +8,14 @@
  *
  * The reader never reads past the buffer or past a declared length: every overrun is a typed error.
  */
-import { CaBrokerError, type CaBrokerErrorCode } from '../errors.ts';
+import { SshCertificateError, type SshCertificateErrorCode } from './errors.ts';
 
 export class SshReader {
   #buf: Buffer;
   #pos = 0;
-  readonly #code: CaBrokerErrorCode;
+  readonly #code: SshCertificateErrorCode;
 
-  constructor(buf: Buffer, code: CaBrokerErrorCode) {
+  constructor(buf: Buffer, code: SshCertificateErrorCode) {
     this.#buf = buf;
     this.#code = code;
   }
@@ -30,7 +30,7 @@ export class SshReader {
 
   #need(n: number, what: string): void {
     if (n > this.#buf.length - this.#pos) {
-      throw new CaBrokerError(this.#code, `truncated ${what}`);
+      throw new SshCertificateError(this.#code, `truncated ${what}`);
     }
   }
 
@@ -61,12 +61,13 @@ export class SshReader {
     const raw = this.bytes(what);
     const s = raw.toString('utf8');
     // A round trip detects invalid sequences, which Buffer#toString would silently replace.
-    if (!Buffer.from(s, 'utf8').equals(raw)) throw new CaBrokerError(this.#code, `${what} is not UTF-8`);
+    if (!Buffer.from(s, 'utf8').equals(raw))
+      throw new SshCertificateError(this.#code, `${what} is not UTF-8`);
     return s;
   }
 
   end(what: string): void {
-    if (this.remaining !== 0) throw new CaBrokerError(this.#code, `trailing bytes after ${what}`);
+    if (this.remaining !== 0) throw new SshCertificateError(this.#code, `trailing bytes after ${what}`);
   }
 }
 

@@ -5,7 +5,6 @@ import fc from 'fast-check';
 import sshpk from 'sshpk';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  CaBrokerError,
   checkCertificate,
   ED25519_CERT,
   fingerprint,
@@ -14,13 +13,14 @@ import {
   parseCertificate,
   parsePrivateKey,
   parsePublicKey,
+  SshCertificateError,
   signCertificate,
   signCertificateAsync,
   verifyCertificateSignature,
-} from '../src/certificate/index.ts';
+} from '../src/index.ts';
 import { listCertificate, sshKeygen, tempDir } from './helpers/openssh.ts';
 
-const dir = tempDir('ca-broker-cert-');
+const dir = tempDir('ssh-certificate-');
 afterAll(() => dir.cleanup());
 
 const ca = generateKeyPairSync('ed25519');
@@ -30,7 +30,7 @@ function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
   } catch (err) {
-    if (err instanceof CaBrokerError) return err.code;
+    if (err instanceof SshCertificateError) return err.code;
     throw err;
   }
   return undefined;
@@ -252,17 +252,17 @@ describe('checkCertificate', () => {
   it('applies the checks sshd applies, each with its code', () => {
     expect(checkCertificate(cert, { ...opts, principal: 'net-operator' })).toBe(cert);
     expect(codeOf(() => checkCertificate(cert, { ...opts, trustedCaKeys: [user.publicKey] }))).toBe(
-      'ERR_CA_CERTIFICATE_UNTRUSTED',
+      'ERR_SSH_CERTIFICATE_UNTRUSTED',
     );
-    expect(codeOf(() => checkCertificate(cert, { ...opts, type: 'host' }))).toBe('ERR_CA_CERTIFICATE_TYPE');
+    expect(codeOf(() => checkCertificate(cert, { ...opts, type: 'host' }))).toBe('ERR_SSH_CERTIFICATE_TYPE');
     expect(codeOf(() => checkCertificate(cert, { ...opts, now: new Date(before * 1000) }))).toBe(
-      'ERR_CA_CERTIFICATE_EXPIRED',
+      'ERR_SSH_CERTIFICATE_EXPIRED',
     );
     expect(codeOf(() => checkCertificate(cert, { ...opts, now: new Date((after - 1) * 1000) }))).toBe(
-      'ERR_CA_CERTIFICATE_NOT_YET_VALID',
+      'ERR_SSH_CERTIFICATE_NOT_YET_VALID',
     );
     expect(codeOf(() => checkCertificate(cert, { ...opts, principal: 'net-admin' }))).toBe(
-      'ERR_CA_CERTIFICATE_PRINCIPAL',
+      'ERR_SSH_CERTIFICATE_PRINCIPAL',
     );
   });
 
@@ -275,7 +275,7 @@ describe('checkCertificate', () => {
       try {
         ok = verifyCertificateSignature(parseCertificate(tampered));
       } catch (err) {
-        expect(err).toBeInstanceOf(CaBrokerError);
+        expect(err).toBeInstanceOf(SshCertificateError);
       }
       expect(ok, `byte ${i}`).toBe(false);
     }
@@ -290,14 +290,14 @@ describe('parseCertificate on hostile input', () => {
       expect(
         codeOf(() => parseCertificate(blob.subarray(0, i))),
         `length ${i}`,
-      ).toMatch(/^ERR_CA_(MALFORMED_CERTIFICATE|UNSUPPORTED_KEY)$/);
+      ).toMatch(/^ERR_SSH_(MALFORMED_CERTIFICATE|UNSUPPORTED_KEY)$/);
     }
     expect(codeOf(() => parseCertificate(Buffer.concat([blob, Buffer.from([0])])))).toBe(
-      'ERR_CA_MALFORMED_CERTIFICATE',
+      'ERR_SSH_MALFORMED_CERTIFICATE',
     );
   });
 
-  it('never throws anything but a CaBrokerError on random mutations (property)', () => {
+  it('never throws anything but a SshCertificateError on random mutations (property)', () => {
     fc.assert(
       fc.property(fc.nat(blob.length - 1), fc.integer({ min: 0, max: 255 }), (at, value) => {
         const m = Buffer.from(blob);
@@ -305,7 +305,7 @@ describe('parseCertificate on hostile input', () => {
         try {
           parseCertificate(m);
         } catch (err) {
-          return err instanceof CaBrokerError;
+          return err instanceof SshCertificateError;
         }
         return true;
       }),
@@ -314,12 +314,12 @@ describe('parseCertificate on hostile input', () => {
   });
 
   it('refuses lines that are not certificates', () => {
-    expect(codeOf(() => parseCertificate('junk'))).toBe('ERR_CA_MALFORMED_CERTIFICATE');
-    expect(codeOf(() => parseCertificate(formatPublicKey(user.publicKey)))).toBe('ERR_CA_UNSUPPORTED_KEY');
+    expect(codeOf(() => parseCertificate('junk'))).toBe('ERR_SSH_MALFORMED_CERTIFICATE');
+    expect(codeOf(() => parseCertificate(formatPublicKey(user.publicKey)))).toBe('ERR_SSH_UNSUPPORTED_KEY');
     // the line's type must match the blob's
     const line = sampleCert().line;
     expect(codeOf(() => parseCertificate(line.replace(ED25519_CERT, 'ssh-rsa-cert-v01@openssh.com')))).toBe(
-      'ERR_CA_MALFORMED_CERTIFICATE',
+      'ERR_SSH_MALFORMED_CERTIFICATE',
     );
   });
 });
@@ -399,8 +399,8 @@ describe('public key lines', () => {
   it('refuses what a certificate may not be issued for, each with its code', () => {
     const rsa = join(dir.path, 'rsa');
     sshKeygen(['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsa]);
-    expect(codeOf(() => parsePublicKey(readFileSync(`${rsa}.pub`, 'utf8')))).toBe('ERR_CA_UNSUPPORTED_KEY');
-    expect(codeOf(() => parsePublicKey(sampleCert().line))).toBe('ERR_CA_CERTIFICATE_NOT_KEY');
+    expect(codeOf(() => parsePublicKey(readFileSync(`${rsa}.pub`, 'utf8')))).toBe('ERR_SSH_UNSUPPORTED_KEY');
+    expect(codeOf(() => parsePublicKey(sampleCert().line))).toBe('ERR_SSH_CERTIFICATE_NOT_KEY');
     const good = formatPublicKey(user.publicKey);
     for (const junk of [
       '',
@@ -414,7 +414,7 @@ describe('public key lines', () => {
       expect(
         codeOf(() => parsePublicKey(junk)),
         JSON.stringify(junk.slice(0, 40)),
-      ).toBe('ERR_CA_MALFORMED_KEY');
+      ).toBe('ERR_SSH_MALFORMED_KEY');
     }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freshRandomBytes } from '../src/certificate/random.ts';
+import { freshRandomBytes } from '../src/random.ts';
 
 describe('freshRandomBytes', () => {
   it('hands out each random byte once, across block refills, in buffers the caller owns', () => {

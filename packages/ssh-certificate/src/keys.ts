@@ -8,7 +8,7 @@
  * those, the issuer here only ever signs with Ed25519.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { CaBrokerError } from '../errors.ts';
+import { SshCertificateError } from './errors.ts';
 import { SshReader, SshWriter } from './wire.ts';
 
 export const ED25519 = 'ssh-ed25519';
@@ -33,24 +33,25 @@ const TYPE_NAME = /^[A-Za-z0-9@._-]{1,64}$/;
 
 /**
  * Splits `type base64 [comment]` and checks that the blob names the same type as the line. Accepts any
- * key or certificate type; interpretation is left to the caller. Throws ERR_CA_MALFORMED_KEY.
+ * key or certificate type; interpretation is left to the caller. Throws ERR_SSH_MALFORMED_KEY.
  */
 export function parseKeyLine(
   line: string,
-  code: 'ERR_CA_MALFORMED_KEY' | 'ERR_CA_MALFORMED_CERTIFICATE' = 'ERR_CA_MALFORMED_KEY',
+  code: 'ERR_SSH_MALFORMED_KEY' | 'ERR_SSH_MALFORMED_CERTIFICATE' = 'ERR_SSH_MALFORMED_KEY',
 ): OpenSshKeyLine {
   if (typeof line !== 'string' || line.length > 16_384) {
-    throw new CaBrokerError(code, 'not an OpenSSH key line');
+    throw new SshCertificateError(code, 'not an OpenSSH key line');
   }
   const m = /^\s*(\S+)\s+(\S+)(?:[ \t]+([^\r\n]*?))?\s*$/.exec(line);
   if (!m || !TYPE_NAME.test(m[1]!) || !BASE64.test(m[2]!) || m[2]!.length % 4 !== 0) {
-    throw new CaBrokerError(code, 'not an OpenSSH key line');
+    throw new SshCertificateError(code, 'not an OpenSSH key line');
   }
   const type = m[1]!;
   const blob = Buffer.from(m[2]!, 'base64');
-  if (blob.toString('base64') !== m[2]) throw new CaBrokerError(code, 'key line is not canonical base64');
+  if (blob.toString('base64') !== m[2])
+    throw new SshCertificateError(code, 'key line is not canonical base64');
   const inner = new SshReader(blob, code).text('key type');
-  if (inner !== type) throw new CaBrokerError(code, 'key line type does not match its blob');
+  if (inner !== type) throw new SshCertificateError(code, 'key line type does not match its blob');
   return { type, blob, comment: m[3] ?? '' };
 }
 
@@ -74,7 +75,8 @@ export function ed25519Raw(key: KeyObject): Buffer {
 }
 
 export function ed25519KeyFromRaw(raw: Uint8Array): KeyObject {
-  if (raw.length !== 32) throw new CaBrokerError('ERR_CA_MALFORMED_KEY', 'Ed25519 key is not 32 bytes');
+  if (raw.length !== 32)
+    throw new SshCertificateError('ERR_SSH_MALFORMED_KEY', 'Ed25519 key is not 32 bytes');
   return createPublicKey({
     key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
     format: 'jwk',
@@ -126,7 +128,7 @@ function encodePublicKeyBlob(key: KeyObject): Buffer {
 /** `ssh-ed25519 AAAA... [comment]` for a KeyObject. A private key yields its public half. */
 export function formatPublicKey(key: KeyObject, comment?: string): string {
   const blob = publicKeyBlob(key);
-  const type = new SshReader(blob, 'ERR_CA_MALFORMED_KEY').text();
+  const type = new SshReader(blob, 'ERR_SSH_MALFORMED_KEY').text();
   if (comment !== undefined && /[\r\n]/.test(comment)) throw new TypeError('comment contains a line break');
   return comment ? `${type} ${blob.toString('base64')} ${comment}` : `${type} ${blob.toString('base64')}`;
 }
@@ -134,7 +136,7 @@ export function formatPublicKey(key: KeyObject, comment?: string): string {
 /** A KeyObject for any supported public key blob (Ed25519, RSA, ECDSA P-256/384/521). */
 export function keyFromBlob(
   blob: Buffer,
-  code: 'ERR_CA_MALFORMED_KEY' | 'ERR_CA_MALFORMED_CERTIFICATE' = 'ERR_CA_MALFORMED_KEY',
+  code: 'ERR_SSH_MALFORMED_KEY' | 'ERR_SSH_MALFORMED_CERTIFICATE' = 'ERR_SSH_MALFORMED_KEY',
 ): KeyObject {
   const r = new SshReader(blob, code);
   const type = r.text('key type');
@@ -153,7 +155,10 @@ export function keyFromBlob(
       // is 1024 (SSH_RSA_MINIMUM_MODULUS_SIZE). ECDSA keys have fixed sizes (P-256 and up), Ed25519 one.
       const bits = n.length * 8 - Math.clz32(n[0] ?? 0) + 24;
       if (bits < RSA_MINIMUM_BITS) {
-        throw new CaBrokerError('ERR_CA_WEAK_KEY', `RSA key of ${bits} bits, below ${RSA_MINIMUM_BITS}`);
+        throw new SshCertificateError(
+          'ERR_SSH_WEAK_KEY',
+          `RSA key of ${bits} bits, below ${RSA_MINIMUM_BITS}`,
+        );
       }
       return createPublicKey({
         key: { kty: 'RSA', e: e.toString('base64url'), n: n.toString('base64url') },
@@ -162,11 +167,12 @@ export function keyFromBlob(
     }
     if (Object.hasOwn(ECDSA_CURVES, type)) {
       const curve = ECDSA_CURVES[type as EcdsaType];
-      if (r.text('curve') !== curve.ssh) throw new CaBrokerError(code, 'ecdsa curve does not match key type');
+      if (r.text('curve') !== curve.ssh)
+        throw new SshCertificateError(code, 'ecdsa curve does not match key type');
       const q = r.bytes('ecdsa point');
       r.end('ecdsa key');
       if (q.length !== 1 + 2 * curve.size || q[0] !== 4)
-        throw new CaBrokerError(code, 'ecdsa point not uncompressed');
+        throw new SshCertificateError(code, 'ecdsa point not uncompressed');
       return createPublicKey({
         key: {
           kty: 'EC',
@@ -178,15 +184,15 @@ export function keyFromBlob(
       });
     }
   } catch (err) {
-    if (err instanceof CaBrokerError) throw err;
-    throw new CaBrokerError(code, 'key blob does not hold a valid key', { cause: err });
+    if (err instanceof SshCertificateError) throw err;
+    throw new SshCertificateError(code, 'key blob does not hold a valid key', { cause: err });
   }
-  throw new CaBrokerError('ERR_CA_UNSUPPORTED_KEY', 'unsupported key type');
+  throw new SshCertificateError('ERR_SSH_UNSUPPORTED_KEY', 'unsupported key type');
 }
 
 /**
  * Parses a public key line that a certificate may be issued for: Ed25519 only. A certificate line is
- * refused with ERR_CA_CERTIFICATE_NOT_KEY, any other algorithm with ERR_CA_UNSUPPORTED_KEY.
+ * refused with ERR_SSH_CERTIFICATE_NOT_KEY, any other algorithm with ERR_SSH_UNSUPPORTED_KEY.
  */
 export interface ParsedPublicKey {
   /** Created on first use (a KeyObject costs ~10 us; the issuer needs only `raw`). */
@@ -201,18 +207,19 @@ export interface ParsedPublicKey {
 export function parsePublicKey(line: string): ParsedPublicKey {
   const parsed = parseKeyLine(line);
   if (parsed.type.endsWith('-cert-v01@openssh.com')) {
-    throw new CaBrokerError(
-      'ERR_CA_CERTIFICATE_NOT_KEY',
+    throw new SshCertificateError(
+      'ERR_SSH_CERTIFICATE_NOT_KEY',
       'a certificate was given where a public key is expected',
     );
   }
   if (parsed.type !== ED25519)
-    throw new CaBrokerError('ERR_CA_UNSUPPORTED_KEY', 'only ssh-ed25519 keys are accepted');
-  const r = new SshReader(parsed.blob, 'ERR_CA_MALFORMED_KEY');
+    throw new SshCertificateError('ERR_SSH_UNSUPPORTED_KEY', 'only ssh-ed25519 keys are accepted');
+  const r = new SshReader(parsed.blob, 'ERR_SSH_MALFORMED_KEY');
   r.text('key type');
   const raw = r.bytes('ed25519 key');
   r.end('ed25519 key');
-  if (raw.length !== 32) throw new CaBrokerError('ERR_CA_MALFORMED_KEY', 'Ed25519 key is not 32 bytes');
+  if (raw.length !== 32)
+    throw new SshCertificateError('ERR_SSH_MALFORMED_KEY', 'Ed25519 key is not 32 bytes');
   refuseWeakEd25519(raw);
   let key: KeyObject | undefined;
   return Object.freeze({
@@ -240,7 +247,7 @@ const SMALL_ORDER_Y = new Set([0n, 1n, P - 1n, Y_ORDER_8, P - Y_ORDER_8]);
 
 /**
  * Refuses Ed25519 public keys that no private key stands behind, before anything is signed for them
- * (ERR_CA_WEAK_KEY):
+ * (ERR_SSH_WEAK_KEY):
  * - the eight points of small order: OpenSSH's verifier (ref10 `crypto_sign_ed25519_open`) does not
  *   reject them, and for such a key A, [h]A takes at most eight values whatever the message, so a
  *   signature R = -[h]A, S = 0 verifies for one message in eight at worst (one in four for the
@@ -257,18 +264,18 @@ export function refuseWeakEd25519(raw: Uint8Array): void {
   let y = 0n;
   for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(i === 31 ? raw[i]! & 0x7f : raw[i]!);
   if (y >= P) {
-    throw new CaBrokerError('ERR_CA_WEAK_KEY', 'Ed25519 key is not canonically encoded', {
+    throw new SshCertificateError('ERR_SSH_WEAK_KEY', 'Ed25519 key is not canonically encoded', {
       cause: new Error('y >= p'),
     });
   }
   // x = 0 exactly when y = ±1; "-0" (sign bit set) is refused by RFC 8032's decoding (step 4).
   if (sign && (y === 1n || y === P - 1n)) {
-    throw new CaBrokerError('ERR_CA_WEAK_KEY', 'Ed25519 key is not canonically encoded', {
+    throw new SshCertificateError('ERR_SSH_WEAK_KEY', 'Ed25519 key is not canonically encoded', {
       cause: new Error('x = 0 with the sign bit set'),
     });
   }
   if (SMALL_ORDER_Y.has(y)) {
-    throw new CaBrokerError('ERR_CA_WEAK_KEY', 'Ed25519 key is a point of small order', {
+    throw new SshCertificateError('ERR_SSH_WEAK_KEY', 'Ed25519 key is a point of small order', {
       cause: new Error('small-order point'),
     });
   }
@@ -291,9 +298,9 @@ function mpint(magnitude: Buffer): Buffer {
 /** The magnitude of a non-negative mpint, refusing negative numbers. */
 export function unsignedMpint(
   v: Buffer,
-  code: 'ERR_CA_MALFORMED_KEY' | 'ERR_CA_MALFORMED_CERTIFICATE',
+  code: 'ERR_SSH_MALFORMED_KEY' | 'ERR_SSH_MALFORMED_CERTIFICATE',
 ): Buffer {
-  if (v.length > 0 && (v[0]! & 0x80) !== 0) throw new CaBrokerError(code, 'negative mpint');
+  if (v.length > 0 && (v[0]! & 0x80) !== 0) throw new SshCertificateError(code, 'negative mpint');
   let i = 0;
   while (i < v.length && v[i] === 0) i++;
   return v.subarray(i);

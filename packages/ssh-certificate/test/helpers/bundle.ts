@@ -1,0 +1,18 @@
+import { relative, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+/** The files esbuild bundles for `entry` (relative to `root`), as paths relative to `root`. */
+export async function bundleInputs(root: string, entry: string): Promise<{ inputs: string[]; size: number }> {
+  const result = await build({
+    entryPoints: [resolve(root, entry)],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    conditions: ['netward-source'],
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(result.metafile.inputs).map((f) => relative(root, resolve(process.cwd(), f)));
+  return { inputs, size: result.outputFiles[0]!.text.length };
+}
