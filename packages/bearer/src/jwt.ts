@@ -4,8 +4,8 @@
  * jose 6 verifies through `crypto.subtle.verify`, whose argument normalisation and key handling run on
  * the event loop before the thread-pool job. Measured on the 2-core lab machine (EdDSA, one token at a
  * time): `jwtVerify` 215 µs of CPU in all, node:crypto's `verify` 126 µs synchronously, 150 µs with a
- * callback (thread pool). The callback form is used: the event loop is what bounds the broker's
- * throughput, and the Ed25519 verification is the largest single cost of a request.
+ * callback (thread pool). The callback form is used: the event loop is what bounds a service's
+ * throughput (the CA broker's, measured), and the Ed25519 verification is the largest single cost of a request.
  *
  * jose keeps what it is good at: the key function (remote JWKS fetching, caching, refetch on an unknown
  * `kid`, JWK import and the kid/alg/kty/use/key_ops selection) and its error classes. This module does
@@ -33,9 +33,9 @@ export interface JwtVerifierOptions {
   readonly algorithms: readonly string[];
   /** Seconds. */
   readonly clockTolerance: number;
-  /** Claims that must be present besides iss and aud (the broker requires `exp`). */
+  /** Claims that must be present besides iss and aud (the verifier always requires `exp`). */
   readonly requiredClaims: readonly string[];
-  /** The `typ` header the token must carry (jose's `typ` option; the broker requires `at+jwt`). */
+  /** The `typ` header the token must carry (jose's `typ` option; the verifier requires `at+jwt`). */
   readonly typ?: string;
 }
 
@@ -58,7 +58,7 @@ interface AlgorithmEntry {
   readonly dsaEncoding?: 'ieee-p1363';
 }
 
-/** The algorithms the broker can be configured with (config.ts TOKEN_ALGORITHMS); anything else is
+/** The algorithms the services are configured with (the broker's TOKEN_ALGORITHMS); anything else is
  *  verified by jose itself. */
 const ALGORITHMS: Readonly<Record<string, AlgorithmEntry>> = Object.freeze({
   EdDSA: { name: 'Ed25519', digest: null },
