@@ -36,6 +36,50 @@ function basicAuth(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
 }
 
+/** RFC 8693 section 2.2: the IdP's answer as a usable issued token, or the coded refusal. */
+function exchangeAnswer(status: number, text: string): Record<string, unknown> {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object') body = parsed as Record<string, unknown>;
+  } catch {
+    // handled below
+  }
+  if (status >= 500) {
+    throw new McpServerError('ERR_MCP_EXCHANGE_UNAVAILABLE', `token endpoint failed with HTTP ${status}`);
+  }
+  if (status < 200 || status > 299) {
+    // RFC 6749 section 5.2 error codes are safe to log; the description is the IdP's operator text.
+    const error = typeof body['error'] === 'string' ? body['error'].slice(0, 64) : 'unknown';
+    // invalid_grant: the subject token itself is no longer good (RFC 8693 section 2.2.2), e.g. its
+    // login session ended when the IdP restarted. Only a new login helps: the caller gets a 401.
+    if (error === 'invalid_grant') {
+      throw new McpServerError('ERR_MCP_LOGIN_ENDED', `token exchange refused: HTTP ${status} invalid_grant`);
+    }
+    throw new McpServerError('ERR_MCP_EXCHANGE_REFUSED', `token exchange refused: HTTP ${status} ${error}`);
+  }
+  const token = body['access_token'];
+  const tokenType = body['token_type'];
+  if (typeof token !== 'string' || token.length === 0 || typeof tokenType !== 'string') {
+    throw new McpServerError(
+      'ERR_MCP_EXCHANGE_REFUSED',
+      'token exchange answer lacks access_token/token_type',
+    );
+  }
+  if (tokenType.toLowerCase() !== 'bearer') {
+    throw new McpServerError('ERR_MCP_EXCHANGE_REFUSED', 'token exchange issued a non-bearer token');
+  }
+  const issued = body['issued_token_type'];
+  if (
+    issued !== undefined &&
+    issued !== TOKEN_TYPE_ACCESS_TOKEN &&
+    issued !== 'urn:ietf:params:oauth:token-type:jwt'
+  ) {
+    throw new McpServerError('ERR_MCP_EXCHANGE_REFUSED', 'token exchange issued an unexpected token type');
+  }
+  return body;
+}
+
 export function createTokenExchanger(options: TokenExchangeOptions): TokenExchanger {
   const authorization = basicAuth(options.clientId, options.clientSecret);
   return async (subjectToken) => {
@@ -72,55 +116,8 @@ export function createTokenExchanger(options: TokenExchangeOptions): TokenExchan
         { cause },
       );
     }
-    let body: Record<string, unknown> = {};
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed !== null && typeof parsed === 'object') body = parsed as Record<string, unknown>;
-    } catch {
-      // handled below
-    }
-    if (res.status >= 500) {
-      throw new McpServerError(
-        'ERR_MCP_EXCHANGE_UNAVAILABLE',
-        `token endpoint failed with HTTP ${res.status}`,
-      );
-    }
-    if (!res.ok) {
-      // RFC 6749 section 5.2 error codes are safe to log; the description is the IdP's operator text.
-      const error = typeof body['error'] === 'string' ? body['error'].slice(0, 64) : 'unknown';
-      // invalid_grant: the subject token itself is no longer good (RFC 8693 section 2.2.2), e.g. its
-      // login session ended when the IdP restarted. Only a new login helps: the caller gets a 401.
-      if (error === 'invalid_grant') {
-        throw new McpServerError(
-          'ERR_MCP_LOGIN_ENDED',
-          `token exchange refused: HTTP ${res.status} invalid_grant`,
-        );
-      }
-      throw new McpServerError(
-        'ERR_MCP_EXCHANGE_REFUSED',
-        `token exchange refused: HTTP ${res.status} ${error}`,
-      );
-    }
-    const token = body['access_token'];
-    const tokenType = body['token_type'];
-    if (typeof token !== 'string' || token.length === 0 || typeof tokenType !== 'string') {
-      throw new McpServerError(
-        'ERR_MCP_EXCHANGE_REFUSED',
-        'token exchange answer lacks access_token/token_type',
-      );
-    }
-    if (tokenType.toLowerCase() !== 'bearer') {
-      throw new McpServerError('ERR_MCP_EXCHANGE_REFUSED', 'token exchange issued a non-bearer token');
-    }
-    const issued = body['issued_token_type'];
-    if (
-      issued !== undefined &&
-      issued !== TOKEN_TYPE_ACCESS_TOKEN &&
-      issued !== 'urn:ietf:params:oauth:token-type:jwt'
-    ) {
-      throw new McpServerError('ERR_MCP_EXCHANGE_REFUSED', 'token exchange issued an unexpected token type');
-    }
+    const body = exchangeAnswer(res.status, text);
     const expiresIn = typeof body['expires_in'] === 'number' ? body['expires_in'] : undefined;
-    return { accessToken: token, expiresIn };
+    return { accessToken: body['access_token'] as string, expiresIn };
   };
 }

@@ -78,6 +78,16 @@ function baseClaims(over: Record<string, unknown> = {}): Record<string, unknown>
   };
 }
 
+describe('liveness', () => {
+  it('GET /healthz answers without a token, behind the Host check', async () => {
+    const ok = await app.inject({ method: 'GET', url: '/healthz', headers: { host } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ status: 'ok' });
+    const rebound = await app.inject({ method: 'GET', url: '/healthz', headers: { host: 'evil.example' } });
+    expect(rebound.statusCode).toBe(403);
+  });
+});
+
 describe('protected resource metadata (RFC 9728)', () => {
   for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
     it(`serves ${path}`, async () => {

@@ -8,7 +8,9 @@ import { defaultPolicy, roleByName } from '@netward/policy';
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../src/auth/token.ts';
 import { parseConfig } from '../src/config.ts';
-import { buildInventory, createToolRunner, parseTraceparent } from '../src/pipeline.ts';
+import { buildInventory } from '../src/pipeline/inventory.ts';
+import { parseTraceparent } from '../src/pipeline/result.ts';
+import { createToolRunner } from '../src/pipeline/runner.ts';
 import { generateEphemeralKey } from '../src/ssh/keys.ts';
 import { LogCapture } from './helpers/harness.ts';
 

@@ -1,6 +1,7 @@
 /// <reference path="./oidc-provider.d.ts" />
 import type { Logger } from '@netward/audit-context';
-import { type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { BearerError, type BearerIdentity, createBearerVerifier } from '@netward/bearer';
+import type { JWTVerifyGetKey } from 'jose';
 import type Provider from 'oidc-provider';
 import type { OidcContext, errors as OidcErrors, ResourceServerInfo } from 'oidc-provider';
 import type { IdpConfig, LabUsers } from './config.ts';
@@ -49,6 +50,17 @@ export function registerTokenExchange(
   deps: TokenExchangeDeps,
 ): void {
   const { config, users, publicJwks, actors, resourceServer, logger } = deps;
+  // Section 2.1: the subject token must be an access token this IdP issued to an agent for the MCP
+  // server, naming its user (`sub`, the account id) and login session (`sid`).
+  const verifySubject = createBearerVerifier({
+    issuer: config.issuer,
+    audience: config.mcp.resource,
+    algorithms: [IDP_SIGNING_ALG],
+    clockToleranceSeconds: 0,
+    keys: publicJwks,
+    requiredClaims: ['sub', 'iat', 'client_id'],
+    userClaims: ['sub'],
+  }).verify;
 
   const refuse = (ctx: OidcContext, err: Error, detail: Record<string, unknown>): never => {
     logger.warn(
@@ -95,46 +107,34 @@ export function registerTokenExchange(
       });
     }
 
-    let claims: Record<string, unknown>;
+    let subject: BearerIdentity;
     try {
-      ({ payload: claims } = await jwtVerify(subjectToken as string, publicJwks, {
-        issuer: config.issuer,
-        audience: config.mcp.resource,
-        algorithms: [IDP_SIGNING_ALG],
-        typ: 'at+jwt',
-        requiredClaims: ['sub', 'exp', 'iat', 'client_id'],
-      }));
+      subject = await verifySubject(subjectToken as string);
     } catch (cause) {
       return refuse(
         ctx,
         new errors.InvalidGrant('subject_token is invalid, expired or not for this client'),
         {
-          reason: (cause as { code?: string }).code,
+          reason: cause instanceof BearerError ? cause.code : 'unexpected',
+          ...(cause instanceof BearerError && cause.detail ? cause.detail : {}),
         },
       );
     }
 
-    const sub = claims['sub'] as string;
-    const sid = claims['sid'];
+    const { claims, user: sub, sid } = subject;
     const user = Object.hasOwn(users, sub) ? users[sub] : undefined;
     if (user === undefined) return refuse(ctx, new errors.InvalidGrant('subject unknown'), { user: sub });
     // Agents are every client but the MCP server's own: `mcp-agent`, registered (RFC 7591) and
     // metadata-document clients. The MCP-audience check above already rules out the exchange client.
-    if (typeof claims['client_id'] !== 'string' || claims['client_id'] === client.clientId) {
+    if (subject.clientId === undefined || subject.clientId === client.clientId) {
       return refuse(ctx, new errors.InvalidGrant('subject_token was not issued to an agent'), { user: sub });
     }
-    if (typeof sid !== 'string')
-      return refuse(ctx, new errors.InvalidGrant('subject_token has no sid'), { user: sub });
     const session = await provider.Session.findByUid(sid);
     if (session === undefined || session.accountId !== sub) {
       return refuse(ctx, new errors.InvalidGrant('the login session has ended'), { user: sub, sid });
     }
 
-    const subjectScopes = new Set(
-      String(claims['scope'] ?? '')
-        .split(' ')
-        .filter(Boolean),
-    );
+    const subjectScopes = new Set(subject.scopes);
     let scopes = [...subjectScopes];
     const askedScope = params['scope'];
     if (typeof askedScope === 'string' && askedScope.length > 0) {

@@ -4,8 +4,8 @@
  * jose 6 verifies through `crypto.subtle.verify`, whose argument normalisation and key handling run on
  * the event loop before the thread-pool job. Measured on the 2-core lab machine (EdDSA, one token at a
  * time): `jwtVerify` 215 µs of CPU in all, node:crypto's `verify` 126 µs synchronously, 150 µs with a
- * callback (thread pool). The callback form is used: the event loop is what bounds the broker's
- * throughput, and the Ed25519 verification is the largest single cost of a request.
+ * callback (thread pool). The callback form is used: the event loop is what bounds a service's
+ * throughput (the CA broker's, measured), and the Ed25519 verification is the largest single cost of a request.
  *
  * jose keeps what it is good at: the key function (remote JWKS fetching, caching, refetch on an unknown
  * `kid`, JWK import and the kid/alg/kty/use/key_ops selection) and its error classes. This module does
@@ -33,9 +33,9 @@ export interface JwtVerifierOptions {
   readonly algorithms: readonly string[];
   /** Seconds. */
   readonly clockTolerance: number;
-  /** Claims that must be present besides iss and aud (the broker requires `exp`). */
+  /** Claims that must be present besides iss and aud (the verifier always requires `exp`). */
   readonly requiredClaims: readonly string[];
-  /** The `typ` header the token must carry (jose's `typ` option; the broker requires `at+jwt`). */
+  /** The `typ` header the token must carry (jose's `typ` option; the verifier requires `at+jwt`). */
   readonly typ?: string;
 }
 
@@ -58,7 +58,7 @@ interface AlgorithmEntry {
   readonly dsaEncoding?: 'ieee-p1363';
 }
 
-/** The algorithms the broker can be configured with (config.ts TOKEN_ALGORITHMS); anything else is
+/** The algorithms the services are configured with (the broker's TOKEN_ALGORITHMS); anything else is
  *  verified by jose itself. */
 const ALGORITHMS: Readonly<Record<string, AlgorithmEntry>> = Object.freeze({
   EdDSA: { name: 'Ed25519', digest: null },
@@ -161,6 +161,156 @@ function numericDate(payload: JWTPayload, claim: string): number | undefined {
   return value;
 }
 
+/** jose's prepareKey / checkCryptoKey / checkModulusLength: TypeErrors, as there. */
+function checkCryptoKey(key: CryptoKey, alg: string, entry: AlgorithmEntry): void {
+  if (key.type !== 'public')
+    throw new TypeError(`CryptoKey instances must be of type "public" for the ${alg} algorithm`);
+  const algorithm = key.algorithm as {
+    name: string;
+    hash?: { name: string };
+    namedCurve?: string;
+    modulusLength?: number;
+  };
+  if (algorithm.name !== entry.name)
+    throw new TypeError(
+      `CryptoKey does not support this operation, its algorithm.name must be ${entry.name}`,
+    );
+  if (entry.hash && algorithm.hash?.name !== entry.hash)
+    throw new TypeError(
+      `CryptoKey does not support this operation, its algorithm.hash must be ${entry.hash}`,
+    );
+  if (entry.namedCurve && algorithm.namedCurve !== entry.namedCurve)
+    throw new TypeError(
+      `CryptoKey does not support this operation, its algorithm.namedCurve must be ${entry.namedCurve}`,
+    );
+  if (!key.usages.includes('verify'))
+    throw new TypeError('CryptoKey does not support this operation, its usages must include verify.');
+  if (
+    entry.minRsaBits &&
+    !(typeof algorithm.modulusLength === 'number' && algorithm.modulusLength >= entry.minRsaBits)
+  ) {
+    throw new TypeError(`${alg} requires key modulusLength to be 2048 bits or larger`);
+  }
+}
+
+/** RFC 7515 section 5.2 step 8, with node:crypto on the thread pool; any failure is jose's
+ *  JWSSignatureVerificationFailed, as there. */
+async function verifySignature(
+  signingInput: string,
+  signature: Uint8Array,
+  keyObject: KeyObject,
+  entry: AlgorithmEntry,
+): Promise<void> {
+  let ok = false;
+  try {
+    const data = Buffer.from(signingInput, 'latin1');
+    const verifyKey = entry.dsaEncoding
+      ? { key: keyObject, dsaEncoding: entry.dsaEncoding }
+      : entry.padding !== undefined
+        ? {
+            key: keyObject,
+            padding: entry.padding,
+            ...(entry.saltLength !== undefined ? { saltLength: entry.saltLength } : {}),
+          }
+        : keyObject;
+    // With a callback, node:crypto runs the verification on libuv's thread pool. Measured in the
+    // benchmark (same run conditions): synchronous, the event loop spent 430 µs per certificate
+    // and the broker issued 1,750/s; on the thread pool, 253 µs and 3,040/s.
+    ok = await new Promise<boolean>((resolve, reject) => {
+      cryptoVerify(entry.digest, data, verifyKey, signature, (err, valid) =>
+        err ? reject(err) : resolve(valid),
+      );
+    });
+  } catch (cause) {
+    throw new joseErrors.JWSSignatureVerificationFailed(undefined, { cause });
+  }
+  if (!ok) throw new joseErrors.JWSSignatureVerificationFailed();
+}
+
+/** RFC 7515 section 5.2 steps 2 to 5 for the protected header, and the algorithm allowlist, as jose. */
+function parseProtectedHeader(
+  h: string,
+  allowed: ReadonlySet<string>,
+): { header: Record<string, unknown>; b64: boolean; alg: string } {
+  let header: unknown;
+  try {
+    header = parseJson(base64url.decode(h));
+  } catch (cause) {
+    throw new joseErrors.JWSInvalid('JWS Protected Header is invalid', { cause });
+  }
+  if (!isPlainObject(header)) throw new joseErrors.JWSInvalid('JWS Protected Header is invalid');
+  const b64 = checkCrit(header);
+  const alg = header['alg'];
+  if (typeof alg !== 'string' || !alg) {
+    throw new joseErrors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid');
+  }
+  if (!allowed.has(alg)) {
+    throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+  }
+  return { header, b64, alg };
+}
+
+/** The payload as a claims set: a top-level JSON object, as jose requires (RFC 7519 section 7.2). */
+function parseClaimsSet(payloadBytes: Uint8Array): JWTPayload {
+  let payload: unknown;
+  try {
+    payload = parseJson(payloadBytes);
+  } catch (cause) {
+    throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object', { cause });
+  }
+  if (!isPlainObject(payload))
+    throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
+  return payload as JWTPayload;
+}
+
+interface ClaimChecks {
+  readonly expectedTyp: string | undefined;
+  /** Claims that must be present, in jose's order. */
+  readonly presence: readonly string[];
+  readonly issuer: string;
+  readonly audience: string;
+  readonly tolerance: number;
+}
+
+/** jose's validateClaimsSet with issuer, audience, clockTolerance and requiredClaims, in its order. */
+function validateClaims(
+  claims: JWTPayload,
+  header: Record<string, unknown>,
+  checks: ClaimChecks,
+  now: number,
+): void {
+  // jose checks `typ` right after parsing the claims set, before any claim.
+  if (
+    checks.expectedTyp !== undefined &&
+    (typeof header['typ'] !== 'string' || normalizeTyp(header['typ']) !== checks.expectedTyp)
+  ) {
+    claimFailed(claims, 'typ', 'check_failed', 'unexpected "typ" JWT header value');
+  }
+  for (const claim of checks.presence) {
+    if (!Object.hasOwn(claims, claim))
+      claimFailed(claims, claim, 'missing', `missing required "${claim}" claim`);
+  }
+  if (claims.iss !== checks.issuer)
+    claimFailed(claims, 'iss', 'check_failed', 'unexpected "iss" claim value');
+  const aud = claims.aud;
+  if (
+    !(typeof aud === 'string'
+      ? aud === checks.audience
+      : Array.isArray(aud) && (aud as unknown[]).includes(checks.audience))
+  ) {
+    claimFailed(claims, 'aud', 'check_failed', 'unexpected "aud" claim value');
+  }
+  numericDate(claims, 'iat');
+  const nbf = numericDate(claims, 'nbf');
+  if (nbf !== undefined && nbf > now + checks.tolerance) {
+    claimFailed(claims, 'nbf', 'check_failed', '"nbf" claim timestamp check failed');
+  }
+  const exp = numericDate(claims, 'exp');
+  if (exp !== undefined && exp <= now - checks.tolerance) {
+    throw new joseErrors.JWTExpired('"exp" claim timestamp check failed', claims, 'exp', 'check_failed');
+  }
+}
+
 export function createJwtVerifier(
   options: JwtVerifierOptions,
   getKey: JWTVerifyGetKey,
@@ -181,44 +331,23 @@ export function createJwtVerifier(
   });
   const expectedTyp = options.typ === undefined ? undefined : normalizeTyp(options.typ);
   const keyObjects = new WeakMap<CryptoKey, KeyObject>();
+  const checks: ClaimChecks = {
+    expectedTyp,
+    presence,
+    issuer: options.issuer,
+    audience: options.audience,
+    tolerance,
+  };
 
-  function keyObjectFor(key: CryptoKey, alg: string, entry: AlgorithmEntry): KeyObject {
-    // jose's prepareKey / checkCryptoKey / checkModulusLength: TypeErrors, as there.
-    if (key.type !== 'public')
-      throw new TypeError(`CryptoKey instances must be of type "public" for the ${alg} algorithm`);
-    const algorithm = key.algorithm as {
-      name: string;
-      hash?: { name: string };
-      namedCurve?: string;
-      modulusLength?: number;
-    };
-    if (algorithm.name !== entry.name)
-      throw new TypeError(
-        `CryptoKey does not support this operation, its algorithm.name must be ${entry.name}`,
-      );
-    if (entry.hash && algorithm.hash?.name !== entry.hash)
-      throw new TypeError(
-        `CryptoKey does not support this operation, its algorithm.hash must be ${entry.hash}`,
-      );
-    if (entry.namedCurve && algorithm.namedCurve !== entry.namedCurve)
-      throw new TypeError(
-        `CryptoKey does not support this operation, its algorithm.namedCurve must be ${entry.namedCurve}`,
-      );
-    if (!key.usages.includes('verify'))
-      throw new TypeError('CryptoKey does not support this operation, its usages must include verify.');
-    if (
-      entry.minRsaBits &&
-      !(typeof algorithm.modulusLength === 'number' && algorithm.modulusLength >= entry.minRsaBits)
-    ) {
-      throw new TypeError(`${alg} requires key modulusLength to be 2048 bits or larger`);
-    }
+  const keyObjectFor = (key: CryptoKey, alg: string, entry: AlgorithmEntry): KeyObject => {
+    checkCryptoKey(key, alg, entry);
     let ko = keyObjects.get(key);
     if (!ko) {
       ko = KeyObject.from(key);
       keyObjects.set(key, ko);
     }
     return ko;
-  }
+  };
 
   return {
     async verify(token) {
@@ -227,21 +356,7 @@ export function createJwtVerifier(
       const parts = token.split('.');
       if (parts.length !== 3) throw new joseErrors.JWSInvalid('Invalid Compact JWS');
       const [h, p, s] = parts as [string, string, string];
-      let header: unknown;
-      try {
-        header = parseJson(base64url.decode(h));
-      } catch (cause) {
-        throw new joseErrors.JWSInvalid('JWS Protected Header is invalid', { cause });
-      }
-      if (!isPlainObject(header)) throw new joseErrors.JWSInvalid('JWS Protected Header is invalid');
-      const b64 = checkCrit(header);
-      const alg = header['alg'];
-      if (typeof alg !== 'string' || !alg) {
-        throw new joseErrors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid');
-      }
-      if (!allowed.has(alg)) {
-        throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
-      }
+      const { header, b64, alg } = parseProtectedHeader(h, allowed);
       // Compact serialisation: the payload must be ASCII; jose checks an unencoded one (b64 false)
       // before resolving the key and an encoded one after.
       if (!b64 && !isAscii(p)) {
@@ -262,74 +377,13 @@ export function createJwtVerifier(
       if (!isAscii(p)) throw new joseErrors.JWSInvalid('The payload is not a valid base64url string');
       const signature = decodeSegment(s, 'signature');
       const keyObject = keyObjectFor(key, alg, entry);
-      let ok = false;
-      try {
-        const data = Buffer.from(token.slice(0, h.length + 1 + p.length), 'latin1');
-        const verifyKey = entry.dsaEncoding
-          ? { key: keyObject, dsaEncoding: entry.dsaEncoding }
-          : entry.padding !== undefined
-            ? {
-                key: keyObject,
-                padding: entry.padding,
-                ...(entry.saltLength !== undefined ? { saltLength: entry.saltLength } : {}),
-              }
-            : keyObject;
-        // With a callback, node:crypto runs the verification on libuv's thread pool. Measured in the
-        // benchmark (same run conditions): synchronous, the event loop spent 430 µs per certificate
-        // and the broker issued 1,750/s; on the thread pool, 253 µs and 3,040/s.
-        ok = await new Promise<boolean>((resolve, reject) => {
-          cryptoVerify(entry.digest, data, verifyKey, signature, (err, valid) =>
-            err ? reject(err) : resolve(valid),
-          );
-        });
-      } catch (cause) {
-        throw new joseErrors.JWSSignatureVerificationFailed(undefined, { cause });
-      }
-      if (!ok) throw new joseErrors.JWSSignatureVerificationFailed();
+      await verifySignature(token.slice(0, h.length + 1 + p.length), signature, keyObject, entry);
       if (!b64) throw new joseErrors.JWTInvalid('JWTs MUST NOT use unencoded payload');
       const payloadBytes = decodeSegment(p, 'payload');
 
       // validateClaimsSet, with issuer, audience, clockTolerance and requiredClaims as configured.
-      let payload: unknown;
-      try {
-        payload = parseJson(payloadBytes);
-      } catch (cause) {
-        throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object', { cause });
-      }
-      if (!isPlainObject(payload))
-        throw new joseErrors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
-      const claims = payload as JWTPayload;
-      // jose checks `typ` right after parsing the claims set, before any claim.
-      if (
-        expectedTyp !== undefined &&
-        (typeof header['typ'] !== 'string' || normalizeTyp(header['typ']) !== expectedTyp)
-      ) {
-        claimFailed(claims, 'typ', 'check_failed', 'unexpected "typ" JWT header value');
-      }
-      for (const claim of presence) {
-        if (!Object.hasOwn(claims, claim))
-          claimFailed(claims, claim, 'missing', `missing required "${claim}" claim`);
-      }
-      if (claims.iss !== options.issuer)
-        claimFailed(claims, 'iss', 'check_failed', 'unexpected "iss" claim value');
-      const aud = claims.aud;
-      if (
-        !(typeof aud === 'string'
-          ? aud === options.audience
-          : Array.isArray(aud) && (aud as unknown[]).includes(options.audience))
-      ) {
-        claimFailed(claims, 'aud', 'check_failed', 'unexpected "aud" claim value');
-      }
-      const now = Math.floor(clock() / 1000);
-      numericDate(claims, 'iat');
-      const nbf = numericDate(claims, 'nbf');
-      if (nbf !== undefined && nbf > now + tolerance) {
-        claimFailed(claims, 'nbf', 'check_failed', '"nbf" claim timestamp check failed');
-      }
-      const exp = numericDate(claims, 'exp');
-      if (exp !== undefined && exp <= now - tolerance) {
-        throw new joseErrors.JWTExpired('"exp" claim timestamp check failed', claims, 'exp', 'check_failed');
-      }
+      const claims = parseClaimsSet(payloadBytes);
+      validateClaims(claims, header, checks, Math.floor(clock() / 1000));
       return claims;
     },
   };

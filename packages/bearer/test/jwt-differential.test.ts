@@ -1,7 +1,7 @@
-// The broker's JWT verifier (src/jwt.ts: node:crypto's synchronous verify) against jose's own
+// The bearer verifier's JWT core (src/jwt.ts: node:crypto's verify) against jose's own
 // `jwtVerify` with the same options, the same clock and the same JWK set: for valid tokens and for
 // every kind of mutation of them, both must accept or both refuse, with the same claims when they
-// accept and the same error (jose class and broker code) when they refuse.
+// accept and the same error (jose class and bearer code) when they refuse.
 import {
   createHmac,
   createPublicKey,
@@ -13,8 +13,8 @@ import {
 import fc from 'fast-check';
 import { createLocalJWKSet, exportJWK, type JWK, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { mapJoseError } from '../src/errors.ts';
 import { createJwtVerifier, type JwtVerifierOptions } from '../src/jwt.ts';
-import { mapJoseError } from '../src/tokens.ts';
 
 const ISSUER = 'https://idp.example/realms/netward';
 const AUDIENCE = 'netward-ca-broker';
@@ -525,17 +525,17 @@ describe('fast JWT verifier agrees with jose jwtVerify', () => {
       expect([...outcomes.keys()].sort()).toEqual(
         [
           'accepted',
-          'ERR_CA_JWKS_UNAVAILABLE', // jose's TypeError for the 1024-bit RSA key, kept as it was
-          'ERR_CA_TOKEN_ALGORITHM',
-          'ERR_CA_TOKEN_AUDIENCE',
-          'ERR_CA_TOKEN_CLAIMS',
-          'ERR_CA_TOKEN_EXPIRED',
-          'ERR_CA_TOKEN_ISSUER',
-          'ERR_CA_TOKEN_MALFORMED',
-          'ERR_CA_TOKEN_NOT_YET_VALID',
-          'ERR_CA_TOKEN_SIGNATURE',
-          'ERR_CA_TOKEN_TYPE',
-          'ERR_CA_TOKEN_UNKNOWN_KEY',
+          'ERR_BEARER_KEYS_UNAVAILABLE', // jose's TypeError for the 1024-bit RSA key, kept as it was
+          'ERR_BEARER_ALGORITHM',
+          'ERR_BEARER_AUDIENCE',
+          'ERR_BEARER_CLAIMS',
+          'ERR_BEARER_EXPIRED',
+          'ERR_BEARER_ISSUER',
+          'ERR_BEARER_MALFORMED',
+          'ERR_BEARER_NOT_YET_VALID',
+          'ERR_BEARER_SIGNATURE',
+          'ERR_BEARER_TYPE',
+          'ERR_BEARER_UNKNOWN_KEY',
         ].sort(),
       );
     },
