@@ -22,18 +22,18 @@ export {
 } from './client.ts';
 export { isTacacsError, TacacsError, type TacacsErrorCode } from './errors.ts';
 export { readKeyFile } from './key-file.ts';
-export {
-  type AccountingDecision,
-  type AuthenticationDecision,
-  type AuthorizationDecision,
-  createTacacsServer,
-  type ServerAccountingRequest,
-  type ServerAuthenticationRequest,
-  type ServerAuthorizationRequest,
-  type ServerRequestBase,
-  type TacacsServer,
-  type TacacsServerHandlers,
-  type TacacsServerLimits,
-  type TacacsServerOptions,
-} from './server.ts';
+export { createTacacsServer } from './server/listener.ts';
+export type {
+  AccountingDecision,
+  AuthenticationDecision,
+  AuthorizationDecision,
+  ServerAccountingRequest,
+  ServerAuthenticationRequest,
+  ServerAuthorizationRequest,
+  ServerRequestBase,
+  TacacsServer,
+  TacacsServerHandlers,
+  TacacsServerLimits,
+  TacacsServerOptions,
+} from './server/types.ts';
 export type { TacacsClientTls, TacacsTlsFiles } from './tls-options.ts';
