@@ -381,13 +381,16 @@ export class TacacsClient {
     });
     const work = (async () => {
       for (let attempt = 0; ; attempt++) {
-        const { conn, fresh } = await this.#acquire(server);
+        const { conn, fresh } =
+          this.#singleConnection && server.singleConnect !== 'no'
+            ? await this.#acquireShared(server)
+            : this.#perRequest(server);
         state.conn = conn;
         let replied = false;
         try {
-          await conn.ready();
-          if (state.aborted) throw new AttemptAborted();
           if (conn.shared) {
+            await conn.ready();
+            if (state.aborted) throw new AttemptAborted();
             const give = await conn.take();
             state.giveSlot = give;
             if (state.aborted) throw new AttemptAborted();
@@ -465,23 +468,24 @@ export class TacacsClient {
     }
   }
 
-  async #acquire(server: ResolvedServer): Promise<{ conn: ClientConnection; fresh: boolean }> {
-    if (this.#singleConnection && server.singleConnect !== 'no') {
-      const existing = this.#shared.get(server);
-      if (existing?.alive) {
-        if (server.singleConnect === 'unknown') await existing.negotiated;
-        if (existing.alive && singleConnectOf(server) === 'yes') return { conn: existing, fresh: false };
-      }
-      if (singleConnectOf(server) !== 'no') {
-        const conn = this.#track(new ClientConnection(server, true, this.#maxBodyLength, this.#maxSessions));
-        this.#shared.set(server, conn);
-        conn.onClose = () => {
-          this.#open.delete(conn);
-          if (this.#shared.get(server) === conn) this.#shared.delete(server);
-        };
-        return { conn, fresh: true };
-      }
+  async #acquireShared(server: ResolvedServer): Promise<{ conn: ClientConnection; fresh: boolean }> {
+    const existing = this.#shared.get(server);
+    if (existing?.alive) {
+      if (server.singleConnect === 'unknown') await existing.negotiated;
+      if (existing.alive && singleConnectOf(server) === 'yes') return { conn: existing, fresh: false };
     }
+    if (singleConnectOf(server) === 'no') return this.#perRequest(server);
+    const conn = this.#track(new ClientConnection(server, true, this.#maxBodyLength, this.#maxSessions));
+    this.#shared.set(server, conn);
+    conn.onClose = () => {
+      this.#open.delete(conn);
+      if (this.#shared.get(server) === conn) this.#shared.delete(server);
+    };
+    return { conn, fresh: true };
+  }
+
+  /** Synchronous: a per-request connection is made and written to in the same turn. */
+  #perRequest(server: ResolvedServer): { conn: ClientConnection; fresh: boolean } {
     const conn = this.#track(new ClientConnection(server, false, this.#maxBodyLength));
     conn.onClose = () => this.#open.delete(conn);
     return { conn, fresh: true };
