@@ -90,7 +90,7 @@ export class ClientConnection {
     // kept connection with sessions in flight, never on a connection that carries one request at a time
     // (each packet follows the server's reply). Per-request connections skip the system call.
     if (shared) socket.setNoDelay(true);
-    socket.once(server.tls ? 'secureConnect' : 'connect', () => {
+    socket.on(server.tls ? 'secureConnect' : 'connect', () => {
       this.#connected = true;
     });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -211,8 +211,17 @@ export class ClientConnection {
     body: Buffer,
   ): Promise<Packet> {
     if (this.#failure) return Promise.reject(this.#failure);
-    const flags = this.shared ? HeaderFlag.SINGLE_CONNECT : 0;
-    const wire = encodePacket({ ...fields, flags }, body, this.server.protection);
+    const wire = encodePacket(
+      {
+        version: fields.version,
+        type: fields.type,
+        seqNo: fields.seqNo,
+        flags: this.shared ? HeaderFlag.SINGLE_CONNECT : 0,
+        sessionId: fields.sessionId,
+      },
+      body,
+      this.server.protection,
+    );
     return new Promise<Packet>((resolve, reject) => {
       this.#waiters.set(fields.sessionId, { type: fields.type, seqNo: fields.seqNo + 1, resolve, reject });
       // Requests issued in the same turn of the event loop leave in one writev (single-connection mode);
