@@ -50,6 +50,29 @@ export function readCorpus(dir: string): Buffer[] {
   return names.map((n) => readFileSync(join(dir, n)));
 }
 
+/**
+ * A batch showed new coverage: find the inputs that add it by halving, so that a batch of n inputs with
+ * one new input costs about 2·log2(n) coverage reads instead of n (a read costs far more than an input:
+ * 70% of the decoder run's time went to reading coverage with a read per 64 inputs). The first input
+ * that reproduces the news alone is kept, as with one read per input.
+ */
+async function attribute(
+  inputs: Buffer[],
+  execute: (inputs: Buffer[]) => Promise<void>,
+  tracker: CoverageTracker,
+  keep: (input: Buffer) => void,
+): Promise<void> {
+  if (inputs.length === 1) {
+    keep(inputs[0] as Buffer);
+    return;
+  }
+  const half = Math.ceil(inputs.length / 2);
+  for (const part of [inputs.slice(0, half), inputs.slice(half)]) {
+    await execute(part);
+    if ((await tracker.take()) > 0) await attribute(part, execute, tracker, keep);
+  }
+}
+
 export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
   const tracker = o.tracker ?? new CoverageTracker(o.watch);
   if (!o.tracker) await tracker.start();
@@ -90,22 +113,6 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
     }
   };
 
-  // A batch showed new coverage: find the inputs that add it by halving, so that a batch of n inputs
-  // with one new input costs about 2·log2(n) coverage reads instead of n (a read costs far more than an
-  // input: 70% of the decoder run's time went to reading coverage with a read per 64 inputs). The first
-  // input that reproduces the news alone is kept, as with one read per input.
-  const attribute = async (inputs: Buffer[]): Promise<void> => {
-    if (inputs.length === 1) {
-      keep(inputs[0] as Buffer);
-      return;
-    }
-    const half = Math.ceil(inputs.length / 2);
-    for (const part of [inputs.slice(0, half), inputs.slice(half)]) {
-      await execute(part);
-      if ((await tracker.take()) > 0) await attribute(part);
-    }
-  };
-
   // The kept corpus first: every entry must still run clean, and it sets the coverage baseline.
   for (let i = 0; i < corpus.length; i += o.batch) await execute(corpus.slice(i, i + o.batch));
   await tracker.take();
@@ -121,7 +128,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzStats> {
     }
     await execute(inputs);
     stats.runs += n;
-    if ((await tracker.take()) > 0) await attribute(inputs);
+    if ((await tracker.take()) > 0) await attribute(inputs, execute, tracker, keep);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (o.onProgress && seconds - lastProgress >= 30) {
       lastProgress = seconds;

@@ -51,7 +51,7 @@ const MAX_ABANDONED = 1024;
 
 /**
  * A client connection: per request (one session, then destroyed by us: tac_plus-ng never closes first,
- * LAB-NOTES), or shared (single-connection mode, many sessions told apart by session_id).
+ * docs/tacacs.md), or shared (single-connection mode, many sessions told apart by session_id).
  */
 export class ClientConnection {
   readonly server: ResolvedServer;
@@ -261,7 +261,7 @@ export class ClientConnection {
     }
     // The usual end of a per-request connection: nobody waits, so no error (and no stack) is built.
     // Whatever is still corked (an ABORT, say) is flushed, then the socket goes as soon as our side is
-    // written: the server's close is never awaited (tac_plus-ng does not close, LAB-NOTES).
+    // written: the server's close is never awaited (tac_plus-ng does not close, docs/tacacs.md).
     if (this.#failure) return;
     this.#failure = CLOSED_BY_CLIENT;
     this.#settle();

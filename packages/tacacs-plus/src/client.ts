@@ -390,7 +390,9 @@ export class TacacsClient {
       };
       const timer = setTimeout(() => {
         state.aborted = true;
-        settle(new TacacsError('ERR_TACACS_TIMEOUT', `${server.label} did not answer within ${timeoutMs} ms`));
+        settle(
+          new TacacsError('ERR_TACACS_TIMEOUT', `${server.label} did not answer within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       this.#session(server, type, version, talk, state).then(
         (value) => settle(undefined, value),

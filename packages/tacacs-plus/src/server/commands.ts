@@ -1,12 +1,12 @@
 // Authorization and accounting requests: both carry a command in their AV pairs, read as tac_plus-ng
 // reads them (requestView), and differ in their decisions and replies.
-import { isValidField } from '@netward/audit-context';
+import { isValidField, type RemAddrFields } from '@netward/audit-context';
 import { type RequestView, requestView, type ShellCommand, shellCommand } from '../av-pairs.ts';
 import { decodeAcctRequest, encodeAcctReply } from '../protocol/accounting.ts';
 import { decodeAuthorRequest, encodeAuthorResponse } from '../protocol/authorization.ts';
 import { AcctFlag, AcctStatus, AuthorStatus } from '../protocol/constants.ts';
 import type { PacketHeader } from '../protocol/header.ts';
-import { answer, auditOf, hex, type RequestContext, type RequestType } from './handle.ts';
+import { answer, auditOf, hex, type ReadRequest, type RequestContext, type RequestType } from './handle.ts';
 import type {
   AccountingDecision,
   AuthorizationDecision,
@@ -70,6 +70,25 @@ function commandLogFields(
   };
 }
 
+/** The template's input; `refused` is the decision when the arguments were refused (see requestView). */
+function reading<R, D>(
+  request: R,
+  packet: CommandPacket,
+  parts: { view: RequestView; shell: ShellCommand; audit: RemAddrFields | undefined },
+  refused: D,
+): ReadRequest<R, D> & CommandReadings {
+  const { view, shell, audit } = parts;
+  return {
+    request,
+    remAddr: packet.remAddr,
+    audit,
+    packet,
+    view,
+    shell,
+    ...(view.refusal !== undefined ? { refused } : {}),
+  };
+}
+
 function refusalMessage(view: RequestView): string {
   return view.refusal === 'nul'
     ? `argument ${view.refusedIndex} contains NUL`
@@ -111,7 +130,8 @@ export async function handleAuthorization(
 ): Promise<void> {
   const started = process.hrtime.bigint();
   const packet = decodeAuthorRequest(body);
-  const { shell, view, audit, common } = readCommand(ctx, header, packet);
+  const parts = readCommand(ctx, header, packet);
+  const { view, common } = parts;
   const request: ServerAuthorizationRequest = {
     ...common,
     authenMethod: packet.authenMethod,
@@ -121,18 +141,8 @@ export async function handleAuthorization(
     isCommand: view.isCommand,
   };
   // Refused before any handler sees it, whatever the handler would say (see requestView).
-  const refused: AuthorizationDecision | undefined =
-    view.refusal !== undefined ? { status: 'FAIL', serverMsg: refusalMessage(view) } : undefined;
-  const read = {
-    request,
-    remAddr: packet.remAddr,
-    audit,
-    packet,
-    view,
-    shell,
-    ...(refused ? { refused } : {}),
-  };
-  return answer(ctx, header, AUTHORIZATION, read, started);
+  const refused: AuthorizationDecision = { status: 'FAIL', serverMsg: refusalMessage(view) };
+  return answer(ctx, header, AUTHORIZATION, reading(request, packet, parts, refused), started);
 }
 
 const ACCOUNTING: RequestType<ServerAccountingRequest, AccountingDecision, CommandReadings> = {
@@ -164,7 +174,8 @@ export async function handleAccounting(
 ): Promise<void> {
   const started = process.hrtime.bigint();
   const packet = decodeAcctRequest(body);
-  const { shell, view, audit, common } = readCommand(ctx, header, packet);
+  const parts = readCommand(ctx, header, packet);
+  const { shell, view, common } = parts;
   const request: ServerAccountingRequest = {
     type: acctType(packet.flags),
     flags: packet.flags,
@@ -173,18 +184,8 @@ export async function handleAccounting(
   };
   // A record whose arguments carry NUL or a malformed pair is not accepted (ERROR: accounting has no
   // FAIL); it still gets its decision-log line, so nothing is lost silently.
-  const refused: AccountingDecision | undefined =
-    view.refusal !== undefined ? { status: 'ERROR', serverMsg: refusalMessage(view) } : undefined;
-  const read = {
-    request,
-    remAddr: packet.remAddr,
-    audit,
-    packet,
-    view,
-    shell,
-    ...(refused ? { refused } : {}),
-  };
-  return answer(ctx, header, ACCOUNTING, read, started);
+  const refused: AccountingDecision = { status: 'ERROR', serverMsg: refusalMessage(view) };
+  return answer(ctx, header, ACCOUNTING, reading(request, packet, parts, refused), started);
 }
 
 function acctType(flags: number): ServerAccountingRequest['type'] {
