@@ -1,4 +1,4 @@
-// pnpm fuzz -- --target decoder|server [--runs N] [--seed S] [--save]
+// pnpm fuzz -- --target decoder|server [--runs N] [--seed S] [--save] [--transport memory|tcp]
 // Prints progress and a closing JSON summary; exits 1 on any finding (the inputs are in the summary).
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,6 +10,9 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '100000' },
     seed: { type: 'string', default: String(Date.now() % 2 ** 31) },
     save: { type: 'boolean', default: false },
+    // The server target's transport: in memory (default, the same connection code without the kernel's
+    // sockets) or over real loopback TCP connections.
+    transport: { type: 'string', default: 'memory' },
   },
 });
 const target = values.target;
@@ -21,7 +24,9 @@ await tracker.start();
 const { decoderTarget, ServerTarget } = await import('./targets.ts');
 const { fuzz } = await import('./run.ts');
 
-const server = target === 'server' ? new ServerTarget() : undefined;
+const transport = values.transport;
+if (transport !== 'memory' && transport !== 'tcp') throw new TypeError('--transport memory|tcp');
+const server = target === 'server' ? new ServerTarget(transport) : undefined;
 await server?.start();
 const seed = Number(values.seed);
 const stats = await fuzz({
@@ -30,7 +35,7 @@ const stats = await fuzz({
   corpusDir: fileURLToPath(new URL(`./corpus/${target}/`, import.meta.url)),
   save: values.save,
   maxLength: target === 'server' ? 512 : 1024,
-  batch: target === 'server' ? 16 : 64,
+  batch: target === 'server' ? 256 : 1024,
   concurrent: target === 'server',
   run: server ? (i) => server.run(i) : decoderTarget,
   ...(server ? { drain: () => server.drain() } : {}),
@@ -43,6 +48,6 @@ const stats = await fuzz({
 });
 await server?.stop();
 process.stdout.write(
-  `${JSON.stringify({ target, seed, ...stats, findings: stats.findings.slice(0, 5), findingCount: stats.findings.length })}\n`,
+  `${JSON.stringify({ target, ...(server ? { transport } : {}), seed, ...stats, findings: stats.findings.slice(0, 5), findingCount: stats.findings.length })}\n`,
 );
 process.exit(stats.findings.length === 0 ? 0 : 1);

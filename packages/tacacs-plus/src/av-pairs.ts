@@ -20,7 +20,7 @@ export function parseAvPair(arg: string): AvPair | undefined {
 
 /**
  * The shell-command view of a request: the first `service`, the first `cmd`, and every `cmd-arg` in
- * order. tac_plus-ng rebuilds the command it matches as cmd + " " + each cmd-arg (LAB-NOTES), so
+ * order. tac_plus-ng rebuilds the command it matches as cmd + " " + each cmd-arg (docs/tacacs.md), so
  * `commandLine` does the same.
  */
 export interface ShellCommand {

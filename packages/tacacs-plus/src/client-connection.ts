@@ -51,7 +51,7 @@ const MAX_ABANDONED = 1024;
 
 /**
  * A client connection: per request (one session, then destroyed by us: tac_plus-ng never closes first,
- * LAB-NOTES), or shared (single-connection mode, many sessions told apart by session_id).
+ * docs/tacacs.md), or shared (single-connection mode, many sessions told apart by session_id).
  */
 export class ClientConnection {
   readonly server: ResolvedServer;
@@ -61,13 +61,15 @@ export class ClientConnection {
   readonly #waiters = new Map<number, Waiter>();
   readonly #sessions = new Set<number>();
   readonly #abandoned = new Set<number>();
-  readonly #ready: Promise<void>;
+  /** Made when first asked for (kept connections only): a per-request connection writes at once. */
+  #ready: Promise<void> | undefined;
   #connected = false;
   #corked = false;
   #failure: TacacsError | undefined;
   /** Resolves when the first reply has told us whether the server keeps the connection, or on close. */
-  readonly negotiated: Promise<void>;
-  #settleNegotiation!: () => void;
+  #negotiated: Promise<void> | undefined;
+  #settleNegotiation: (() => void) | undefined;
+  #negotiationSettled = false;
   onClose: (() => void) | undefined;
 
   /** Sessions in flight at once on a shared connection; more wait for a slot (see take()). */
@@ -80,9 +82,6 @@ export class ClientConnection {
     this.shared = shared;
     this.#maxSessions = maxSessions;
     this.#framer = new PacketFramer({ maxBodyLength });
-    this.negotiated = new Promise<void>((resolve) => {
-      this.#settleNegotiation = resolve;
-    });
     const socket = server.tls
       ? nodeTls().connect(clientTlsOptions(server.tls, server.host, server.port))
       : net.connect({ host: server.host, port: server.port });
@@ -91,21 +90,53 @@ export class ClientConnection {
     // kept connection with sessions in flight, never on a connection that carries one request at a time
     // (each packet follows the server's reply). Per-request connections skip the system call.
     if (shared) socket.setNoDelay(true);
-    this.#ready = new Promise<void>((resolve, reject) => {
-      socket.once(server.tls ? 'secureConnect' : 'connect', () => {
-        this.#connected = true;
-        resolve();
-      });
-      socket.once('close', () => reject(this.#failure ?? this.#classify(undefined)));
+    socket.on(server.tls ? 'secureConnect' : 'connect', () => {
+      this.#connected = true;
     });
-    this.#ready.catch(() => {});
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => this.fail(this.#classify(err)));
     socket.on('close', () => {
       this.fail(this.#classify(undefined));
-      this.#settleNegotiation();
+      this.#settle();
       this.onClose?.();
     });
+  }
+
+  /**
+   * Resolves once connected (TLS: handshake done); rejects when the connection closes first. Only a
+   * kept connection waits for it; a per-request one writes its packet at once and Node sends it on
+   * connect, which took a promise and a turn of the event loop off every request.
+   */
+  ready(): Promise<void> {
+    if (this.#ready === undefined) {
+      this.#ready = this.#connected
+        ? Promise.resolve()
+        : this.#failure
+          ? Promise.reject(this.#failure)
+          : new Promise<void>((resolve, reject) => {
+              this.#socket.once(this.server.tls ? 'secureConnect' : 'connect', resolve);
+              this.#socket.once('close', () => reject(this.#failure ?? this.#classify(undefined)));
+            });
+      this.#ready.catch(() => {});
+    }
+    return this.#ready;
+  }
+
+  /** Resolves when the first reply has told us whether the server keeps the connection, or on close. */
+  get negotiated(): Promise<void> {
+    if (this.#negotiated === undefined) {
+      this.#negotiated = this.#negotiationSettled
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            this.#settleNegotiation = resolve;
+          });
+    }
+    return this.#negotiated;
+  }
+
+  #settle(): void {
+    this.#negotiationSettled = true;
+    this.#settleNegotiation?.();
   }
 
   /**
@@ -124,10 +155,6 @@ export class ClientConnection {
       if (next) next();
       else this.#slotsUsed--;
     };
-  }
-
-  ready(): Promise<void> {
-    return this.#ready;
   }
 
   get alive(): boolean {
@@ -184,12 +211,22 @@ export class ClientConnection {
     body: Buffer,
   ): Promise<Packet> {
     if (this.#failure) return Promise.reject(this.#failure);
-    const flags = this.shared ? HeaderFlag.SINGLE_CONNECT : 0;
-    const wire = encodePacket({ ...fields, flags }, body, this.server.protection);
+    const wire = encodePacket(
+      {
+        version: fields.version,
+        type: fields.type,
+        seqNo: fields.seqNo,
+        flags: this.shared ? HeaderFlag.SINGLE_CONNECT : 0,
+        sessionId: fields.sessionId,
+      },
+      body,
+      this.server.protection,
+    );
     return new Promise<Packet>((resolve, reject) => {
       this.#waiters.set(fields.sessionId, { type: fields.type, seqNo: fields.seqNo + 1, resolve, reject });
-      // Requests issued in the same turn of the event loop leave in one writev (single-connection mode).
-      if (!this.#corked) {
+      // Requests issued in the same turn of the event loop leave in one writev (single-connection mode);
+      // a per-request connection carries one packet at a time and has nothing to gather.
+      if (this.shared && !this.#corked) {
         this.#corked = true;
         this.#socket.cork();
         process.nextTick(() => {
@@ -214,7 +251,7 @@ export class ClientConnection {
     // Queued callers go on at once and meet the failure instead of waiting for a slot that never frees.
     for (const next of this.#slotQueue.splice(0)) next();
     this.#socket.destroy();
-    this.#settleNegotiation();
+    this.#settle();
   }
 
   destroy(): void {
@@ -224,10 +261,10 @@ export class ClientConnection {
     }
     // The usual end of a per-request connection: nobody waits, so no error (and no stack) is built.
     // Whatever is still corked (an ABORT, say) is flushed, then the socket goes as soon as our side is
-    // written: the server's close is never awaited (tac_plus-ng does not close, LAB-NOTES).
+    // written: the server's close is never awaited (tac_plus-ng does not close, docs/tacacs.md).
     if (this.#failure) return;
     this.#failure = CLOSED_BY_CLIENT;
-    this.#settleNegotiation();
+    this.#settle();
     const socket = this.#socket;
     if (!this.#corked && socket.writableLength === 0 && this.#connected) {
       // Everything we wrote is with the kernel, and the reply has been read: close(2) sends the FIN
@@ -291,7 +328,7 @@ export class ClientConnection {
       // RFC 8907 section 4.3: the server echoes the flag in its first reply when it will keep the
       // connection for further sessions; otherwise this connection carries only the one session.
       this.server.singleConnect = (header.flags & HeaderFlag.SINGLE_CONNECT) !== 0 ? 'yes' : 'no';
-      this.#settleNegotiation();
+      this.#settle();
     }
     this.#waiters.delete(header.sessionId);
     waiter.resolve({ header, body });

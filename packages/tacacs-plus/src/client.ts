@@ -149,6 +149,15 @@ type Outcome<T> = { ok: true; value: T; server: string } | { ok: false; error: T
 
 class AttemptAborted extends Error {}
 
+/** What one attempt has taken, for its cleanup whichever way it ends. */
+interface AttemptState {
+  aborted: boolean;
+  posted: boolean;
+  conn?: ClientConnection;
+  sessionId?: number;
+  giveSlot?: () => void;
+}
+
 /**
  * A TACACS+ client (RFC 8907, RFC 9887). Calls never throw for network or protocol problems: they
  * resolve with a negative result, a reason and an error code (fail closed). Bad arguments throw
@@ -353,135 +362,151 @@ export class TacacsClient {
     return { ok: false, error: last ?? new TacacsError('ERR_TACACS_CONNECTION', 'no server answered') };
   }
 
-  async #attempt<T>(
+  /**
+   * One server: a session within `timeoutMs`. One promise settled by whichever comes first, the
+   * session or the timer (a Promise.race with a timeout promise cost two more promises and their
+   * reactions on every request).
+   */
+  #attempt<T>(
     server: ResolvedServer,
     timeoutMs: number,
     type: PacketTypeValue,
     version: number,
     talk: (s: SessionIo) => Promise<T>,
   ): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const state: {
-      aborted: boolean;
-      posted: boolean;
-      conn?: ClientConnection;
-      sessionId?: number;
-      giveSlot?: () => void;
-    } = {
-      aborted: false,
-      posted: false,
-    };
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    const state: AttemptState = { aborted: false, posted: false };
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const settle = (error: unknown, value?: T) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error !== undefined) reject(this.#attemptFailed(server, state, error));
+        else resolve(value as T);
+        state.giveSlot?.();
+        if (state.conn && state.sessionId !== undefined)
+          state.conn.releaseSession(state.sessionId, state.aborted || state.posted);
+        else if (state.conn && !state.conn.shared) state.conn.destroy();
+      };
+      const timer = setTimeout(() => {
         state.aborted = true;
-        reject(
+        settle(
           new TacacsError('ERR_TACACS_TIMEOUT', `${server.label} did not answer within ${timeoutMs} ms`),
         );
       }, timeoutMs);
+      this.#session(server, type, version, talk, state).then(
+        (value) => settle(undefined, value),
+        (e) => settle(e ?? new Error('session failed')),
+      );
     });
-    const work = (async () => {
-      for (let attempt = 0; ; attempt++) {
-        const { conn, fresh } = await this.#acquire(server);
-        state.conn = conn;
-        let replied = false;
-        try {
+  }
+
+  /** The session's conversation; a kept connection that went stale is replaced once (see below). */
+  async #session<T>(
+    server: ResolvedServer,
+    type: PacketTypeValue,
+    version: number,
+    talk: (s: SessionIo) => Promise<T>,
+    state: AttemptState,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const { conn, fresh } =
+        this.#singleConnection && server.singleConnect !== 'no'
+          ? await this.#acquireShared(server)
+          : this.#perRequest(server);
+      state.conn = conn;
+      let replied = false;
+      try {
+        if (conn.shared) {
           await conn.ready();
           if (state.aborted) throw new AttemptAborted();
-          if (conn.shared) {
-            const give = await conn.take();
-            state.giveSlot = give;
-            if (state.aborted) throw new AttemptAborted();
-          }
-          const sessionId = conn.allocateSession();
-          state.sessionId = sessionId;
-          let seqNo = 1;
-          const io: SessionIo = {
-            send: async (body: Buffer): Promise<Packet> => {
-              if (state.aborted) throw new AttemptAborted();
-              const p = conn.exchange({ version, type, seqNo, sessionId }, body);
-              seqNo += 2;
-              const reply = await p;
-              replied = true;
-              return reply;
-            },
-            post: (body: Buffer): void => {
-              state.posted = true;
-              conn.post({ version, type, seqNo, sessionId }, body);
-            },
-          };
-          return await talk(io);
-        } catch (e) {
-          // A kept connection the server closed while it sat idle (tac_plus-ng and ours both time idle
-          // connections out) fails the next session before any reply: that one session is retried once
-          // on a fresh connection, inside the same timeout. Nothing was answered, so nothing is repeated
-          // that the server acted on, except possibly an accounting record.
-          const stale =
-            !fresh &&
-            attempt === 0 &&
-            !replied &&
-            !state.aborted &&
-            e instanceof TacacsError &&
-            e.code === 'ERR_TACACS_CONNECTION';
-          if (!stale) {
-            // After a timeout the attempt's cleanup has already run: give back what was taken since.
-            if (state.aborted) state.giveSlot?.();
-            throw e;
-          }
-          state.giveSlot?.();
-          delete state.giveSlot;
-          if (state.sessionId !== undefined) conn.releaseSession(state.sessionId, false);
-          delete state.sessionId;
+          const give = await conn.take();
+          state.giveSlot = give;
+          if (state.aborted) throw new AttemptAborted();
         }
+        const sessionId = conn.allocateSession();
+        state.sessionId = sessionId;
+        let seqNo = 1;
+        const io: SessionIo = {
+          send: async (body: Buffer): Promise<Packet> => {
+            if (state.aborted) throw new AttemptAborted();
+            const p = conn.exchange({ version, type, seqNo, sessionId }, body);
+            seqNo += 2;
+            const reply = await p;
+            replied = true;
+            return reply;
+          },
+          post: (body: Buffer): void => {
+            state.posted = true;
+            conn.post({ version, type, seqNo, sessionId }, body);
+          },
+        };
+        return await talk(io);
+      } catch (e) {
+        // A kept connection the server closed while it sat idle (tac_plus-ng and ours both time idle
+        // connections out) fails the next session before any reply: that one session is retried once
+        // on a fresh connection, inside the same timeout. Nothing was answered, so nothing is repeated
+        // that the server acted on, except possibly an accounting record.
+        const stale =
+          !fresh &&
+          attempt === 0 &&
+          !replied &&
+          !state.aborted &&
+          e instanceof TacacsError &&
+          e.code === 'ERR_TACACS_CONNECTION';
+        if (!stale) {
+          // After a timeout the attempt's cleanup has already run: give back what was taken since.
+          if (state.aborted) state.giveSlot?.();
+          throw e;
+        }
+        state.giveSlot?.();
+        delete state.giveSlot;
+        if (state.sessionId !== undefined) conn.releaseSession(state.sessionId, false);
+        delete state.sessionId;
       }
-    })();
-    try {
-      return await Promise.race([work, timeout]);
-    } catch (caught) {
-      let e = caught;
-      if (e instanceof TacacsError && e.code === 'ERR_TACACS_MALFORMED_PACKET') {
-        // A body that does not decode is what a reply obfuscated with another key looks like.
-        e = new TacacsError(
-          'ERR_TACACS_MALFORMED_PACKET',
-          `reply from ${server.label} does not decode (wrong shared key or corrupt reply): ${e.message}`,
-          { cause: e },
-        );
-      }
-      // A protocol error makes a kept connection unusable for every session on it; a timeout or a
-      // conversation this client cannot finish concerns only its own session.
-      const own =
-        e instanceof TacacsError && (e.code === 'ERR_TACACS_TIMEOUT' || e.code === 'ERR_TACACS_UNSUPPORTED');
-      // The others on it see the actual reason. A kept connection whose first reply never came cannot
-      // stay either: later requests would wait for its negotiation forever.
-      const unnegotiated = state.conn?.shared === true && singleConnectOf(server) === 'unknown';
-      if (state.conn && (!own || unnegotiated)) state.conn.fail(toTacacsError(e));
-      throw e;
-    } finally {
-      clearTimeout(timer);
-      work.catch(() => {});
-      state.giveSlot?.();
-      if (state.conn && state.sessionId !== undefined)
-        state.conn.releaseSession(state.sessionId, state.aborted || state.posted);
-      else if (state.conn && !state.conn.shared) state.conn.destroy();
     }
   }
 
-  async #acquire(server: ResolvedServer): Promise<{ conn: ClientConnection; fresh: boolean }> {
-    if (this.#singleConnection && server.singleConnect !== 'no') {
-      const existing = this.#shared.get(server);
-      if (existing?.alive) {
-        if (server.singleConnect === 'unknown') await existing.negotiated;
-        if (existing.alive && singleConnectOf(server) === 'yes') return { conn: existing, fresh: false };
-      }
-      if (singleConnectOf(server) !== 'no') {
-        const conn = this.#track(new ClientConnection(server, true, this.#maxBodyLength, this.#maxSessions));
-        this.#shared.set(server, conn);
-        conn.onClose = () => {
-          this.#open.delete(conn);
-          if (this.#shared.get(server) === conn) this.#shared.delete(server);
-        };
-        return { conn, fresh: true };
-      }
+  /** What a failed attempt means for its connection, and the error the caller sees. */
+  #attemptFailed(server: ResolvedServer, state: AttemptState, caught: unknown): unknown {
+    let e = caught;
+    if (e instanceof TacacsError && e.code === 'ERR_TACACS_MALFORMED_PACKET') {
+      // A body that does not decode is what a reply obfuscated with another key looks like.
+      e = new TacacsError(
+        'ERR_TACACS_MALFORMED_PACKET',
+        `reply from ${server.label} does not decode (wrong shared key or corrupt reply): ${e.message}`,
+        { cause: e },
+      );
     }
+    // A protocol error makes a kept connection unusable for every session on it; a timeout or a
+    // conversation this client cannot finish concerns only its own session.
+    const own =
+      e instanceof TacacsError && (e.code === 'ERR_TACACS_TIMEOUT' || e.code === 'ERR_TACACS_UNSUPPORTED');
+    // The others on it see the actual reason. A kept connection whose first reply never came cannot
+    // stay either: later requests would wait for its negotiation forever.
+    const unnegotiated = state.conn?.shared === true && singleConnectOf(server) === 'unknown';
+    if (state.conn && (!own || unnegotiated)) state.conn.fail(toTacacsError(e));
+    return e;
+  }
+
+  async #acquireShared(server: ResolvedServer): Promise<{ conn: ClientConnection; fresh: boolean }> {
+    const existing = this.#shared.get(server);
+    if (existing?.alive) {
+      if (server.singleConnect === 'unknown') await existing.negotiated;
+      if (existing.alive && singleConnectOf(server) === 'yes') return { conn: existing, fresh: false };
+    }
+    if (singleConnectOf(server) === 'no') return this.#perRequest(server);
+    const conn = this.#track(new ClientConnection(server, true, this.#maxBodyLength, this.#maxSessions));
+    this.#shared.set(server, conn);
+    conn.onClose = () => {
+      this.#open.delete(conn);
+      if (this.#shared.get(server) === conn) this.#shared.delete(server);
+    };
+    return { conn, fresh: true };
+  }
+
+  /** Synchronous: a per-request connection is made and written to in the same turn. */
+  #perRequest(server: ResolvedServer): { conn: ClientConnection; fresh: boolean } {
     const conn = this.#track(new ClientConnection(server, false, this.#maxBodyLength));
     conn.onClose = () => this.#open.delete(conn);
     return { conn, fresh: true };

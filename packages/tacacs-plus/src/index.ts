@@ -1,39 +1,15 @@
-// The public API of @netward/tacacs-plus. Anything exported here is public; everything else is not.
-export {
-  type AvPair,
-  commandLine,
-  parseAvPair,
-  type RequestView,
-  requestView,
-  type ShellCommand,
-  shellCommand,
-} from './av-pairs.ts';
-export {
-  type AccountingResult,
-  type AccountRequest,
-  type AuthenticateRequest,
-  type AuthenticationResult,
-  type AuthorizationResult,
-  type AuthorizationStatus,
-  type AuthorizeRequest,
-  TacacsClient,
-  type TacacsClientOptions,
-  type TacacsServerAddress,
-} from './client.ts';
-export { isTacacsError, TacacsError, type TacacsErrorCode } from './errors.ts';
-export { readKeyFile } from './key-file.ts';
-export {
-  type AccountingDecision,
-  type AuthenticationDecision,
-  type AuthorizationDecision,
-  createTacacsServer,
-  type ServerAccountingRequest,
-  type ServerAuthenticationRequest,
-  type ServerAuthorizationRequest,
-  type ServerRequestBase,
-  type TacacsServer,
-  type TacacsServerHandlers,
-  type TacacsServerLimits,
-  type TacacsServerOptions,
-} from './server.ts';
-export type { TacacsClientTls, TacacsTlsFiles } from './tls-options.ts';
+// The public API of @netward/tacacs-plus: the client entry (./client) and the server. Anything exported
+// here is public; everything else is not.
+
+export { requestView } from './av-pairs.ts';
+export * from './client-entry.ts';
+export { createTacacsServer } from './server/listener.ts';
+export type {
+  AuthorizationDecision,
+  ServerAccountingRequest,
+  ServerAuthenticationRequest,
+  ServerAuthorizationRequest,
+  TacacsServer,
+  TacacsServerHandlers,
+  TacacsServerOptions,
+} from './server/types.ts';

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 
-/** The captured tac_plus-ng exchanges (see /work/shared/tacacs-vectors/README.md). */
-// A copy of ../shared/tacacs-vectors (captured against tac_plus-ng 774d7b4d), kept with the tests so CI
-// has it.
+/** The captured tac_plus-ng exchanges (see fixtures/tac_plus-ng/README.md and docs/tacacs.md). */
+// Captured against tac_plus-ng 774d7b4d, kept with the tests so CI has it.
 export const VECTORS_PATH = new URL('./fixtures/tac_plus-ng/tac_plus-ng-exchanges.json', import.meta.url);
 
 export interface VectorCase {

@@ -60,16 +60,24 @@ export function decodeHeader(buf: Buffer, limits: HeaderLimits): PacketHeader {
 }
 
 export function encodeHeader(header: PacketHeader): Buffer {
-  return writeHeader(header, Buffer.allocUnsafe(HEADER_LENGTH));
+  return writeHeader(header, header.flags, header.length, Buffer.allocUnsafe(HEADER_LENGTH));
 }
 
-/** Writes the 12 header bytes at the start of `b` and returns it. */
-export function writeHeader(header: PacketHeader, b: Buffer): Buffer {
-  b.writeUInt8(header.version, 0);
-  b.writeUInt8(header.type, 1);
-  b.writeUInt8(header.seqNo, 2);
-  b.writeUInt8(header.flags, 3);
-  b.writeUInt32BE(header.sessionId >>> 0, 4);
-  b.writeUInt32BE(header.length, 8);
+/**
+ * Writes the 12 header bytes at the start of `b` and returns it. Flags and length are arguments so that
+ * encodePacket, which runs for every packet, does not build a header object to pass them.
+ */
+export function writeHeader(
+  fields: Pick<PacketHeader, 'version' | 'type' | 'seqNo' | 'sessionId'>,
+  flags: number,
+  length: number,
+  b: Buffer,
+): Buffer {
+  b.writeUInt8(fields.version, 0);
+  b.writeUInt8(fields.type, 1);
+  b.writeUInt8(fields.seqNo, 2);
+  b.writeUInt8(flags, 3);
+  b.writeUInt32BE(fields.sessionId >>> 0, 4);
+  b.writeUInt32BE(length, 8);
   return b;
 }

@@ -30,7 +30,7 @@ export function encodePacket(fields: PacketFields, body: Buffer, protection: Pro
   const flags = tls ? fields.flags | HeaderFlag.UNENCRYPTED : fields.flags & ~HeaderFlag.UNENCRYPTED;
   // Header and body in one allocation; the pad is written straight after the header.
   const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
-  writeHeader({ ...fields, flags, length: body.length }, out);
+  writeHeader(fields, flags, body.length, out);
   if (tls) body.copy(out, HEADER_LENGTH);
   else applyPad(body, protection.key, fields.sessionId, fields.version, fields.seqNo, out, HEADER_LENGTH);
   return out;

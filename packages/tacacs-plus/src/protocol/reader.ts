@@ -61,6 +61,8 @@ export class BodyReader {
    * two different byte strings never compare equal after decoding.
    */
   text(n: number, what: string): string {
+    // Most reply fields are empty (server_msg, data): no call into the decoder for them.
+    if (n === 0) return '';
     const b = this.bytes(n, what);
     try {
       return UTF8.decode(b);
