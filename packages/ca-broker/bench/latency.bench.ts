@@ -13,7 +13,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, newRequestId } from '@netward/audit-context';
-import { formatPublicKey, signCertificate } from '../src/index.ts';
 import { createDirectoryReplayCache } from '../src/replay.ts';
 import { startIdp } from '../test/helpers/idp.ts';
 import {
@@ -21,10 +20,12 @@ import {
   bundle,
   type Child,
   claimRate,
+  formatPublicKey,
   makeUsers,
   mintTokens,
   processCpu,
   rate,
+  signCertificate,
   startBroker,
   startChild,
 } from './harness.ts';

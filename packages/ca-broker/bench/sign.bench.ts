@@ -7,10 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
 import autocannon from 'autocannon';
-import { signCertificate } from '../src/index.ts';
 import { createDirectoryReplayCache, createMemoryReplayCache } from '../src/replay.ts';
 import { startIdp } from '../test/helpers/idp.ts';
-import { claimRate, makeUsers, mintTokens, processCpu, rate, startBroker } from './harness.ts';
+import {
+  claimRate,
+  makeUsers,
+  mintTokens,
+  processCpu,
+  rate,
+  signCertificate,
+  startBroker,
+} from './harness.ts';
 
 const DURATION_S = Number(process.env['BENCH_DURATION'] ?? 10);
 const CONNECTIONS = 50;
