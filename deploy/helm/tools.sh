@@ -35,8 +35,8 @@ find_go() {
   fi
   # Any Go can download a module: fetch the toolchain module with the old one (apt's, if need be).
   command -v go >/dev/null || apt-get install -y -qq golang-go >/dev/null
-  GOMODCACHE=$PWD/.cache/go/mod GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-    go mod download "golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-amd64" >&2
+  GOMODCACHE=$PWD/.cache/go/mod GOTOOLCHAIN=local go mod download \
+    "golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-amd64" >&2
   chmod +x "$(dirname "$cached")"/* "$PWD/.cache/go/mod/golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-amd64/pkg/tool/linux_amd64"/*
   echo "$cached"
 }
