@@ -39,6 +39,13 @@ node --import tsx --input-type=module -e "
   await d.ensureKeycloak((line) => console.log(line));
   await d.ensureBao((line) => console.log(line));"
 
+# --- Helm chart tools (owner: deploy/) -------------------------------------------------------------
+# helm built from its Go module and kubernetes-validate (Kubernetes API schemas) from PyPI, into
+# .cache/chart-tools/ once, for the offline chart checks in test/helm/. A second run finds them cached.
+say "helm and kubernetes-validate for the chart checks (.cache/chart-tools/)"
+bash deploy/helm/tools.sh
+# --- end of the Helm chart tools ------------------------------------------------------------------
+
 say "tests"
 report=$(mktemp -d)/vitest.json
 status=0

@@ -1,6 +1,7 @@
 // The broker under benchmark, in its own process (the load generator gets the other core).
 // Reads its settings from argv: <issuer> <jwksUri> <stateDir>. Prints its URL on stdout.
 import { createWriteStream } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { defaultPolicy } from '@netward/policy';
 import { buildApp } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';
@@ -27,4 +28,14 @@ const app = buildApp(config, {
 });
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`${url}\n`);
+// SIGUSR2: one JSON line with the event loop's delay since the last one (how long a ready callback
+// waited for the loop: queueing inside the broker), then a fresh histogram. Resolution 1 ms.
+const delay = monitorEventLoopDelay({ resolution: 1 });
+delay.enable();
+process.on('SIGUSR2', () => {
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const line = { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) };
+  process.stdout.write(`${JSON.stringify({ eventLoopDelayMs: line })}\n`);
+  delay.reset();
+});
 process.on('SIGTERM', () => app.close().then(() => process.exit(0)));

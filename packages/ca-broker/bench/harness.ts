@@ -1,0 +1,177 @@
+// What the broker's benchmarks share: the broker bundled and started in its own process (the load
+// generator gets the other core), users and a distinct token per request, the broker's CPU time.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { formatPublicKey } from '@netward/ssh-certificate';
+
+// The certificate codec the benches use, imported in this one place.
+export { formatPublicKey, signCertificate } from '@netward/ssh-certificate';
+
+import type { TestIdp } from '../test/helpers/idp.ts';
+
+/** A program of bench/ bundled as scripts/bundle.mjs builds programs: one file, run by plain node. */
+export async function bundle(entry: string, outfile: string): Promise<void> {
+  await build({
+    entryPoints: [resolve(import.meta.dirname, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['netward-source'],
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+    logLevel: 'error',
+  });
+}
+
+export interface Child {
+  readonly process: ChildProcess;
+  readonly url: string;
+  /** SIGUSR2, then the next line the process prints (its report since the last one), parsed. */
+  report(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** Starts a bundled program that prints its URL on its first stdout line, then one line per report. */
+export async function startChild(file: string, args: string[]): Promise<Child> {
+  const child = spawn(
+    process.execPath,
+    [
+      // BENCH_PROFILE=<dir> writes a V8 CPU profile of the process there.
+      ...(process.env['BENCH_PROFILE']
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`]
+        : []),
+      file,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  const waiting: ((line: string) => void)[] = [];
+  child.stdout!.on('data', (d) => {
+    out += d;
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      const line = out.slice(0, nl).trim();
+      out = out.slice(nl + 1);
+      waiting.shift()?.(line);
+    }
+  });
+  const url = await new Promise<string>((res, rej) => {
+    waiting.push(res);
+    child.once('exit', (code) => rej(new Error(`${file} exited ${code}`)));
+  });
+  return {
+    process: child,
+    url,
+    report: () =>
+      new Promise((res) => {
+        waiting.push((line) => res(JSON.parse(line)));
+        child.kill('SIGUSR2');
+      }),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** The broker as it ships, in its own process: local CA in `dir`, audit lines to `dir`/audit.log. */
+export async function startBroker(idp: TestIdp, dir: string): Promise<Child> {
+  const brokerJs = join(dir, 'broker.mjs');
+  await bundle('broker-process.ts', brokerJs);
+  return startChild(brokerJs, [idp.issuer, idp.jwksUri, join(dir, 'state'), join(dir, 'audit.log')]);
+}
+
+export interface BenchUser {
+  readonly claims: Record<string, unknown>;
+  /** The user's public key, OpenSSH format. */
+  readonly key: string;
+}
+
+/** `count` users with their own keys, roles in turn, each acting through the MCP server. */
+export function makeUsers(idp: TestIdp, count: number): BenchUser[] {
+  const now = Math.floor(Date.now() / 1000);
+  return Array.from({ length: count }, (_, i) => ({
+    claims: {
+      iss: idp.issuer,
+      aud: 'netward-ca-broker',
+      sub: `user-${i}`,
+      preferred_username: `user${i}`,
+      sid: `sid${i}`,
+      net_role: ['net-viewer', 'net-operator', 'net-admin'][i % 3],
+      act: { sub: 'netward-mcp-server' },
+      iat: now,
+      exp: now + 3600,
+    },
+    key: formatPublicKey(generateKeyPairSync('ed25519').publicKey),
+  }));
+}
+
+/**
+ * `count` tokens, each with its own `jti` (prefixed by `tag`), minted before a run so that nothing the
+ * broker could cache per token is ever hit: each request is verified from scratch, as each MCP tool
+ * call brings a freshly exchanged token. EdDSA, as the lab IdP signs. Token n belongs to user n % users.
+ */
+export async function mintTokens(
+  idp: TestIdp,
+  users: BenchUser[],
+  count: number,
+  tag: string,
+): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i += 1000) {
+    tokens.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(1000, count - i) }, (_, j) =>
+          idp.sign({ ...users[(i + j) % users.length]!.claims, jti: `${tag}${i + j}` }),
+        ),
+      )),
+    );
+  }
+  return tokens;
+}
+
+// CPU seconds a process has used (utime + stime from /proc, clock ticks of 10 ms): the whole process
+// (event loop, libuv thread pool, GC and compiler threads) and its main thread alone. The machine is
+// shared, so throughput varies with everyone else's load; CPU per certificate varies far less, and the
+// main thread's share is what bounds throughput (one event loop, one core at most).
+function cpuSeconds(file: string): number {
+  const stat = readFileSync(file, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function processCpu(pid: number): { all: number; main: number } {
+  return { all: cpuSeconds(`/proc/${pid}/stat`), main: cpuSeconds(`/proc/${pid}/task/${pid}/stat`) };
+}
+
+/** Calls per second of a synchronous function, after a warm-up, printed and returned. */
+export function rate(label: string, fn: () => void, ms = 1000): number {
+  for (let i = 0; i < 2000; i++) fn(); // warm up
+  let n = 0;
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(ms) * 1_000_000n;
+  while (process.hrtime.bigint() < end) {
+    for (let i = 0; i < 100; i++) fn();
+    n += 100;
+  }
+  const perSec = n / (Number(process.hrtime.bigint() - start) / 1e9);
+  console.log(`${label.padEnd(44)} ${Math.round(perSec).toLocaleString('en-US').padStart(10)} /s`);
+  return perSec;
+}
+
+/** Sequential awaited claims of new `jti`s: the wall time of one claim, thread-pool round trip included. */
+export async function claimRate(label: string, claim: (jti: string) => Promise<boolean>): Promise<number> {
+  const n = 5000;
+  for (let i = 0; i < 500; i++) await claim(`warm${label}${i}`);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await claim(`${label}${i}`);
+  const perSec = n / (Number(process.hrtime.bigint() - start) / 1e9);
+  console.log(`${label.padEnd(44)} ${Math.round(perSec).toLocaleString('en-US').padStart(10)} /s`);
+  return perSec;
+}
