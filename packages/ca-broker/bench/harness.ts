@@ -4,8 +4,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
 import { formatPublicKey } from '@netward/ssh-certificate';
+import { build } from 'esbuild';
 
 // The certificate codec the benches use, imported in this one place.
 export { formatPublicKey, signCertificate } from '@netward/ssh-certificate';
