@@ -99,7 +99,7 @@ export function renderValidatorConfig(device: LabDevice): unknown {
   const executables =
     device.vendor === 'frr'
       ? {
-          // --config_dir: vtysh reads the instance's vtysh.conf (LAB-NOTES.md), as the native lab does.
+          // --config_dir: vtysh reads the instance's vtysh.conf (docs/frr.md), as the native lab does.
           vtysh: { path: '/usr/bin/vtysh', args: ['--config_dir', '/etc/frr'], style: 'vtysh' },
           ping: { path: '/usr/bin/ping' },
           traceroute: { path: '/usr/bin/traceroute' },

@@ -368,7 +368,7 @@ describe('the devices\u2019 sshd configuration', () => {
     it(`${file} passes the real sshd's own check (sshd -t)`, () => {
       const sshd = '/usr/sbin/sshd';
       expect(existsSync(sshd), 'openssh-server is not installed: run scripts/setup.sh').toBe(true);
-      // sshd -t insists on its privilege separation directory, as every start of sshd does (LAB-NOTES).
+      // sshd -t insists on its privilege separation directory, as every start of sshd does (docs/sshd.md).
       mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
       const dir = mkdtempSync(join(tmpdir(), 'netward-sshd-'));
       try {
