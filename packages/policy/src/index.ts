@@ -3,7 +3,7 @@ export { commandString, decide } from './decide.ts';
 export { lineDiff } from './diff.ts';
 export { checkDeployed, checkDrift, type DeployedCheck, TARGETS, type Target } from './drift.ts';
 export {
-  POLICY_ERROR_CODES,
+  POLICY_ERRORS,
   PolicyError,
   type PolicyErrorCode,
   type PolicyIssue,

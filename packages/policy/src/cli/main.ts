@@ -274,7 +274,7 @@ export function runCli(argv: readonly string[], io: CliIo = processIo): number {
   } catch (err) {
     if (err instanceof PolicyError) {
       io.stderr(`netward-policy: ${err.code}: ${err.message}\n`);
-      return err.code === 'ERR_POLICY_MISMATCH' ? EXIT.denyOrMismatch : EXIT.usage;
+      return err.exitStatus;
     }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr(`netward-policy: ${(err as Error).message}\n${USAGE}`);
