@@ -42,9 +42,6 @@ function int(value: string | undefined, name: string): number | undefined {
 const COMMANDS = ['up', 'down', 'status', 'demo', 'token', 'trace', 'help'];
 const INTERNAL = ['serve-logstamp', 'serve-idp', 'serve-syslog', 'serve-tacacs', 'supervise'];
 
-/** Exit status of a usage error (as getopt-based tools and the BSD sysexits convention use). */
-export const EXIT_USAGE = 2;
-
 function printProgress() {
   const pending: string[] = [];
   return (e: { step: string; state: 'start' | 'done' | 'info'; detail?: string; ms?: number }) => {
@@ -154,8 +151,8 @@ async function runCommand(
       if (tacacs !== undefined && tacacs !== 'embedded' && tacacs !== 'tac_plus-ng') {
         throw new LabError('ERR_LAB_USAGE', '--tacacs must be embedded or tac_plus-ng');
       }
-      if (values.policy !== undefined && values.policy !== 'default' && values.policy !== 'hardened') {
-        throw new LabError('ERR_LAB_USAGE', '--policy must be default or hardened');
+      if (values.policy !== undefined && values.policy !== 'default' && values.policy !== 'design') {
+        throw new LabError('ERR_LAB_USAGE', '--policy must be default or design');
       }
       const options: Partial<LabOptions> = {
         dir,
@@ -266,13 +263,10 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as { code?: string; message?: string; cause?: unknown };
-    if (e.code === 'ERR_LAB_USAGE') {
-      console.error(`netward-lab: ${e.message} (netward-lab --help for usage)`);
-      process.exitCode = EXIT_USAGE;
-      return;
-    }
-    console.error(`netward-lab: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
+    if (e.code === 'ERR_LAB_USAGE') console.error(`netward-lab: ${e.message} (netward-lab --help for usage)`);
+    else console.error(`netward-lab: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
     if (process.env['NETWARD_DEBUG'] && e.cause) console.error(e.cause);
-    process.exitCode = 1;
+    // The lab's own codes carry their exit status (usage: 2); any other failure is 1.
+    process.exitCode = err instanceof LabError ? err.exitStatus : 1;
   },
 );
