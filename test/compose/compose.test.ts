@@ -3,8 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEVICES, MCP_PORT, SYSLOG_ADDRESS, TACACS_ADDRESS } from '@netward/lab/compose';
 import { describe, expect, it } from 'vitest';
-import { DEVICES, MCP_PORT, SYSLOG_ADDRESS, TACACS_ADDRESS } from '../../docker/render/lab.ts';
 import {
   argDefaults,
   buildOf,

@@ -3,8 +3,8 @@ import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { deviceConfigObject } from '@netward/forcecommand';
 import { type Policy, parsePolicy, renderGrammar, renderIdp } from '@netward/policy';
-import { CLIENTS } from '../../../../docker/render/lab.ts';
-import { renderBrokerConfig } from '../../../../docker/render/services.ts';
+import { renderBrokerConfig } from '../compose/services.ts';
+import { CLIENTS } from '../compose/site.ts';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
 import { stackEndpoints, stackSite } from '../stack/site.ts';
 import { packageFile } from '../system/packages.ts';

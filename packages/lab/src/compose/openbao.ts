@@ -7,7 +7,7 @@
 // - SSH secrets engine `ssh-host/`: host certificates for the devices, signed at device start with a
 //   token that may do nothing else.
 // Field names follow the Vault/OpenBao HTTP API (auth/jwt/config, auth/jwt/role/:name, ssh/roles/:name).
-import { type Policy, ROLE_CLAIM } from '../../packages/policy/src/index.ts';
+import { type Policy, ROLE_CLAIM } from '@netward/policy';
 import {
   CLIENTS,
   COMPOSE_SITE,
@@ -20,7 +20,7 @@ import {
   SSH_USER_MOUNT,
   type StackSite,
   signingPolicyName,
-} from './lab.ts';
+} from './site.ts';
 
 /** Files under docker/openbao-init/, relative to it. */
 export type OpenBaoFiles = Map<string, unknown>;

@@ -22,7 +22,7 @@ import {
   TACACS_ADDRESS,
   TACACS_PORT,
   TOKEN_ENDPOINT,
-} from './lab.ts';
+} from './site.ts';
 
 /** Files the containers write at start (tmpfs or root-owned), referenced by the configs below. */
 export const RUNTIME_FILES = Object.freeze({

@@ -19,8 +19,8 @@
 //   netward-ca-broker (bearer-only: an audience, never a token requester).
 // Importing a realm that lists client scopes replaces Keycloak's built-in ones, so `basic` (sub) and
 // `profile` (preferred_username) are defined here too.
-import { type Policy, ROLE_CLAIM } from '../../packages/policy/src/index.ts';
-import { CLIENTS, COMPOSE_SITE, KEYCLOAK_ENV, REALM, type StackSite, USERS } from './lab.ts';
+import { type Policy, ROLE_CLAIM } from '@netward/policy';
+import { CLIENTS, COMPOSE_SITE, KEYCLOAK_ENV, REALM, type StackSite, USERS } from './site.ts';
 
 const OIDC = 'openid-connect';
 
