@@ -62,7 +62,10 @@ export function ensureSecrets(layout: LabLayout): void {
  * refuse an expired certificate), and the grammar file the validators read, rendered from it.
  */
 export function writePolicy(layout: LabLayout): Policy {
-  const source = readFileSync(packageFile('policy', 'policy', `${layout.options.policy}.yaml`), 'utf8');
+  const source = readFileSync(
+    packageFile('@netward/policy', 'policy', `${layout.options.policy}.yaml`),
+    'utf8',
+  );
   const ttl = layout.options.certTtl;
   const text = source.replace(
     /ttlSeconds: \d+, maxTtlSeconds: \d+/g,
