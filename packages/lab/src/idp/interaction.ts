@@ -93,95 +93,112 @@ async function handleInteraction(
   res: ServerResponse,
 ): Promise<void> {
   const details = await provider.interactionDetails(req, res);
-  const { uid, prompt, params } = details;
+  const { uid, prompt } = details;
   const path = (req.url ?? '').split('?')[0] ?? '';
   const action = path.slice(`/interaction/${uid}`.length);
+  if (req.method === 'GET' && action === '') return showPrompt(res, details);
+  if (req.method === 'POST' && action === '/login' && prompt.name === 'login') {
+    return finishLogin(provider, users, logger, req, res);
+  }
+  if (req.method === 'POST' && action === '/confirm' && prompt.name === 'consent') {
+    return finishConsent(provider, users, config, details, req, res);
+  }
+  res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end('unexpected interaction request\n');
+}
 
-  if (req.method === 'GET' && action === '') {
-    if (prompt.name === 'login') {
-      page(
-        res,
-        'Sign in',
-        `<h1 data-prompt="login">Sign in to the netward lab</h1>` +
-          `<form method="post" action="/interaction/${escapeHtml(uid)}/login">` +
-          `<input name="username" autocomplete="username"> <input name="password" type="password">` +
-          `<button type="submit">Sign in</button></form>`,
-        params['redirect_uri'],
-      );
-      return;
-    }
-    const scopes = String(params['scope'] ?? '');
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** The form of the current prompt: login, or consent to the requested scopes. */
+function showPrompt(res: ServerResponse, { uid, prompt, params }: Details): void {
+  if (prompt.name === 'login') {
     page(
       res,
-      'Authorize',
-      `<h1 data-prompt="consent">Allow ${escapeHtml(String(params['client_id']))}</h1><p>${escapeHtml(scopes)}</p>` +
-        `<form method="post" action="/interaction/${escapeHtml(uid)}/confirm"><button type="submit">Allow</button></form>`,
+      'Sign in',
+      `<h1 data-prompt="login">Sign in to the netward lab</h1>` +
+        `<form method="post" action="/interaction/${escapeHtml(uid)}/login">` +
+        `<input name="username" autocomplete="username"> <input name="password" type="password">` +
+        `<button type="submit">Sign in</button></form>`,
       params['redirect_uri'],
     );
     return;
   }
+  const scopes = String(params['scope'] ?? '');
+  page(
+    res,
+    'Authorize',
+    `<h1 data-prompt="consent">Allow ${escapeHtml(String(params['client_id']))}</h1><p>${escapeHtml(scopes)}</p>` +
+      `<form method="post" action="/interaction/${escapeHtml(uid)}/confirm"><button type="submit">Allow</button></form>`,
+    params['redirect_uri'],
+  );
+}
 
-  if (req.method === 'POST' && action === '/login' && prompt.name === 'login') {
-    const form = await readForm(req);
-    const username = form.get('username') ?? '';
-    const password = form.get('password') ?? '';
-    const user = Object.hasOwn(users, username) ? users[username] : undefined;
-    if (user === undefined || !passwordMatches(user.password, password)) {
-      // The operator sees which name was tried when it is one of ours; the browser sees nothing more.
-      logger.warn(
-        { event: 'login', decision: 'refused', ...(user !== undefined ? { user: username } : {}) },
-        'LOGIN refused: bad credentials',
-      );
-      await provider.interactionFinished(
-        req,
-        res,
-        { error: 'access_denied', error_description: 'invalid credentials' },
-        { mergeWithLastSubmission: false },
-      );
-      return;
-    }
+/** The submitted user name and password: a login, or `access_denied` to the client. */
+async function finishLogin(
+  provider: Provider,
+  users: LabUsers,
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const form = await readForm(req);
+  const username = form.get('username') ?? '';
+  const password = form.get('password') ?? '';
+  const user = Object.hasOwn(users, username) ? users[username] : undefined;
+  if (user === undefined || !passwordMatches(user.password, password)) {
+    // The operator sees which name was tried when it is one of ours; the browser sees nothing more.
+    logger.warn(
+      { event: 'login', decision: 'refused', ...(user !== undefined ? { user: username } : {}) },
+      'LOGIN refused: bad credentials',
+    );
     await provider.interactionFinished(
       req,
       res,
-      { login: { accountId: username } },
+      { error: 'access_denied', error_description: 'invalid credentials' },
       { mergeWithLastSubmission: false },
     );
     return;
   }
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId: username } },
+    { mergeWithLastSubmission: false },
+  );
+}
 
-  if (req.method === 'POST' && action === '/confirm' && prompt.name === 'consent') {
-    await readForm(req);
-    const accountId = details.session?.accountId;
-    const user = accountId === undefined ? undefined : users[accountId];
-    if (accountId === undefined || user === undefined) {
-      throw new LabError('ERR_LAB_LOGIN', 'consent without a logged-in account');
-    }
-    const allowed = new Set(config.roles[user.role] ?? []);
-    const clientId = String(params['client_id']);
-    const grant =
-      (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
-      new provider.Grant({ accountId, clientId });
-    const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = prompt.details;
-    if (missingOIDCScope && missingOIDCScope.length > 0) grant.addOIDCScope(missingOIDCScope.join(' '));
-    if (missingOIDCClaims && missingOIDCClaims.length > 0) grant.addOIDCClaims(missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) {
-      const granted = scopes.filter((s) => allowed.has(s));
-      const rejected = scopes.filter((s) => !allowed.has(s));
-      // Rejected scopes are recorded as decided, so the consent prompt does not come back for them;
-      // the token then carries only what the role allows (least privilege at the source).
-      if (granted.length > 0) grant.addResourceScope(indicator, granted.join(' '));
-      if (rejected.length > 0) grant.rejectResourceScope(indicator, rejected.join(' '));
-    }
-    const grantId = await grant.save();
-    await provider.interactionFinished(
-      req,
-      res,
-      { consent: { grantId } },
-      { mergeWithLastSubmission: false },
-    );
-    return;
+/** Consent: grants the requested scopes the user's role allows and records the rest as refused. */
+async function finishConsent(
+  provider: Provider,
+  users: LabUsers,
+  config: IdpConfig,
+  details: Details,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const { prompt, params } = details;
+  await readForm(req);
+  const accountId = details.session?.accountId;
+  const user = accountId === undefined ? undefined : users[accountId];
+  if (accountId === undefined || user === undefined) {
+    throw new LabError('ERR_LAB_LOGIN', 'consent without a logged-in account');
   }
-
-  res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end('unexpected interaction request\n');
+  const allowed = new Set(config.roles[user.role] ?? []);
+  const clientId = String(params['client_id']);
+  const grant =
+    (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
+    new provider.Grant({ accountId, clientId });
+  const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = prompt.details;
+  if (missingOIDCScope && missingOIDCScope.length > 0) grant.addOIDCScope(missingOIDCScope.join(' '));
+  if (missingOIDCClaims && missingOIDCClaims.length > 0) grant.addOIDCClaims(missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) {
+    const granted = scopes.filter((s) => allowed.has(s));
+    const rejected = scopes.filter((s) => !allowed.has(s));
+    // Rejected scopes are recorded as decided, so the consent prompt does not come back for them;
+    // the token then carries only what the role allows (least privilege at the source).
+    if (granted.length > 0) grant.addResourceScope(indicator, granted.join(' '));
+    if (rejected.length > 0) grant.rejectResourceScope(indicator, rejected.join(' '));
+  }
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: false });
 }
