@@ -63,6 +63,11 @@ export { renderLocalRules } from './render/local-rules.ts';
 export {
   type IdpFormat,
   type IdpOptions,
+  KEYCLOAK_IN_ACCESS_TOKEN,
+  KEYCLOAK_ROLE_SCOPE,
+  keycloakClientScope,
+  keycloakMapper,
+  keycloakRealmParts,
   ROLE_CLAIM,
   renderBrokerRoles,
   renderIdp,

@@ -3,7 +3,7 @@
 // own addresses; test/compose checks the committed files against them.
 export { CORRELATIONS, correlationQuery, renderAuditDashboard } from './grafana.ts';
 export { formatJson } from './json.ts';
-export { renderKeycloakRealm } from './keycloak-realm.ts';
+export { renderComposeRealm } from './keycloak-realm.ts';
 export { renderOpenBao } from './openbao.ts';
 export { compareWithDisk, renderAll } from './render-all.ts';
 export { renderBrokerConfig, renderMcpConfig, renderValidatorConfig } from './services.ts';

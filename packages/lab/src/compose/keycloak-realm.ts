@@ -2,12 +2,10 @@
 // lab's users and clients. Keycloak 26.2 or newer: standard token exchange (RFC 8693, "V2").
 //
 // What each part is for:
-// - realm roles net-viewer / net-operator / net-admin: the policy's idpRole values, one per user;
-// - client scope `netward-role`: the `net_role` claim (a realm-role mapper, single-valued). The clients
-//   do not have full scope: only the three roles are in their scope, so the claim carries nothing else;
-// - one client scope per MCP scope (mcp:ctrl-plane:read, ...), each with role scope mappings to the
-//   roles the policy grants it: Keycloak applies a client scope with role scope mappings only to users
-//   holding one of those roles, so a token's `scope` is exactly what the policy gives the user's role;
+// - the policy's part (realm roles, the `netward-role` scope with the `net_role` claim, one client scope
+//   per MCP scope with its role scope mappings): @netward/policy's keycloakRealmParts, the same parts
+//   `netward-policy render --target keycloak-realm` writes. The clients do not have full scope: only the
+//   three roles are in their scope, so the claim carries nothing else;
 // - `netward-mcp-audience`: access tokens for agents carry the MCP server's canonical URL (what the MCP
 //   server checks, RFC 8707/9068) and its client id (what Keycloak's token exchange checks: the subject
 //   token must name the requesting client among its audiences);
@@ -19,56 +17,23 @@
 //   netward-ca-broker (bearer-only: an audience, never a token requester).
 // Importing a realm that lists client scopes replaces Keycloak's built-in ones, so `basic` (sub) and
 // `profile` (preferred_username) are defined here too.
-import { type Policy, ROLE_CLAIM } from '@netward/policy';
+import {
+  keycloakClientScope as clientScope,
+  KEYCLOAK_IN_ACCESS_TOKEN as inAccessToken,
+  KEYCLOAK_ROLE_SCOPE,
+  keycloakRealmParts,
+  keycloakMapper as mapper,
+  type Policy,
+} from '@netward/policy';
 import { CLIENTS, COMPOSE_SITE, KEYCLOAK_ENV, REALM, type StackSite, USERS } from './site.ts';
 
 const OIDC = 'openid-connect';
 
-interface Mapper {
-  name: string;
-  protocol: string;
-  protocolMapper: string;
-  consentRequired: boolean;
-  config: Record<string, string>;
-}
-
-function mapper(name: string, protocolMapper: string, config: Record<string, string>): Mapper {
-  return { name, protocol: OIDC, protocolMapper, consentRequired: false, config };
-}
-
-const inAccessToken = {
-  'access.token.claim': 'true',
-  'introspection.token.claim': 'true',
-};
-
-function clientScope(name: string, description: string, includeInScope: boolean, mappers: Mapper[] = []) {
-  return {
-    name,
-    description,
-    protocol: OIDC,
-    attributes: {
-      'include.in.token.scope': String(includeInScope),
-      'display.on.consent.screen': 'false',
-    },
-    protocolMappers: mappers,
-  };
-}
-
-/** Every MCP scope the policy knows, sorted, with the IdP roles that are granted it. */
-export function scopeGrants(policy: Policy): Array<{ scope: string; idpRoles: string[] }> {
-  const scopes = [
-    ...new Set(policy.roles.flatMap((r) => r.scopes).concat(policy.tools.map((t) => t.scope))),
-  ].sort();
-  return scopes.map((scope) => ({
-    scope,
-    idpRoles: policy.roles.filter((r) => r.scopes.includes(scope)).map((r) => r.idpRole),
-  }));
-}
-
-export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SITE): unknown {
-  const idpRoles = policy.roles.map((r) => r.idpRole);
-  const grants = scopeGrants(policy);
-  const mcpScopes = grants.map((g) => g.scope);
+/** The compose lab's whole realm: the policy's parts, the lab's users and clients and their audiences. */
+export function renderComposeRealm(policy: Policy, site: StackSite = COMPOSE_SITE): unknown {
+  const parts = keycloakRealmParts(policy);
+  const idpRoles = parts.roles.map((r) => r.name);
+  const mcpScopes = parts.scopes;
 
   const scopes = [
     // Keycloak's own `basic` scope (25+): `sub` and `auth_time` come from mappers; `sid` is still
@@ -93,16 +58,7 @@ export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SI
         'userinfo.token.claim': 'true',
       }),
     ]),
-    clientScope('netward-role', `The ${ROLE_CLAIM} claim: the user's role from the policy.`, false, [
-      mapper(ROLE_CLAIM, 'oidc-usermodel-realm-role-mapper', {
-        'claim.name': ROLE_CLAIM,
-        'jsonType.label': 'String',
-        multivalued: 'false',
-        ...inAccessToken,
-        'id.token.claim': 'true',
-        'userinfo.token.claim': 'true',
-      }),
-    ]),
+    parts.roleScope,
     clientScope('netward-mcp-audience', 'Access tokens for the MCP server.', false, [
       mapper('mcp-resource', 'oidc-audience-mapper', {
         'included.custom.audience': site.mcpResource,
@@ -119,7 +75,7 @@ export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SI
         ...inAccessToken,
       }),
     ]),
-    ...grants.map((g) => clientScope(g.scope, `MCP scope ${g.scope} (policy).`, true)),
+    ...parts.scopeScopes,
   ];
 
   return {
@@ -139,12 +95,7 @@ export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SI
     // first links, found by the session id that is the tokens' `sid`.
     eventsEnabled: true,
     eventsListeners: ['jboss-logging'],
-    roles: {
-      realm: policy.roles.map((r) => ({
-        name: r.idpRole,
-        description: `netward role: device account ${r.name}, scopes ${r.scopes.join(' ')}`,
-      })),
-    },
+    roles: { realm: parts.roles },
     users: USERS.map((u) => {
       if (!idpRoles.includes(u.idpRole)) {
         throw new Error(`lab user ${u.username} holds ${u.idpRole}, which the policy does not define`);
@@ -164,7 +115,7 @@ export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SI
     defaultDefaultClientScopes: [],
     defaultOptionalClientScopes: [],
     scopeMappings: [
-      ...grants.map((g) => ({ clientScope: g.scope, roles: g.idpRoles })),
+      ...parts.scopeMappings,
       { client: CLIENTS.agent, roles: idpRoles },
       { client: CLIENTS.mcp, roles: idpRoles },
     ],
@@ -191,7 +142,7 @@ export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SI
           // RFC 9068 section 2.1: access tokens typed `at+jwt`; the MCP server refuses any other type.
           'access.token.header.type.rfc9068': 'true',
         },
-        defaultClientScopes: ['basic', 'profile', 'netward-role', 'netward-mcp-audience', ...mcpScopes],
+        defaultClientScopes: ['basic', 'profile', KEYCLOAK_ROLE_SCOPE, 'netward-mcp-audience', ...mcpScopes],
         optionalClientScopes: [],
       },
       {
@@ -213,7 +164,7 @@ export function renderKeycloakRealm(policy: Policy, site: StackSite = COMPOSE_SI
           // The exchanged (broker-audience) tokens are `at+jwt` too: the broker refuses any other type.
           'access.token.header.type.rfc9068': 'true',
         },
-        defaultClientScopes: ['basic', 'profile', 'netward-role', 'netward-broker-audience'],
+        defaultClientScopes: ['basic', 'profile', KEYCLOAK_ROLE_SCOPE, 'netward-broker-audience'],
         optionalClientScopes: mcpScopes,
       },
       {

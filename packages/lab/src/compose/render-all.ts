@@ -27,7 +27,7 @@ import {
 import { repoRoot } from '../system/packages.ts';
 import { renderAuditDashboard } from './grafana.ts';
 import { formatJson } from './json.ts';
-import { renderKeycloakRealm } from './keycloak-realm.ts';
+import { renderComposeRealm } from './keycloak-realm.ts';
 import { renderOpenBao } from './openbao.ts';
 import { renderBrokerConfig, renderMcpConfig, renderValidatorConfig } from './services.ts';
 import { DEVICES, MGMT_SUBNET, TACACS_PORT } from './site.ts';
@@ -43,7 +43,7 @@ export function renderAll(policy: Policy): Map<string, string> {
 
   // Identity: the Keycloak realm, and the policy's IdP map it projects (what `netward-policy check --idp`
   // compares).
-  files.set('docker/keycloak/netward-realm.json', formatJson(renderKeycloakRealm(policy)));
+  files.set('docker/keycloak/netward-realm.json', formatJson(renderComposeRealm(policy)));
   files.set('docker/keycloak/idp-roles.json', reformat(renderIdp(policy)));
 
   // SSH CA: OpenBao's JWT roles, SSH roles and policies, applied by docker/openbao-init/init.sh.

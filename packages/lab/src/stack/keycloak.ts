@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy } from '@netward/policy';
-import { renderKeycloakRealm } from '../compose/keycloak-realm.ts';
+import { renderComposeRealm } from '../compose/keycloak-realm.ts';
 import { CLIENTS, REALM } from '../compose/site.ts';
 import { LabError } from '../errors.ts';
 import { loadUsers } from '../idp/config.ts';
@@ -102,7 +102,7 @@ export function stackRealm(
   policy: Policy,
   secrets: RealmSecrets,
 ): Record<string, unknown> {
-  const realm = renderKeycloakRealm(policy, stackSite(layout)) as {
+  const realm = renderComposeRealm(policy, stackSite(layout)) as {
     clients: Array<{ clientId: string; secret?: string }>;
     users: Array<{ username: string; credentials: Array<{ value: string }> }>;
   };
