@@ -50,6 +50,7 @@ describe('@netward/policy/local-rules bundle', () => {
       '../errors/src/index.ts',
       'src/decide.ts',
       'src/errors.ts',
+      'src/json-file.ts',
       'src/local-rules/rules.ts',
       'src/names.ts',
       'src/regex.ts',
