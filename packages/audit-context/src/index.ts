@@ -25,6 +25,7 @@ export {
   contextFields,
   createLogger,
   type Logger,
+  RECORD_FIELDS,
 } from './logger.ts';
 export { type AuditRecord, auditRecordSchema, parseAuditLine } from './record.ts';
 export { isSecretName, REDACTED, scrub, scrubString } from './redact.ts';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { isValidField, parseAuditLine, parseKeyId } from '@netward/audit-context';
+import { isValidField, parseAuditLine, parseKeyId, RECORD_FIELDS } from '@netward/audit-context';
 import { readKeycloakLog } from './keycloak.ts';
 
 /** One record of one component's log, reduced to what the trace needs. */
@@ -37,27 +37,16 @@ type Raw = Record<string, unknown>;
 /** The lab's JSON-lines logs of the host's services (the devices' are named per device). */
 const JSON_LOGS = new Set(['idp.log', 'mcp-server.log', 'ca-broker.log', 'tacacs.log', 'syslog.jsonl']);
 
-const FIELD_OF = {
-  user: 'user',
-  sid: 'sid',
-  role: 'role',
-  cert_serial: 'certSerial',
-  request_id: 'requestId',
-  device: 'device',
-  tool: 'tool',
-} as const;
-
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : undefined;
 }
 
 /** Correlation fields of a JSON record, each taken only when it has its field's shape. */
-function correlation(r: Raw): Partial<Record<(typeof FIELD_OF)[keyof typeof FIELD_OF], string>> {
-  const out: Partial<Record<(typeof FIELD_OF)[keyof typeof FIELD_OF], string>> = {};
-  for (const [name, field] of Object.entries(FIELD_OF) as [
-    keyof typeof FIELD_OF,
-    (typeof FIELD_OF)[keyof typeof FIELD_OF],
-  ][]) {
+type FieldOf = (typeof RECORD_FIELDS)[keyof typeof RECORD_FIELDS];
+
+function correlation(r: Raw): Partial<Record<FieldOf, string>> {
+  const out: Partial<Record<FieldOf, string>> = {};
+  for (const [name, field] of Object.entries(RECORD_FIELDS) as [keyof typeof RECORD_FIELDS, FieldOf][]) {
     const v = str(r[name]);
     if (v !== undefined && isValidField(field, v)) out[field] = v;
   }
