@@ -33,9 +33,45 @@ const OIDC = 'openid-connect';
 export function renderComposeRealm(policy: Policy, site: StackSite = COMPOSE_SITE): unknown {
   const parts = keycloakRealmParts(policy);
   const idpRoles = parts.roles.map((r) => r.name);
-  const mcpScopes = parts.scopes;
+  return {
+    realm: REALM,
+    displayName: 'netward compose lab',
+    enabled: true,
+    sslRequired: 'external',
+    registrationAllowed: false,
+    loginWithEmailAllowed: false,
+    bruteForceProtected: true,
+    // Short-lived access tokens: the MCP server exchanges them per tool call.
+    accessTokenLifespan: 300,
+    ssoSessionIdleTimeout: 1800,
+    ssoSessionMaxLifespan: 36000,
+    defaultSignatureAlgorithm: 'RS256',
+    // Logins and token exchanges in Keycloak's log (the jboss-logging listener): the audit trail's
+    // first links, found by the session id that is the tokens' `sid`.
+    eventsEnabled: true,
+    eventsListeners: ['jboss-logging'],
+    roles: { realm: parts.roles },
+    users: composeUsers(idpRoles),
+    clientScopes: composeClientScopes(parts, site),
+    defaultDefaultClientScopes: [],
+    defaultOptionalClientScopes: [],
+    scopeMappings: [
+      ...parts.scopeMappings,
+      { client: CLIENTS.agent, roles: idpRoles },
+      { client: CLIENTS.mcp, roles: idpRoles },
+    ],
+    clients: composeClients(parts.scopes),
+  };
+}
 
-  const scopes = [
+type RealmParts = ReturnType<typeof keycloakRealmParts>;
+
+/**
+ * Importing a realm that lists client scopes replaces Keycloak's built-in ones: `basic` and `profile`
+ * are here with the policy's scopes, and the audiences of the MCP server's and the broker's tokens.
+ */
+function composeClientScopes(parts: RealmParts, site: StackSite) {
+  return [
     // Keycloak's own `basic` scope (25+): `sub` and `auth_time` come from mappers; `sid` is still
     // added by Keycloak itself, and the broker puts it into the certificate's Key ID.
     clientScope('basic', 'Subject and authentication time of every token.', false, [
@@ -77,109 +113,88 @@ export function renderComposeRealm(policy: Policy, site: StackSite = COMPOSE_SIT
     ]),
     ...parts.scopeScopes,
   ];
+}
 
-  return {
-    realm: REALM,
-    displayName: 'netward compose lab',
-    enabled: true,
-    sslRequired: 'external',
-    registrationAllowed: false,
-    loginWithEmailAllowed: false,
-    bruteForceProtected: true,
-    // Short-lived access tokens: the MCP server exchanges them per tool call.
-    accessTokenLifespan: 300,
-    ssoSessionIdleTimeout: 1800,
-    ssoSessionMaxLifespan: 36000,
-    defaultSignatureAlgorithm: 'RS256',
-    // Logins and token exchanges in Keycloak's log (the jboss-logging listener): the audit trail's
-    // first links, found by the session id that is the tokens' `sid`.
-    eventsEnabled: true,
-    eventsListeners: ['jboss-logging'],
-    roles: { realm: parts.roles },
-    users: USERS.map((u) => {
-      if (!idpRoles.includes(u.idpRole)) {
-        throw new Error(`lab user ${u.username} holds ${u.idpRole}, which the policy does not define`);
-      }
-      return {
-        username: u.username,
-        enabled: true,
-        emailVerified: true,
-        email: `${u.username}@netward.lab`,
-        firstName: u.firstName,
-        lastName: u.lastName,
-        realmRoles: [u.idpRole],
-        credentials: [{ type: 'password', value: `\${${KEYCLOAK_ENV.demoPassword}}`, temporary: false }],
-      };
-    }),
-    clientScopes: scopes,
-    defaultDefaultClientScopes: [],
-    defaultOptionalClientScopes: [],
-    scopeMappings: [
-      ...parts.scopeMappings,
-      { client: CLIENTS.agent, roles: idpRoles },
-      { client: CLIENTS.mcp, roles: idpRoles },
-    ],
-    clients: [
-      {
-        clientId: CLIENTS.agent,
-        name: 'AI agents and MCP clients',
-        description:
-          'Public client: authorization code with PKCE. Direct grants are on for the lab demo only.',
-        enabled: true,
-        protocol: OIDC,
-        publicClient: true,
-        standardFlowEnabled: true,
-        implicitFlowEnabled: false,
-        directAccessGrantsEnabled: true,
-        serviceAccountsEnabled: false,
-        fullScopeAllowed: false,
-        // Loopback redirects (RFC 8252 7.3) for MCP clients on the operator's machine.
-        redirectUris: ['http://127.0.0.1/*', 'http://localhost/*'],
-        webOrigins: ['+'],
-        attributes: {
-          'pkce.code.challenge.method': 'S256',
-          'post.logout.redirect.uris': '+',
-          // RFC 9068 section 2.1: access tokens typed `at+jwt`; the MCP server refuses any other type.
-          'access.token.header.type.rfc9068': 'true',
-        },
-        defaultClientScopes: ['basic', 'profile', KEYCLOAK_ROLE_SCOPE, 'netward-mcp-audience', ...mcpScopes],
-        optionalClientScopes: [],
+/** The lab's demo users, each holding one role of the policy; passwords from the environment. */
+function composeUsers(idpRoles: readonly string[]) {
+  return USERS.map((u) => {
+    if (!idpRoles.includes(u.idpRole)) {
+      throw new Error(`lab user ${u.username} holds ${u.idpRole}, which the policy does not define`);
+    }
+    return {
+      username: u.username,
+      enabled: true,
+      emailVerified: true,
+      email: `${u.username}@netward.lab`,
+      firstName: u.firstName,
+      lastName: u.lastName,
+      realmRoles: [u.idpRole],
+      credentials: [{ type: 'password', value: `\${${KEYCLOAK_ENV.demoPassword}}`, temporary: false }],
+    };
+  });
+}
+
+/** The agent's public client, the MCP server's exchange client and the broker's audience. */
+function composeClients(mcpScopes: readonly string[]) {
+  return [
+    {
+      clientId: CLIENTS.agent,
+      name: 'AI agents and MCP clients',
+      description: 'Public client: authorization code with PKCE. Direct grants are on for the lab demo only.',
+      enabled: true,
+      protocol: OIDC,
+      publicClient: true,
+      standardFlowEnabled: true,
+      implicitFlowEnabled: false,
+      directAccessGrantsEnabled: true,
+      serviceAccountsEnabled: false,
+      fullScopeAllowed: false,
+      // Loopback redirects (RFC 8252 7.3) for MCP clients on the operator's machine.
+      redirectUris: ['http://127.0.0.1/*', 'http://localhost/*'],
+      webOrigins: ['+'],
+      attributes: {
+        'pkce.code.challenge.method': 'S256',
+        'post.logout.redirect.uris': '+',
+        // RFC 9068 section 2.1: access tokens typed `at+jwt`; the MCP server refuses any other type.
+        'access.token.header.type.rfc9068': 'true',
       },
-      {
-        clientId: CLIENTS.mcp,
-        name: 'netward MCP server',
-        description: 'Exchanges agents\u2019 tokens for CA-broker tokens (RFC 8693), one per tool call.',
-        enabled: true,
-        protocol: OIDC,
-        publicClient: false,
-        clientAuthenticatorType: 'client-secret',
-        secret: `\${${KEYCLOAK_ENV.mcpClientSecret}}`,
-        standardFlowEnabled: false,
-        implicitFlowEnabled: false,
-        directAccessGrantsEnabled: false,
-        serviceAccountsEnabled: false,
-        fullScopeAllowed: false,
-        attributes: {
-          'standard.token.exchange.enabled': 'true',
-          // The exchanged (broker-audience) tokens are `at+jwt` too: the broker refuses any other type.
-          'access.token.header.type.rfc9068': 'true',
-        },
-        defaultClientScopes: ['basic', 'profile', KEYCLOAK_ROLE_SCOPE, 'netward-broker-audience'],
-        optionalClientScopes: mcpScopes,
+      defaultClientScopes: ['basic', 'profile', KEYCLOAK_ROLE_SCOPE, 'netward-mcp-audience', ...mcpScopes],
+      optionalClientScopes: [],
+    },
+    {
+      clientId: CLIENTS.mcp,
+      name: 'netward MCP server',
+      description: 'Exchanges agents\u2019 tokens for CA-broker tokens (RFC 8693), one per tool call.',
+      enabled: true,
+      protocol: OIDC,
+      publicClient: false,
+      clientAuthenticatorType: 'client-secret',
+      secret: `\${${KEYCLOAK_ENV.mcpClientSecret}}`,
+      standardFlowEnabled: false,
+      implicitFlowEnabled: false,
+      directAccessGrantsEnabled: false,
+      serviceAccountsEnabled: false,
+      fullScopeAllowed: false,
+      attributes: {
+        'standard.token.exchange.enabled': 'true',
+        // The exchanged (broker-audience) tokens are `at+jwt` too: the broker refuses any other type.
+        'access.token.header.type.rfc9068': 'true',
       },
-      {
-        clientId: CLIENTS.broker,
-        name: 'netward CA broker',
-        description: 'Audience of exchanged tokens; never requests tokens itself.',
-        enabled: true,
-        protocol: OIDC,
-        bearerOnly: true,
-        publicClient: false,
-        standardFlowEnabled: false,
-        directAccessGrantsEnabled: false,
-        serviceAccountsEnabled: false,
-        fullScopeAllowed: false,
-      },
-    ],
-  };
+      defaultClientScopes: ['basic', 'profile', KEYCLOAK_ROLE_SCOPE, 'netward-broker-audience'],
+      optionalClientScopes: mcpScopes,
+    },
+    {
+      clientId: CLIENTS.broker,
+      name: 'netward CA broker',
+      description: 'Audience of exchanged tokens; never requests tokens itself.',
+      enabled: true,
+      protocol: OIDC,
+      bearerOnly: true,
+      publicClient: false,
+      standardFlowEnabled: false,
+      directAccessGrantsEnabled: false,
+      serviceAccountsEnabled: false,
+      fullScopeAllowed: false,
+    },
+  ];
 }
