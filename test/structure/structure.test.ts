@@ -126,10 +126,10 @@ describe('citations', () => {
         '-n',
         '-I',
         '-E',
-        'LAB-NOTES|shared/tacacs-vectors|/work/shared',
+        // Spelled in parts, so that a plain grep for the notes' name finds nothing in the repository.
+        ['LAB', 'NOTES|shared/tacacs-vectors|/work/shared'].join('-'),
         '--',
         '.',
-        ':!test/structure/',
       ],
       { cwd: ROOT, encoding: 'utf8' },
     );
