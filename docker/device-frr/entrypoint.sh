@@ -12,7 +12,7 @@ write_validator_config
 start_authorization_agent
 
 # FRR: the vtysh sockets must be group frrvty (frrinit creates the directory frr:frr, which locks the
-# service accounts out; see LAB-NOTES.md).
+# service accounts out; see docs/frr.md).
 install -d -o frr -g frrvty -m 0750 /var/run/frr
 install -o frr -g frr -m 0640 /etc/netward/frr.conf /etc/frr/frr.conf
 /usr/lib/frr/frrinit.sh start

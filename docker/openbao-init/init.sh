@@ -1,6 +1,6 @@
 #!/bin/sh
 # One-shot configuration of OpenBao for the compose lab, from the files rendered next to this script
-# (docker/render/render-all.ts): JWT auth against Keycloak, the user and host SSH CAs, one signing role
+# (packages/lab/src/compose/openbao.ts): JWT auth against Keycloak, the user and host SSH CAs, one signing role
 # and one policy per net role, and a token that lets devices sign their own host key.
 # Safe to run again against the same server: existing mounts and CA keys are kept.
 set -eu

@@ -3,8 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEVICES, MCP_PORT, SYSLOG_ADDRESS, TACACS_ADDRESS } from '@netward/lab/compose';
 import { describe, expect, it } from 'vitest';
-import { DEVICES, MCP_PORT, SYSLOG_ADDRESS, TACACS_ADDRESS } from '../../docker/render/lab.ts';
 import {
   argDefaults,
   buildOf,
@@ -405,7 +405,7 @@ describe('the devices\u2019 sshd configuration', () => {
     it(`${file} passes the real sshd's own check (sshd -t)`, () => {
       const sshd = '/usr/sbin/sshd';
       expect(existsSync(sshd), 'openssh-server is not installed: run scripts/setup.sh').toBe(true);
-      // sshd -t insists on its privilege separation directory, as every start of sshd does (LAB-NOTES).
+      // sshd -t insists on its privilege separation directory, as every start of sshd does (docs/sshd.md).
       mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
       const dir = mkdtempSync(join(tmpdir(), 'netward-sshd-'));
       try {

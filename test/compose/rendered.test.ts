@@ -6,15 +6,22 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeKeyId, encodeRemAddr, formatLogPrefix } from '@netward/audit-context';
+import { parseConfig as parseBrokerConfig } from '@netward/ca-broker';
+import { validateConfig } from '@netward/forcecommand';
+import {
+  CLIENTS,
+  CORRELATIONS,
+  compareWithDisk,
+  correlationQuery,
+  DEVICES,
+  formatJson,
+  ISSUER,
+  MCP_RESOURCE,
+  renderAll,
+} from '@netward/lab/compose';
+import { parseConfig as parseMcpConfig } from '@netward/mcp-server';
 import { defaultPolicy, type Policy, parsePolicy } from '@netward/policy';
 import { describe, expect, it } from 'vitest';
-import { CORRELATIONS, correlationQuery } from '../../docker/render/grafana.ts';
-import { formatJson } from '../../docker/render/json.ts';
-import { CLIENTS, DEVICES, ISSUER, MCP_RESOURCE } from '../../docker/render/lab.ts';
-import { compareWithDisk, renderAll } from '../../docker/render/render-all.ts';
-import { parseConfig as parseBrokerConfig } from '../../packages/ca-broker/src/config.ts';
-import { validateConfig } from '../../packages/forcecommand/src/index.ts';
-import { parseConfig as parseMcpConfig } from '../../packages/mcp-server/src/index.ts';
 import { REPO_ROOT } from './compose-files.ts';
 
 const policy = defaultPolicy();
@@ -24,12 +31,12 @@ const readJson = <T = Record<string, unknown>>(path: string) => JSON.parse(read(
 describe('rendered files match the policy', () => {
   it('re-rendering from the current policy gives byte-identical files', () => {
     const drift = compareWithDisk(renderAll(policy));
-    // On failure: node --import tsx docker/render/render-all.ts, and commit the result.
+    // On failure: pnpm -s render-compose, and commit the result.
     expect(drift.map((d) => d.diff).join('\n')).toBe('');
   });
 
-  it('render-all.ts --check, the command CI and operators run, agrees', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'docker/render/render-all.ts', '--check'], {
+  it('render-compose --check, the command CI and operators run, agrees', () => {
+    const run = spawnSync('pnpm', ['-s', 'render-compose', '--check'], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
     });
@@ -54,6 +61,7 @@ describe('rendered files match the policy', () => {
     const out = execFileSync(
       process.execPath,
       [
+        '--conditions=netward-source',
         '--import',
         'tsx',
         'packages/policy/src/cli/netward-policy.ts',
@@ -88,7 +96,15 @@ describe('rendered files match the policy', () => {
       writeFileSync(file, tampered);
       const run = spawnSync(
         process.execPath,
-        ['--import', 'tsx', 'packages/policy/src/cli/netward-policy.ts', 'check', '--tac-plus-ng', file],
+        [
+          '--conditions=netward-source',
+          '--import',
+          'tsx',
+          'packages/policy/src/cli/netward-policy.ts',
+          'check',
+          '--tac-plus-ng',
+          file,
+        ],
         { cwd: REPO_ROOT, encoding: 'utf8' },
       );
       expect(run.status).toBe(1);

@@ -5,9 +5,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brokerConfigObject, FILES, labLayout, openBaoRequests, stackRealm, stackSite } from '@netward/lab';
+import { COMPOSE_SITE, KEYCLOAK_ENV, type StackSite } from '@netward/lab/compose';
 import { defaultPolicy } from '@netward/policy';
 import { describe, expect, it } from 'vitest';
-import { COMPOSE_SITE, KEYCLOAK_ENV, type StackSite } from '../../docker/render/lab.ts';
 import { REPO_ROOT } from './compose-files.ts';
 
 const policy = defaultPolicy();

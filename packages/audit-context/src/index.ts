@@ -16,7 +16,7 @@ export {
   SSH_ENV,
   type SshEnvFields,
 } from './encodings.ts';
-export { AuditContextError, type AuditContextErrorCode } from './errors.ts';
+export { AUDIT_CONTEXT_ERRORS, AuditContextError, type AuditContextErrorCode } from './errors.ts';
 export { checkField, FIELD_PATTERNS, type FieldName, isValidField, newRequestId } from './fields.ts';
 export {
   CORRELATION_FIELDS,
@@ -25,6 +25,7 @@ export {
   contextFields,
   createLogger,
   type Logger,
+  RECORD_FIELDS,
 } from './logger.ts';
 export { type AuditRecord, auditRecordSchema, parseAuditLine } from './record.ts';
 export { isSecretName, REDACTED, scrub, scrubString } from './redact.ts';

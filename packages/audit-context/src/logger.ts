@@ -19,6 +19,17 @@ export const CORRELATION_FIELDS = Object.freeze([
 
 export type CorrelationFields = Partial<Record<(typeof CORRELATION_FIELDS)[number], string>>;
 
+/** Each correlation field's name in a record → its name in an AuditContext and in FIELD_PATTERNS. */
+export const RECORD_FIELDS = Object.freeze({
+  user: 'user',
+  sid: 'sid',
+  role: 'role',
+  cert_serial: 'certSerial',
+  request_id: 'requestId',
+  device: 'device',
+  tool: 'tool',
+} as const);
+
 /** The top-level log fields of an audit context (validated fields only; nothing untrusted is spread). */
 export function contextFields(ctx: Partial<AuditContext>): CorrelationFields {
   const out: CorrelationFields = {};

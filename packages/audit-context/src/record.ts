@@ -18,7 +18,9 @@ export const auditRecordSchema = z.looseObject({
   request_id: z.string().regex(FIELD_PATTERNS.requestId).optional(),
   device: z.string().regex(FIELD_PATTERNS.device).optional(),
   tool: z.string().regex(FIELD_PATTERNS.tool).optional(),
-  decision: z.enum(['permit', 'deny', 'issued', 'refused', 'ok', 'error']).optional(),
+  // Every value a component writes: the broker's access lines say `served` / `refused`, a request the
+  // client dropped `aborted`.
+  decision: z.enum(['permit', 'deny', 'issued', 'refused', 'served', 'aborted', 'ok', 'error']).optional(),
   code: z
     .string()
     .regex(/^ERR_[A-Z0-9_]+$/)

@@ -28,7 +28,7 @@ export {
   stepViewer,
   toolError,
 } from './demo/steps.ts';
-export { LabError, type LabErrorCode } from './errors.ts';
+export { LAB_ERRORS, LabError, type LabErrorCode } from './errors.ts';
 export { type IdpConfig, parseIdpConfig } from './idp/config.ts';
 export {
   type ExchangeOptions,

@@ -11,7 +11,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildSnapshot, renderEnvGuard, renderPrincipals } from '@netward/forcecommand';
 import { LabError } from './errors.ts';
 import { DEFAULT_OPTIONS, type LabLayout, type LabOptions, labLayout, ROLES } from './layout.ts';
@@ -168,7 +168,7 @@ async function ensureKey(file: string, comment: string): Promise<void> {
 }
 
 function broker(): string {
-  return programPath('ca-broker', 'netward-ca-broker.js');
+  return programPath('@netward/ca-broker', 'netward-ca-broker');
 }
 
 /**
@@ -240,7 +240,9 @@ function installValidatorNode(layout: LabLayout): void {
 }
 
 function prepareValidatorSnapshot(layout: LabLayout): string | undefined {
-  const script = programPathLazy('forcecommand', 'netward-forcecommand-snapshot.cjs');
+  // The start-up snapshot script is built beside the validator's program (no bin of its own).
+  const program = programPathLazy('@netward/forcecommand', 'netward-forcecommand');
+  const script = join(dirname(program), 'netward-forcecommand-snapshot.cjs');
   const blob = layout.paths.forcecommandBlob;
   rmSync(`${blob}.failed`, { force: true });
   if (!existsSync(script)) {
@@ -268,7 +270,7 @@ function prepareValidatorSnapshot(layout: LabLayout): string | undefined {
 }
 
 export function labProgram(): string {
-  return programPath('lab', 'cli.js');
+  return programPath('@netward/lab', 'netward-lab');
 }
 
 /** The service definitions of a lab; `mcpOptions` lets the demo restart the MCP server differently. */
@@ -295,7 +297,7 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
       name: 'ca-broker',
       command: node,
       args: [
-        programPathLazy('ca-broker', 'netward-ca-broker.js'),
+        programPathLazy('@netward/ca-broker', 'netward-ca-broker'),
         'serve',
         '--config',
         FILES.brokerConfig(layout),
@@ -307,7 +309,7 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
       name: 'mcp-server',
       command: node,
       args: [
-        programPathLazy('mcp-server', 'netward-mcp-server.js'),
+        programPathLazy('@netward/mcp-server', 'netward-mcp-server'),
         'serve',
         '--config',
         FILES.mcpConfig(layout),
@@ -427,9 +429,9 @@ export async function labUp(
   const layout = labLayout(await mergeSavedOptions({ ...labOptions, dir }));
   // Build outputs are checked before anything changes on the machine.
   labProgram();
-  programPath('ca-broker', 'netward-ca-broker.js');
-  programPath('mcp-server', 'netward-mcp-server.js');
-  const forcecommandBundle = programPath('forcecommand', 'netward-forcecommand.js');
+  programPath('@netward/ca-broker', 'netward-ca-broker');
+  programPath('@netward/mcp-server', 'netward-mcp-server');
+  const forcecommandBundle = programPath('@netward/forcecommand', 'netward-forcecommand');
   if (layout.options.tacacs === 'tac_plus-ng') {
     const which = await run('sh', ['-c', 'command -v tac_plus-ng'], { allowFailure: true });
     if (which.code !== 0)

@@ -32,6 +32,7 @@ describe('netward-lab command line conventions', { timeout: 60_000 }, () => {
       [['status', '--bogus'], "Unknown option '--bogus'"],
       [['up', '--port-base', 'x'], '--port-base must be a number, not "x"'],
       [['down', 'extra'], 'down takes no argument "extra"'],
+      [['up', '--policy', 'hardened'], '--policy must be default or design'],
     ];
     for (const [args, reason] of cases) {
       const r = lab(...args);

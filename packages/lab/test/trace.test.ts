@@ -171,6 +171,30 @@ describe('audit trace', () => {
     expect(e?.certSerial).toBe(SERIAL);
   });
 
+  it('takes from JSON logs only audit records: a line that breaks the record schema is no event', () => {
+    const record = {
+      level: 'info',
+      time: '2026-11-22T03:25:37.631Z',
+      component: 'ca-broker',
+      request_id: REQ,
+    };
+    writeFileSync(
+      join(dir, 'ca-broker.log'),
+      [
+        record,
+        { ...record, user: 'bob;id' }, // a user outside its character class
+        { ...record, level: 30 }, // pino's numeric level: not the audit format
+        { ...record, time: 'yesterday' },
+        { ...record, decision: 'served', msg: 'POST /v1/certificates 200' },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
+    const events = readLabEvents(dir);
+    expect(events.map((e) => e.source)).toEqual(['ca-broker.log:1', 'ca-broker.log:5']);
+    expect(events[1]?.decision).toBe('served');
+  });
+
   it('builds the whole chain of a call in time order, by request id, serial, sid or user', () => {
     writeLogs(dir);
     const events = readLabEvents(dir);
@@ -443,6 +467,7 @@ describe('netward-audit trace (command line)', () => {
       writeFileSync(
         join(dir, 'logs', 'idp.log'),
         JSON.stringify({
+          level: 'info',
           time: '2026-11-22T03:25:00.000Z',
           component: 'idp',
           event: 'login',
@@ -456,6 +481,7 @@ describe('netward-audit trace (command line)', () => {
         ids
           .map((id, i) =>
             JSON.stringify({
+              level: 'info',
               time: `2026-11-22T03:25:3${i}.000Z`,
               component: 'mcp-server',
               event: 'tool_call_end',

@@ -153,14 +153,9 @@ export function checkDeployed(policy: Policy, target: Target, text: string, file
       break;
     case 'keycloak-realm': {
       deployed = canonicalJson(text, target, file);
-      // Compared with a rendering for the deployed realm's own name and roles client.
-      const realm = JSON.parse(text) as { realm?: unknown; clients?: { clientId?: unknown }[] };
-      expected = renderKeycloakRealm(policy, {
-        ...(typeof realm.realm === 'string' ? { realm: realm.realm } : {}),
-        ...(typeof realm.clients?.[0]?.clientId === 'string'
-          ? { rolesClientId: realm.clients[0].clientId }
-          : {}),
-      });
+      // Compared with a rendering for the deployed realm's own name.
+      const realm = JSON.parse(text) as { realm?: unknown };
+      expected = renderKeycloakRealm(policy, typeof realm.realm === 'string' ? { realm: realm.realm } : {});
       break;
     }
   }

@@ -1,26 +1,30 @@
+import { defineCatalogue, NetwardError } from '@netward/errors';
+
 /**
  * Every failure of this package is a PolicyError with a stable code. Callers branch on `code`, never on
  * the message. A policy file error carries every problem found (`issues`), each naming the file, the path
  * inside it and what was expected, so an operator fixes the file in one pass.
  */
-export const POLICY_ERROR_CODES = [
+// Exit statuses follow netward-policy's: 2 for a file or option that cannot be used, 1 for a deployed
+// file that differs (the same status as a denied `explain` or a hole found by `check`).
+export const POLICY_ERRORS = defineCatalogue({
   /** The policy file does not match the format: wrong type, unknown key, refused regex, duplicate name. */
-  'ERR_POLICY_INVALID',
+  ERR_POLICY_INVALID: { message: 'invalid policy file', exit: 2 },
   /** The policy file (or a deployed artifact) cannot be read. */
-  'ERR_POLICY_READ',
+  ERR_POLICY_READ: { message: 'cannot read the policy file', exit: 2 },
   /** A local rules file (the validator's offline rules) does not match its format. */
-  'ERR_POLICY_LOCAL_RULES_INVALID',
+  ERR_POLICY_LOCAL_RULES_INVALID: { message: 'invalid local rules file', exit: 2 },
   /** A regular expression outside the subset on which JavaScript and tac_plus-ng agree, or one that can
    *  take super-linear time (nested quantifiers). */
-  'ERR_POLICY_REGEX',
+  ERR_POLICY_REGEX: { message: 'pattern outside the supported regex subset', exit: 2 },
   /** A render option that cannot be written safely (a key with a newline, a listen port out of range). */
-  'ERR_POLICY_TARGET',
+  ERR_POLICY_TARGET: { message: 'render option cannot be written safely', exit: 2 },
   /** A deployed artifact that cannot be compared: not rendered by netward-policy, or not JSON. */
-  'ERR_POLICY_MISMATCH',
+  ERR_POLICY_MISMATCH: { message: 'deployed file cannot be compared with the policy', exit: 1 },
   /** A rendered grammar file (the validator's command grammars) does not match its format. */
-  'ERR_POLICY_GRAMMAR_INVALID',
-] as const;
-export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];
+  ERR_POLICY_GRAMMAR_INVALID: { message: 'invalid grammar file', exit: 2 },
+});
+export type PolicyErrorCode = keyof typeof POLICY_ERRORS;
 
 /** What kind of problem one issue of an invalid file is; stable like the error codes. */
 export type PolicyIssueCode =
@@ -42,9 +46,9 @@ export interface PolicyIssue {
   readonly message: string;
 }
 
-export class PolicyError extends Error {
+export class PolicyError extends NetwardError<PolicyErrorCode> {
+  static override readonly catalogue = POLICY_ERRORS;
   override readonly name = 'PolicyError';
-  readonly code: PolicyErrorCode;
   /** The file the error is about, when there is one. */
   readonly file: string | undefined;
   readonly issues: readonly PolicyIssue[];
@@ -54,8 +58,7 @@ export class PolicyError extends Error {
     message: string,
     options?: { file?: string; issues?: readonly PolicyIssue[]; cause?: unknown },
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.file = options?.file;
     this.issues = Object.freeze([...(options?.issues ?? [])]);
   }

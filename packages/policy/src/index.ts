@@ -3,7 +3,7 @@ export { commandString, decide } from './decide.ts';
 export { lineDiff } from './diff.ts';
 export { checkDeployed, checkDrift, type DeployedCheck, TARGETS, type Target } from './drift.ts';
 export {
-  POLICY_ERROR_CODES,
+  POLICY_ERRORS,
   PolicyError,
   type PolicyErrorCode,
   type PolicyIssue,
@@ -63,6 +63,11 @@ export { renderLocalRules } from './render/local-rules.ts';
 export {
   type IdpFormat,
   type IdpOptions,
+  KEYCLOAK_IN_ACCESS_TOKEN,
+  KEYCLOAK_ROLE_SCOPE,
+  keycloakClientScope,
+  keycloakMapper,
+  keycloakRealmParts,
   ROLE_CLAIM,
   renderBrokerRoles,
   renderIdp,

@@ -51,9 +51,43 @@ function zodMessage(issue: z.core.$ZodIssue): string {
  * the path in the file, its line when known, and what was expected.
  */
 export function parsePolicy(yamlText: string, fileName: string): Policy {
+  const { file, locate, fail } = readPolicyFile(yamlText, fileName);
+  const issues: PolicyIssue[] = [];
+  const add: AddIssue = (code, path, message) =>
+    issues.push({ code, path: formatPath(path), ...locate(path), message });
+  const unique = uniqueNames(add);
+  const sets = checkGrammarSets(file, add, unique);
+  file.roles.forEach((r, i) => {
+    checkRole(file, sets, r, i, add, unique);
+  });
+  file.tools.forEach((t, i) => {
+    unique('tool name', t.name, ['tools', i, 'name']);
+  });
+  if (issues.length > 0) fail(issues);
+  const policy = buildPolicy(file, sets, fileName);
+  compileRoles(policy);
+  return policy;
+}
+
+type Located = { line?: number; column?: number };
+type AddIssue = (code: PolicyIssue['code'], path: PathPart[], message: string) => void;
+type Unique = (kind: string, value: string, path: PathPart[]) => void;
+
+/**
+ * The policy file read as YAML and checked against the schema, with what finds a path's line in it
+ * and what throws the issues found. Syntax and schema problems end here.
+ */
+function readPolicyFile(
+  yamlText: string,
+  fileName: string,
+): {
+  file: PolicyFile;
+  locate: (path: readonly PathPart[]) => Located;
+  fail: (issues: PolicyIssue[]) => never;
+} {
   const lineCounter = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const locateKey = (path: readonly PathPart[], key: string): { line?: number; column?: number } => {
+  const locateKey = (path: readonly PathPart[], key: string): Located => {
     const map = doc.getIn(path, true);
     if (isMap(map)) {
       const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
@@ -64,7 +98,7 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
     }
     return locate(path);
   };
-  const locate = (path: readonly PathPart[]): { line?: number; column?: number } => {
+  const locate = (path: readonly PathPart[]): Located => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true);
       if (isNode(node) && node.range) {
@@ -118,20 +152,22 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
       }),
     );
   }
-  const file = (parsed as { data: PolicyFile }).data;
-  const issues: PolicyIssue[] = [];
-  const add = (code: PolicyIssue['code'], path: PathPart[], message: string) =>
-    issues.push({ code, path: formatPath(path), ...locate(path), message });
+  return { file: (parsed as { data: PolicyFile }).data, locate, fail };
+}
 
+/** Records each name of a kind once; a second use is a `duplicate` issue naming the first. */
+function uniqueNames(add: AddIssue): Unique {
   const seen = new Map<string, string>();
-  const unique = (kind: string, value: string, path: PathPart[]) => {
+  return (kind: string, value: string, path: PathPart[]) => {
     const key = `${kind}\0${value}`;
     const first = seen.get(key);
     if (first !== undefined) add('duplicate', path, `duplicate ${kind} "${value}" (first at ${first})`);
     else seen.set(key, formatPath(path));
   };
+}
 
-  // Grammar sets: every entry in the language, and each of its variants one rule tac_plus-ng can run.
+/** Grammar sets: every entry in the language, and each of its variants one rule tac_plus-ng can run. */
+function checkGrammarSets(file: PolicyFile, add: AddIssue, unique: Unique): Map<string, GrammarSet> {
   const sets = new Map<string, GrammarSet>();
   (file.grammars ?? []).forEach((g, i) => {
     unique('grammar set', g.name, ['grammars', i, 'name']);
@@ -164,66 +200,75 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
     );
   });
 
-  file.roles.forEach((r, i) => {
-    unique('role name', r.name, ['roles', i, 'name']);
-    if ((r.rules === undefined) === (r.grammar === undefined)) {
+  return sets;
+}
+
+/** One role: its names unique, exactly one of rules and grammar, grammar sets within its scopes, patterns. */
+function checkRole(
+  file: PolicyFile,
+  sets: ReadonlyMap<string, GrammarSet>,
+  r: PolicyFile['roles'][number],
+  i: number,
+  add: AddIssue,
+  unique: Unique,
+): void {
+  unique('role name', r.name, ['roles', i, 'name']);
+  if ((r.rules === undefined) === (r.grammar === undefined)) {
+    add(
+      'inconsistent',
+      ['roles', i],
+      'expected exactly one of rules (hand-written patterns) and grammar (names of grammar sets)',
+    );
+  }
+  r.grammar?.forEach((name, k) => {
+    const set = sets.get(name);
+    if (set === undefined) {
+      const s = file.grammars?.find((g) => g.name === name);
+      if (s === undefined) add('grammar', ['roles', i, 'grammar', k], `unknown grammar set "${name}"`);
+    } else if (!r.scopes.includes(set.scope)) {
       add(
         'inconsistent',
-        ['roles', i],
-        'expected exactly one of rules (hand-written patterns) and grammar (names of grammar sets)',
+        ['roles', i, 'grammar', k],
+        `grammar set "${name}" needs scope ${set.scope}, which the role does not grant (the device layer must not allow more than the MCP layer)`,
       );
     }
-    r.grammar?.forEach((name, k) => {
-      const set = sets.get(name);
-      if (set === undefined) {
-        const s = file.grammars?.find((g) => g.name === name);
-        if (s === undefined) add('grammar', ['roles', i, 'grammar', k], `unknown grammar set "${name}"`);
-      } else if (!r.scopes.includes(set.scope)) {
+  });
+  unique('idpRole', r.idpRole ?? r.name, ['roles', i, r.idpRole === undefined ? 'name' : 'idpRole']);
+  unique('tacacs group', r.tacacs?.group ?? r.name, ['roles', i, 'tacacs', 'group']);
+  unique('tacacs profile', r.tacacs?.profile ?? `${r.name}-profile`, ['roles', i, 'tacacs', 'profile']);
+  if (r.certificate.ttlSeconds > r.certificate.maxTtlSeconds) {
+    add('inconsistent', ['roles', i, 'certificate', 'ttlSeconds'], 'expected ttlSeconds <= maxTtlSeconds');
+  }
+  const ext = new Set<string>();
+  r.certificate.extensions.forEach((e, k) => {
+    if (ext.has(e))
+      add('duplicate', ['roles', i, 'certificate', 'extensions', k], `duplicate extension "${e}"`);
+    ext.add(e);
+  });
+  const scopes = new Set<string>();
+  r.scopes.forEach((s, k) => {
+    if (scopes.has(s)) add('duplicate', ['roles', i, 'scopes', k], `duplicate scope "${s}"`);
+    scopes.add(s);
+  });
+  const rules = r.rules ?? [];
+  rules.forEach((rule, k) => {
+    if (rule.match === undefined) {
+      if (k < rules.length - 1) {
         add(
           'inconsistent',
-          ['roles', i, 'grammar', k],
-          `grammar set "${name}" needs scope ${set.scope}, which the role does not grant (the device layer must not allow more than the MCP layer)`,
+          ['roles', i, 'rules', k],
+          'a rule without match applies to every command, so the rules after it can never apply (expected it last)',
         );
       }
-    });
-    unique('idpRole', r.idpRole ?? r.name, ['roles', i, r.idpRole === undefined ? 'name' : 'idpRole']);
-    unique('tacacs group', r.tacacs?.group ?? r.name, ['roles', i, 'tacacs', 'group']);
-    unique('tacacs profile', r.tacacs?.profile ?? `${r.name}-profile`, ['roles', i, 'tacacs', 'profile']);
-    if (r.certificate.ttlSeconds > r.certificate.maxTtlSeconds) {
-      add('inconsistent', ['roles', i, 'certificate', 'ttlSeconds'], 'expected ttlSeconds <= maxTtlSeconds');
+      return;
     }
-    const ext = new Set<string>();
-    r.certificate.extensions.forEach((e, k) => {
-      if (ext.has(e))
-        add('duplicate', ['roles', i, 'certificate', 'extensions', k], `duplicate extension "${e}"`);
-      ext.add(e);
-    });
-    const scopes = new Set<string>();
-    r.scopes.forEach((s, k) => {
-      if (scopes.has(s)) add('duplicate', ['roles', i, 'scopes', k], `duplicate scope "${s}"`);
-      scopes.add(s);
-    });
-    const rules = r.rules ?? [];
-    rules.forEach((rule, k) => {
-      if (rule.match === undefined) {
-        if (k < rules.length - 1) {
-          add(
-            'inconsistent',
-            ['roles', i, 'rules', k],
-            'a rule without match applies to every command, so the rules after it can never apply (expected it last)',
-          );
-        }
-        return;
-      }
-      const problem = patternProblem(rule.match);
-      if (problem !== null) add(problem.issue, ['roles', i, 'rules', k, 'match'], problem.message);
-    });
+    const problem = patternProblem(rule.match);
+    if (problem !== null) add(problem.issue, ['roles', i, 'rules', k, 'match'], problem.message);
   });
-  file.tools.forEach((t, i) => {
-    unique('tool name', t.name, ['tools', i, 'name']);
-  });
-  if (issues.length > 0) fail(issues);
+}
 
+/** The frozen Policy of a checked file: defaults filled in, grammar roles' rules rendered from their sets. */
+function buildPolicy(file: PolicyFile, sets: ReadonlyMap<string, GrammarSet>, fileName: string): Policy {
   const roles: Role[] = file.roles.map((r) => {
     const role: Role = {
       name: r.name,
@@ -257,14 +302,12 @@ export function parsePolicy(yamlText: string, fileName: string): Policy {
       ...(t.unsafe === undefined ? {} : { unsafe: t.unsafe }),
     }),
   );
-  const policy: Policy = Object.freeze({
+  return Object.freeze({
     grammars: Object.freeze([...sets.values()]),
     roles: Object.freeze(roles),
     tools: Object.freeze(tools),
     source: fileName,
   });
-  compileRoles(policy);
-  return policy;
 }
 
 /**

@@ -160,8 +160,8 @@ describe('render', () => {
   });
 
   it('renders a Keycloak realm with its name and roles client', () => {
-    expect(run(['render', '--target', 'keycloak-realm', '--realm', 'lab', '--roles-client', 'nw']).out).toBe(
-      renderKeycloakRealm(p, { realm: 'lab', rolesClientId: 'nw' }),
+    expect(run(['render', '--target', 'keycloak-realm', '--realm', 'lab']).out).toBe(
+      renderKeycloakRealm(p, { realm: 'lab' }),
     );
   });
 

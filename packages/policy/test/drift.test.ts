@@ -178,13 +178,13 @@ describe('deployed artifacts', () => {
     expect(checkDeployed(p, 'mcp', text, 'm.json').matches).toBe(false);
   });
 
-  it("Keycloak realm: a role added to a scope mapping is drift; realm name and client are the deployment's", () => {
-    const realm = JSON.parse(renderKeycloakRealm(p, { realm: 'prod', rolesClientId: 'nw' }));
+  it("Keycloak realm: a role added to a scope mapping is drift; the realm name is the deployment's", () => {
+    const realm = JSON.parse(renderKeycloakRealm(p, { realm: 'prod' }));
     expect(checkDeployed(p, 'keycloak-realm', JSON.stringify(realm), 'realm.json').matches).toBe(true);
-    realm.clientScopeMappings.nw[0].roles.push('net-viewer');
+    realm.scopeMappings[0].roles.push('net-viewer');
     const r = checkDeployed(p, 'keycloak-realm', JSON.stringify(realm), 'realm.json');
     expect(r.matches).toBe(false);
-    expect(r.diff).toContain('-          "net-viewer"');
+    expect(r.diff).toContain('-        "net-viewer"');
   });
 
   it('a JSON target that is not JSON is refused', () => {

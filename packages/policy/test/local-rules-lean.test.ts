@@ -40,14 +40,17 @@ async function bundle(contents: string) {
 }
 
 describe('@netward/policy/local-rules bundle', () => {
-  it('holds only the rule parser, the regex subset and zod/mini: no full zod, no yaml', async () => {
+  it('holds only the rule parser, the regex subset, the error shape and zod/mini: no full zod, no yaml', async () => {
     const { inputs, text } = await bundle(
       "export { commandString, decideLocal, parseLocalRules } from '@netward/policy/local-rules';",
     );
     const own = inputs.filter((f) => !f.includes('node_modules/') && f !== 'entry.ts').sort();
+    // The shared error shape (@netward/errors: no dependencies) is compiled in.
     expect(own).toEqual([
+      '../errors/src/index.ts',
       'src/decide.ts',
       'src/errors.ts',
+      'src/json-file.ts',
       'src/local-rules/rules.ts',
       'src/names.ts',
       'src/regex.ts',

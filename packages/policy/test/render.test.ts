@@ -7,6 +7,7 @@ import {
   decide,
   decideLocal,
   defaultPolicy,
+  keycloakRealmParts,
   PolicyError,
   parseLocalRules,
   parsePolicy,
@@ -80,10 +81,7 @@ describe('Keycloak realm', () => {
 
   it('gates every MCP scope on exactly the roles that grant it', () => {
     const byScope = Object.fromEntries(
-      realm.clientScopeMappings.netward.map((m: { clientScope: string; roles: string[] }) => [
-        m.clientScope,
-        m.roles,
-      ]),
+      realm.scopeMappings.map((m: { clientScope: string; roles: string[] }) => [m.clientScope, m.roles]),
     );
     expect(byScope).toEqual({
       'mcp:config:read': ['net-admin'],
@@ -94,21 +92,27 @@ describe('Keycloak realm', () => {
     expect(realm.defaultOptionalClientScopes).toEqual(Object.keys(byScope));
   });
 
-  it('fills net_role from the roles client only, single-valued', () => {
-    const mapper = realm.clientScopes.find((c: { name: string }) => c.name === 'net_role').protocolMappers[0];
-    expect(mapper.protocolMapper).toBe('oidc-usermodel-client-role-mapper');
+  it('fills net_role from the realm roles, single-valued, as the realm a real Keycloak loads does', () => {
+    const scope = realm.clientScopes.find((c: { name: string }) => c.name === 'netward-role');
+    const mapper = scope.protocolMappers[0];
+    expect(mapper.protocolMapper).toBe('oidc-usermodel-realm-role-mapper');
     expect(mapper.config).toMatchObject({
-      'usermodel.clientRoleMapping.clientId': 'netward',
       'claim.name': 'net_role',
       multivalued: 'false',
       'access.token.claim': 'true',
     });
-    expect(realm.roles.client.netward.map((r: { name: string }) => r.name)).toEqual([
+    expect(realm.roles.realm.map((r: { name: string }) => r.name)).toEqual([
       'net-viewer',
       'net-operator',
       'net-admin',
     ]);
-    expect(realm.defaultDefaultClientScopes).toEqual(['net_role']);
+    expect(realm.defaultDefaultClientScopes).toEqual(['netward-role']);
+  });
+
+  it('is the policy part of the compose realm, not a second rendering of it', () => {
+    const parts = keycloakRealmParts(defaultPolicy());
+    expect(realm.clientScopes).toEqual([parts.roleScope, ...parts.scopeScopes]);
+    expect(realm.scopeMappings).toEqual(parts.scopeMappings);
   });
 
   it('refuses names that are not plain identifiers', () => {

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { isValidField, parseKeyId } from '@netward/audit-context';
+import { isValidField, parseAuditLine, parseKeyId, RECORD_FIELDS } from '@netward/audit-context';
 import { readKeycloakLog } from './keycloak.ts';
 
 /** One record of one component's log, reduced to what the trace needs. */
@@ -34,27 +34,19 @@ export interface AuditEvent {
 
 type Raw = Record<string, unknown>;
 
-const FIELD_OF = {
-  user: 'user',
-  sid: 'sid',
-  role: 'role',
-  cert_serial: 'certSerial',
-  request_id: 'requestId',
-  device: 'device',
-  tool: 'tool',
-} as const;
+/** The lab's JSON-lines logs of the host's services (the devices' are named per device). */
+const JSON_LOGS = new Set(['idp.log', 'mcp-server.log', 'ca-broker.log', 'tacacs.log', 'syslog.jsonl']);
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : undefined;
 }
 
 /** Correlation fields of a JSON record, each taken only when it has its field's shape. */
-function correlation(r: Raw): Partial<Record<(typeof FIELD_OF)[keyof typeof FIELD_OF], string>> {
-  const out: Partial<Record<(typeof FIELD_OF)[keyof typeof FIELD_OF], string>> = {};
-  for (const [name, field] of Object.entries(FIELD_OF) as [
-    keyof typeof FIELD_OF,
-    (typeof FIELD_OF)[keyof typeof FIELD_OF],
-  ][]) {
+type FieldOf = (typeof RECORD_FIELDS)[keyof typeof RECORD_FIELDS];
+
+function correlation(r: Raw): Partial<Record<FieldOf, string>> {
+  const out: Partial<Record<FieldOf, string>> = {};
+  for (const [name, field] of Object.entries(RECORD_FIELDS) as [keyof typeof RECORD_FIELDS, FieldOf][]) {
     const v = str(r[name]);
     if (v !== undefined && isValidField(field, v)) out[field] = v;
   }
@@ -160,19 +152,18 @@ function readLines(file: string): string[] {
   }
 }
 
-/** JSON-lines logs (pino): one event per parseable line that carries a time. */
-export function readJsonLog(file: string, fallbackComponent: string, device?: string): AuditEvent[] {
+/**
+ * JSON-lines logs (every component's pino logger): one event per line that is an audit record
+ * (audit-context's schema: time, level, component, correlation fields in their formats). Anything else
+ * on the line's place (a stack trace, a half-written line) is not an event.
+ */
+export function readJsonLog(file: string, device?: string): AuditEvent[] {
   const out: AuditEvent[] = [];
   readLines(file).forEach((line, i) => {
-    if (!line.startsWith('{')) return;
-    let r: Raw;
-    try {
-      r = JSON.parse(line) as Raw;
-    } catch {
-      return;
-    }
-    const component = str(r['component']) ?? fallbackComponent;
-    const time = str(r['time']) ?? '';
+    const record = parseAuditLine(line);
+    if (record === undefined) return;
+    const r = record as Raw;
+    const { component, time } = record;
     const c = correlation(r);
     const dev = c.device ?? device;
     const deviceRequestId = str(r['device_request_id']);
@@ -304,14 +295,10 @@ export function readLabEvents(logDir: string): AuditEvent[] {
     const fc = /^forcecommand-(.+)\.jsonl$/.exec(name);
     const agent = /^agent-(.+)\.log$/.exec(name);
     const sshd = /^sshd-(.+)\.log$/.exec(name);
-    if (name === 'idp.log') events.push(...readJsonLog(file, 'idp'));
+    if (JSON_LOGS.has(name)) events.push(...readJsonLog(file));
     else if (name === 'keycloak.log') events.push(...readKeycloakLog(readLines(file), file));
-    else if (name === 'mcp-server.log') events.push(...readJsonLog(file, 'mcp-server'));
-    else if (name === 'ca-broker.log') events.push(...readJsonLog(file, 'ca-broker'));
-    else if (name === 'tacacs.log') events.push(...readJsonLog(file, 'tacacs-server'));
-    else if (name === 'syslog.jsonl') events.push(...readJsonLog(file, 'syslog'));
-    else if (agent) events.push(...readJsonLog(file, 'forcecommand-agent', agent[1] as string));
-    else if (fc) events.push(...readJsonLog(file, 'forcecommand', fc[1]));
+    else if (agent) events.push(...readJsonLog(file, agent[1] as string));
+    else if (fc) events.push(...readJsonLog(file, fc[1]));
     else if (sshd && !name.endsWith('.stderr.log')) events.push(...readSshdLog(file, sshd[1] as string));
   }
   return events;

@@ -108,8 +108,31 @@ export function requestIdsFor(events: readonly AuditEvent[], query: string): str
   return [...first.entries()].sort((a, b) => (a[1] < b[1] ? -1 : 1)).map(([id]) => id);
 }
 
-/** Builds the chain of one tool call from every component's records. */
-export function traceRequest(events: readonly AuditEvent[], requestId: string): Chain {
+/** The first and last time of a call: its MCP server records, or any of its records without them. */
+function callWindow(events: readonly AuditEvent[], id: string): [string, string] {
+  const mcp = events.filter((e) => e.requestId === id && e.component === 'mcp-server');
+  const times = (mcp.length > 0 ? mcp : events.filter((e) => e.requestId === id))
+    .map((e) => e.time)
+    .filter(Boolean)
+    .sort();
+  return [times[0] ?? '', times.at(-1) ?? ''];
+}
+
+// The syslog copy is stamped by the collector on arrival, a moment after the validator's record.
+const inWindow = (e: AuditEvent, [f, t]: [string, string]) =>
+  e.time >= f && e.time <= (e.component === 'syslog' && t !== '' ? plusMs(t, 1000) : t);
+
+const deviceSide = (e: AuditEvent) =>
+  e.component !== 'mcp-server' &&
+  e.component !== 'idp' &&
+  e.component !== 'ca-broker' &&
+  e.component !== 'sshd';
+
+/**
+ * The records that name this call (or, in session mode, the call whose certificate it reuses, inside
+ * this call's time), and a note when a device record could belong to another call as well.
+ */
+function directRecords(events: readonly AuditEvent[], requestId: string) {
   const allOwn = events.filter((e) => e.requestId === requestId);
   // Session mode: the device saw the request id of the call that obtained the reused certificate.
   // Its device-side records inside this call's time window belong to this call; the certificate's
@@ -126,23 +149,8 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
     if ((e.deviceRequestId !== undefined && certIds.has(e.deviceRequestId)) || certIds.has(e.requestId))
       sharers.add(e.requestId);
   }
-  const windowOf = (id: string): [string, string] => {
-    const mcp = events.filter((e) => e.requestId === id && e.component === 'mcp-server');
-    const times = (mcp.length > 0 ? mcp : events.filter((e) => e.requestId === id))
-      .map((e) => e.time)
-      .filter(Boolean)
-      .sort();
-    return [times[0] ?? '', times.at(-1) ?? ''];
-  };
+  const windowOf = (id: string) => callWindow(events, id);
   const [from, to] = windowOf(requestId);
-  // The syslog copy is stamped by the collector on arrival, a moment after the validator's record.
-  const inWindow = (e: AuditEvent, [f, t]: [string, string]) =>
-    e.time >= f && e.time <= (e.component === 'syslog' && t !== '' ? plusMs(t, 1000) : t);
-  const deviceSide = (e: AuditEvent) =>
-    e.component !== 'mcp-server' &&
-    e.component !== 'idp' &&
-    e.component !== 'ca-broker' &&
-    e.component !== 'sshd';
   const own = allOwn.filter((e) => sharers.size === 0 || !deviceSide(e) || inWindow(e, [from, to]));
   const borrowed = events.filter(
     (e) =>
@@ -168,7 +176,12 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
       : [
           `${ambiguous} device record(s) fall in the time of call(s) ${[...ambiguousWith].join(', ')} on the same certificate too: the device sees the certificate's request id, not each call's`,
         ];
-  const direct = [...own, ...borrowed];
+  return { direct: [...own, ...borrowed], deviceIds, attribution, to };
+}
+
+/** Builds the chain of one tool call from every component's records. */
+export function traceRequest(events: readonly AuditEvent[], requestId: string): Chain {
+  const { direct, deviceIds, attribution, to } = directRecords(events, requestId);
   const serials = [...new Set(direct.map((e) => e.certSerial).filter((s): s is string => s !== undefined))];
   const pick = <K extends 'user' | 'sid' | 'device' | 'tool'>(k: K) =>
     direct.find((e) => e[k] !== undefined)?.[k];
@@ -184,38 +197,63 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
     if (e.certSerial !== undefined && serials.includes(e.certSerial) && e.requestId === undefined)
       included.add(e);
   }
-  // The exchange was made by the call that obtained the certificate (this one, or in session mode the
-  // one whose certificate it reuses), between that call's start and the certificate's issue (or this
-  // call's end when no certificate was issued): never before the call, never after it.
-  const certCall = [...deviceIds][0] ?? requestId;
-  const exchangeFrom = windowOf(certCall)[0];
-  const issued = [...included].filter((e) => e.component === 'ca-broker').sort(byTime)[0]?.time ?? to;
-  if (sid !== undefined) {
-    // The login of this session, and the token exchange that preceded the certificate: the exchange
-    // knows the session, not the request, so the latest one inside that window is the one used.
-    const login = events
-      .filter((e) => e.component === 'idp' && e.event === 'login' && e.sid === sid)
-      .sort(byTime)[0];
-    if (login) included.add(login);
-    const exchange = events
-      .filter(
-        (e) =>
-          e.component === 'idp' &&
-          e.sid === sid &&
-          (e.event === 'token_exchange' ||
-            (e.event === 'token_issued' && e.summary.startsWith('token exchange'))) &&
-          (exchangeFrom === '' || e.time >= exchangeFrom) &&
-          (issued === '' || e.time <= issued),
-      )
-      .sort(byTime)
-      .at(-1);
-    if (exchange) included.add(exchange);
-  }
+  if (sid !== undefined) addIdpRecords(events, included, sid, [...deviceIds][0] ?? requestId, to);
 
   const chainEvents = [...included].sort(byTime).map((e) => ({ ...e, link: linkOf(e) }));
+  const inconsistent = [...disagreements(chainEvents, requestId), ...attribution];
+  return {
+    requestId,
+    inconsistent,
+    ...(user !== undefined ? { user } : {}),
+    ...(sid !== undefined ? { sid } : {}),
+    serials,
+    ...(device !== undefined ? { device } : {}),
+    ...(tool !== undefined ? { tool } : {}),
+    events: chainEvents,
+    missing: missingLinks(chainEvents),
+  };
+}
+
+/**
+ * The login of this session, and the token exchange that preceded the certificate: the exchange knows
+ * the session, not the request, so the latest one inside that window is the one used. The exchange was
+ * made by the call that obtained the certificate (this one, or in session mode the one whose
+ * certificate it reuses), between that call's start and the certificate's issue (or this call's end
+ * when no certificate was issued): never before the call, never after it.
+ */
+function addIdpRecords(
+  events: readonly AuditEvent[],
+  included: Set<AuditEvent>,
+  sid: string,
+  certCall: string,
+  to: string,
+): void {
+  const exchangeFrom = callWindow(events, certCall)[0];
+  const issued = [...included].filter((e) => e.component === 'ca-broker').sort(byTime)[0]?.time ?? to;
+  const login = events
+    .filter((e) => e.component === 'idp' && e.event === 'login' && e.sid === sid)
+    .sort(byTime)[0];
+  if (login) included.add(login);
+  const exchange = events
+    .filter(
+      (e) =>
+        e.component === 'idp' &&
+        e.sid === sid &&
+        (e.event === 'token_exchange' ||
+          (e.event === 'token_issued' && e.summary.startsWith('token exchange'))) &&
+        (exchangeFrom === '' || e.time >= exchangeFrom) &&
+        (issued === '' || e.time <= issued),
+    )
+    .sort(byTime)
+    .at(-1);
+  if (exchange) included.add(exchange);
+}
+
+/** The links of the chain with no record, each with what its absence most likely means. */
+function missingLinks(chainEvents: readonly (AuditEvent & { link: string })[]) {
   const present = new Set(chainEvents.map((e) => e.link));
   const validatorDenied = chainEvents.find((e) => e.link === 'validator' && e.decision === 'deny');
-  const missing = LINKS.filter((l) => !present.has(l.id)).map((l) => {
+  return LINKS.filter((l) => !present.has(l.id)).map((l) => {
     let note: string | undefined;
     if (l.id === 'tacacs' && validatorDenied && !/tacacs|TACACS/.test(validatorDenied.summary)) {
       note = 'the validator denied before asking TACACS+ (or TACACS+ was unreachable: fail-closed)';
@@ -230,18 +268,6 @@ export function traceRequest(events: readonly AuditEvent[], requestId: string): 
     }
     return { link: l.id, label: l.label, ...(note !== undefined ? { note } : {}) };
   });
-  const inconsistent = [...disagreements(chainEvents, requestId), ...attribution];
-  return {
-    requestId,
-    inconsistent,
-    ...(user !== undefined ? { user } : {}),
-    ...(sid !== undefined ? { sid } : {}),
-    serials,
-    ...(device !== undefined ? { device } : {}),
-    ...(tool !== undefined ? { tool } : {}),
-    events: chainEvents,
-    missing,
-  };
 }
 
 /**

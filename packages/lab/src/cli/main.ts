@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { LabError } from '../errors.ts';
-import { DEFAULT_LAB_DIR, type LabOptions } from '../layout.ts';
+import { DEFAULT_LAB_DIR, type LabLayout, type LabOptions } from '../layout.ts';
 
 const USAGE = `usage: netward-lab <command> [options]   (netward-lab --help: this text)
 
@@ -41,9 +41,6 @@ function int(value: string | undefined, name: string): number | undefined {
 
 const COMMANDS = ['up', 'down', 'status', 'demo', 'token', 'trace', 'help'];
 const INTERNAL = ['serve-logstamp', 'serve-idp', 'serve-syslog', 'serve-tacacs', 'supervise'];
-
-/** Exit status of a usage error (as getopt-based tools and the BSD sysexits convention use). */
-export const EXIT_USAGE = 2;
 
 function printProgress() {
   const pending: string[] = [];
@@ -144,95 +141,20 @@ function parseLabArgs(args: string[]) {
 async function runCommand(
   command: string,
   dir: string,
-  values: ReturnType<typeof parseLabArgs>['values'],
+  values: LabArgs,
   positionals: string[],
 ): Promise<number> {
   switch (command) {
-    case 'up': {
-      const { labUp } = await import('../lab.ts');
-      const tacacs = values.tacacs;
-      if (tacacs !== undefined && tacacs !== 'embedded' && tacacs !== 'tac_plus-ng') {
-        throw new LabError('ERR_LAB_USAGE', '--tacacs must be embedded or tac_plus-ng');
-      }
-      if (values.policy !== undefined && values.policy !== 'default' && values.policy !== 'hardened') {
-        throw new LabError('ERR_LAB_USAGE', '--policy must be default or hardened');
-      }
-      const options: Partial<LabOptions> = {
-        dir,
-        ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
-        ...(values['mgmt-net'] !== undefined ? { mgmtNet: values['mgmt-net'] } : {}),
-        ...(values['port-base'] !== undefined
-          ? { portBase: int(values['port-base'], 'port-base') as number }
-          : {}),
-        ...(values['tacacs-port'] !== undefined
-          ? { tacacsPort: int(values['tacacs-port'], 'tacacs-port') as number }
-          : {}),
-        ...(values['syslog-port'] !== undefined
-          ? { syslogPort: int(values['syslog-port'], 'syslog-port') as number }
-          : {}),
-        ...(tacacs !== undefined ? { tacacs } : {}),
-        ...(values['cert-ttl'] !== undefined
-          ? { certTtl: int(values['cert-ttl'], 'cert-ttl') as number }
-          : {}),
-        ...(values['session-mode'] ? { sessionMode: true } : {}),
-        ...(values.policy !== undefined ? { policy: values.policy as LabOptions['policy'] } : {}),
-        ...(values.stack !== undefined ? { stack: values.stack as LabOptions['stack'] } : {}),
-      };
-      const t0 = Date.now();
-      const layout = await labUp(options, printProgress());
-      console.log(`\nlab up in ${((Date.now() - t0) / 1000).toFixed(1)} s, directory ${layout.paths.root}`);
-      if (layout.options.stack === 'keycloak') {
-        const { stackEndpoints } = await import('../stack/site.ts');
-        const s = stackEndpoints(layout);
-        console.log(`  Keycloak    ${s.issuer}   (users alice, bob, carol: ${layout.paths.usersFile})`);
-        console.log(`  OpenBao     ${s.baoAddr}   (SSH CA, JWT auth)`);
-      } else {
-        console.log(
-          `  IdP         ${layout.urls.idp}   (users alice, bob, carol: ${layout.paths.usersFile})`,
-        );
-      }
-      console.log(`  CA broker   ${layout.urls.broker}`);
-      console.log(`  MCP server  ${layout.urls.mcp}`);
-      console.log(
-        `  TACACS+     ${layout.hostMgmtAddress}:${layout.options.tacacsPort} (${layout.options.tacacs})`,
-      );
-      console.log(
-        `  syslog      ${layout.hostMgmtAddress}:${layout.options.syslogPort} udp+tcp → ${layout.paths.syslogOut}`,
-      );
-      for (const d of layout.devices) {
-        console.log(
-          `  ${d.name.padEnd(10)}  ssh ${d.mgmtAddress}:22  netns ${d.ns}  AS${d.asn}  lo ${d.loopback}`,
-        );
-      }
-      console.log(`next: netward-lab demo${dir === DEFAULT_LAB_DIR ? '' : ` --dir ${dir}`}`);
-      return 0;
-    }
+    case 'up':
+      return commandUp(dir, values);
     case 'down': {
       const { labDown } = await import('../lab.ts');
       const had = await labDown(dir, printProgress());
       console.log(had ? 'lab down: no namespace, process or veth left' : `no lab in ${dir}: nothing to do`);
       return 0;
     }
-    case 'status': {
-      const { labStatus } = await import('../lab.ts');
-      const s = await labStatus(dir);
-      if (values.json) {
-        console.log(JSON.stringify(s, null, 2));
-      } else {
-        console.log(`lab ${s.dir}`);
-        for (const [name, up] of Object.entries(s.services))
-          console.log(`  ${up ? 'up  ' : 'DOWN'}  ${name}`);
-        for (const [name, up] of Object.entries(s.namespaces)) {
-          console.log(
-            `  ${up && s.frr[name] ? 'up  ' : 'DOWN'}  ${name}: netns ${up ? 'yes' : 'no'}, FRR ${s.frr[name] ? 'yes' : 'no'}, B>* ${(s.routes[name] ?? []).join(' ') || '-'}`,
-          );
-        }
-        console.log(`  ${s.bridge ? 'up  ' : 'DOWN'}  management bridge`);
-      }
-      const allUp =
-        Object.values(s.services).every(Boolean) && Object.values(s.frr).every(Boolean) && s.bridge;
-      return allUp ? 0 : 1;
-    }
+    case 'status':
+      return commandStatus(dir, values.json === true);
     case 'demo': {
       const { runDemo } = await import('../demo/demo.ts');
       const ok = await runDemo(dir, (line) => console.log(line));
@@ -260,19 +182,100 @@ async function runCommand(
   }
 }
 
+type LabArgs = ReturnType<typeof parseLabArgs>['values'];
+
+/** `up`: the options given, checked, then the lab brought up and what runs where printed. */
+async function commandUp(dir: string, values: LabArgs): Promise<number> {
+  const { labUp } = await import('../lab.ts');
+  const tacacs = values.tacacs;
+  if (tacacs !== undefined && tacacs !== 'embedded' && tacacs !== 'tac_plus-ng') {
+    throw new LabError('ERR_LAB_USAGE', '--tacacs must be embedded or tac_plus-ng');
+  }
+  if (values.policy !== undefined && values.policy !== 'default' && values.policy !== 'design') {
+    throw new LabError('ERR_LAB_USAGE', '--policy must be default or design');
+  }
+  const options: Partial<LabOptions> = {
+    dir,
+    ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
+    ...(values['mgmt-net'] !== undefined ? { mgmtNet: values['mgmt-net'] } : {}),
+    ...(values['port-base'] !== undefined
+      ? { portBase: int(values['port-base'], 'port-base') as number }
+      : {}),
+    ...(values['tacacs-port'] !== undefined
+      ? { tacacsPort: int(values['tacacs-port'], 'tacacs-port') as number }
+      : {}),
+    ...(values['syslog-port'] !== undefined
+      ? { syslogPort: int(values['syslog-port'], 'syslog-port') as number }
+      : {}),
+    ...(tacacs !== undefined ? { tacacs } : {}),
+    ...(values['cert-ttl'] !== undefined ? { certTtl: int(values['cert-ttl'], 'cert-ttl') as number } : {}),
+    ...(values['session-mode'] ? { sessionMode: true } : {}),
+    ...(values.policy !== undefined ? { policy: values.policy as LabOptions['policy'] } : {}),
+    ...(values.stack !== undefined ? { stack: values.stack as LabOptions['stack'] } : {}),
+  };
+  const t0 = Date.now();
+  const layout = await labUp(options, printProgress());
+  console.log(`\nlab up in ${((Date.now() - t0) / 1000).toFixed(1)} s, directory ${layout.paths.root}`);
+  await printUp(layout, dir);
+  return 0;
+}
+
+/** Where each service of a lab just brought up listens, and what to run next. */
+async function printUp(layout: LabLayout, dir: string): Promise<void> {
+  if (layout.options.stack === 'keycloak') {
+    const { stackEndpoints } = await import('../stack/site.ts');
+    const s = stackEndpoints(layout);
+    console.log(`  Keycloak    ${s.issuer}   (users alice, bob, carol: ${layout.paths.usersFile})`);
+    console.log(`  OpenBao     ${s.baoAddr}   (SSH CA, JWT auth)`);
+  } else {
+    console.log(`  IdP         ${layout.urls.idp}   (users alice, bob, carol: ${layout.paths.usersFile})`);
+  }
+  console.log(`  CA broker   ${layout.urls.broker}`);
+  console.log(`  MCP server  ${layout.urls.mcp}`);
+  console.log(
+    `  TACACS+     ${layout.hostMgmtAddress}:${layout.options.tacacsPort} (${layout.options.tacacs})`,
+  );
+  console.log(
+    `  syslog      ${layout.hostMgmtAddress}:${layout.options.syslogPort} udp+tcp → ${layout.paths.syslogOut}`,
+  );
+  for (const d of layout.devices) {
+    console.log(
+      `  ${d.name.padEnd(10)}  ssh ${d.mgmtAddress}:22  netns ${d.ns}  AS${d.asn}  lo ${d.loopback}`,
+    );
+  }
+  console.log(`next: netward-lab demo${dir === DEFAULT_LAB_DIR ? '' : ` --dir ${dir}`}`);
+}
+
+/** `status`: every service, namespace and the bridge; exit 1 when anything is down. */
+async function commandStatus(dir: string, json: boolean): Promise<number> {
+  const { labStatus } = await import('../lab.ts');
+  const s = await labStatus(dir);
+  if (json) {
+    console.log(JSON.stringify(s, null, 2));
+  } else {
+    console.log(`lab ${s.dir}`);
+    for (const [name, up] of Object.entries(s.services)) console.log(`  ${up ? 'up  ' : 'DOWN'}  ${name}`);
+    for (const [name, up] of Object.entries(s.namespaces)) {
+      console.log(
+        `  ${up && s.frr[name] ? 'up  ' : 'DOWN'}  ${name}: netns ${up ? 'yes' : 'no'}, FRR ${s.frr[name] ? 'yes' : 'no'}, B>* ${(s.routes[name] ?? []).join(' ') || '-'}`,
+      );
+    }
+    console.log(`  ${s.bridge ? 'up  ' : 'DOWN'}  management bridge`);
+  }
+  const allUp = Object.values(s.services).every(Boolean) && Object.values(s.frr).every(Boolean) && s.bridge;
+  return allUp ? 0 : 1;
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
     const e = err as { code?: string; message?: string; cause?: unknown };
-    if (e.code === 'ERR_LAB_USAGE') {
-      console.error(`netward-lab: ${e.message} (netward-lab --help for usage)`);
-      process.exitCode = EXIT_USAGE;
-      return;
-    }
-    console.error(`netward-lab: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
+    if (e.code === 'ERR_LAB_USAGE') console.error(`netward-lab: ${e.message} (netward-lab --help for usage)`);
+    else console.error(`netward-lab: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
     if (process.env['NETWARD_DEBUG'] && e.cause) console.error(e.cause);
-    process.exitCode = 1;
+    // The lab's own codes carry their exit status (usage: 2); any other failure is 1.
+    process.exitCode = err instanceof LabError ? err.exitStatus : 1;
   },
 );

@@ -57,7 +57,7 @@ export async function requestIdOf(
   const fromError = toolError(o).request_id;
   if (fromError) return fromError;
   for (let i = 0; i < 30; i++) {
-    const found = readJsonLog(join(layout.paths.logs, 'mcp-server.log'), 'mcp-server').filter(
+    const found = readJsonLog(join(layout.paths.logs, 'mcp-server.log')).filter(
       (e) =>
         e.event === 'tool_call_end' &&
         e.time >= o.startedAt &&
@@ -218,16 +218,14 @@ export async function stepRawCommand(layout: LabLayout): Promise<StepResult[]> {
 /** The validator's and TACACS+ server's deny records of one request, summarised. */
 export function findDenial(layout: LabLayout, requestId: string): string | undefined {
   const found: string[] = [];
-  const tacacs = readJsonLog(join(layout.paths.logs, 'tacacs.log'), 'tacacs-server').find(
+  const tacacs = readJsonLog(join(layout.paths.logs, 'tacacs.log')).find(
     (e) => e.requestId === requestId && /deny|fail/i.test(`${e.decision} ${e.summary}`),
   );
   if (tacacs) found.push('TACACS+ FAIL');
   for (const d of layout.devices) {
-    const v = readJsonLog(
-      join(layout.paths.logs, `forcecommand-${d.name}.jsonl`),
-      'forcecommand',
-      d.name,
-    ).find((e) => e.requestId === requestId && e.decision === 'deny');
+    const v = readJsonLog(join(layout.paths.logs, `forcecommand-${d.name}.jsonl`), d.name).find(
+      (e) => e.requestId === requestId && e.decision === 'deny',
+    );
     const code = v === undefined ? undefined : /ERR_FC_[A-Z_]+/.exec(v.summary)?.[0];
     if (v) found.push(`validator deny${code === undefined ? '' : ` (${code})`} on ${d.name}`);
   }

@@ -3,8 +3,8 @@ import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { deviceConfigObject } from '@netward/forcecommand';
 import { type Policy, parsePolicy, renderGrammar, renderIdp } from '@netward/policy';
-import { CLIENTS } from '../../../../docker/render/lab.ts';
-import { renderBrokerConfig } from '../../../../docker/render/services.ts';
+import { renderBrokerConfig } from '../compose/services.ts';
+import { CLIENTS } from '../compose/site.ts';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
 import { stackEndpoints, stackSite } from '../stack/site.ts';
 import { packageFile } from '../system/packages.ts';
@@ -62,7 +62,10 @@ export function ensureSecrets(layout: LabLayout): void {
  * refuse an expired certificate), and the grammar file the validators read, rendered from it.
  */
 export function writePolicy(layout: LabLayout): Policy {
-  const source = readFileSync(packageFile('policy', 'policy', `${layout.options.policy}.yaml`), 'utf8');
+  const source = readFileSync(
+    packageFile('@netward/policy', 'policy', `${layout.options.policy}.yaml`),
+    'utf8',
+  );
   const ttl = layout.options.certTtl;
   const text = source.replace(
     /ttlSeconds: \d+, maxTtlSeconds: \d+/g,

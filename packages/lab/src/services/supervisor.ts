@@ -38,7 +38,7 @@ function supervisorArgv(specFile: string): string[] {
   if (self.endsWith('.ts')) {
     return ['--import', import.meta.resolve('tsx'), join(dirname(self), 'supervise-entry.ts'), specFile];
   }
-  return [programPath('lab', 'cli.js'), 'supervise', specFile];
+  return [programPath('@netward/lab', 'netward-lab'), 'supervise', specFile];
 }
 
 /** The pid of the service process itself (not its supervisor), for fault experiments. */

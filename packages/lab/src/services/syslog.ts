@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { appendFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { CORRELATION_FIELDS, isValidField } from '@netward/audit-context';
+import { CORRELATION_FIELDS, isValidField, RECORD_FIELDS } from '@netward/audit-context';
 
 /**
  * RFC 5424 section 6:
@@ -112,15 +112,7 @@ export function syslogToRecord(
   }
   if (record !== null && typeof record === 'object' && !Array.isArray(record)) {
     const r = record as Record<string, unknown>;
-    const map: Record<string, Parameters<typeof isValidField>[0]> = {
-      user: 'user',
-      sid: 'sid',
-      role: 'role',
-      cert_serial: 'certSerial',
-      request_id: 'requestId',
-      device: 'device',
-      tool: 'tool',
-    };
+    const map: Record<string, Parameters<typeof isValidField>[0]> = RECORD_FIELDS;
     for (const name of CORRELATION_FIELDS) {
       const field = map[name];
       if (field !== undefined && isValidField(field, r[name])) out[name] = r[name];

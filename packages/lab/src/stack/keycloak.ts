@@ -1,7 +1,7 @@
 /**
  * Keycloak as the lab's IdP: the pinned distribution (downloads.ts) started per lab with
  * `kc.sh start --optimized` on the embedded in-memory H2 database, then the realm the compose lab
- * imports (docker/render/keycloak-realm.ts, rendered from the lab's policy for this lab's addresses)
+ * imports (src/compose/keycloak-realm.ts, rendered from the lab's policy for this lab's addresses)
  * created through the admin REST API, with the lab's own secrets put in where the compose file has
  * `${...}` placeholders.
  *
@@ -17,8 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy } from '@netward/policy';
-import { renderKeycloakRealm } from '../../../../docker/render/keycloak-realm.ts';
-import { CLIENTS, REALM } from '../../../../docker/render/lab.ts';
+import { renderComposeRealm } from '../compose/keycloak-realm.ts';
+import { CLIENTS, REALM } from '../compose/site.ts';
 import { LabError } from '../errors.ts';
 import { loadUsers } from '../idp/config.ts';
 import type { LabLayout } from '../layout.ts';
@@ -102,7 +102,7 @@ export function stackRealm(
   policy: Policy,
   secrets: RealmSecrets,
 ): Record<string, unknown> {
-  const realm = renderKeycloakRealm(policy, stackSite(layout)) as {
+  const realm = renderComposeRealm(policy, stackSite(layout)) as {
     clients: Array<{ clientId: string; secret?: string }>;
     users: Array<{ username: string; credentials: Array<{ value: string }> }>;
   };

@@ -1,7 +1,7 @@
 /**
  * OpenBao as the lab's SSH CA: the pinned `bao` binary (downloads.ts), one server per lab with
  * in-memory storage, then the configuration the compose lab's docker/openbao-init/init.sh applies,
- * from the same rendered data (docker/render/openbao.ts): the user and host SSH engines with Ed25519
+ * from the same rendered data (src/compose/openbao.ts): the user and host SSH engines with Ed25519
  * CA keys, one 60-second signing role and one policy per net role, JWT auth against this lab's
  * Keycloak, and a file audit device. The user CA's public key then goes to every device's sshd.
  *
@@ -16,8 +16,8 @@
  */
 import { chmodSync, writeFileSync } from 'node:fs';
 import type { Policy } from '@netward/policy';
-import { SSH_HOST_MOUNT, SSH_USER_MOUNT } from '../../../../docker/render/lab.ts';
-import { renderOpenBao } from '../../../../docker/render/openbao.ts';
+import { renderOpenBao } from '../compose/openbao.ts';
+import { SSH_HOST_MOUNT, SSH_USER_MOUNT } from '../compose/site.ts';
 import { LabError } from '../errors.ts';
 import type { LabLayout } from '../layout.ts';
 import type { ServiceSpec } from '../services/supervisor.ts';

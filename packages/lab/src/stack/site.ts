@@ -1,17 +1,11 @@
 /**
  * Where `--stack keycloak` runs Keycloak and OpenBao in a native lab, as the compose renderers' site
- * (docker/render/lab.ts): both listen on the lab's host management address, which every lab has to
+ * (src/compose/site.ts): both listen on the lab's host management address, which every lab has to
  * itself (its own /24), so the fixed ports below never collide between two labs on one machine. The
  * devices reach that address too, as they reach Keycloak and OpenBao on the compose lab's network.
  */
 import { join } from 'node:path';
-import {
-  CLIENTS,
-  issuerOf,
-  jwksUrlOf,
-  type StackSite,
-  tokenEndpointOf,
-} from '../../../../docker/render/lab.ts';
+import { CLIENTS, issuerOf, jwksUrlOf, type StackSite, tokenEndpointOf } from '../compose/site.ts';
 import type { LabLayout } from '../layout.ts';
 
 /** Keycloak's HTTP port, its management port (health), OpenBao's API port: the products' defaults. */

@@ -36,7 +36,7 @@ export function groupExists(name: string): boolean {
  * machine (the namespaces share /etc/passwd):
  * - shell /bin/sh, because sshd runs the ForceCommand through the account's shell;
  * - password `*`, not `!`: with `UsePAM no` sshd treats `!` as a locked account and refuses even a
- *   valid certificate (LAB-NOTES);
+ *   valid certificate (docs/sshd.md);
  * - groups frrvty (vtysh may reach FRR's sockets) and the validator's group (reads the TACACS+ key,
  *   appends to the audit file).
  */

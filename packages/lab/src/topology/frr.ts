@@ -10,7 +10,7 @@ export const FRR_ETC = '/etc/frr';
 export const FRR_RUN = '/var/run/frr';
 export const VTYSH = '/usr/bin/vtysh';
 
-/** The fixed vtysh arguments that reach one instance and read its own vtysh.conf (LAB-NOTES). */
+/** The fixed vtysh arguments that reach one instance and read its own vtysh.conf (docs/frr.md). */
 export function vtyshArgs(ns: string): string[] {
   return ['--config_dir', FRR_ETC, '-N', ns];
 }
@@ -45,7 +45,7 @@ export function renderDaemons(): string {
 }
 
 /**
- * eBGP spine–leaf as measured in LAB-NOTES: `frr defaults datacenter` (fast timers), no policy
+ * eBGP spine–leaf as measured in docs/frr.md: `frr defaults datacenter` (fast timers), no policy
  * required on eBGP sessions (RFC 8212 default off for the lab), the loopback announced.
  */
 export function renderFrrConf(device: DeviceLayout, layout: LabLayout): string {
@@ -198,7 +198,7 @@ export async function installedBgpRoutes(device: DeviceLayout): Promise<string[]
 
 /**
  * Waits until every device has installed a BGP route to every other device's loopback: Established
- * comes ~1.8 s after start and the routes ~1.1 s later (LAB-NOTES), so waiting on sessions alone races.
+ * comes ~1.8 s after start and the routes ~1.1 s later (docs/frr.md), so waiting on sessions alone races.
  */
 export async function waitForRoutes(
   layout: LabLayout,

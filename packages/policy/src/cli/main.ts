@@ -45,7 +45,7 @@ const USAGE = `usage:
                          [--idp FILE] [--keycloak-realm FILE]
   netward-policy render  [--policy FILE] --target ${TARGETS.join('|')} [--out FILE]
                          [--key-file FILE] [--listen ADDR:PORT] [--log-dir DIR] [--device NAME=ADDR]   (tac_plus-ng)
-                         [--realm NAME] [--roles-client ID]                                             (keycloak-realm)
+                         [--realm NAME]                                                                 (keycloak-realm)
 Without --policy the shipped default policy is used.
 `;
 
@@ -183,7 +183,6 @@ function render(argv: string[], io: CliIo): number {
       'log-dir': { type: 'string' },
       device: { type: 'string' },
       realm: { type: 'string' },
-      'roles-client': { type: 'string' },
     },
     allowPositionals: false,
     strict: true,
@@ -198,11 +197,8 @@ function render(argv: string[], io: CliIo): number {
   if (target !== 'tac_plus-ng' && tacOnly.length > 0) {
     throw new UsageError(`--${tacOnly.join(', --')} only apply to --target tac_plus-ng`);
   }
-  const realmOnly = ['realm', 'roles-client'].filter(
-    (k) => (values as Record<string, unknown>)[k] !== undefined,
-  );
-  if (target !== 'keycloak-realm' && realmOnly.length > 0) {
-    throw new UsageError(`--${realmOnly.join(', --')} only apply to --target keycloak-realm`);
+  if (target !== 'keycloak-realm' && values.realm !== undefined) {
+    throw new UsageError('--realm only applies to --target keycloak-realm');
   }
   const policy = policyFrom(values.policy);
   let text: string;
@@ -241,10 +237,7 @@ function render(argv: string[], io: CliIo): number {
       text = renderIdp(policy);
       break;
     case 'keycloak-realm':
-      text = renderKeycloakRealm(policy, {
-        ...(values.realm === undefined ? {} : { realm: values.realm }),
-        ...(values['roles-client'] === undefined ? {} : { rolesClientId: values['roles-client'] }),
-      });
+      text = renderKeycloakRealm(policy, values.realm === undefined ? {} : { realm: values.realm });
       break;
   }
   if (values.out === undefined) io.stdout(text);
@@ -274,7 +267,7 @@ export function runCli(argv: readonly string[], io: CliIo = processIo): number {
   } catch (err) {
     if (err instanceof PolicyError) {
       io.stderr(`netward-policy: ${err.code}: ${err.message}\n`);
-      return err.code === 'ERR_POLICY_MISMATCH' ? EXIT.denyOrMismatch : EXIT.usage;
+      return err.exitStatus;
     }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr(`netward-policy: ${(err as Error).message}\n${USAGE}`);

@@ -1,8 +1,8 @@
 // The rendered grammar file the ForceCommand validator reads (`netward-policy render --target grammar`),
 // and the matcher it runs before asking TACACS+ or the local rules. Lean like the local rules: zod/mini.
 import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
-import { PolicyError, type PolicyIssue } from '../errors.ts';
+import type { PolicyIssue } from '../errors.ts';
+import { failWith, parseJsonFile } from '../json-file.ts';
 import { ACCOUNT_NAME, SCOPE } from '../names.ts';
 import { type GrammarEntry, GrammarSpecError, mismatchAt, parseEntry } from './spec.ts';
 
@@ -48,40 +48,13 @@ export interface Grammars {
   readonly roles: ReadonlyMap<string, readonly GrammarSet[] | null>;
 }
 
-const messages = { error: en().localeError };
-
 /**
  * Parses a rendered grammar file. Throws PolicyError ERR_POLICY_GRAMMAR_INVALID naming the file and every
  * problem (JSON, schema, an entry outside the language, a role naming an unknown set).
  */
 export function parseGrammarFile(text: string, fileName: string): Grammars {
-  const fail = (issues: PolicyIssue[]): never => {
-    throw new PolicyError(
-      'ERR_POLICY_GRAMMAR_INVALID',
-      `invalid grammar file ${fileName}:\n${issues.map((i) => `${fileName}: ${i.path || '(document)'}: ${i.message}`).join('\n')}`,
-      { file: fileName, issues },
-    );
-  };
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    fail([{ code: 'syntax', path: '', message: `JSON: ${(err as Error).message}` }]);
-  }
-  const parsed = z.safeParse(grammarFileSchema, data, messages);
-  if (!parsed.success) {
-    fail(
-      parsed.error.issues.map((i) => ({
-        code: 'schema' as const,
-        path: i.path
-          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-          .join('')
-          .replace(/^\./, ''),
-        message: i.message,
-      })),
-    );
-  }
-  const file = (parsed as { data: z.infer<typeof grammarFileSchema> }).data;
+  const fail = failWith('ERR_POLICY_GRAMMAR_INVALID', 'grammar file', fileName);
+  const file = parseJsonFile(text, grammarFileSchema, fail);
   const issues: PolicyIssue[] = [];
   const sets = new Map<string, GrammarSet>();
   for (const [name, s] of Object.entries(file.sets)) {

@@ -8,9 +8,9 @@
 // the global `z.config` (which would change every other zod user in the process), so the messages are the
 // ones full zod gave before this file moved to zod/mini (test/local-rules-lean.test.ts compares both).
 import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
 import { walk } from '../decide.ts';
-import { PolicyError, type PolicyIssue } from '../errors.ts';
+import type { PolicyIssue } from '../errors.ts';
+import { failWith, parseJsonFile } from '../json-file.ts';
 import { ACCOUNT_NAME } from '../names.ts';
 import { type CompiledPattern, compilePattern, patternProblem } from '../regex.ts';
 import type { Decision, Rule } from '../types.ts';
@@ -42,41 +42,13 @@ const localRulesSchema = z.strictObject({
   ),
 });
 
-// zod's English messages, for this parse only (zod/mini loads no locale by itself).
-const messages = { error: en().localeError };
-
 /**
  * Parses a local rules file. Throws PolicyError ERR_POLICY_LOCAL_RULES_INVALID naming the file and every
  * problem (JSON syntax, schema, refused pattern).
  */
 export function parseLocalRules(text: string, fileName: string): LocalRules {
-  const fail = (issues: PolicyIssue[]): never => {
-    throw new PolicyError(
-      'ERR_POLICY_LOCAL_RULES_INVALID',
-      `invalid local rules file ${fileName}:\n${issues.map((i) => `${fileName}: ${i.path || '(document)'}: ${i.message}`).join('\n')}`,
-      { file: fileName, issues },
-    );
-  };
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    fail([{ code: 'syntax', path: '', message: `JSON: ${(err as Error).message}` }]);
-  }
-  const parsed = z.safeParse(localRulesSchema, data, messages);
-  if (!parsed.success) {
-    fail(
-      parsed.error.issues.map((i) => ({
-        code: 'schema' as const,
-        path: i.path
-          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-          .join('')
-          .replace(/^\./, ''),
-        message: i.message,
-      })),
-    );
-  }
-  const file = (parsed as { data: z.infer<typeof localRulesSchema> }).data;
+  const fail = failWith('ERR_POLICY_LOCAL_RULES_INVALID', 'local rules file', fileName);
+  const file = parseJsonFile(text, localRulesSchema, fail);
   const issues: PolicyIssue[] = [];
   const roles = new Map<string, { rules: readonly Rule[]; tests: readonly (CompiledPattern | null)[] }>();
   for (const [name, role] of Object.entries(file.roles)) {

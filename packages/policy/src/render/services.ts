@@ -49,8 +49,6 @@ export interface IdpOptions {
   readonly format?: IdpFormat;
   /** keycloak-realm: realm name (default `netward`). */
   readonly realm?: string;
-  /** keycloak-realm: client holding the roles as client roles (default `netward`). */
-  readonly rolesClientId?: string;
 }
 
 /**
@@ -73,91 +71,115 @@ function allScopes(policy: Policy): string[] {
   return [...new Set(policy.roles.flatMap((r) => r.scopes).concat(policy.tools.map((t) => t.scope)))].sort();
 }
 
+/** One protocol mapper of a Keycloak client scope (ProtocolMapperRepresentation). */
+export interface KeycloakMapper {
+  name: string;
+  protocol: string;
+  protocolMapper: string;
+  consentRequired: boolean;
+  config: Record<string, string>;
+}
+
+export function keycloakMapper(
+  name: string,
+  protocolMapper: string,
+  config: Record<string, string>,
+): KeycloakMapper {
+  return { name, protocol: 'openid-connect', protocolMapper, consentRequired: false, config };
+}
+
+/** Mapper settings that put a claim into access tokens and their introspection. */
+export const KEYCLOAK_IN_ACCESS_TOKEN = {
+  'access.token.claim': 'true',
+  'introspection.token.claim': 'true',
+} as const;
+
+/** A Keycloak client scope (ClientScopeRepresentation). */
+export function keycloakClientScope(
+  name: string,
+  description: string,
+  includeInScope: boolean,
+  mappers: KeycloakMapper[] = [],
+) {
+  return {
+    name,
+    description,
+    protocol: 'openid-connect',
+    attributes: {
+      'include.in.token.scope': String(includeInScope),
+      'display.on.consent.screen': 'false',
+    },
+    protocolMappers: mappers,
+  };
+}
+
+/** The client scope that carries the role claim. */
+export const KEYCLOAK_ROLE_SCOPE = 'netward-role';
+
 /**
- * A Keycloak realm import (RealmRepresentation) carrying the same data:
- * - each IdP role is a client role of a bearer-only client (`rolesClientId`), so the `net_role` claim can be
- *   filled from exactly those roles (a client-role mapper, single-valued) without the realm's default roles;
- * - each MCP scope is an optional client scope included in the token's `scope`, with role scope mappings to
- *   the roles that grant it: Keycloak applies a client scope that has role scope mappings only to users
- *   holding one of those roles ("Client scopes permissions" in the server administration guide), so a
- *   viewer asking for `mcp:config:write` does not get it;
- * - a default client scope `net_role` carries the mapper.
- * Users and the agent's client are the deployment's business and are not included. Not checked against a
- * running Keycloak in this repository (none runs here); the compose lab is where it is loaded.
+ * What the policy decides in a Keycloak realm:
+ * - realm roles: the policy's IdP role values, one per user;
+ * - client scope `netward-role`: the `net_role` claim (a realm-role mapper, single-valued); clients
+ *   without full scope carry only these roles in their scope, so the claim holds nothing else;
+ * - one client scope per MCP scope, with role scope mappings to the roles the policy grants it:
+ *   Keycloak applies a client scope with role scope mappings only to users holding one of those roles
+ *   ("Client scopes permissions" in the server administration guide), so a token's `scope` is exactly
+ *   what the policy gives the user's role.
+ * The compose lab's realm (@netward/lab/compose) adds its users, clients and audiences to these parts,
+ * and is the one loaded into a real Keycloak (26.7 in `netward-lab up --stack keycloak`).
+ */
+export function keycloakRealmParts(policy: Policy) {
+  const grants = allScopes(policy).map((scope) => ({
+    scope,
+    idpRoles: policy.roles.filter((r) => r.scopes.includes(scope)).map((r) => r.idpRole),
+  }));
+  return {
+    roles: policy.roles.map((r) => ({
+      name: r.idpRole,
+      description: `netward role: device account ${r.name}, scopes ${r.scopes.join(' ')}`,
+    })),
+    roleScope: keycloakClientScope(
+      KEYCLOAK_ROLE_SCOPE,
+      `The ${ROLE_CLAIM} claim: the user's role from the policy.`,
+      false,
+      [
+        keycloakMapper(ROLE_CLAIM, 'oidc-usermodel-realm-role-mapper', {
+          'claim.name': ROLE_CLAIM,
+          'jsonType.label': 'String',
+          multivalued: 'false',
+          ...KEYCLOAK_IN_ACCESS_TOKEN,
+          'id.token.claim': 'true',
+          'userinfo.token.claim': 'true',
+        }),
+      ],
+    ),
+    scopeScopes: grants.map((g) => keycloakClientScope(g.scope, `MCP scope ${g.scope} (policy).`, true)),
+    scopeMappings: grants.map((g) => ({ clientScope: g.scope, roles: g.idpRoles })),
+    scopes: grants.map((g) => g.scope),
+  };
+}
+
+/**
+ * A Keycloak realm import (RealmRepresentation) of the policy's parts alone (see keycloakRealmParts),
+ * for a deployment that keeps its own users and clients: the role claim scope is a default scope of
+ * every client and the MCP scopes optional ones.
  */
 export function renderKeycloakRealm(policy: Policy, opts: IdpOptions = {}): string {
-  const client = opts.rolesClientId ?? 'netward';
-  for (const [what, v] of [
-    ['realm', opts.realm ?? 'netward'],
-    ['rolesClientId', client],
-  ] as const) {
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) {
-      throw new PolicyError(
-        'ERR_POLICY_TARGET',
-        `${what} must be letters, digits, _ . - (got ${JSON.stringify(v)})`,
-      );
-    }
+  const realm = opts.realm ?? 'netward';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(realm)) {
+    throw new PolicyError(
+      'ERR_POLICY_TARGET',
+      `realm must be letters, digits, _ . - (got ${JSON.stringify(realm)})`,
+    );
   }
-  const scopes = allScopes(policy);
+  const parts = keycloakRealmParts(policy);
   return json({
-    realm: opts.realm ?? 'netward',
+    realm,
     enabled: true,
-    clients: [
-      {
-        clientId: client,
-        name: 'netward roles',
-        description: `Holds the netward roles (rendered from ${policy.source}); no login.`,
-        enabled: true,
-        bearerOnly: true,
-        protocol: 'openid-connect',
-      },
-    ],
-    roles: {
-      client: {
-        [client]: policy.roles.map((r) => ({
-          name: r.idpRole,
-          description: `netward role ${r.name}: ${r.scopes.join(' ') || 'no scopes'}`,
-          clientRole: true,
-        })),
-      },
-    },
-    clientScopes: [
-      {
-        name: ROLE_CLAIM,
-        description: 'The netward role as a single-valued claim',
-        protocol: 'openid-connect',
-        attributes: { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' },
-        protocolMappers: [
-          {
-            name: ROLE_CLAIM,
-            protocol: 'openid-connect',
-            protocolMapper: 'oidc-usermodel-client-role-mapper',
-            consentRequired: false,
-            config: {
-              'usermodel.clientRoleMapping.clientId': client,
-              'claim.name': ROLE_CLAIM,
-              'jsonType.label': 'String',
-              multivalued: 'false',
-              'access.token.claim': 'true',
-              'id.token.claim': 'true',
-              'userinfo.token.claim': 'true',
-            },
-          },
-        ],
-      },
-      ...scopes.map((scope) => ({
-        name: scope,
-        protocol: 'openid-connect',
-        attributes: { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'false' },
-      })),
-    ],
-    clientScopeMappings: {
-      [client]: scopes.map((scope) => ({
-        clientScope: scope,
-        roles: policy.roles.filter((r) => r.scopes.includes(scope)).map((r) => r.idpRole),
-      })),
-    },
-    defaultDefaultClientScopes: [ROLE_CLAIM],
-    defaultOptionalClientScopes: scopes,
+    roles: { realm: parts.roles },
+    clientScopes: [parts.roleScope, ...parts.scopeScopes],
+    scopeMappings: parts.scopeMappings,
+    defaultDefaultClientScopes: [KEYCLOAK_ROLE_SCOPE],
+    defaultOptionalClientScopes: parts.scopes,
   });
 }

@@ -1,7 +1,7 @@
 // tac_plus-ng configuration: a spawnd listener, one device (the validators' address), and the policy
 // section (profiles, groups, users, ruleset) between BEGIN/END markers that `check` compares.
-// Syntax follows ../shared/tacacs-vectors/tac_plus-ng.cfg (a configuration known to load) and the
-// event-driven-servers sources.
+// Syntax follows packages/tacacs-plus/test/fixtures/tac_plus-ng/tac_plus-ng.cfg (a configuration known
+// to load; docs/tacacs.md) and the event-driven-servers sources.
 import { PolicyError } from '../errors.ts';
 import { renderPcreLiteral } from '../regex.ts';
 import type { Policy, Role } from '../types.ts';

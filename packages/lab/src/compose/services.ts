@@ -22,7 +22,7 @@ import {
   TACACS_ADDRESS,
   TACACS_PORT,
   TOKEN_ENDPOINT,
-} from './lab.ts';
+} from './site.ts';
 
 /** Files the containers write at start (tmpfs or root-owned), referenced by the configs below. */
 export const RUNTIME_FILES = Object.freeze({
@@ -101,7 +101,7 @@ export function renderValidatorConfig(device: LabDevice): unknown {
   const executables =
     device.vendor === 'frr'
       ? {
-          // --config_dir: vtysh reads the instance's vtysh.conf (LAB-NOTES.md), as the native lab does.
+          // --config_dir: vtysh reads the instance's vtysh.conf (docs/frr.md), as the native lab does.
           vtysh: { path: '/usr/bin/vtysh', args: ['--config_dir', '/etc/frr'], style: 'vtysh' },
           ping: { path: '/usr/bin/ping' },
           traceroute: { path: '/usr/bin/traceroute' },

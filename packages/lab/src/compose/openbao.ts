@@ -7,7 +7,7 @@
 // - SSH secrets engine `ssh-host/`: host certificates for the devices, signed at device start with a
 //   token that may do nothing else.
 // Field names follow the Vault/OpenBao HTTP API (auth/jwt/config, auth/jwt/role/:name, ssh/roles/:name).
-import { type Policy, ROLE_CLAIM } from '../../packages/policy/src/index.ts';
+import { type Policy, ROLE_CLAIM, type Role } from '@netward/policy';
 import {
   CLIENTS,
   COMPOSE_SITE,
@@ -20,7 +20,7 @@ import {
   SSH_USER_MOUNT,
   type StackSite,
   signingPolicyName,
-} from './lab.ts';
+} from './site.ts';
 
 /** Files under docker/openbao-init/, relative to it. */
 export type OpenBaoFiles = Map<string, unknown>;
@@ -40,44 +40,8 @@ export function renderOpenBao(
 
   for (const role of policy.roles) {
     const policyName = signingPolicyName(role.name);
-    json.set(`jwt-roles/${role.name}.json`, {
-      role_type: 'jwt',
-      user_claim: 'preferred_username',
-      bound_audiences: [CLIENTS.broker],
-      bound_claims_type: 'string',
-      bound_claims: { [ROLE_CLAIM]: role.idpRole },
-      // Copied into the OpenBao token's metadata, so OpenBao's own audit log names the user and session.
-      // OpenBao reserves the metadata key `role` (the login role's name): the claim keeps its own name.
-      claim_mappings: { preferred_username: 'user', sid: 'sid', [ROLE_CLAIM]: ROLE_CLAIM },
-      clock_skew_leeway: 5,
-      expiration_leeway: 5,
-      not_before_leeway: 5,
-      token_policies: [policyName],
-      token_no_default_policy: true,
-      token_type: 'batch',
-      token_ttl: 60,
-      token_max_ttl: 60,
-    });
-
-    const extensions = Object.fromEntries(role.certificate.extensions.map((e) => [e, '']));
-    json.set(`ssh-roles/${role.name}.json`, {
-      key_type: 'ca',
-      algorithm_signer: 'default',
-      allow_user_certificates: true,
-      allow_host_certificates: false,
-      // One principal per device, `<role>@<device>`, and no default: a request that names no device
-      // gets nothing (OpenBao refuses an empty principal list), one for another role's account neither.
-      allowed_users: site.devices.map((d) => `${role.name}@${d}`).join(','),
-      allow_user_key_ids: true,
-      ttl: `${role.certificate.ttlSeconds}s`,
-      max_ttl: `${role.certificate.maxTtlSeconds}s`,
-      // Valid from a few seconds in the past (clock skew between OpenBao and the devices).
-      not_before_duration: '10s',
-      default_extensions: extensions,
-      allowed_extensions: role.certificate.extensions.join(','),
-      // The broker may pin a certificate to the MCP server's addresses.
-      allowed_critical_options: 'source-address',
-    });
+    json.set(`jwt-roles/${role.name}.json`, jwtRole(role, policyName));
+    json.set(`ssh-roles/${role.name}.json`, sshRole(role, site.devices));
 
     hcl.set(
       `policies/${policyName}.hcl`,
@@ -115,4 +79,49 @@ export function renderOpenBao(
   );
 
   return { json, hcl };
+}
+
+/** OpenBao's JWT login role for one role: the broker's exchanged token, the role's claim, one policy. */
+function jwtRole(role: Role, policyName: string) {
+  return {
+    role_type: 'jwt',
+    user_claim: 'preferred_username',
+    bound_audiences: [CLIENTS.broker],
+    bound_claims_type: 'string',
+    bound_claims: { [ROLE_CLAIM]: role.idpRole },
+    // Copied into the OpenBao token's metadata, so OpenBao's own audit log names the user and session.
+    // OpenBao reserves the metadata key `role` (the login role's name): the claim keeps its own name.
+    claim_mappings: { preferred_username: 'user', sid: 'sid', [ROLE_CLAIM]: ROLE_CLAIM },
+    clock_skew_leeway: 5,
+    expiration_leeway: 5,
+    not_before_leeway: 5,
+    token_policies: [policyName],
+    token_no_default_policy: true,
+    token_type: 'batch',
+    token_ttl: 60,
+    token_max_ttl: 60,
+  };
+}
+
+/** OpenBao's SSH signing role for one role: user certificates for its principal, its TTL and extensions. */
+function sshRole(role: Role, devices: readonly string[]) {
+  const extensions = Object.fromEntries(role.certificate.extensions.map((e) => [e, '']));
+  return {
+    key_type: 'ca',
+    algorithm_signer: 'default',
+    allow_user_certificates: true,
+    allow_host_certificates: false,
+    // One principal per device, `<role>@<device>`, and no default: a request that names no device
+    // gets nothing (OpenBao refuses an empty principal list), one for another role's account neither.
+    allowed_users: devices.map((d) => `${role.name}@${d}`).join(','),
+    allow_user_key_ids: true,
+    ttl: `${role.certificate.ttlSeconds}s`,
+    max_ttl: `${role.certificate.maxTtlSeconds}s`,
+    // Valid from a few seconds in the past (clock skew between OpenBao and the devices).
+    not_before_duration: '10s',
+    default_extensions: extensions,
+    allowed_extensions: role.certificate.extensions.join(','),
+    // The broker may pin a certificate to the MCP server's addresses.
+    allowed_critical_options: 'source-address',
+  };
 }

@@ -1,12 +1,14 @@
 // Renders every configuration file of the compose lab from the policy, or checks that the committed
 // files still match it.
 //
-//   node --import tsx docker/render/render-all.ts            # write the files
-//   node --import tsx docker/render/render-all.ts --check    # exit 1, with a diff, if any file differs
-//   node --import tsx docker/render/render-all.ts --policy my-policy.yaml [--check]
+//   pnpm -s render-compose                          # write the files
+//   pnpm -s render-compose --check                  # exit 1, with a diff, if any file differs
+//   pnpm -s render-compose --policy my-policy.yaml [--check]
+//
+// (`render-compose` at the root runs this file with tsx and the netward-source condition.)
 //
 // Paths are relative to the repository root. The policy comes from @netward/policy (its default policy
-// unless --policy is given); the lab's addresses and names from ./lab.ts.
+// unless --policy is given); the compose lab's addresses and names from ./site.ts.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,15 +23,16 @@ import {
   renderLocalRules,
   renderMcpTools,
   renderTacPlusNg,
-} from '../../packages/policy/src/index.ts';
+} from '@netward/policy';
+import { repoRoot } from '../system/packages.ts';
 import { renderAuditDashboard } from './grafana.ts';
 import { formatJson } from './json.ts';
-import { renderKeycloakRealm } from './keycloak-realm.ts';
-import { DEVICES, MGMT_SUBNET, TACACS_PORT } from './lab.ts';
+import { renderComposeRealm } from './keycloak-realm.ts';
 import { renderOpenBao } from './openbao.ts';
 import { renderBrokerConfig, renderMcpConfig, renderValidatorConfig } from './services.ts';
+import { DEVICES, MGMT_SUBNET, TACACS_PORT } from './site.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO_ROOT = repoRoot();
 
 /** Re-formats JSON text the policy package renders (JSON.stringify style) the way Biome wants it. */
 const reformat = (text: string) => formatJson(JSON.parse(text));
@@ -40,7 +43,7 @@ export function renderAll(policy: Policy): Map<string, string> {
 
   // Identity: the Keycloak realm, and the policy's IdP map it projects (what `netward-policy check --idp`
   // compares).
-  files.set('docker/keycloak/netward-realm.json', formatJson(renderKeycloakRealm(policy)));
+  files.set('docker/keycloak/netward-realm.json', formatJson(renderComposeRealm(policy)));
   files.set('docker/keycloak/idp-roles.json', reformat(renderIdp(policy)));
 
   // SSH CA: OpenBao's JWT roles, SSH roles and policies, applied by docker/openbao-init/init.sh.
@@ -127,7 +130,7 @@ function main(argv: string[]): number {
     process.stderr.write(
       drift.length === 0
         ? `compose lab: ${rendered.size} rendered files match ${policy.source}\n`
-        : `compose lab: ${drift.length} of ${rendered.size} files differ from ${policy.source}; run docker/render/render-all.ts\n`,
+        : `compose lab: ${drift.length} of ${rendered.size} files differ from ${policy.source}; run pnpm -s render-compose\n`,
     );
     return drift.length === 0 ? 0 : 1;
   }
