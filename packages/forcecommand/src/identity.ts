@@ -24,12 +24,21 @@ export interface Identity {
   readonly tool?: string;
   /** MCP_USER / MCP_SID / MCP_REQUEST_ID / MCP_TOOL as sent: logged next to the proven values. */
   readonly claimed: SshEnvFields;
-  /** Where the request id came from: the Key ID (`req=`), or the client env when the Key ID has none. */
-  readonly requestIdSource: 'certificate' | 'client';
+  /**
+   * Where the request id came from: the Key ID (`req=`), the client env when the Key ID has none, or
+   * the session frame (session mode: one certificate, many requests, each with its own id).
+   */
+  readonly requestIdSource: 'certificate' | 'client' | 'session';
+  /** Session mode: the request the certificate was issued for (the Key ID's `req=`), when it has one. */
+  readonly certRequestId?: string;
+  /** End of the certificate's validity window, in seconds since the epoch. */
+  readonly validBefore: number;
 }
 
 /** What is known when identity fails, for the audit record of the refusal. */
-export type PartialIdentity = Partial<Omit<Identity, 'principals' | 'claimed' | 'requestIdSource'>> & {
+export type PartialIdentity = Partial<
+  Omit<Identity, 'principals' | 'claimed' | 'requestIdSource' | 'certRequestId' | 'validBefore'>
+> & {
   readonly role: string;
 };
 
@@ -45,6 +54,11 @@ export interface ReadIdentityInput {
   readonly device?: string;
   /** Wall clock in seconds since the epoch (the certificate's validity is in those). Default Date.now(). */
   readonly nowSeconds?: () => number;
+  /**
+   * Session mode: the request id and tool of one framed request. The id is the client's word, like
+   * MCP_REQUEST_ID; what the device proves is the certificate, whose Key ID stays in the record.
+   */
+  readonly session?: { readonly requestId: string; readonly tool?: string | undefined };
 }
 
 const MAX_AUTH_INFO = 64 * 1024;
@@ -132,9 +146,18 @@ export function readIdentity(input: ReadIdentityInput): Identity {
   ) {
     fail('MCP_REQUEST_ID disagrees with the certificate', partial);
   }
-  const requestId = keyId.requestId ?? claimed.requestId;
+  let requestId = keyId.requestId ?? claimed.requestId;
+  if (input.session !== undefined) {
+    try {
+      requestId = checkField('requestId', input.session.requestId);
+      if (input.session.tool !== undefined) checkField('tool', input.session.tool);
+    } catch (e) {
+      fail('session frame: invalid request id or tool', partial, e);
+    }
+  }
   if (requestId === undefined) fail('no request id in the Key ID or MCP_REQUEST_ID', partial);
   partial.requestId = requestId;
+  const tool = input.session?.tool ?? claimed.tool;
 
   // sshd checks the validity window once, when the connection authenticates (sshkey_cert_check_authority
   // in OpenSSH 9.2: valid when valid_after <= now < valid_before). Every later session on the same
@@ -161,8 +184,20 @@ export function readIdentity(input: ReadIdentityInput): Identity {
     certSerial: cert.serial.toString(10),
     keyId: cert.keyId,
     principals: cert.principals,
-    ...(claimed.tool === undefined ? {} : { tool: claimed.tool }),
+    ...(tool === undefined ? {} : { tool }),
     claimed,
-    requestIdSource: keyId.requestId === undefined ? 'client' : 'certificate',
+    requestIdSource: requestIdSource(input, keyId.requestId),
+    ...(input.session === undefined || keyId.requestId === undefined
+      ? {}
+      : { certRequestId: keyId.requestId }),
+    validBefore: Number(cert.validBefore),
   });
+}
+
+function requestIdSource(
+  input: ReadIdentityInput,
+  keyIdRequest: string | undefined,
+): Identity['requestIdSource'] {
+  if (input.session !== undefined) return 'session';
+  return keyIdRequest === undefined ? 'client' : 'certificate';
 }

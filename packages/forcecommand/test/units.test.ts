@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditSink } from '../src/audit.ts';
 import { readSharedKey, readTacacsAnswer } from '../src/authorize.ts';
 import { checkFileSafety, parseConfigText, validateConfig } from '../src/config.ts';
-import { clientMessage, FC_ERROR_CODES, type ForceCommandError } from '../src/errors.ts';
+import { clientMessage, FC_ERRORS, type ForceCommandError } from '../src/errors.ts';
 import { readIdentity } from '../src/identity.ts';
 import { formatSyslog } from '../src/syslog.ts';
 import { warmUp } from '../src/warm-up.ts';
@@ -31,9 +31,9 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe('error catalogue', () => {
   it('gives every code a distinct exit status and a client message without detail', () => {
-    const exits = Object.values(FC_ERROR_CODES).map((e) => e.exit);
+    const exits = Object.values(FC_ERRORS).map((e) => e.exit);
     expect(new Set(exits).size).toBe(exits.length);
-    for (const code of Object.keys(FC_ERROR_CODES) as (keyof typeof FC_ERROR_CODES)[]) {
+    for (const code of Object.keys(FC_ERRORS) as (keyof typeof FC_ERRORS)[]) {
       expect(clientMessage(code)).toMatch(
         new RegExp(`^netward: denied at [a-z]+: [^\\n]+ \\(${code}\\)\\n$`),
       );
@@ -42,7 +42,7 @@ describe('error catalogue', () => {
 
   it('documents every code in the README table', () => {
     const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
-    for (const [code, e] of Object.entries(FC_ERROR_CODES)) {
+    for (const [code, e] of Object.entries(FC_ERRORS)) {
       // The formatter pads table cells.
       expect(readme).toMatch(new RegExp(`\\| ${e.exit} +\\| \`${code}\` +\\|`));
     }
@@ -175,7 +175,7 @@ describe('identity', () => {
       'netward: denied at grammar: command not permitted by the policy grammar (ERR_FC_GRAMMAR)\n',
     );
     const failing = await runInProcess({ command: 'show version', role: 'net-viewer', auditFails: true });
-    expect(failing.status).toBe(FC_ERROR_CODES.ERR_FC_AUDIT.exit);
+    expect(failing.status).toBe(FC_ERRORS.ERR_FC_AUDIT.exit);
     expect(failing.calls).toEqual([]);
   });
 });
