@@ -232,6 +232,7 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       };
     });
     try {
+      // The certificate (and so its issue and the SSH login) belongs to the call that obtained it.
       if (session.certRequestId !== ctxIn.requestId) deviceRequestId(session.certRequestId);
       timings['reused'] = reused ? 1 : 0;
       setCtx(withFields(ctxIn, { certSerial: session.certSerial }));
@@ -241,7 +242,10 @@ export function createToolRunner(deps: ToolRunnerDeps): ToolRunner {
       }
       const t = performance.now();
       try {
-        return await session.connection.exec(command, {
+        // A framed request on a session channel: the device records this call's own request id.
+        return await session.connection.request(command, {
+          requestId: ctxIn.requestId,
+          ...(ctxIn.tool === undefined ? {} : { tool: ctxIn.tool }),
           env: envFor(session.certRequestId),
           timeoutMs: limits.execTimeoutMs,
           maxOutputBytes: limits.maxOutputBytes,

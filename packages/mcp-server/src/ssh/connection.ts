@@ -7,6 +7,8 @@ import { Client, type ClientChannel, type ConnectConfig, type PublicKeyAuthMetho
 import { McpServerError } from '../errors.ts';
 import { type HostKeyPolicy, verifyHostKey } from './host-key.ts';
 import { certificateAuthKey, ED25519, ED25519_CERT, type EphemeralKey } from './keys.ts';
+import { CappedBuffer } from './output.ts';
+import { type RequestOptions, SessionChannels } from './session-channel.ts';
 
 export interface ConnectOptions {
   readonly host: string;
@@ -50,7 +52,10 @@ export interface ExecResult {
 }
 
 export interface DeviceConnection {
+  /** Per-call mode: one exec channel, one validator, one command. */
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
+  /** Session mode: the command as a framed request on a long-lived session channel (session-channel.ts). */
+  request(command: string, options: RequestOptions): Promise<ExecResult>;
   close(): void;
   /** False once the connection closed or failed. */
   readonly usable: boolean;
@@ -145,16 +150,20 @@ export async function connectDevice(options: ConnectOptions): Promise<DeviceConn
       client.on('error', () => {
         open = false;
       });
+      const sessions = new SessionChannels(client, maxChannels);
       client.once('close', () => {
         open = false;
+        sessions.closeAll();
       });
       resolve({
         get usable() {
           return open;
         },
         exec: (command, execOptions) => limitedExec(command, execOptions),
+        request: (command, requestOptions) => sessions.request(command, requestOptions),
         close: () => {
           open = false;
+          sessions.closeAll();
           client.end();
         },
       });
@@ -247,29 +256,4 @@ function runExec(client: Client, command: string, options: ExecOptions): Promise
       settle(new McpServerError('ERR_MCP_SSH_EXEC', 'could not open an exec channel', { cause }));
     }
   });
-}
-
-/** Keeps the first `limit` bytes; counts the rest so the caller knows output was cut. */
-class CappedBuffer {
-  readonly #limit: number;
-  readonly #chunks: Buffer[] = [];
-  #kept = 0;
-  truncated = false;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  push(chunk: Buffer): void {
-    const room = this.#limit - this.#kept;
-    if (chunk.length > room) this.truncated = true;
-    if (room <= 0) return;
-    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.#chunks.push(part);
-    this.#kept += part.length;
-  }
-
-  text(): string {
-    return Buffer.concat(this.#chunks).toString('utf8');
-  }
 }
