@@ -285,12 +285,11 @@ export interface AgentSettings {
 }
 
 /**
- * The validator's side of the agent: one connection per command, one line per request, each answer
- * awaited within `deadlineMs`. Down (no socket, refused), slow, closed early or garbage: a deny with
- * ERR_FC_AUTHZ_UNAVAILABLE, like an unreachable TACACS+ server.
+ * One connection to the agent, opened on first use and again after a failure, with one JSON line per
+ * question and each answer awaited within `deadlineMs`. A failure answers every question in flight with
+ * `{ error }`, which the caller reads as a deny.
  */
-export function createAgentAuthorizer(settings: AgentSettings, account: string): Authorizer {
-  const path = agentSocketPath(settings.socketDir, account);
+function agentAsker(path: string, deadlineMs: number) {
   let socket: Socket | undefined;
   let closed = false;
   let nextId = 1;
@@ -304,6 +303,19 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
     for (const [, resolve] of waiting) resolve({ error: reason });
     waiting.clear();
   };
+  const onLine = (s: Socket) => (line: string) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return failAll(s, 'garbage');
+    }
+    const id = (value as { id?: unknown } | null)?.id;
+    const resolve = typeof id === 'number' ? waiting.get(id) : undefined;
+    if (resolve === undefined) return failAll(s, 'garbage');
+    waiting.delete(id as number);
+    resolve(value);
+  };
   const open = (): Socket => {
     if (socket !== undefined) return socket;
     const s = connect(path);
@@ -312,22 +324,7 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
     s.on('close', () => failAll(s, 'agent closed the connection'));
     s.on(
       'data',
-      lineReader(
-        (line) => {
-          let value: unknown;
-          try {
-            value = JSON.parse(line);
-          } catch {
-            return failAll(s, 'garbage');
-          }
-          const id = (value as { id?: unknown } | null)?.id;
-          const resolve = typeof id === 'number' ? waiting.get(id) : undefined;
-          if (resolve === undefined) return failAll(s, 'garbage');
-          waiting.delete(id as number);
-          resolve(value);
-        },
-        () => failAll(s, 'garbage'),
-      ),
+      lineReader(onLine(s), () => failAll(s, 'garbage')),
     );
     return s;
   };
@@ -337,9 +334,9 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
     return new Promise((resolve) => {
       const s = open();
       const timer = setTimeout(() => {
-        resolve({ error: `no answer within ${settings.deadlineMs} ms` });
+        resolve({ error: `no answer within ${deadlineMs} ms` });
         failAll(s, 'timeout');
-      }, settings.deadlineMs);
+      }, deadlineMs);
       waiting.set(id, (reply) => {
         clearTimeout(timer);
         resolve(reply);
@@ -347,6 +344,20 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
       s.write(`${JSON.stringify({ id, ...message })}\n`);
     });
   };
+  const close = () => {
+    closed = true;
+    socket?.destroy();
+  };
+  return { ask, close };
+}
+
+/**
+ * The validator's side of the agent: one connection per command, one line per request, each answer
+ * awaited within `deadlineMs`. Down (no socket, refused), slow, closed early or garbage: a deny with
+ * ERR_FC_AUTHZ_UNAVAILABLE, like an unreachable TACACS+ server.
+ */
+export function createAgentAuthorizer(settings: AgentSettings, account: string): Authorizer {
+  const { ask, close } = agentAsker(agentSocketPath(settings.socketDir, account), settings.deadlineMs);
   const caller = (identity: Identity) => ({
     user: identity.user,
     sid: identity.sid,
@@ -384,10 +395,7 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
     accountStart: (requests, identity, taskId) => account_('start', requests, identity, taskId),
     accountStop: (requests, identity, taskId, exitStatus) =>
       account_('stop', requests, identity, taskId, exitStatus),
-    close() {
-      closed = true;
-      socket?.destroy();
-    },
+    close,
   };
 }
 
