@@ -374,6 +374,7 @@ function writeOwned(file: string, content: string | Buffer, mode: number, gid = 
  * log (root:netward 0620 in a root:root 0755 directory: the accounts can append, not read or remove),
  * and the sshd drop-in. Returns what it wrote; does not reload sshd.
  */
+// long: the installer's steps in the order a device needs them, each a call with its file modes
 export function installDevice(o: InstallOptions): InstallResult {
   if (process.getuid?.() !== 0) throw new Error('install must run as root');
   const accounts = o.accounts ?? DEFAULT_ACCOUNTS;

@@ -4,6 +4,7 @@
 // framing shared with the MCP server is the light subpath `@netward/forcecommand/session-protocol`.
 export { type AgentOptions, type RunningAgent, startAgent } from './agent.ts';
 export { agentSocketPath } from './agent-protocol.ts';
+export { type ConfigInput, type ForceCommandConfig, validateConfig } from './config.ts';
 export {
   buildSnapshot,
   type DeviceConfigOptions,
@@ -21,6 +22,5 @@ export {
   type SshdConfigOptions,
 } from './deploy.ts';
 export { renderEnvGuard } from './environment.ts';
-export { type ConfigInput, type ForceCommandConfig, validateConfig } from './config.ts';
 export { FC_ERRORS, ForceCommandError, type ForceCommandErrorCode, type Stage } from './errors.ts';
 export { formatSyslog } from './syslog.ts';

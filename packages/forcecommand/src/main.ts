@@ -27,6 +27,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { runAdmin } = await import('./cli/admin.ts');
     return runAdmin(argv);
   }
+  // Since the process started (performance's time origin): node's own start, the snapshot deserialised.
+  const started = performance.now();
   const file = configPath(argv);
   let config: ForceCommandConfig;
   try {
@@ -38,6 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(clientMessage('ERR_FC_CONFIG'));
     return FC_ERRORS.ERR_FC_CONFIG.exit;
   }
+  const startup = { process: round(started), config: round(performance.now() - started) };
   const user = userInfo();
   const audit = createAuditSink({ file: config.audit.file, syslog: config.audit.syslog });
   const deps: Omit<ValidatorDeps, 'stderr'> = {
@@ -50,13 +53,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     spawn,
     onStopSignal,
   };
+  const perCall = { ...deps, startup };
   const status =
     process.env['SSH_ORIGINAL_COMMAND'] === SESSION_VERB
       ? await runSession({ ...deps, stdin: process.stdin, write: writeStdout })
-      : await runValidator({ ...deps, stderr: (text) => process.stderr.write(text) });
+      : await runValidator({ ...perCall, stderr: (text) => process.stderr.write(text) });
   await audit.close();
   return status;
 }
+
+const round = (v: number) => Math.round(v * 10) / 10;
 
 function onStopSignal(stop: () => void): () => void {
   const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;

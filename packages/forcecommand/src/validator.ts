@@ -42,6 +42,11 @@ export interface ValidatorDeps {
   readonly interfaces?: () => ReadonlySet<string>;
   /** Session mode: one framed request (command, request id, tool) instead of SSH_ORIGINAL_COMMAND. */
   readonly request?: SessionRequest;
+  /**
+   * Per-call mode: milliseconds spent before the validator got its deps (node's start with the snapshot
+   * deserialised, `process`; reading and checking the config, `config`). Recorded under `timings`.
+   */
+  readonly startup?: Readonly<Record<string, number>>;
   /** Session mode: names the channel in every record, so an operator sees which requests shared one. */
   readonly channel?: string;
   /** Session mode: the command's output goes here instead of straight to the inherited stdout/stderr. */
@@ -142,6 +147,9 @@ class Request {
   // 'none': the grammar file gives the role no grammar, or the config names no grammar file.
   #grammar: GrammarRecord[] | 'none' | undefined;
   readonly #answers: Record<string, unknown>[] = [];
+  /** Milliseconds per stage, in the decision record: where a command's time goes (issue 12). */
+  readonly #timings: Record<string, number>;
+  #mark: number;
   authorizer: Authorizer | undefined;
 
   constructor(deps: ValidatorDeps) {
@@ -152,6 +160,15 @@ class Request {
     this.#rawCommand = deps.request === undefined ? deps.env['SSH_ORIGINAL_COMMAND'] : deps.request.command;
     this.#command = this.#rawCommand === undefined ? '' : this.#rawCommand.slice(0, MAX_LOGGED_COMMAND);
     this.#who = { role: deps.account };
+    this.#timings = { ...deps.startup };
+    this.#mark = this.#started;
+  }
+
+  /** Closes the stage that ran since the last lap under `name`. */
+  #lap(name: string): void {
+    const t = this.#now();
+    this.#timings[name] = ms(t - this.#mark);
+    this.#mark = t;
   }
 
   #base(): Record<string, unknown> {
@@ -173,6 +190,7 @@ class Request {
       ...(this.#answers.length === 0
         ? {}
         : { authz: { mode: this.authorizer?.mode, answers: this.#answers } }),
+      timings: this.#timings,
     };
   }
 
@@ -219,10 +237,14 @@ class Request {
   async decide(): Promise<Outcome | undefined> {
     try {
       const identity = this.#checkIdentity();
+      this.#lap('identity');
       const plan = this.#checkCommand();
+      this.#lap('normalize');
       await this.#checkGrammar(plan);
+      this.#lap('grammar');
       // Stage 3: every request must be permitted; the first refusal decides.
       this.authorizer = await this.#deps.authorizer();
+      this.#lap('authorizer');
       for (const request of plan.requests) {
         const answer: AuthzAnswer = await this.authorizer.authorize(request, identity);
         this.#answers.push({
@@ -232,6 +254,7 @@ class Request {
         });
         if (!answer.permitted) return this.#deny(answer.code ?? 'ERR_FC_NOT_AUTHORIZED');
       }
+      this.#lap('authorize');
       return undefined;
     } catch (e) {
       if (e instanceof ForceCommandError) return this.#deny(e.code, e);

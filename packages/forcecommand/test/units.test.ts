@@ -44,7 +44,7 @@ describe('error catalogue', () => {
     const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
     for (const [code, e] of Object.entries(FC_ERRORS)) {
       // The formatter pads table cells.
-      expect(readme).toMatch(new RegExp(`\\| ${e.exit} +\\| \`${code}\` +\\|`));
+      expect(readme).toMatch(new RegExp(`\\| \`${code}\` +\\| ${e.exit} +\\|`));
     }
   });
 });
@@ -357,5 +357,20 @@ describe('snapshot warm-up', () => {
   it('runs a permit, a policy deny and a stage-1 deny in memory, and the TACACS+ codec, without throwing', async () => {
     // warmUp throws when a command ends otherwise than expected, which would fail the snapshot build.
     await expect(warmUp()).resolves.toBeUndefined();
+  });
+});
+
+describe('per-stage timings (issue 12: where a command spends its time)', () => {
+  it('records milliseconds per stage in the decision record, for a permit and a refusal', async () => {
+    const permit = await runInProcess({ command: 'ip addr show lo', role: 'net-viewer' });
+    expect(permit.status).toBe(0);
+    const permitted = permit.audit.records.find((r) => r.fields['event'] === 'decision')?.fields;
+    const timings = permitted?.['timings'] as Record<string, number>;
+    expect(Object.keys(timings)).toEqual(['identity', 'normalize', 'grammar', 'authorizer', 'authorize']);
+    for (const v of Object.values(timings)) expect(v).toBeGreaterThanOrEqual(0);
+    const refusal = await runInProcess({ command: 'ip addr; id', role: 'net-viewer' });
+    const refused = refusal.audit.records.find((r) => r.fields['event'] === 'decision')?.fields;
+    // Refused at stage 1: only the stages that ran are timed.
+    expect(Object.keys(refused?.['timings'] as object)).toEqual(['identity']);
   });
 });
