@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { encodeRemAddr } from '@netward/audit-context';
@@ -56,9 +57,10 @@ export async function createLocalAuthorizer(rulesFile: string): Promise<Authoriz
     });
   }
   const policy = await import('@netward/policy/local-rules');
+  const preparsed = PREPARSED.get(digest(text));
   let rules: LocalRules;
   try {
-    rules = policy.parseLocalRules(text, rulesFile);
+    rules = preparsed ?? policy.parseLocalRules(text, rulesFile);
   } catch (e) {
     throw new ForceCommandError('ERR_FC_CONFIG', `${rulesFile}: invalid local rules`, {
       cause: e,
@@ -68,20 +70,49 @@ export async function createLocalAuthorizer(rulesFile: string): Promise<Authoriz
   return createRulesAuthorizer(
     (role, command) => policy.decideLocal(rules, role, command),
     policy.commandString,
+    preparsed === undefined ? 'file' : 'snapshot',
   );
+}
+
+/**
+ * Rules parsed while a start-up snapshot was built (`buildSnapshot({ config })`), by the SHA-256 of the
+ * file's text. A command still reads and checks the file; it skips only the parse (9-25 ms measured at
+ * load ~30, against ~0.1 ms for the hash), and only when the text is byte for byte the one parsed.
+ */
+const PREPARSED = new Map<string, LocalRules>();
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** For the snapshot builder: parses `rulesFile` now and decides once per role, so both are in the heap. */
+export async function preparseLocalRules(rulesFile: string): Promise<void> {
+  const text = readFileSync(rulesFile, 'utf8');
+  const policy = await import('@netward/policy/local-rules');
+  const rules = policy.parseLocalRules(text, rulesFile);
+  for (const role of Object.keys(rules.roles)) policy.decideLocal(rules, role, 'show version');
+  PREPARSED.set(digest(text), rules);
 }
 
 /** The local authorizer over any decision function (tests use it with rules built in memory). */
 export function createRulesAuthorizer(
   decide: (role: string, command: string) => LocalDecision,
   join: (cmd: string, args: readonly string[]) => string = (cmd, args) => requestString({ cmd, args }),
+  /** Where the rules were parsed: from the file for this command, or already in the snapshot. */
+  parsed?: 'file' | 'snapshot',
 ): Authorizer {
   return {
     mode: 'local',
     async authorize(request, identity) {
       const command = join(request.cmd, request.args);
       const d = decide(identity.role, command);
-      const detail = { mode: 'local', command, rule_index: d.ruleIndex, rule: d.rule };
+      const detail = {
+        mode: 'local',
+        command,
+        rule_index: d.ruleIndex,
+        rule: d.rule,
+        ...(parsed === undefined ? {} : { rules_parsed: parsed }),
+      };
       return d.decision === 'permit'
         ? { permitted: true, detail }
         : { permitted: false, code: 'ERR_FC_NOT_AUTHORIZED', detail };

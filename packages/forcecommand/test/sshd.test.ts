@@ -2,7 +2,7 @@
 // local rules and our TACACS+ server, the audit file written as the service account.
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { chmodSync, copyFileSync, renameSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createLogger } from '@netward/audit-context';
@@ -13,8 +13,9 @@ import {
   type TacacsServer,
 } from '@netward/tacacs-plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSnapshot } from '../src/deploy.ts';
 import { FC_ERRORS } from '../src/errors.ts';
-import { buildBundle, type Harness, startSshd } from './sshd-harness.ts';
+import { buildBundle, type Harness, SNAPSHOT_SCRIPT, startSshd } from './sshd-harness.ts';
 
 const SNAPSHOT_KEY_ID = 'sid=snapsession01,user=dave,req=snaprequest000000001';
 
@@ -406,6 +407,35 @@ describe('through sshd, ForceCommand started from a node start-up snapshot', () 
       '[net-viewer/dave/cert:99/sid:snapsession01/req:snaprequest000000001] PERMIT (local rules): ip addr show lo',
     );
   });
+  it('skips parsing local rules the snapshot was built with, only while the file has that exact text', async () => {
+    s.writeConfig({});
+    const answer = (r: Record<string, unknown> | undefined) =>
+      (r?.['authz'] as { answers: Record<string, unknown>[] } | undefined)?.answers[0]?.['rules_parsed'];
+    const run = async () => {
+      const before = s.auditRecords().length;
+      const r = await s.ssh('net-viewer', 'ip addr show lo');
+      expect(r.code).toBe(0);
+      return answer(s.auditRecords()[before]);
+    };
+    // Built without a config (startSshd): parsed from the file.
+    expect(await run()).toBe('file');
+    buildSnapshot({
+      node: '/usr/bin/node',
+      snapshotScript: SNAPSHOT_SCRIPT,
+      blob: join(s.dir, 'forcecommand.blob'),
+      config: s.configFile,
+    });
+    expect(await run()).toBe('snapshot');
+    // Any change to the rules file's text: parsed from the file again, the change in force.
+    const text = readFileSync(s.rulesFile, 'utf8');
+    writeFileSync(s.rulesFile, `${text}\n`);
+    try {
+      expect(await run()).toBe('file');
+    } finally {
+      writeFileSync(s.rulesFile, text);
+    }
+  }, 60_000);
+
   it('asks TACACS+ from the snapshot: permit, deny, wrong key, a fresh session id per command', async () => {
     const seen: ServerAuthorizationRequest[] = [];
     const server = createTacacsServer({
