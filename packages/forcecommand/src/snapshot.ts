@@ -6,6 +6,7 @@
 import { startupSnapshot } from 'node:v8';
 import { preparseLocalRules } from './authorize.ts';
 import { loadConfig } from './config.ts';
+import { preparseGrammars } from './grammar.ts';
 import { runAndExit } from './main.ts';
 import { warmUp } from './warm-up.ts';
 
@@ -22,13 +23,14 @@ void Promise.all([
   import('yaml'),
   import('@netward/tacacs-plus/client'),
 ]);
-// With the device's config named (buildSnapshot({ config })), its local rules are parsed now: a command
-// whose rules file has exactly that text skips the parse (authorize.ts, PREPARSED).
+// With the device's config named (buildSnapshot({ config })), its local rules and grammar file are parsed
+// now: a command whose file has exactly that text skips the parse (preparsed.ts).
 const preload = process.env['NETWARD_FC_SNAPSHOT_CONFIG'];
 if (preload !== undefined && preload !== '') {
-  void loadConfig(preload).then((config) =>
-    config.authorization.mode === 'local' ? preparseLocalRules(config.authorization.rulesFile) : undefined,
-  );
+  void loadConfig(preload).then(async (config) => {
+    if (config.authorization.mode === 'local') await preparseLocalRules(config.authorization.rulesFile);
+    if (config.grammarFile !== undefined) await preparseGrammars(config.grammarFile);
+  });
 }
 // Then run the validator once in memory (and the TACACS+ codec, without a socket), so its hot functions
 // are compiled in the snapshot too.

@@ -16,6 +16,7 @@ import { readSharedKey, readTacacsAnswer } from '../src/authorize.ts';
 import { checkFileSafety, parseConfigText, validateConfig } from '../src/config.ts';
 import { clientMessage, FC_ERRORS, type ForceCommandError } from '../src/errors.ts';
 import { readIdentity } from '../src/identity.ts';
+import { preparsed } from '../src/preparsed.ts';
 import { formatSyslog } from '../src/syslog.ts';
 import { warmUp } from '../src/warm-up.ts';
 import { authInfo, certLine, REQ, runInProcess, SID } from './helpers.ts';
@@ -372,5 +373,17 @@ describe('per-stage timings (issue 12: where a command spends its time)', () => 
     const refused = refusal.audit.records.find((r) => r.fields['event'] === 'decision')?.fields;
     // Refused at stage 1: only the stages that ran are timed.
     expect(Object.keys(refused?.['timings'] as object)).toEqual(['identity']);
+  });
+});
+
+describe('files parsed into the snapshot (preparsed.ts)', () => {
+  it('gives the parsed value back only for byte-identical text', () => {
+    const cache = preparsed<{ n: number }>();
+    const value = { n: 1 };
+    expect(cache.get('{"version":1}')).toBeUndefined();
+    cache.set('{"version":1}', value);
+    expect(cache.get('{"version":1}')).toBe(value);
+    expect(cache.get('{"version":1}\n')).toBeUndefined();
+    expect(cache.get('{"version":2}')).toBeUndefined();
   });
 });
