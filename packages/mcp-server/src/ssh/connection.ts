@@ -99,41 +99,8 @@ export async function connectDevice(options: ConnectOptions): Promise<DeviceConn
     },
   };
 
-  // OpenSSH's MaxSessions (default 10) caps the channels open at once on one connection; beyond
-  // it sshd refuses the channel. Calls sharing a session-mode connection queue for a slot instead, the
-  // wait counting against their time limit.
   const maxChannels = options.maxChannels ?? DEFAULT_MAX_CHANNELS;
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  const limitedExec = async (command: string, execOptions: ExecOptions): Promise<ExecResult> => {
-    const deadline = Date.now() + execOptions.timeoutMs;
-    if (active >= maxChannels) {
-      await new Promise<void>((resolveSlot, rejectSlot) => {
-        const wake = () => {
-          clearTimeout(timer);
-          resolveSlot();
-        };
-        const timer = setTimeout(() => {
-          const i = waiting.indexOf(wake);
-          if (i >= 0) waiting.splice(i, 1);
-          rejectSlot(
-            new McpServerError('ERR_MCP_TIMEOUT', 'no free channel on the device connection in time'),
-          );
-        }, execOptions.timeoutMs);
-        waiting.push(wake);
-      });
-    }
-    active += 1;
-    try {
-      return await runExec(client, command, {
-        ...execOptions,
-        timeoutMs: Math.max(1, deadline - Date.now()),
-      });
-    } finally {
-      active -= 1;
-      waiting.shift()?.();
-    }
-  };
+  const limitedExec = channelLimiter(client, maxChannels);
 
   return new Promise<DeviceConnection>((resolve, reject) => {
     const fail = (err: Error & { level?: Level }) => {
@@ -174,6 +141,46 @@ export async function connectDevice(options: ConnectOptions): Promise<DeviceConn
       reject(new McpServerError('ERR_MCP_SSH_CONNECT', 'invalid SSH connection settings', { cause }));
     }
   });
+}
+
+// OpenSSH's MaxSessions (default 10) caps the channels open at once on one connection; beyond it sshd
+// refuses the channel. Calls sharing a connection queue for a slot instead, the wait counting against
+// their time limit.
+function channelLimiter(
+  client: Client,
+  maxChannels: number,
+): (command: string, execOptions: ExecOptions) => Promise<ExecResult> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (command: string, execOptions: ExecOptions): Promise<ExecResult> => {
+    const deadline = Date.now() + execOptions.timeoutMs;
+    if (active >= maxChannels) {
+      await new Promise<void>((resolveSlot, rejectSlot) => {
+        const wake = () => {
+          clearTimeout(timer);
+          resolveSlot();
+        };
+        const timer = setTimeout(() => {
+          const i = waiting.indexOf(wake);
+          if (i >= 0) waiting.splice(i, 1);
+          rejectSlot(
+            new McpServerError('ERR_MCP_TIMEOUT', 'no free channel on the device connection in time'),
+          );
+        }, execOptions.timeoutMs);
+        waiting.push(wake);
+      });
+    }
+    active += 1;
+    try {
+      return await runExec(client, command, {
+        ...execOptions,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+      });
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
 }
 
 function classifyConnectError(err: Error & { level?: Level }): McpServerError {
