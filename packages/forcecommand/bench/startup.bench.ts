@@ -4,7 +4,7 @@
 //
 //   pnpm bench          (builds dist/ first; needs root for the account switch)
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@netward/audit-context';
 import { defaultPolicy, renderGrammar, renderLocalRules } from '@netward/policy';
@@ -46,8 +46,6 @@ chownSync(f('tacacs.key'), 0, gid);
 writeFileSync(f('audit.log'), '', { mode: 0o620 });
 chownSync(f('audit.log'), 0, gid);
 chmodSync(f('audit.log'), 0o620);
-
-buildSnapshot({ node: '/usr/bin/node', snapshotScript: SNAPSHOT_SCRIPT, blob: f('fc.blob') });
 
 const server = createTacacsServer({
   key: 'bench-secret',
@@ -119,6 +117,16 @@ writeFileSync(
   { mode: 0o644 },
 );
 
+// As the installer builds it: with the device's config, whose local rules are then parsed in the heap.
+// fc-plain.blob is built without, to show what that saves.
+buildSnapshot({
+  node: '/usr/bin/node',
+  snapshotScript: SNAPSHOT_SCRIPT,
+  blob: f('fc.blob'),
+  config: f('local.json'),
+});
+buildSnapshot({ node: '/usr/bin/node', snapshotScript: SNAPSHOT_SCRIPT, blob: f('fc-plain.blob') });
+
 function run(file: string, args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -154,6 +162,12 @@ const variants: Record<string, () => Promise<number>> = {
     run(
       '/usr/bin/node',
       ['--snapshot-blob', f('fc.blob'), '--', '--config', f('local.json')],
+      sshdEnv('local'),
+    ),
+  'snapshot without config, local rules': () =>
+    run(
+      '/usr/bin/node',
+      ['--snapshot-blob', f('fc-plain.blob'), '--', '--config', f('local.json')],
       sshdEnv('local'),
     ),
   'snapshot, local rules, no grammar stage': () =>
@@ -198,6 +212,37 @@ for (const v of Object.values(variants)) await v();
 for (let i = 0; i < RUNS; i++) {
   for (const [name, v] of Object.entries(variants)) times[name]?.push(await v());
 }
+
+// Where the time of one command goes, from the validator's own records (`timings` of the decision
+// record: node's start with the snapshot deserialised, config, identity, stages 1-2, grammar, the
+// authorizer's set-up and answers; the completed record adds the audit write, spawn and the run).
+const STAGE_RUNS = Math.max(10, Math.floor(RUNS / 2));
+const stages: Record<string, Record<string, number[]>> = {};
+for (const name of [
+  'snapshot, local rules (JSON config)',
+  'snapshot without config, local rules',
+  'snapshot, TACACS+ through the agent',
+]) {
+  writeFileSync(f('audit.log'), '');
+  for (let i = 0; i < STAGE_RUNS; i++) await variants[name]?.();
+  const byStage: Record<string, number[]> = {};
+  const add = (k: string, v: number) => {
+    byStage[k] = [...(byStage[k] ?? []), v];
+  };
+  const records = readFileSync(f('audit.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { event: string; duration_ms: number; timings?: Record<string, number> });
+  for (const r of records) {
+    if (r.event === 'decision') {
+      for (const [k, v] of Object.entries(r.timings ?? {})) add(k, v);
+      add('decision (since config)', r.duration_ms);
+    }
+    if (r.event === 'completed') add('completed (since config)', r.duration_ms);
+  }
+  stages[name] = byStage;
+}
+
 await agent.close();
 await server.close();
 rmSync(dir, { recursive: true, force: true });
@@ -230,6 +275,18 @@ for (const [name, xs] of Object.entries(times)) {
   );
 }
 console.log('target: at most 60 ms added at the median with local rules');
+console.log(`\nper stage, from the validator's records (p50 ms, ${STAGE_RUNS} runs each):`);
+const stageNames = [...new Set(Object.values(stages).flatMap((byStage) => Object.keys(byStage)))];
+console.log('stage'.padEnd(28), ...Object.keys(stages).map((n) => n.padStart(38)));
+for (const stage of stageNames) {
+  console.log(
+    stage.padEnd(28),
+    ...Object.values(stages).map((byStage) => {
+      const xs = byStage[stage];
+      return (xs?.length ? pct(xs, 50).toFixed(2) : '-').padStart(38);
+    }),
+  );
+}
 console.log(
   `load average during the run: ${(await import('node:os'))
     .loadavg()

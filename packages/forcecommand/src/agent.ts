@@ -130,6 +130,7 @@ export function parseAgentRequest(line: string): AgentRequest | undefined {
  * Starts listening on `<socketDir>/<account>/agent.sock` for every account. Must run as root (it chowns
  * the directories). The connection's account is the socket it arrived on, never anything it sends.
  */
+// long: one closure over the agent's sockets, connections and TACACS+ client; its handlers are the parts
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const accounts = accountsOf(o.accounts, o.passwd, o.group);
   ensureDir(o.socketDir, 0, 0o755);

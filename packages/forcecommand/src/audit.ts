@@ -24,6 +24,7 @@ export interface AuditSink {
 // The correlation fields, plus the denial code, become RFC 5424 structured-data parameters.
 const SYSLOG_PARAMS = [...CORRELATION_FIELDS, 'code'] as const;
 
+// long: one closure over the file descriptor, the logger's captured line and the syslog sender
 export function createAuditSink(options: AuditOptions): AuditSink {
   let captured: string | undefined;
   const logger: Logger = createLogger({

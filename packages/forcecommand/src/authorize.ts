@@ -8,6 +8,7 @@ import { checkFileSafety, type ForceCommandConfig, groupId } from './config.ts';
 import { ForceCommandError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import { type AuthzRequest, requestString } from './normalize.ts';
+import { type Preparsed, preparsed } from './preparsed.ts';
 
 /** One answer of the policy for one request, with what the audit record says about it. */
 export interface AuthzAnswer {
@@ -56,9 +57,10 @@ export async function createLocalAuthorizer(rulesFile: string): Promise<Authoriz
     });
   }
   const policy = await import('@netward/policy/local-rules');
+  const preparsed = PREPARSED.get(text);
   let rules: LocalRules;
   try {
-    rules = policy.parseLocalRules(text, rulesFile);
+    rules = preparsed ?? policy.parseLocalRules(text, rulesFile);
   } catch (e) {
     throw new ForceCommandError('ERR_FC_CONFIG', `${rulesFile}: invalid local rules`, {
       cause: e,
@@ -68,20 +70,41 @@ export async function createLocalAuthorizer(rulesFile: string): Promise<Authoriz
   return createRulesAuthorizer(
     (role, command) => policy.decideLocal(rules, role, command),
     policy.commandString,
+    preparsed === undefined ? 'file' : 'snapshot',
   );
+}
+
+/** Local rules parsed into the start-up snapshot (9-25 ms per parse measured at load ~30). */
+const PREPARSED: Preparsed<LocalRules> = preparsed();
+
+/** For the snapshot builder: parses `rulesFile` now and decides once per role, so both are in the heap. */
+export async function preparseLocalRules(rulesFile: string): Promise<void> {
+  const text = readFileSync(rulesFile, 'utf8');
+  const policy = await import('@netward/policy/local-rules');
+  const rules = policy.parseLocalRules(text, rulesFile);
+  for (const role of Object.keys(rules.roles)) policy.decideLocal(rules, role, 'show version');
+  PREPARSED.set(text, rules);
 }
 
 /** The local authorizer over any decision function (tests use it with rules built in memory). */
 export function createRulesAuthorizer(
   decide: (role: string, command: string) => LocalDecision,
   join: (cmd: string, args: readonly string[]) => string = (cmd, args) => requestString({ cmd, args }),
+  /** Where the rules were parsed: from the file for this command, or already in the snapshot. */
+  parsed?: 'file' | 'snapshot',
 ): Authorizer {
   return {
     mode: 'local',
     async authorize(request, identity) {
       const command = join(request.cmd, request.args);
       const d = decide(identity.role, command);
-      const detail = { mode: 'local', command, rule_index: d.ruleIndex, rule: d.rule };
+      const detail = {
+        mode: 'local',
+        command,
+        rule_index: d.ruleIndex,
+        rule: d.rule,
+        ...(parsed === undefined ? {} : { rules_parsed: parsed }),
+      };
       return d.decision === 'permit'
         ? { permitted: true, detail }
         : { permitted: false, code: 'ERR_FC_NOT_AUTHORIZED', detail };
@@ -285,12 +308,11 @@ export interface AgentSettings {
 }
 
 /**
- * The validator's side of the agent: one connection per command, one line per request, each answer
- * awaited within `deadlineMs`. Down (no socket, refused), slow, closed early or garbage: a deny with
- * ERR_FC_AUTHZ_UNAVAILABLE, like an unreachable TACACS+ server.
+ * One connection to the agent, opened on first use and again after a failure, with one JSON line per
+ * question and each answer awaited within `deadlineMs`. A failure answers every question in flight with
+ * `{ error }`, which the caller reads as a deny.
  */
-export function createAgentAuthorizer(settings: AgentSettings, account: string): Authorizer {
-  const path = agentSocketPath(settings.socketDir, account);
+function agentAsker(path: string, deadlineMs: number) {
   let socket: Socket | undefined;
   let closed = false;
   let nextId = 1;
@@ -304,6 +326,19 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
     for (const [, resolve] of waiting) resolve({ error: reason });
     waiting.clear();
   };
+  const onLine = (s: Socket) => (line: string) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return failAll(s, 'garbage');
+    }
+    const id = (value as { id?: unknown } | null)?.id;
+    const resolve = typeof id === 'number' ? waiting.get(id) : undefined;
+    if (resolve === undefined) return failAll(s, 'garbage');
+    waiting.delete(id as number);
+    resolve(value);
+  };
   const open = (): Socket => {
     if (socket !== undefined) return socket;
     const s = connect(path);
@@ -312,22 +347,7 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
     s.on('close', () => failAll(s, 'agent closed the connection'));
     s.on(
       'data',
-      lineReader(
-        (line) => {
-          let value: unknown;
-          try {
-            value = JSON.parse(line);
-          } catch {
-            return failAll(s, 'garbage');
-          }
-          const id = (value as { id?: unknown } | null)?.id;
-          const resolve = typeof id === 'number' ? waiting.get(id) : undefined;
-          if (resolve === undefined) return failAll(s, 'garbage');
-          waiting.delete(id as number);
-          resolve(value);
-        },
-        () => failAll(s, 'garbage'),
-      ),
+      lineReader(onLine(s), () => failAll(s, 'garbage')),
     );
     return s;
   };
@@ -337,9 +357,9 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
     return new Promise((resolve) => {
       const s = open();
       const timer = setTimeout(() => {
-        resolve({ error: `no answer within ${settings.deadlineMs} ms` });
+        resolve({ error: `no answer within ${deadlineMs} ms` });
         failAll(s, 'timeout');
-      }, settings.deadlineMs);
+      }, deadlineMs);
       waiting.set(id, (reply) => {
         clearTimeout(timer);
         resolve(reply);
@@ -347,6 +367,20 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
       s.write(`${JSON.stringify({ id, ...message })}\n`);
     });
   };
+  const close = () => {
+    closed = true;
+    socket?.destroy();
+  };
+  return { ask, close };
+}
+
+/**
+ * The validator's side of the agent: one connection per command, one line per request, each answer
+ * awaited within `deadlineMs`. Down (no socket, refused), slow, closed early or garbage: a deny with
+ * ERR_FC_AUTHZ_UNAVAILABLE, like an unreachable TACACS+ server.
+ */
+export function createAgentAuthorizer(settings: AgentSettings, account: string): Authorizer {
+  const { ask, close } = agentAsker(agentSocketPath(settings.socketDir, account), settings.deadlineMs);
   const caller = (identity: Identity) => ({
     user: identity.user,
     sid: identity.sid,
@@ -384,10 +418,7 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
     accountStart: (requests, identity, taskId) => account_('start', requests, identity, taskId),
     accountStop: (requests, identity, taskId, exitStatus) =>
       account_('stop', requests, identity, taskId, exitStatus),
-    close() {
-      closed = true;
-      socket?.destroy();
-    },
+    close,
   };
 }
 

@@ -66,12 +66,17 @@ export function buildSnapshot(o: {
   readonly node?: string;
   readonly snapshotScript: string;
   readonly blob: string;
+  /** The device's config: its local rules are parsed into the snapshot (rebuild when they change). */
+  readonly config?: string;
 }): void {
   mkdirSync(dirname(o.blob), { recursive: true });
   execFileSync(o.node ?? '/usr/bin/node', ['--snapshot-blob', o.blob, '--build-snapshot', o.snapshotScript], {
     stdio: 'pipe',
     cwd: dirname(o.blob),
-    env: { PATH: '/usr/bin:/bin' },
+    env: {
+      PATH: '/usr/bin:/bin',
+      ...(o.config === undefined ? {} : { NETWARD_FC_SNAPSHOT_CONFIG: o.config }),
+    },
   });
   chownSync(o.blob, 0, 0);
   chmodSync(o.blob, 0o644);
@@ -374,6 +379,7 @@ function writeOwned(file: string, content: string | Buffer, mode: number, gid = 
  * log (root:netward 0620 in a root:root 0755 directory: the accounts can append, not read or remove),
  * and the sshd drop-in. Returns what it wrote; does not reload sshd.
  */
+// long: the installer's steps in the order a device needs them, each a call with its file modes
 export function installDevice(o: InstallOptions): InstallResult {
   if (process.getuid?.() !== 0) throw new Error('install must run as root');
   const accounts = o.accounts ?? DEFAULT_ACCOUNTS;
@@ -450,7 +456,7 @@ export function installDevice(o: InstallOptions): InstallResult {
   let forceCommand: string;
   if (o.snapshot !== undefined) {
     const blob = o.snapshot.blob ?? '/usr/local/lib/netward/forcecommand.blob';
-    buildSnapshot({ snapshotScript: o.snapshot.script, blob, ...node });
+    buildSnapshot({ snapshotScript: o.snapshot.script, blob, config: configFile, ...node });
     files.push(blob);
     forceCommand = forceCommandLine({ snapshotBlob: blob, config: configFile, ...node });
   } else {

@@ -1,3 +1,5 @@
+import { defineCatalogue, NetwardError } from '@netward/errors';
+
 /**
  * Every refusal of the validator is a ForceCommandError with a stable code. The code, the stage and the
  * exit status are what the client (and through it the agent) sees; the cause and detail go only to the
@@ -7,7 +9,7 @@
  * (ping, traceroute, ip and vtysh exit with 0-2) and below the shell's 124-165 conventions and ssh's 255,
  * so a caller can tell "refused by the device" from "the command ran and failed".
  */
-export const FC_ERROR_CODES = Object.freeze({
+export const FC_ERRORS = defineCatalogue({
   /** Stage 1: empty command, an interactive shell request. */
   ERR_FC_EMPTY: { exit: 100, stage: 'input', message: 'interactive shell not permitted' },
   /** Stage 1: a character outside [a-zA-Z0-9 _./:,=@'-]. */
@@ -58,47 +60,30 @@ export const FC_ERROR_CODES = Object.freeze({
    * (NODE_OPTIONS, LD_PRELOAD, ...): AcceptEnv or PermitUserEnvironment is wider than MCP_*.
    */
   ERR_FC_ENVIRONMENT: { exit: 117, stage: 'environment', message: 'unsafe environment (sshd misconfigured)' },
+  /**
+   * Session mode: bytes on the channel that are not a valid request frame (a length of 0 or over the
+   * limit, an unknown type, a body that is not the request object, a stream cut inside a frame, too
+   * many requests queued). The channel ends; nothing of it runs.
+   */
+  ERR_FC_FRAME: { exit: 118, stage: 'session', message: 'malformed session frame' },
   /** The permitted command ran past limits.runTimeoutMs and was killed (coreutils timeout(1) uses 124). */
   ERR_FC_TIMEOUT: { exit: 124, stage: 'execute', message: 'command timed out' },
-} as const);
+});
 
-export type ForceCommandErrorCode = keyof typeof FC_ERROR_CODES;
-export type Stage = (typeof FC_ERROR_CODES)[ForceCommandErrorCode]['stage'];
+export type ForceCommandErrorCode = keyof typeof FC_ERRORS;
+export type Stage = (typeof FC_ERRORS)[ForceCommandErrorCode]['stage'];
 
-export class ForceCommandError extends Error {
+export class ForceCommandError extends NetwardError<ForceCommandErrorCode> {
+  static override readonly catalogue = FC_ERRORS;
   override readonly name = 'ForceCommandError';
-  readonly code: ForceCommandErrorCode;
-  /** Operator-only detail for the audit record; never printed to the client. */
-  readonly detail: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(
-    code: ForceCommandErrorCode,
-    message?: string,
-    options?: { cause?: unknown; detail?: Record<string, unknown> },
-  ) {
-    super(
-      message ?? FC_ERROR_CODES[code].message,
-      options?.cause === undefined ? undefined : { cause: options.cause },
-    );
-    this.code = code;
-    this.detail = options?.detail;
-  }
-
-  get stage(): Stage {
-    return FC_ERROR_CODES[this.code].stage;
-  }
-
-  get exitStatus(): number {
-    return FC_ERROR_CODES[this.code].exit;
+  override get stage(): Stage {
+    return FC_ERRORS[this.code].stage;
   }
 }
 
 /** The only text a refused client sees: stage, code and a fixed message. No detail, no echo of input. */
 export function clientMessage(code: ForceCommandErrorCode): string {
-  const entry = FC_ERROR_CODES[code];
+  const entry = FC_ERRORS[code];
   return `netward: denied at ${entry.stage}: ${entry.message} (${code})\n`;
-}
-
-export function isForceCommandError(e: unknown): e is ForceCommandError {
-  return e instanceof ForceCommandError;
 }

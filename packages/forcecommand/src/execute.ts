@@ -15,6 +15,13 @@ export interface ExecuteOptions {
   readonly home?: string;
   /** Registers a callback for the validator being told to stop (SIGTERM/SIGHUP); returns an unregister. */
   readonly onStopSignal?: (stop: () => void) => () => void;
+  /** Session mode: the child's output is read from pipes and handed here (framed by the caller). */
+  readonly output?: ExecuteOutput;
+}
+
+export interface ExecuteOutput {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
 }
 
 export interface ExecuteResult {
@@ -43,13 +50,18 @@ export function execute(plan: ExecutionPlan, options: ExecuteOptions): Promise<E
       child = options.spawn(plan.file, [...plan.args], {
         shell: false,
         env: childEnvironment(options.account, options.home),
-        stdio: ['ignore', 'inherit', 'inherit'],
+        stdio: ['ignore', options.output ? 'pipe' : 'inherit', options.output ? 'pipe' : 'inherit'],
         detached: true,
         windowsHide: true,
       });
     } catch (e) {
       resolve({ exitStatus: 126, timedOut: false, spawnError: (e as NodeJS.ErrnoException).code ?? 'spawn' });
       return;
+    }
+    const output = options.output;
+    if (output !== undefined) {
+      child.stdout?.on('data', (chunk: Buffer) => output.stdout(chunk));
+      child.stderr?.on('data', (chunk: Buffer) => output.stderr(chunk));
     }
     let timedOut = false;
     let settled = false;
@@ -77,12 +89,16 @@ export function execute(plan: ExecutionPlan, options: ExecuteOptions): Promise<E
       // ENOENT / EACCES: the allowlisted program is missing or not executable for this account.
       finish({ exitStatus: e.code === 'ENOENT' ? 127 : 126, timedOut: false, spawnError: e.code ?? 'spawn' });
     });
-    child.once('exit', (code, signal) => {
-      if (timedOut) finish({ exitStatus: 124, timedOut: true, ...(signal ? { signal } : {}) });
-      else if (signal) {
-        const n = (constants.signals as Record<string, number>)[signal] ?? 0;
-        finish({ exitStatus: 128 + n, timedOut: false, signal });
-      } else finish({ exitStatus: code ?? 1, timedOut: false });
-    });
+    // With pipes, 'close' comes after the last output byte ('exit' may come before it).
+    child.once(
+      output === undefined ? 'exit' : 'close',
+      (code: number | null, signal: NodeJS.Signals | null) => {
+        if (timedOut) finish({ exitStatus: 124, timedOut: true, ...(signal ? { signal } : {}) });
+        else if (signal) {
+          const n = (constants.signals as Record<string, number>)[signal] ?? 0;
+          finish({ exitStatus: 128 + n, timedOut: false, signal });
+        } else finish({ exitStatus: code ?? 1, timedOut: false });
+      },
+    );
   });
 }

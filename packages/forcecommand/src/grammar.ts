@@ -9,6 +9,7 @@ import type { Grammars } from '@netward/policy/local-rules';
 import { checkFileSafety } from './config.ts';
 import { ForceCommandError } from './errors.ts';
 import { type AuthzRequest, requestString } from './normalize.ts';
+import { type Preparsed, preparsed } from './preparsed.ts';
 
 /** What the audit record says about one request the grammar admitted. */
 export interface GrammarRecord {
@@ -27,6 +28,8 @@ export async function loadGrammars(file: string): Promise<Grammars> {
   } catch (e) {
     throw new ForceCommandError('ERR_FC_CONFIG', `${file}: cannot read`, { cause: e, detail: { file } });
   }
+  const known = PREPARSED.get(text);
+  if (known !== undefined) return known;
   const { parseGrammarFile } = await import('@netward/policy/local-rules');
   try {
     return parseGrammarFile(text, file);
@@ -36,6 +39,16 @@ export async function loadGrammars(file: string): Promise<Grammars> {
       detail: { file },
     });
   }
+}
+
+/** Grammar files parsed into the start-up snapshot. */
+const PREPARSED: Preparsed<Grammars> = preparsed();
+
+/** For the snapshot builder: parses the grammar file now, so that it is in the heap. */
+export async function preparseGrammars(file: string): Promise<void> {
+  const text = readFileSync(file, 'utf8');
+  const { parseGrammarFile } = await import('@netward/policy/local-rules');
+  PREPARSED.set(text, parseGrammarFile(text, file));
 }
 
 /** Interface names of the network namespace the validator runs in (the device's). */

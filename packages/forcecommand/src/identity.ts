@@ -24,12 +24,21 @@ export interface Identity {
   readonly tool?: string;
   /** MCP_USER / MCP_SID / MCP_REQUEST_ID / MCP_TOOL as sent: logged next to the proven values. */
   readonly claimed: SshEnvFields;
-  /** Where the request id came from: the Key ID (`req=`), or the client env when the Key ID has none. */
-  readonly requestIdSource: 'certificate' | 'client';
+  /**
+   * Where the request id came from: the Key ID (`req=`), the client env when the Key ID has none, or
+   * the session frame (session mode: one certificate, many requests, each with its own id).
+   */
+  readonly requestIdSource: 'certificate' | 'client' | 'session';
+  /** Session mode: the request the certificate was issued for (the Key ID's `req=`), when it has one. */
+  readonly certRequestId?: string;
+  /** End of the certificate's validity window, in seconds since the epoch. */
+  readonly validBefore: number;
 }
 
 /** What is known when identity fails, for the audit record of the refusal. */
-export type PartialIdentity = Partial<Omit<Identity, 'principals' | 'claimed' | 'requestIdSource'>> & {
+export type PartialIdentity = Partial<
+  Omit<Identity, 'principals' | 'claimed' | 'requestIdSource' | 'certRequestId' | 'validBefore'>
+> & {
   readonly role: string;
 };
 
@@ -45,6 +54,11 @@ export interface ReadIdentityInput {
   readonly device?: string;
   /** Wall clock in seconds since the epoch (the certificate's validity is in those). Default Date.now(). */
   readonly nowSeconds?: () => number;
+  /**
+   * Session mode: the request id and tool of one framed request. The id is the client's word, like
+   * MCP_REQUEST_ID; what the device proves is the certificate, whose Key ID stays in the record.
+   */
+  readonly session?: { readonly requestId: string; readonly tool?: string | undefined };
 }
 
 const MAX_AUTH_INFO = 64 * 1024;
@@ -62,26 +76,59 @@ function defaultReadFile(path: string): string {
   return text;
 }
 
+type Partial_ = { -readonly [K in keyof PartialIdentity]: PartialIdentity[K] };
+
 /**
  * Reads the certificate sshd verified (ExposeAuthInfo: one `publickey <type> <base64>` line per
  * successful method) and checks the client's claims against it. Fails closed on anything missing,
  * malformed, ambiguous or disagreeing.
  */
 export function readIdentity(input: ReadIdentityInput): Identity {
-  const partial: { -readonly [K in keyof PartialIdentity]: PartialIdentity[K] } = { role: input.account };
+  const partial: Partial_ = { role: input.account };
   try {
     checkField('role', input.account);
   } catch (e) {
     fail('account name is not a valid role', { role: 'unknown' }, e);
   }
-
   let claimed: SshEnvFields;
   try {
     claimed = parseSshEnv(input.env);
   } catch (e) {
     fail(`invalid client environment (${(e as AuditContextError).field ?? 'field'})`, partial, e);
   }
+  const cert = readCertificate(input, partial);
+  let keyId: ReturnType<typeof parseKeyId>;
+  try {
+    keyId = parseKeyId(cert.keyId);
+  } catch (e) {
+    fail('certificate Key ID is not sid=..,user=..[,req=..]', partial, e);
+  }
+  partial.user = keyId.user;
+  partial.sid = keyId.sid;
+  if (keyId.requestId !== undefined) partial.requestId = keyId.requestId;
+  const requestId = checkClaims(input, claimed, keyId, partial);
+  checkValidity(input, cert, partial);
+  const tool = input.session?.tool ?? claimed.tool;
+  return Object.freeze({
+    role: input.account,
+    user: keyId.user,
+    sid: keyId.sid,
+    requestId,
+    certSerial: cert.serial.toString(10),
+    keyId: cert.keyId,
+    principals: cert.principals,
+    ...(tool === undefined ? {} : { tool }),
+    claimed,
+    requestIdSource: requestIdSource(input, keyId.requestId),
+    ...(input.session === undefined || keyId.requestId === undefined
+      ? {}
+      : { certRequestId: keyId.requestId }),
+    validBefore: Number(cert.validBefore),
+  });
+}
 
+/** The one certificate login in SSH_USER_AUTH, a user certificate naming the account (or it here). */
+function readCertificate(input: ReadIdentityInput, partial: Partial_): ParsedCertificate {
   const authFile = input.env['SSH_USER_AUTH'];
   if (authFile === undefined || authFile === '') fail('no SSH_USER_AUTH (ExposeAuthInfo off?)', partial);
   let text: string;
@@ -110,17 +157,16 @@ export function readIdentity(input: ReadIdentityInput): Identity {
   const own = input.device === undefined ? undefined : `${input.account}@${input.device}`;
   if (!cert.principals.some((p) => p === input.account || p === own))
     fail('certificate principals do not include the account', partial);
+  return cert;
+}
 
-  let keyId: ReturnType<typeof parseKeyId>;
-  try {
-    keyId = parseKeyId(cert.keyId);
-  } catch (e) {
-    fail('certificate Key ID is not sid=..,user=..[,req=..]', partial, e);
-  }
-  partial.user = keyId.user;
-  partial.sid = keyId.sid;
-  if (keyId.requestId !== undefined) partial.requestId = keyId.requestId;
-
+/** The client's MCP_* claims agree with the Key ID; returns the request id this command is recorded under. */
+function checkClaims(
+  input: ReadIdentityInput,
+  claimed: SshEnvFields,
+  keyId: ReturnType<typeof parseKeyId>,
+  partial: Partial_,
+): string {
   if (claimed.user !== undefined && claimed.user !== keyId.user)
     fail('MCP_USER disagrees with the certificate', partial);
   if (claimed.sid !== undefined && claimed.sid !== keyId.sid)
@@ -132,14 +178,26 @@ export function readIdentity(input: ReadIdentityInput): Identity {
   ) {
     fail('MCP_REQUEST_ID disagrees with the certificate', partial);
   }
-  const requestId = keyId.requestId ?? claimed.requestId;
+  let requestId = keyId.requestId ?? claimed.requestId;
+  if (input.session !== undefined) {
+    try {
+      requestId = checkField('requestId', input.session.requestId);
+      if (input.session.tool !== undefined) checkField('tool', input.session.tool);
+    } catch (e) {
+      fail('session frame: invalid request id or tool', partial, e);
+    }
+  }
   if (requestId === undefined) fail('no request id in the Key ID or MCP_REQUEST_ID', partial);
   partial.requestId = requestId;
+  return requestId;
+}
 
-  // sshd checks the validity window once, when the connection authenticates (sshkey_cert_check_authority
-  // in OpenSSH 9.2: valid when valid_after <= now < valid_before). Every later session on the same
-  // connection reaches this point, so the window is checked again here, against this device's clock,
-  // for every command: a 60-second certificate then bounds a kept-open connection too.
+// sshd checks the validity window once, when the connection authenticates (sshkey_cert_check_authority
+// in OpenSSH 9.2: valid when valid_after <= now < valid_before). Every later session on the same
+// connection reaches this point, so the window is checked again here, against this device's clock,
+// for every command (and every framed request of a session): a 60-second certificate then bounds a
+// kept-open connection too.
+function checkValidity(input: ReadIdentityInput, cert: ParsedCertificate, partial: Partial_): void {
   const now = BigInt(Math.floor(input.nowSeconds?.() ?? Date.now() / 1000));
   if (now < cert.validAfter || now >= cert.validBefore) {
     throw new ForceCommandError('ERR_FC_CERT_EXPIRED', undefined, {
@@ -152,17 +210,12 @@ export function readIdentity(input: ReadIdentityInput): Identity {
       },
     });
   }
+}
 
-  return Object.freeze({
-    role: input.account,
-    user: keyId.user,
-    sid: keyId.sid,
-    requestId,
-    certSerial: cert.serial.toString(10),
-    keyId: cert.keyId,
-    principals: cert.principals,
-    ...(claimed.tool === undefined ? {} : { tool: claimed.tool }),
-    claimed,
-    requestIdSource: keyId.requestId === undefined ? 'client' : 'certificate',
-  });
+function requestIdSource(
+  input: ReadIdentityInput,
+  keyIdRequest: string | undefined,
+): Identity['requestIdSource'] {
+  if (input.session !== undefined) return 'session';
+  return keyIdRequest === undefined ? 'client' : 'certificate';
 }

@@ -1,39 +1,17 @@
-// The public API of @netward/forcecommand. Anything exported here is public; everything else is not.
+// The public API of @netward/forcecommand: what the lab and operators' code call (the device's
+// configuration, sshd lines, accounts, the agent, the snapshot) and the error catalogue. The validator's
+// stages are reached only through the program; tests import them from src/ directly. The session
+// framing shared with the MCP server is the light subpath `@netward/forcecommand/session-protocol`.
 export { type AgentOptions, type RunningAgent, startAgent } from './agent.ts';
 export { agentSocketPath } from './agent-protocol.ts';
-export { type AuditOptions, type AuditSink, createAuditSink } from './audit.ts';
-export {
-  type Authorizer,
-  type AuthzAnswer,
-  createAgentAuthorizer,
-  createAuthorizer,
-  createLocalAuthorizer,
-  createRulesAuthorizer,
-  createTacacsAuthorizer,
-  readAgentAnswer,
-  readTacacsAnswer,
-} from './authorize.ts';
-export {
-  type ConfigInput,
-  checkFileSafety,
-  configSchema,
-  type ForceCommandConfig,
-  loadConfig,
-  parseConfigText,
-  validateConfig,
-} from './config.ts';
+export { type ConfigInput, type ForceCommandConfig, validateConfig } from './config.ts';
 export {
   buildSnapshot,
-  DEBIAN_TOOLS,
-  DEFAULT_ACCOUNT_GROUP,
-  DEFAULT_ACCOUNTS,
-  DEFAULT_AGENT_SOCKET_DIR,
   type DeviceConfigOptions,
   deviceConfigObject,
   type EnsureAccountsOptions,
   ensureAccounts,
   type ForceCommandLineOptions,
-  FRR_GROUP,
   forceCommandLine,
   type InstallOptions,
   type InstallResult,
@@ -43,28 +21,6 @@ export {
   renderSshdConfig,
   type SshdConfigOptions,
 } from './deploy.ts';
-export { HOSTILE_NAMES, HOSTILE_PREFIXES, hostileVariables, renderEnvGuard } from './environment.ts';
-export {
-  clientMessage,
-  FC_ERROR_CODES,
-  ForceCommandError,
-  type ForceCommandErrorCode,
-  isForceCommandError,
-  type Stage,
-} from './errors.ts';
-export { CHILD_PATH, childEnvironment, type ExecuteResult, execute, type SpawnFunction } from './execute.ts';
-export { type Identity, type PartialIdentity, readIdentity } from './identity.ts';
-export { ALLOWED_CHARACTERS, checkInput, DEFAULT_MAX_COMMAND_LENGTH, splitWords } from './input.ts';
-export {
-  type AuthzRequest,
-  baseName,
-  type CliRouting,
-  DEFAULT_WRAPPERS,
-  type ExecutableSpec,
-  type ExecutionPlan,
-  type NormalizeOptions,
-  normalize,
-  requestString,
-} from './normalize.ts';
-export { formatSyslog, type SyslogMessage, type SyslogTarget } from './syslog.ts';
-export { runValidator, type ValidatorDeps } from './validator.ts';
+export { renderEnvGuard } from './environment.ts';
+export { FC_ERRORS, ForceCommandError, type ForceCommandErrorCode, type Stage } from './errors.ts';
+export { formatSyslog } from './syslog.ts';

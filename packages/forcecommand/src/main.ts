@@ -5,8 +5,10 @@ import { userInfo } from 'node:os';
 import { createAuditSink } from './audit.ts';
 import { createAuthorizer } from './authorize.ts';
 import { type ForceCommandConfig, loadConfig } from './config.ts';
-import { clientMessage, FC_ERROR_CODES, ForceCommandError } from './errors.ts';
-import { runValidator } from './validator.ts';
+import { clientMessage, FC_ERRORS, ForceCommandError } from './errors.ts';
+import { runSession } from './session.ts';
+import { SESSION_VERB } from './session-protocol.ts';
+import { runValidator, type ValidatorDeps } from './validator.ts';
 
 const ADMIN_COMMANDS = new Set(['install', 'render-sshd', 'render-config', 'check-config', 'help', '--help']);
 
@@ -25,6 +27,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { runAdmin } = await import('./cli/admin.ts');
     return runAdmin(argv);
   }
+  // Since the process started (performance's time origin): node's own start, the snapshot deserialised.
+  const started = performance.now();
   const file = configPath(argv);
   let config: ForceCommandConfig;
   try {
@@ -34,11 +38,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     // The client learns only that the device is misconfigured; `netward-forcecommand check-config`
     // tells the operator why.
     process.stderr.write(clientMessage('ERR_FC_CONFIG'));
-    return FC_ERROR_CODES.ERR_FC_CONFIG.exit;
+    return FC_ERRORS.ERR_FC_CONFIG.exit;
   }
+  const startup = { process: round(started), config: round(performance.now() - started) };
   const user = userInfo();
   const audit = createAuditSink({ file: config.audit.file, syslog: config.audit.syslog });
-  const status = await runValidator({
+  const deps: Omit<ValidatorDeps, 'stderr'> = {
     config,
     account: user.username,
     home: user.homedir,
@@ -46,17 +51,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     authorizer: () => createAuthorizer(config, user.username),
     audit,
     spawn,
-    stderr: (text) => process.stderr.write(text),
-    onStopSignal(stop) {
-      const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
-      for (const s of signals) process.on(s, stop);
-      return () => {
-        for (const s of signals) process.off(s, stop);
-      };
-    },
-  });
+    onStopSignal,
+  };
+  const perCall = { ...deps, startup };
+  const status =
+    process.env['SSH_ORIGINAL_COMMAND'] === SESSION_VERB
+      ? await runSession({ ...deps, stdin: process.stdin, write: writeStdout })
+      : await runValidator({ ...perCall, stderr: (text) => process.stderr.write(text) });
   await audit.close();
   return status;
+}
+
+const round = (v: number) => Math.round(v * 10) / 10;
+
+function onStopSignal(stop: () => void): () => void {
+  const signals = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
+  for (const s of signals) process.on(s, stop);
+  return () => {
+    for (const s of signals) process.off(s, stop);
+  };
+}
+
+function writeStdout(bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(bytes, (e) => (e ? reject(e) : resolve()));
+  });
 }
 
 /** Runs the program for `argv` and exits with its status; never throws. */
@@ -65,7 +84,7 @@ export function runAndExit(argv: readonly string[]): void {
     (status) => process.exit(status),
     () => {
       process.stderr.write(clientMessage('ERR_FC_INTERNAL'));
-      process.exit(FC_ERROR_CODES.ERR_FC_INTERNAL.exit);
+      process.exit(FC_ERRORS.ERR_FC_INTERNAL.exit);
     },
   );
 }

@@ -4,6 +4,9 @@
 // and ForceCommand `/usr/bin/node --snapshot-blob /usr/local/lib/netward/forcecommand.blob -- --config <file>`.
 // The heap then starts with every module evaluated, instead of compiling and evaluating the bundle per command.
 import { startupSnapshot } from 'node:v8';
+import { preparseLocalRules } from './authorize.ts';
+import { loadConfig } from './config.ts';
+import { preparseGrammars } from './grammar.ts';
 import { runAndExit } from './main.ts';
 import { warmUp } from './warm-up.ts';
 
@@ -20,6 +23,15 @@ void Promise.all([
   import('yaml'),
   import('@netward/tacacs-plus/client'),
 ]);
+// With the device's config named (buildSnapshot({ config })), its local rules and grammar file are parsed
+// now: a command whose file has exactly that text skips the parse (preparsed.ts).
+const preload = process.env['NETWARD_FC_SNAPSHOT_CONFIG'];
+if (preload !== undefined && preload !== '') {
+  void loadConfig(preload).then(async (config) => {
+    if (config.authorization.mode === 'local') await preparseLocalRules(config.authorization.rulesFile);
+    if (config.grammarFile !== undefined) await preparseGrammars(config.grammarFile);
+  });
+}
 // Then run the validator once in memory (and the TACACS+ codec, without a socket), so its hot functions
 // are compiled in the snapshot too.
 void warmUp();

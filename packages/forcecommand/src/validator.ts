@@ -5,12 +5,13 @@ import type { AuditSink } from './audit.ts';
 import type { Authorizer, AuthzAnswer } from './authorize.ts';
 import { checkFileSafety, type ForceCommandConfig } from './config.ts';
 import { hostileVariables } from './environment.ts';
-import { clientMessage, FC_ERROR_CODES, ForceCommandError, type ForceCommandErrorCode } from './errors.ts';
-import { type ExecuteResult, execute, type SpawnFunction } from './execute.ts';
+import { clientMessage, FC_ERRORS, ForceCommandError, type ForceCommandErrorCode } from './errors.ts';
+import { type ExecuteOutput, type ExecuteResult, execute, type SpawnFunction } from './execute.ts';
 import { checkGrammar, type GrammarRecord, loadGrammars } from './grammar.ts';
 import { type Identity, type PartialIdentity, readIdentity } from './identity.ts';
 import { checkInput } from './input.ts';
 import { type ExecutionPlan, normalize, requestString } from './normalize.ts';
+import type { SessionRequest } from './session-protocol.ts';
 
 export interface ValidatorDeps {
   readonly config: ForceCommandConfig;
@@ -39,12 +40,30 @@ export interface ValidatorDeps {
   readonly loadGrammars?: (file: string) => Promise<Grammars>;
   /** Interfaces of this device, for `<interface>` values. Default: those of the validator's namespace. */
   readonly interfaces?: () => ReadonlySet<string>;
+  /** Session mode: one framed request (command, request id, tool) instead of SSH_ORIGINAL_COMMAND. */
+  readonly request?: SessionRequest;
+  /**
+   * Per-call mode: milliseconds spent before the validator got its deps (node's start with the snapshot
+   * deserialised, `process`; reading and checking the config, `config`). Recorded under `timings`.
+   */
+  readonly startup?: Readonly<Record<string, number>>;
+  /** Session mode: names the channel in every record, so an operator sees which requests shared one. */
+  readonly channel?: string;
+  /** Session mode: the command's output goes here instead of straight to the inherited stdout/stderr. */
+  readonly output?: ExecuteOutput;
+}
+
+/** How one request ended: the exit status the client gets and, for the validator's own, the code. */
+export interface Outcome {
+  readonly status: number;
+  readonly code?: ForceCommandErrorCode;
+  readonly signal?: string;
 }
 
 /** Longest command text copied into an audit record (the input is bounded by stage 1 only if it passed). */
 const MAX_LOGGED_COMMAND = 4096;
 
-function prefixOf(id: PartialIdentity): string {
+export function prefixOf(id: PartialIdentity): string {
   if (
     id.user !== undefined &&
     id.sid !== undefined &&
@@ -63,7 +82,7 @@ function prefixOf(id: PartialIdentity): string {
   return `[${id.role}/${d(id.user)}/cert:${d(id.certSerial)}/sid:${d(id.sid)}/req:${d(id.requestId)}]`;
 }
 
-function correlation(id: PartialIdentity, device: string) {
+export function correlation(id: PartialIdentity, device: string) {
   return contextFields({
     role: id.role,
     device,
@@ -90,189 +109,297 @@ function describePlan(plan: ExecutionPlan) {
  * Every path that does not end in a permitted execution writes a deny record and one line to stderr.
  */
 export async function runValidator(deps: ValidatorDeps): Promise<number> {
-  const state: { authorizer?: Authorizer } = {};
+  return (await runRequest(deps)).status;
+}
+
+/** As runValidator, and says which of the validator's codes (if any) decided: session mode needs it. */
+export async function runRequest(deps: ValidatorDeps): Promise<Outcome> {
+  const run = new Request(deps);
   try {
-    return await validate(deps, state);
+    const denied = await run.decide();
+    return denied ?? (await run.execute());
   } finally {
-    state.authorizer?.close();
+    run.authorizer?.close();
   }
 }
 
-async function validate(deps: ValidatorDeps, state: { authorizer?: Authorizer }): Promise<number> {
-  const now = deps.now ?? (() => performance.now());
-  const started = now();
-  const { config } = deps;
-  const rawCommand = deps.env['SSH_ORIGINAL_COMMAND'];
-  const command = rawCommand === undefined ? '' : rawCommand.slice(0, MAX_LOGGED_COMMAND);
-  let who: PartialIdentity = { role: deps.account };
-  let identity: Identity | undefined;
-  let plan: ExecutionPlan | undefined;
+/**
+ * Session mode, when the channel opens: who is asking (certificate, claims, environment, account), or
+ * the refusal's outcome, recorded like any denied command (`command` is the session verb).
+ */
+export function admitSession(deps: ValidatorDeps): Identity | Outcome {
+  return new Request(deps).admit();
+}
+
+const ms = (v: number) => Math.round(v * 10) / 10;
+
+/** The state of one request as it moves through the stages, and what its audit records say. */
+class Request {
+  readonly #deps: ValidatorDeps;
+  readonly #config: ForceCommandConfig;
+  readonly #now: () => number;
+  readonly #started: number;
+  readonly #rawCommand: string | undefined;
+  readonly #command: string;
+  #who: PartialIdentity;
+  #identity: Identity | undefined;
+  #plan: ExecutionPlan | undefined;
   // 'none': the grammar file gives the role no grammar, or the config names no grammar file.
-  let grammar: GrammarRecord[] | 'none' | undefined;
-  const answers: Record<string, unknown>[] = [];
-  let authorizer: Authorizer | undefined;
+  #grammar: GrammarRecord[] | 'none' | undefined;
+  readonly #answers: Record<string, unknown>[] = [];
+  /** Milliseconds per stage, in the decision record: where a command's time goes (issue 12). */
+  readonly #timings: Record<string, number>;
+  #mark: number;
+  authorizer: Authorizer | undefined;
 
-  const base = () => ({
-    ...correlation(who, config.device),
-    command,
-    ...(identity === undefined
-      ? {}
-      : {
-          claimed: identity.claimed,
-          key_id: identity.keyId,
-          request_id_source: identity.requestIdSource,
-        }),
-    ...(plan === undefined ? {} : { normalized: describePlan(plan) }),
-    ...(grammar === undefined ? {} : { grammar }),
-    ...(answers.length === 0 ? {} : { authz: { mode: authorizer?.mode, answers } }),
-  });
+  constructor(deps: ValidatorDeps) {
+    this.#deps = deps;
+    this.#config = deps.config;
+    this.#now = deps.now ?? (() => performance.now());
+    this.#started = this.#now();
+    this.#rawCommand = deps.request === undefined ? deps.env['SSH_ORIGINAL_COMMAND'] : deps.request.command;
+    this.#command = this.#rawCommand === undefined ? '' : this.#rawCommand.slice(0, MAX_LOGGED_COMMAND);
+    this.#who = { role: deps.account };
+    this.#timings = { ...deps.startup };
+    this.#mark = this.#started;
+  }
 
-  const deny = async (code: ForceCommandErrorCode, error?: unknown): Promise<number> => {
-    const entry = FC_ERROR_CODES[code];
-    const label =
-      code === 'ERR_FC_NOT_AUTHORIZED' || code === 'ERR_FC_AUTHZ_UNAVAILABLE' ? authzLabel() : entry.stage;
-    let status: number = entry.exit;
+  /** Closes the stage that ran since the last lap under `name`. */
+  #lap(name: string): void {
+    const t = this.#now();
+    this.#timings[name] = ms(t - this.#mark);
+    this.#mark = t;
+  }
+
+  #base(): Record<string, unknown> {
+    const identity = this.#identity;
+    return {
+      ...correlation(this.#who, this.#config.device),
+      command: this.#command,
+      ...(this.#deps.channel === undefined ? {} : { channel: this.#deps.channel }),
+      ...(identity === undefined
+        ? {}
+        : {
+            claimed: identity.claimed,
+            key_id: identity.keyId,
+            request_id_source: identity.requestIdSource,
+            ...(identity.certRequestId === undefined ? {} : { cert_request_id: identity.certRequestId }),
+          }),
+      ...(this.#plan === undefined ? {} : { normalized: describePlan(this.#plan) }),
+      ...(this.#grammar === undefined ? {} : { grammar: this.#grammar }),
+      ...(this.#answers.length === 0
+        ? {}
+        : { authz: { mode: this.authorizer?.mode, answers: this.#answers } }),
+      timings: this.#timings,
+    };
+  }
+
+  #authzLabel(): string {
+    return this.authorizer?.mode === 'tacacs' ? 'TACACS+' : 'local rules';
+  }
+
+  #elapsed(): number {
+    return ms(this.#now() - this.#started);
+  }
+
+  /** Writes the deny record and the client's one line; the record failing turns it into ERR_FC_AUDIT. */
+  #deny(code: ForceCommandErrorCode, error?: unknown): Outcome {
+    const entry = FC_ERRORS[code];
+    const authz = code === 'ERR_FC_NOT_AUTHORIZED' || code === 'ERR_FC_AUTHZ_UNAVAILABLE';
+    const label = authz ? this.#authzLabel() : `${entry.stage}: ${code}`;
+    const known = error instanceof ForceCommandError ? error : undefined;
     let shown: ForceCommandErrorCode = code;
     try {
-      deps.audit.record(
+      this.#deps.audit.record(
         {
           event: 'decision',
-          ...base(),
+          ...this.#base(),
           decision: 'deny',
           stage: entry.stage,
           code,
           exit_status: entry.exit,
-          duration_ms: Math.round((now() - started) * 10) / 10,
-          ...(error instanceof ForceCommandError && error.detail !== undefined
-            ? { detail: error.detail }
-            : {}),
-          ...(error !== undefined && !(error instanceof ForceCommandError) ? { err: error } : {}),
-          ...(error instanceof ForceCommandError && error.cause !== undefined ? { err: error.cause } : {}),
+          duration_ms: this.#elapsed(),
+          ...(known?.detail === undefined ? {} : { detail: known.detail }),
+          ...(error !== undefined && known === undefined ? { err: error } : {}),
+          ...(known?.cause === undefined ? {} : { err: known.cause }),
         },
-        `${prefixOf(who)} DENY (${label}${label === entry.stage ? `: ${code}` : ''}): ${command}`,
+        `${prefixOf(this.#who)} DENY (${label}): ${this.#command}`,
         'warn',
       );
     } catch {
       shown = 'ERR_FC_AUDIT';
-      status = FC_ERROR_CODES.ERR_FC_AUDIT.exit;
     }
-    deps.stderr(clientMessage(shown));
-    return status;
-  };
+    this.#deps.stderr(clientMessage(shown));
+    return { status: FC_ERRORS[shown].exit, code: shown };
+  }
 
-  const authzLabel = () => (authorizer?.mode === 'tacacs' ? 'TACACS+' : 'local rules');
+  /** Identity, stages 1-3: undefined when every request is permitted, else the refusal's outcome. */
+  async decide(): Promise<Outcome | undefined> {
+    try {
+      const identity = this.#checkIdentity();
+      this.#lap('identity');
+      const plan = this.#checkCommand();
+      this.#lap('normalize');
+      await this.#checkGrammar(plan);
+      this.#lap('grammar');
+      // Stage 3: every request must be permitted; the first refusal decides.
+      this.authorizer = await this.#deps.authorizer();
+      this.#lap('authorizer');
+      for (const request of plan.requests) {
+        const answer: AuthzAnswer = await this.authorizer.authorize(request, identity);
+        this.#answers.push({
+          command: requestString(request),
+          permitted: answer.permitted,
+          ...answer.detail,
+        });
+        if (!answer.permitted) return this.#deny(answer.code ?? 'ERR_FC_NOT_AUTHORIZED');
+      }
+      this.#lap('authorize');
+      return undefined;
+    } catch (e) {
+      if (e instanceof ForceCommandError) return this.#deny(e.code, e);
+      return this.#deny('ERR_FC_INTERNAL', e);
+    }
+  }
 
-  try {
+  admit(): Identity | Outcome {
+    try {
+      return this.#checkIdentity();
+    } catch (e) {
+      if (e instanceof ForceCommandError) return this.#deny(e.code, e);
+      return this.#deny('ERR_FC_INTERNAL', e);
+    }
+  }
+
+  #checkIdentity(): Identity {
+    const deps = this.#deps;
     // Checked first, decided after identity: a hostile environment is refused whoever asks, but the
     // record should still say who.
     const hostile = hostileVariables(deps.env);
     const environmentError = () =>
       new ForceCommandError('ERR_FC_ENVIRONMENT', undefined, { detail: { variables: hostile } });
     try {
-      identity = readIdentity({
+      const clock = deps.clock;
+      this.#identity = readIdentity({
         account: deps.account,
         env: deps.env,
-        device: config.device,
-        ...(deps.clock === undefined ? {} : { nowSeconds: () => (deps.clock as () => number)() / 1000 }),
+        device: this.#config.device,
+        ...(clock === undefined ? {} : { nowSeconds: () => clock() / 1000 }),
         ...(deps.readAuthInfo === undefined ? {} : { readFile: deps.readAuthInfo }),
+        ...(deps.request === undefined
+          ? {}
+          : { session: { requestId: deps.request.id, tool: deps.request.tool } }),
       });
-      who = identity;
+      this.#who = this.#identity;
     } catch (e) {
       if (e instanceof ForceCommandError) {
         const partial = e.detail?.['partial'] as PartialIdentity | undefined;
-        if (partial !== undefined) who = partial;
+        if (partial !== undefined) this.#who = partial;
       }
       throw hostile.length === 0 ? e : environmentError();
     }
     if (hostile.length > 0) throw environmentError();
-    if (!config.accounts.includes(deps.account)) {
+    if (!this.#config.accounts.includes(deps.account)) {
       throw new ForceCommandError('ERR_FC_IDENTITY', undefined, {
         detail: { reason: 'account not in config.accounts' },
       });
     }
-    const checked = checkInput(rawCommand, config.limits.maxCommandLength);
-    plan = normalize(checked, {
+    return this.#identity;
+  }
+
+  /** Stages 1 and 2, and the allowlisted program's ownership. */
+  #checkCommand(): ExecutionPlan {
+    const config = this.#config;
+    const checked = checkInput(this.#rawCommand, config.limits.maxCommandLength);
+    this.#plan = normalize(checked, {
       executables: config.executables,
       cli: config.cli,
       wrappers: config.wrappers,
       maxCliCommands: config.limits.maxCliCommands,
     });
+    (this.#deps.checkExecutable ?? checkFileSafety)(this.#plan.file);
+    return this.#plan;
+  }
 
-    (deps.checkExecutable ?? checkFileSafety)(plan.file);
+  /** Stage 2b: the role's command grammar describes every request, or nothing is asked or run. */
+  async #checkGrammar(plan: ExecutionPlan): Promise<void> {
+    const file = this.#config.grammarFile;
+    if (file === undefined) {
+      this.#grammar = 'none';
+      return;
+    }
+    const grammars = await (this.#deps.loadGrammars ?? loadGrammars)(file);
+    this.#grammar =
+      (await checkGrammar(grammars, this.#deps.account, plan.requests, this.#deps.interfaces)) ?? 'none';
+  }
 
-    // Stage 2b: the role's command grammar describes every request, or nothing is asked or run.
-    if (config.grammarFile === undefined) {
-      grammar = 'none';
-    } else {
-      const grammars = await (deps.loadGrammars ?? loadGrammars)(config.grammarFile);
-      grammar = (await checkGrammar(grammars, deps.account, plan.requests, deps.interfaces)) ?? 'none';
+  /** Permitted: the record goes on disk first, then the program runs, then its completion record. */
+  async execute(): Promise<Outcome> {
+    const deps = this.#deps;
+    const plan = this.#plan as ExecutionPlan;
+    const identity = this.#identity as Identity;
+    const authorizer = this.authorizer as Authorizer;
+    try {
+      deps.audit.record(
+        {
+          event: 'decision',
+          ...this.#base(),
+          decision: 'permit',
+          stage: 'authorize',
+          duration_ms: this.#elapsed(),
+        },
+        `${prefixOf(this.#who)} PERMIT (${this.#authzLabel()}): ${this.#command}`,
+      );
+    } catch {
+      deps.stderr(clientMessage('ERR_FC_AUDIT'));
+      return { status: FC_ERRORS.ERR_FC_AUDIT.exit, code: 'ERR_FC_AUDIT' };
     }
 
-    // Stage 3: every request must be permitted; the first refusal decides.
-    authorizer = await deps.authorizer();
-    state.authorizer = authorizer;
-    for (const request of plan.requests) {
-      const answer: AuthzAnswer = await authorizer.authorize(request, identity);
-      answers.push({ command: requestString(request), permitted: answer.permitted, ...answer.detail });
-      if (!answer.permitted) return await deny(answer.code ?? 'ERR_FC_NOT_AUTHORIZED');
+    const taskId = randomBytes(8).toString('hex');
+    await authorizer.accountStart?.(plan.requests, identity, taskId);
+    const result: ExecuteResult = await execute(plan, {
+      spawn: deps.spawn,
+      timeoutMs: this.#config.limits.runTimeoutMs,
+      account: deps.account,
+      ...(deps.home === undefined ? {} : { home: deps.home }),
+      ...(deps.onStopSignal === undefined ? {} : { onStopSignal: deps.onStopSignal }),
+      ...(deps.output === undefined ? {} : { output: deps.output }),
+    });
+    let exitStatus = result.exitStatus;
+    let code: ForceCommandErrorCode | undefined;
+    if (result.spawnError !== undefined) code = 'ERR_FC_EXEC';
+    else if (result.timedOut) code = 'ERR_FC_TIMEOUT';
+    if (code !== undefined) {
+      exitStatus = FC_ERRORS[code].exit;
+      deps.stderr(clientMessage(code));
     }
-  } catch (e) {
-    if (e instanceof ForceCommandError) return await deny(e.code, e);
-    return await deny('ERR_FC_INTERNAL', e);
+    await authorizer.accountStop?.(plan.requests, identity, taskId, exitStatus);
+    this.#completed(exitStatus, result, code);
+    return {
+      status: exitStatus,
+      ...(code === undefined ? {} : { code }),
+      ...(result.signal === undefined ? {} : { signal: result.signal }),
+    };
   }
 
-  // Permitted: the record must be on disk before anything runs.
-  try {
-    deps.audit.record(
-      {
-        event: 'decision',
-        ...base(),
-        decision: 'permit',
-        stage: 'authorize',
-        duration_ms: Math.round((now() - started) * 10) / 10,
-      },
-      `${prefixOf(who)} PERMIT (${authzLabel()}): ${command}`,
-    );
-  } catch {
-    deps.stderr(clientMessage('ERR_FC_AUDIT'));
-    return FC_ERROR_CODES.ERR_FC_AUDIT.exit;
+  #completed(exitStatus: number, result: ExecuteResult, code: ForceCommandErrorCode | undefined): void {
+    try {
+      this.#deps.audit.record(
+        {
+          event: 'completed',
+          ...this.#base(),
+          decision: 'permit',
+          stage: 'execute',
+          exit_status: exitStatus,
+          ...(result.signal === undefined ? {} : { signal: result.signal }),
+          ...(code === undefined ? {} : { code }),
+          ...(result.spawnError === undefined ? {} : { spawn_error: result.spawnError }),
+          duration_ms: this.#elapsed(),
+        },
+        `${prefixOf(this.#who)} EXIT ${exitStatus}: ${this.#command}`,
+      );
+    } catch {
+      // The command already ran with its permit on record; the missing completion record is all we lose.
+    }
   }
-
-  const taskId = randomBytes(8).toString('hex');
-  await authorizer.accountStart?.(plan.requests, identity, taskId);
-  const result: ExecuteResult = await execute(plan, {
-    spawn: deps.spawn,
-    timeoutMs: config.limits.runTimeoutMs,
-    account: deps.account,
-    ...(deps.home === undefined ? {} : { home: deps.home }),
-    ...(deps.onStopSignal === undefined ? {} : { onStopSignal: deps.onStopSignal }),
-  });
-  let exitStatus = result.exitStatus;
-  let code: ForceCommandErrorCode | undefined;
-  if (result.spawnError !== undefined) code = 'ERR_FC_EXEC';
-  else if (result.timedOut) code = 'ERR_FC_TIMEOUT';
-  if (code !== undefined) {
-    exitStatus = FC_ERROR_CODES[code].exit;
-    deps.stderr(clientMessage(code));
-  }
-  await authorizer.accountStop?.(plan.requests, identity, taskId, exitStatus);
-  try {
-    deps.audit.record(
-      {
-        event: 'completed',
-        ...base(),
-        decision: 'permit',
-        stage: 'execute',
-        exit_status: exitStatus,
-        ...(result.signal === undefined ? {} : { signal: result.signal }),
-        ...(code === undefined ? {} : { code }),
-        ...(result.spawnError === undefined ? {} : { spawn_error: result.spawnError }),
-        duration_ms: Math.round((now() - started) * 10) / 10,
-      },
-      `${prefixOf(who)} EXIT ${exitStatus}: ${command}`,
-    );
-  } catch {
-    // The command already ran with its permit on record; the missing completion record is all we lose.
-  }
-  return exitStatus;
 }

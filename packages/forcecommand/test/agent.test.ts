@@ -15,7 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentRequest, type RunningAgent, startAgent } from '../src/agent.ts';
 import { agentSocketPath } from '../src/agent-protocol.ts';
-import { FC_ERROR_CODES } from '../src/errors.ts';
+import { FC_ERRORS } from '../src/errors.ts';
 import { buildBundle, type Harness, startSshd } from './sshd-harness.ts';
 
 const ACCOUNTS = ['net-viewer', 'net-operator', 'net-admin'] as const;
@@ -146,7 +146,7 @@ describe('the validator asks the agent; the agent asks TACACS+ with the role the
       });
 
       const refused = await h.ssh(account, 'ping -c 1 127.0.0.1');
-      expect(refused.code).toBe(account === 'net-admin' ? 0 : FC_ERROR_CODES.ERR_FC_NOT_AUTHORIZED.exit);
+      expect(refused.code).toBe(account === 'net-admin' ? 0 : FC_ERRORS.ERR_FC_NOT_AUTHORIZED.exit);
     },
   );
 
@@ -166,7 +166,7 @@ describe('fail closed: agent down, slow, or answering garbage', () => {
     try {
       useAgent();
       const r = await h.ssh('net-admin', 'ip addr show lo');
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_AUTHZ_UNAVAILABLE.exit);
       expect(r.stdout).toBe('');
       const d = h
         .auditRecords()
@@ -184,7 +184,7 @@ describe('fail closed: agent down, slow, or answering garbage', () => {
     delayMs = 1500;
     try {
       const r = await h.ssh('net-viewer', 'ip addr show lo');
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_AUTHZ_UNAVAILABLE.exit);
       expect(r.stdout).toBe('');
     } finally {
       delayMs = 0;
@@ -227,7 +227,7 @@ describe('fail closed: agent down, slow, or answering garbage', () => {
   ] as const)('denies when the agent answers %s', async (_name, behaviour) => {
     await brokenAgent(behaviour, async () => {
       const r = await h.ssh('net-operator', 'ip addr show lo');
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_AUTHZ_UNAVAILABLE.exit);
       expect(r.stdout).toBe('');
     });
   });

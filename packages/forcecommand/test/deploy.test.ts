@@ -177,6 +177,7 @@ describe('install', () => {
     expect(groups).toContain('frrvty');
   });
 
+  // Bundles and builds a snapshot: over 10 s on two shared cores at load ~25.
   it('builds a start-up snapshot and points ForceCommand at it when asked', () => {
     buildBundle();
     const r = installDevice({
@@ -202,7 +203,7 @@ describe('install', () => {
       r.configFile,
     ]).toString();
     expect(out).toContain('ok (device spine-a, local authorization)');
-  });
+  }, 60_000);
 
   it('check-config in the bundle says ok for an installed config and refuses an unsafe one', () => {
     buildBundle();
@@ -218,5 +219,5 @@ describe('install', () => {
     }
     chmodSync(cfg, 0o644);
     expect(code).toBe(1);
-  });
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FC_ERROR_CODES, type ForceCommandErrorCode } from '../src/errors.ts';
+import { FC_ERRORS, type ForceCommandErrorCode } from '../src/errors.ts';
 import { CONFIGS, runInProcess } from './helpers.ts';
 
 interface Input {
@@ -44,7 +44,7 @@ describe('golden fixtures', () => {
       if (expected.verdict === 'deny') {
         expect(decision?.['code']).toBe(expected.code);
         expect(decision?.['stage']).toBe(expected.stage);
-        expect(r.status).toBe(FC_ERROR_CODES[expected.code as ForceCommandErrorCode].exit);
+        expect(r.status).toBe(FC_ERRORS[expected.code as ForceCommandErrorCode].exit);
         expect(r.calls).toEqual([]);
         expect(r.stderr).toContain(`(${expected.code})`);
       } else {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FC_ERROR_CODES } from '../src/errors.ts';
+import { FC_ERRORS } from '../src/errors.ts';
 import { BASE_EXECUTABLES, buildBundle, groupGid, type Harness, startSshd } from './sshd-harness.ts';
 
 const FRR_INIT = '/usr/lib/frr/frrinit.sh';
@@ -130,13 +130,13 @@ describe('vtysh through the validator against FRR', () => {
       'net-operator',
       "vtysh -c 'configure terminal' -c 'router bgp 65000' -c 'bgp router-id 10.9.9.9'",
     );
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_NOT_AUTHORIZED.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_NOT_AUTHORIZED.exit);
     expect(vtyshDirect('show running-config')).toContain('bgp router-id 10.255.0.1');
   });
 
   it('refuses a newline-smuggled second command', async () => {
     const r = await h.ssh('net-admin', "vtysh -c 'show version\nconfigure terminal'");
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_METACHARACTER.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_METACHARACTER.exit);
   });
 
   it('lets an admin change the configuration with several -c, each authorized', async () => {
@@ -161,6 +161,6 @@ describe('vtysh through the validator against FRR', () => {
 
   it('refuses vtysh options that would reach another instance or file', async () => {
     const r = await h.ssh('net-admin', "vtysh -N other -c 'show version'");
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_VTYSH_OPTION.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_VTYSH_OPTION.exit);
   });
 });

@@ -6,7 +6,7 @@ import { createLogger } from '@netward/audit-context';
 import { commandString, decide, defaultPolicy, loadPolicy } from '@netward/policy';
 import { createTacacsServer } from '@netward/tacacs-plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientMessage, FC_ERROR_CODES } from '../src/errors.ts';
+import { clientMessage, FC_ERRORS } from '../src/errors.ts';
 import { BASE_EXECUTABLES, buildBundle, type Harness, PKG, startSshd } from './sshd-harness.ts';
 
 const KEY_ID = 'sid=grammarsess01,user=erin,req=grammarrequest0000001';
@@ -87,7 +87,7 @@ describe('issue 12 findings through sshd', () => {
         const r = await h.ssh(role, command);
         const decision = records(since).find((x) => x['event'] === 'decision');
         expect(decision?.['decision'], `${role}: ${command}`).toBe('permit');
-        expect(r.code).not.toBe(FC_ERROR_CODES.ERR_FC_NOT_AUTHORIZED.exit);
+        expect(r.code).not.toBe(FC_ERRORS.ERR_FC_NOT_AUTHORIZED.exit);
       }
     }
   }, 120_000);
@@ -100,7 +100,7 @@ describe('issue 12 findings through sshd', () => {
         if (!roles.includes(role)) continue;
         const since = h.auditRecords().length;
         const r = await h.ssh(role, command);
-        expect(r.code, `${role} ${finding}: ${r.stderr}`).toBe(FC_ERROR_CODES.ERR_FC_GRAMMAR.exit);
+        expect(r.code, `${role} ${finding}: ${r.stderr}`).toBe(FC_ERRORS.ERR_FC_GRAMMAR.exit);
         expect(r.code).toBe(115);
         expect(r.stderr).toBe(clientMessage('ERR_FC_GRAMMAR'));
         expect(r.stdout).toBe('');
@@ -160,7 +160,7 @@ describe('what each role may still do through sshd', () => {
       grammarFile: join(h.dir, 'no-such-grammar.json'),
     });
     const r = await h.ssh('net-viewer', 'ip addr show lo');
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_CONFIG.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_CONFIG.exit);
     expect(r.stdout).toBe('');
   });
 });

@@ -119,7 +119,11 @@ export function recordingSpawn(code = 0): { spawn: SpawnFunction; calls: SpawnCa
     calls.push({ file, args: [...args], options });
     const child = new EventEmitter() as unknown as ChildProcess;
     Object.defineProperty(child, 'pid', { value: 999_999 });
-    setImmediate(() => child.emit('exit', code, null));
+    setImmediate(() => {
+      child.emit('exit', code, null);
+      // With piped output (session mode) the validator waits for 'close', which follows 'exit'.
+      child.emit('close', code, null);
+    });
     return child;
   };
   return { spawn, calls };

@@ -4,7 +4,7 @@ import { defaultPolicy, generateCommands } from '@netward/policy';
 import { matchGrammar } from '@netward/policy/local-rules';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FC_ERROR_CODES } from '../src/errors.ts';
+import { FC_ERRORS } from '../src/errors.ts';
 import { CHILD_PATH } from '../src/execute.ts';
 import { ALLOWED_CHARACTERS, checkInput, splitWords } from '../src/input.ts';
 import { CONFIGS, DEFAULT_GRAMMARS, DEVICE_INTERFACES, runInProcess } from './helpers.ts';
@@ -89,8 +89,8 @@ describe('validator properties', () => {
           const record = r.audit.records[0]?.fields;
           expect(record?.['decision']).toBe(r.calls.length === 1 ? 'permit' : 'deny');
           if (r.calls.length === 0) {
-            const code = record?.['code'] as keyof typeof FC_ERROR_CODES;
-            expect(r.status).toBe(FC_ERROR_CODES[code].exit);
+            const code = record?.['code'] as keyof typeof FC_ERRORS;
+            expect(r.status).toBe(FC_ERRORS[code].exit);
           }
         },
       ),

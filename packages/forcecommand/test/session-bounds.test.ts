@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FC_ERROR_CODES } from '../src/errors.ts';
+import { FC_ERRORS } from '../src/errors.ts';
 import { buildBundle, type Harness, startSshd } from './sshd-harness.ts';
 
 const ACCOUNTS = ['net-viewer', 'net-operator', 'net-admin'] as const;
@@ -64,7 +64,7 @@ describe('the certificate bounds the connection, not only the login', () => {
 
         await sleep(Math.max(0, signedAt + 9_500 - Date.now()));
         const after = await h.ssh(account, 'ip addr show lo', { cert: key, sshOptions: mux });
-        expect(after.code).toBe(FC_ERROR_CODES.ERR_FC_CERT_EXPIRED.exit);
+        expect(after.code).toBe(FC_ERRORS.ERR_FC_CERT_EXPIRED.exit);
         expect(after.stdout).toBe('');
         expect(after.stderr).toContain('ERR_FC_CERT_EXPIRED');
         const last = decisions(h, `boundrequest00000000${i}`).at(-1);
@@ -183,7 +183,7 @@ describe('a widened AcceptEnv cannot steer node or the loader', () => {
         sendEnv: ['MCP_*', 'NODE_OPTIONS'],
       });
       expect(r.stdout).toBe('');
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_ENVIRONMENT.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_ENVIRONMENT.exit);
       expect(r.stderr).toContain('ERR_FC_ENVIRONMENT');
       const last = decisions(guarded, `boundrequest00000000${i}`).at(-1);
       expect(last).toMatchObject({
@@ -205,7 +205,7 @@ describe('a widened AcceptEnv cannot steer node or the loader', () => {
         env: { LD_PRELOAD: '/nonexistent/netward-test.so', GLIBC_TUNABLES: 'glibc.malloc.check=3' },
         sendEnv: ['MCP_*', 'LD_PRELOAD', 'GLIBC_TUNABLES'],
       });
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_ENVIRONMENT.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_ENVIRONMENT.exit);
       expect(r.stdout).toBe('');
       const last = decisions(guarded, `boundrequest00000000${i}`).at(-1);
       expect(((last?.['detail'] ?? {}) as { variables: string[] }).variables).toEqual(
@@ -221,7 +221,7 @@ describe('a widened AcceptEnv cannot steer node or the loader', () => {
       env: { NODE_OPTIONS: `--require ${payload}` },
       sendEnv: ['MCP_*', 'NODE_OPTIONS'],
     });
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_ENVIRONMENT.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_ENVIRONMENT.exit);
     // Why the installer puts the guard in front of node: this line is the attacker's code running.
     expect(r.stdout).toBe('PAYLOAD-RAN\n');
   });
@@ -258,7 +258,7 @@ describe('a refusal reaches syslog when the audit file cannot be written', () =>
     renameSync(h.auditFile, `${h.auditFile}.away`);
     try {
       const r = await h.ssh(account, command, { cert: key });
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUDIT.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_AUDIT.exit);
       expect(r.stdout).toBe('');
       for (let t = 0; t < 40 && got.length === 0; t++) await sleep(25);
       expect(got).toHaveLength(1);

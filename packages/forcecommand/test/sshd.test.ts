@@ -2,7 +2,7 @@
 // local rules and our TACACS+ server, the audit file written as the service account.
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { chmodSync, copyFileSync, renameSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createLogger } from '@netward/audit-context';
@@ -13,8 +13,9 @@ import {
   type TacacsServer,
 } from '@netward/tacacs-plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FC_ERROR_CODES } from '../src/errors.ts';
-import { buildBundle, type Harness, startSshd } from './sshd-harness.ts';
+import { buildSnapshot } from '../src/deploy.ts';
+import { FC_ERRORS } from '../src/errors.ts';
+import { buildBundle, type Harness, SNAPSHOT_SCRIPT, startSshd } from './sshd-harness.ts';
 
 const SNAPSHOT_KEY_ID = 'sid=snapsession01,user=dave,req=snaprequest000000001';
 
@@ -78,7 +79,7 @@ describe('through sshd with local rules', () => {
   it('denies a command the role may not run, with the stage and code, and runs nothing', async () => {
     h.writeConfig({});
     const r = await h.ssh('net-viewer', 'ping -c 1 127.0.0.1');
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_NOT_AUTHORIZED.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_NOT_AUTHORIZED.exit);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('ERR_FC_NOT_AUTHORIZED');
     expect(r.stderr).not.toContain('ping');
@@ -90,20 +91,20 @@ describe('through sshd with local rules', () => {
   it('denies shell metacharacters before anything else', async () => {
     h.writeConfig({});
     const r = await h.ssh('net-admin', 'echo hi; id');
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_METACHARACTER.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_METACHARACTER.exit);
     expect(r.stdout).toBe('');
   });
 
   it('denies an interactive shell', async () => {
     h.writeConfig({});
     const r = await h.ssh('net-admin', '');
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_EMPTY.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_EMPTY.exit);
   });
 
   it('denies when MCP_USER disagrees with the certificate Key ID', async () => {
     h.writeConfig({});
     const r = await h.ssh('net-viewer', 'ip addr show lo', { env: { MCP_USER: 'mallory' } });
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_IDENTITY.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_IDENTITY.exit);
     expect(r.stdout).toBe('');
     const d = lastDecision(h.auditRecords());
     expect(d).toMatchObject({ decision: 'deny', code: 'ERR_FC_IDENTITY', user: 'bob' });
@@ -114,7 +115,7 @@ describe('through sshd with local rules', () => {
     const bad = await h.ssh('net-viewer', 'ip addr show lo', {
       env: { MCP_REQUEST_ID: 'zzzzzzzzzzzzzzzzzzzzzz' },
     });
-    expect(bad.code).toBe(FC_ERROR_CODES.ERR_FC_IDENTITY.exit);
+    expect(bad.code).toBe(FC_ERRORS.ERR_FC_IDENTITY.exit);
     const good = await h.ssh('net-viewer', 'ip addr show lo', {
       env: { MCP_USER: 'bob', MCP_SID: SID, MCP_REQUEST_ID: REQ, MCP_TOOL: 'show_interfaces' },
     });
@@ -129,7 +130,7 @@ describe('through sshd with local rules', () => {
     h.writeConfig({});
     const key = h.sign({ keyId: 'bob@laptop', principals: ['net-viewer'], serial: 7, name: 'odd' });
     const r = await h.ssh('net-viewer', 'ip addr show lo', { cert: key });
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_IDENTITY.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_IDENTITY.exit);
   });
 
   it('denies before running when the audit file cannot be written', async () => {
@@ -137,7 +138,7 @@ describe('through sshd with local rules', () => {
     renameSync(h.auditFile, `${h.auditFile}.away`);
     try {
       const r = await h.ssh('net-admin', 'echo must-not-run');
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUDIT.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_AUDIT.exit);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain('ERR_FC_AUDIT');
     } finally {
@@ -149,7 +150,7 @@ describe('through sshd with local rules', () => {
     h.writeConfig({});
     chmodSync(h.configFile, 0o666);
     const r = await h.ssh('net-admin', 'echo must-not-run');
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_CONFIG.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_CONFIG.exit);
     expect(r.stdout).toBe('');
   });
 
@@ -159,7 +160,7 @@ describe('through sshd with local rules', () => {
     chmodSync(copy, 0o777);
     h.writeConfig({ executables: { echo: { path: copy } } });
     const r = await h.ssh('net-admin', 'echo must-not-run');
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_CONFIG.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_CONFIG.exit);
     expect(r.stdout).toBe('');
     chmodSync(copy, 0o755);
     const ok = await h.ssh('net-admin', 'echo may-run');
@@ -172,7 +173,7 @@ describe('through sshd with local rules', () => {
     h.writeConfig({ limits: { runTimeoutMs: 300, maxCommandLength: 1024, maxCliCommands: 8 } });
     const started = Date.now();
     const r = await h.ssh('net-admin', 'sleep 30');
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_TIMEOUT.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_TIMEOUT.exit);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(h.auditRecords().at(-1)).toMatchObject({
       event: 'completed',
@@ -192,7 +193,7 @@ describe('through sshd with local rules', () => {
       });
       const r = await h.ssh('net-operator', `vtysh -c 'configure terminal'`);
       // vtysh is not on this test's allowlist: refused in stage 2, still a record.
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_NOT_EXECUTABLE.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_NOT_EXECUTABLE.exit);
       for (let i = 0; i < 40 && got.length === 0; i++) await new Promise((res) => setTimeout(res, 25));
       expect(got).toHaveLength(1);
       // authpriv (10) * 8 + warning (4) = 84
@@ -299,7 +300,7 @@ describe('through sshd with TACACS+', () => {
   it('denies what the server refuses (FAIL)', async () => {
     h.writeConfig(tacacs(port));
     const r = await h.ssh('net-operator', 'ip addr show lo');
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_NOT_AUTHORIZED.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_NOT_AUTHORIZED.exit);
     expect(r.stdout).toBe('');
     const d = lastDecision(h.auditRecords());
     expect(d?.['msg']).toContain('DENY (TACACS+)');
@@ -314,7 +315,7 @@ describe('through sshd with TACACS+', () => {
     await dead.close();
     h.writeConfig(tacacs(deadPort));
     const r = await h.ssh('net-viewer', 'ip addr show lo');
-    expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_AUTHZ_UNAVAILABLE.exit);
     expect(r.stdout).toBe('');
   });
 
@@ -323,7 +324,7 @@ describe('through sshd with TACACS+', () => {
     delayMs = 2000;
     try {
       const r = await h.ssh('net-viewer', 'ip addr show lo');
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_AUTHZ_UNAVAILABLE.exit);
       expect(r.stdout).toBe('');
     } finally {
       delayMs = 0;
@@ -340,7 +341,7 @@ describe('through sshd with TACACS+', () => {
     try {
       h.writeConfig(tacacs(otherPort));
       const r = await h.ssh('net-viewer', 'ip addr show lo');
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_AUTHZ_UNAVAILABLE.exit);
       expect(r.stdout).toBe('');
     } finally {
       await other.close();
@@ -356,7 +357,7 @@ describe('through sshd with TACACS+', () => {
     try {
       h.writeConfig(tacacs((garbage.address() as AddressInfo).port));
       const r = await h.ssh('net-viewer', 'ip addr show lo');
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_AUTHZ_UNAVAILABLE.exit);
       expect(r.stdout).toBe('');
     } finally {
       garbage.close();
@@ -368,7 +369,7 @@ describe('through sshd with TACACS+', () => {
     chmodSync(h.keyFile, 0o644);
     try {
       const r = await h.ssh('net-viewer', 'ip addr show lo');
-      expect(r.code).toBe(FC_ERROR_CODES.ERR_FC_CONFIG.exit);
+      expect(r.code).toBe(FC_ERRORS.ERR_FC_CONFIG.exit);
     } finally {
       chmodSync(h.keyFile, 0o640);
     }
@@ -392,9 +393,9 @@ describe('through sshd, ForceCommand started from a node start-up snapshot', () 
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('127.0.0.1');
     const denied = await s.ssh('net-viewer', "vtysh -c 'configure terminal'");
-    expect(denied.code).toBe(FC_ERROR_CODES.ERR_FC_NOT_EXECUTABLE.exit);
+    expect(denied.code).toBe(FC_ERRORS.ERR_FC_NOT_EXECUTABLE.exit);
     const mismatch = await s.ssh('net-operator', 'ping -c 1 127.0.0.1', { env: { MCP_USER: 'mallory' } });
-    expect(mismatch.code).toBe(FC_ERROR_CODES.ERR_FC_IDENTITY.exit);
+    expect(mismatch.code).toBe(FC_ERRORS.ERR_FC_IDENTITY.exit);
     const records = s.auditRecords();
     expect(records.map((r) => [r['event'], r['decision'], r['code']])).toEqual([
       ['decision', 'permit', undefined],
@@ -406,6 +407,35 @@ describe('through sshd, ForceCommand started from a node start-up snapshot', () 
       '[net-viewer/dave/cert:99/sid:snapsession01/req:snaprequest000000001] PERMIT (local rules): ip addr show lo',
     );
   });
+  it('skips parsing local rules the snapshot was built with, only while the file has that exact text', async () => {
+    s.writeConfig({});
+    const answer = (r: Record<string, unknown> | undefined) =>
+      (r?.['authz'] as { answers: Record<string, unknown>[] } | undefined)?.answers[0]?.['rules_parsed'];
+    const run = async () => {
+      const before = s.auditRecords().length;
+      const r = await s.ssh('net-viewer', 'ip addr show lo');
+      expect(r.code).toBe(0);
+      return answer(s.auditRecords()[before]);
+    };
+    // Built without a config (startSshd): parsed from the file.
+    expect(await run()).toBe('file');
+    buildSnapshot({
+      node: '/usr/bin/node',
+      snapshotScript: SNAPSHOT_SCRIPT,
+      blob: join(s.dir, 'forcecommand.blob'),
+      config: s.configFile,
+    });
+    expect(await run()).toBe('snapshot');
+    // Any change to the rules file's text: parsed from the file again, the change in force.
+    const text = readFileSync(s.rulesFile, 'utf8');
+    writeFileSync(s.rulesFile, `${text}\n`);
+    try {
+      expect(await run()).toBe('file');
+    } finally {
+      writeFileSync(s.rulesFile, text);
+    }
+  }, 60_000);
+
   it('asks TACACS+ from the snapshot: permit, deny, wrong key, a fresh session id per command', async () => {
     const seen: ServerAuthorizationRequest[] = [];
     const server = createTacacsServer({
@@ -441,7 +471,7 @@ describe('through sshd, ForceCommand started from a node start-up snapshot', () 
       const second = await s.ssh('net-viewer', 'ip route show');
       expect(second.code).toBe(0);
       const refused = await s.ssh('net-operator', 'ip addr show lo');
-      expect(refused.code).toBe(FC_ERROR_CODES.ERR_FC_NOT_AUTHORIZED.exit);
+      expect(refused.code).toBe(FC_ERRORS.ERR_FC_NOT_AUTHORIZED.exit);
       expect(seen.map((r) => [r.user, r.cmd, r.args])).toEqual([
         ['net-viewer', 'ip', ['addr', 'show', 'lo']],
         ['net-viewer', 'ip', ['route', 'show']],
@@ -453,7 +483,7 @@ describe('through sshd, ForceCommand started from a node start-up snapshot', () 
       expect(new Set(seen.map((r) => r.sessionId)).size).toBe(3);
       s.writeConfig(tacacs(otherPort));
       const wrongKey = await s.ssh('net-viewer', 'ip addr show lo');
-      expect(wrongKey.code).toBe(FC_ERROR_CODES.ERR_FC_AUTHZ_UNAVAILABLE.exit);
+      expect(wrongKey.code).toBe(FC_ERRORS.ERR_FC_AUTHZ_UNAVAILABLE.exit);
       expect(wrongKey.stdout).toBe('');
       const decisions = s.auditRecords().filter((r) => r['event'] === 'decision');
       expect(decisions.slice(-4).map((r) => r['msg'])).toEqual([

@@ -14,8 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditSink } from '../src/audit.ts';
 import { readSharedKey, readTacacsAnswer } from '../src/authorize.ts';
 import { checkFileSafety, parseConfigText, validateConfig } from '../src/config.ts';
-import { clientMessage, FC_ERROR_CODES, type ForceCommandError } from '../src/errors.ts';
+import { clientMessage, FC_ERRORS, type ForceCommandError } from '../src/errors.ts';
 import { readIdentity } from '../src/identity.ts';
+import { preparsed } from '../src/preparsed.ts';
 import { formatSyslog } from '../src/syslog.ts';
 import { warmUp } from '../src/warm-up.ts';
 import { authInfo, certLine, REQ, runInProcess, SID } from './helpers.ts';
@@ -31,9 +32,9 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe('error catalogue', () => {
   it('gives every code a distinct exit status and a client message without detail', () => {
-    const exits = Object.values(FC_ERROR_CODES).map((e) => e.exit);
+    const exits = Object.values(FC_ERRORS).map((e) => e.exit);
     expect(new Set(exits).size).toBe(exits.length);
-    for (const code of Object.keys(FC_ERROR_CODES) as (keyof typeof FC_ERROR_CODES)[]) {
+    for (const code of Object.keys(FC_ERRORS) as (keyof typeof FC_ERRORS)[]) {
       expect(clientMessage(code)).toMatch(
         new RegExp(`^netward: denied at [a-z]+: [^\\n]+ \\(${code}\\)\\n$`),
       );
@@ -42,9 +43,9 @@ describe('error catalogue', () => {
 
   it('documents every code in the README table', () => {
     const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
-    for (const [code, e] of Object.entries(FC_ERROR_CODES)) {
+    for (const [code, e] of Object.entries(FC_ERRORS)) {
       // The formatter pads table cells.
-      expect(readme).toMatch(new RegExp(`\\| ${e.exit} +\\| \`${code}\` +\\|`));
+      expect(readme).toMatch(new RegExp(`\\| \`${code}\` +\\| ${e.exit} +\\|`));
     }
   });
 });
@@ -175,7 +176,7 @@ describe('identity', () => {
       'netward: denied at grammar: command not permitted by the policy grammar (ERR_FC_GRAMMAR)\n',
     );
     const failing = await runInProcess({ command: 'show version', role: 'net-viewer', auditFails: true });
-    expect(failing.status).toBe(FC_ERROR_CODES.ERR_FC_AUDIT.exit);
+    expect(failing.status).toBe(FC_ERRORS.ERR_FC_AUDIT.exit);
     expect(failing.calls).toEqual([]);
   });
 });
@@ -357,5 +358,32 @@ describe('snapshot warm-up', () => {
   it('runs a permit, a policy deny and a stage-1 deny in memory, and the TACACS+ codec, without throwing', async () => {
     // warmUp throws when a command ends otherwise than expected, which would fail the snapshot build.
     await expect(warmUp()).resolves.toBeUndefined();
+  });
+});
+
+describe('per-stage timings (issue 12: where a command spends its time)', () => {
+  it('records milliseconds per stage in the decision record, for a permit and a refusal', async () => {
+    const permit = await runInProcess({ command: 'ip addr show lo', role: 'net-viewer' });
+    expect(permit.status).toBe(0);
+    const permitted = permit.audit.records.find((r) => r.fields['event'] === 'decision')?.fields;
+    const timings = permitted?.['timings'] as Record<string, number>;
+    expect(Object.keys(timings)).toEqual(['identity', 'normalize', 'grammar', 'authorizer', 'authorize']);
+    for (const v of Object.values(timings)) expect(v).toBeGreaterThanOrEqual(0);
+    const refusal = await runInProcess({ command: 'ip addr; id', role: 'net-viewer' });
+    const refused = refusal.audit.records.find((r) => r.fields['event'] === 'decision')?.fields;
+    // Refused at stage 1: only the stages that ran are timed.
+    expect(Object.keys(refused?.['timings'] as object)).toEqual(['identity']);
+  });
+});
+
+describe('files parsed into the snapshot (preparsed.ts)', () => {
+  it('gives the parsed value back only for byte-identical text', () => {
+    const cache = preparsed<{ n: number }>();
+    const value = { n: 1 };
+    expect(cache.get('{"version":1}')).toBeUndefined();
+    cache.set('{"version":1}', value);
+    expect(cache.get('{"version":1}')).toBe(value);
+    expect(cache.get('{"version":1}\n')).toBeUndefined();
+    expect(cache.get('{"version":2}')).toBeUndefined();
   });
 });

@@ -8,10 +8,15 @@
  *                   to a second sshd whose ForceCommand just runs it (no certificate, no validator)
  *
  * Prints; asserts nothing. Needs root. Uses a lab at $NETWARD_BENCH_LAB (already up), or brings up
- * its own in /var/lib/netward-lab-bench (prefix b-, 10.252.0.0/24, ports 9550-9552) and takes it down.
+ * its own in /var/lib/netward-lab-bench (prefix b-, 10.252.0.0/24, ports 9550-9552) and takes it down;
+ * NETWARD_BENCH_DIR, _PREFIX, _NET and _PORT_BASE change those, so that two benches can run side by side.
+ *
+ * The throughput part (issue 16) prints each mode's calls/s against the baseline's in the same run,
+ * with the goals (session mode >= 3x, per-call >= 0.8x, zero errors), and where the time went: the MCP
+ * server's steps and the device validators' own time (their records' duration_ms).
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client as SshClient } from 'ssh2';
@@ -172,7 +177,7 @@ async function throughput(
   workers: number,
   seconds: number,
   fn: (worker: number, i: number) => Promise<number>,
-): Promise<{ rate: number; p50: number; p95: number }> {
+): Promise<Throughput> {
   const deadline = performance.now() + seconds * 1000;
   const times: number[] = [];
   let errors = 0;
@@ -193,7 +198,49 @@ async function throughput(
   console.log(
     `  ${label.padEnd(34)} ${rate.toFixed(1).padStart(6)} calls/s  p50 ${ms(pct(times, 50)).padStart(9)}  p95 ${ms(pct(times, 95)).padStart(9)}  errors ${errors}`,
   );
-  return { rate, p50: pct(times, 50), p95: pct(times, 95) };
+  return { rate, p50: pct(times, 50), p95: pct(times, 95), errors };
+}
+
+interface Throughput {
+  readonly rate: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly errors: number;
+}
+
+/** duration_ms of the device validators' decision and completed records since `since`. */
+function validatorSince(layout: LabLayout, since: string): StepTimes {
+  const out: Record<string, number[]> = { 'validator decision': [], 'validator completed': [] };
+  for (const file of readdirSync(layout.paths.logs)) {
+    if (!file.startsWith('forcecommand-') || !file.endsWith('.jsonl')) continue;
+    for (const line of readFileSync(join(layout.paths.logs, file), 'utf8').split('\n')) {
+      if (!line.includes('"duration_ms"')) continue;
+      const r = JSON.parse(line) as { time: string; event?: string; duration_ms?: number };
+      if (r.time < since || typeof r.duration_ms !== 'number') continue;
+      if (r.event === 'decision') out['validator decision']?.push(r.duration_ms);
+      if (r.event === 'completed') out['validator completed']?.push(r.duration_ms);
+    }
+  }
+  return out;
+}
+
+function printSteps(columns: readonly [string, StepTimes][]): void {
+  const names = [
+    'exchange',
+    'key',
+    'sign',
+    'connect',
+    'exec',
+    'server total',
+    'validator decision',
+    'validator completed',
+  ];
+  console.log(`    ${'step (p50 / p95 ms)'.padEnd(20)} ${columns.map(([l]) => l.padStart(18)).join(' ')}`);
+  const cell = (v: number[] | undefined) =>
+    v?.length ? `${pct(v, 50).toFixed(1)} / ${pct(v, 95).toFixed(1)}` : '-';
+  for (const s of names) {
+    console.log(`    ${s.padEnd(20)} ${columns.map(([, t]) => cell(t[s]).padStart(18)).join(' ')}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -202,13 +249,18 @@ async function main(): Promise<void> {
     return;
   }
   const external = process.env['NETWARD_BENCH_LAB'];
-  const dir = external ?? '/var/lib/netward-lab-bench';
+  const dir = external ?? process.env['NETWARD_BENCH_DIR'] ?? '/var/lib/netward-lab-bench';
   let layout: LabLayout;
   if (external) {
     layout = loadLab(external);
   } else {
     console.log(`lab bench: bringing up a bench lab in ${dir} ...`);
-    layout = await labUp({ dir, prefix: 'b-', mgmtNet: '10.252.0', portBase: 9550 });
+    layout = await labUp({
+      dir,
+      prefix: process.env['NETWARD_BENCH_PREFIX'] ?? 'b-',
+      mgmtNet: process.env['NETWARD_BENCH_NET'] ?? '10.252.0',
+      portBase: Number(process.env['NETWARD_BENCH_PORT_BASE'] ?? 9550),
+    });
   }
   try {
     const baseline = await startBaseline(layout);
@@ -231,7 +283,7 @@ async function main(): Promise<void> {
     const bob = await agentFor(layout, 'bob');
     let since = new Date().toISOString();
     const perCall = await sequential('MCP per-call mode', CALLS, () => mcpCall(bob, 'spine-a'));
-    const perCallSteps = stepsSince(layout, since);
+    const perCallSteps = { ...stepsSince(layout, since), ...validatorSince(layout, since) };
     await bob.close();
 
     writeMcpConfig(layout, { sessionMode: true });
@@ -239,7 +291,7 @@ async function main(): Promise<void> {
     const bobS = await agentFor(layout, 'bob');
     since = new Date().toISOString();
     const session = await sequential('MCP session mode', CALLS, () => mcpCall(bobS, 'spine-a'));
-    const sessionSteps = stepsSince(layout, since);
+    const sessionSteps = { ...stepsSince(layout, since), ...validatorSince(layout, since) };
     await bobS.close();
 
     console.log('\n  ratio to the baseline (p50):');
@@ -253,29 +305,29 @@ async function main(): Promise<void> {
       `    session mode  / baseline reused   ${(pct(session, 50) / pct(baseReused, 50)).toFixed(2)}x`,
     );
 
-    console.log('\n  per-step breakdown, as the MCP server logged it (p50 / p95, ms):');
-    const stepNames = ['exchange', 'key', 'sign', 'connect', 'exec', 'server total'];
-    console.log(`    ${'step'.padEnd(14)} ${'per-call'.padStart(18)} ${'session'.padStart(18)}`);
-    for (const s of stepNames) {
-      const a = perCallSteps[s] ?? [];
-      const b = sessionSteps[s] ?? [];
-      const cell = (v: number[]) => (v.length ? `${pct(v, 50).toFixed(1)} / ${pct(v, 95).toFixed(1)}` : '-');
-      console.log(`    ${s.padEnd(14)} ${cell(a).padStart(18)} ${cell(b).padStart(18)}`);
-    }
+    console.log('\n  per-step breakdown, as the MCP server and the validators logged it:');
+    printSteps([
+      ['per-call', perCallSteps],
+      ['session', sessionSteps],
+    ]);
     console.log('    (session mode: exchange/key/sign/connect only when a certificate is (re)issued)');
 
     console.log(
       `\nlab bench: throughput, ${AGENTS} concurrent agents across ${devices.join(', ')}, ${THROUGHPUT_SECONDS} s each`,
     );
     const users = ['alice', 'bob', 'carol'];
+    const rates: Record<string, Throughput> = {};
+    const steps: [string, StepTimes][] = [];
     for (const sessionMode of [false, true]) {
       writeMcpConfig(layout, { sessionMode });
       await restartService(layout, 'mcp-server');
       const agents = await Promise.all(
         Array.from({ length: AGENTS }, (_, i) => agentFor(layout, users[i % 3] as string)),
       );
+      const label = sessionMode ? 'session' : 'per-call';
+      const from = new Date().toISOString();
       try {
-        await throughput(
+        rates[label] = await throughput(
           sessionMode ? 'MCP session mode' : 'MCP per-call mode',
           AGENTS,
           THROUGHPUT_SECONDS,
@@ -284,8 +336,26 @@ async function main(): Promise<void> {
       } finally {
         await Promise.all(agents.map((a) => a.close()));
       }
+      steps.push([label, { ...stepsSince(layout, from), ...validatorSince(layout, from) }]);
     }
-    await throughput('baseline (spine-a only)', AGENTS, THROUGHPUT_SECONDS, () => baselineCall(baseline));
+    const baseRate = await throughput('baseline (spine-a only)', AGENTS, THROUGHPUT_SECONDS, () =>
+      baselineCall(baseline),
+    );
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    console.log(`\n  throughput ratio to the baseline (load average ${load}):`);
+    for (const [label, goal] of [
+      ['session', 3],
+      ['per-call', 0.8],
+    ] as const) {
+      const r = rates[label] as Throughput;
+      const ratio = r.rate / baseRate.rate;
+      const met = ratio >= goal && r.errors === 0 && baseRate.errors === 0 ? 'met' : 'NOT met';
+      console.log(
+        `    ${`${label} / baseline`.padEnd(22)} ${ratio.toFixed(2)}x  (goal >= ${goal}x, zero errors: ${met}; errors ${r.errors})`,
+      );
+    }
+    console.log('\n  where the time went under load (throughput runs):');
+    printSteps(steps);
   } finally {
     await stopService(layout.paths.run, 'bench-baseline-sshd');
     writeMcpConfig(layout, { sessionMode: layout.options.sessionMode });

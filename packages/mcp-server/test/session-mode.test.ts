@@ -19,6 +19,7 @@ describe('SessionPool (unit, fake connections)', () => {
         return open;
       },
       exec: async () => ({ exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false }),
+      request: async () => ({ exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false }),
       close: () => {
         if (open) closed.push(Date.now());
         open = false;
@@ -173,10 +174,11 @@ describe('session mode through the app and a real sshd', () => {
     expect(second.serial).toBe(first.serial);
     expect(second.timings['exchange']).toBeUndefined();
     expect(h.idp.exchanges.length - exchangesBefore).toBe(1);
-    // The device is sent the certificate's request id (its Key ID's req=), which the validator checks;
-    // the audit line keeps this call's own request id and names the one the device saw.
+    // Each call reaches the device with its own request id (a framed request on the session channel);
+    // the certificate, its issue and the SSH login carry the request id of the call that obtained it,
+    // which the audit line names as device_request_id.
     expect(first.output).toContain(`req=${first.end['request_id']}`);
-    expect(second.output).toContain(`req=${first.end['request_id']}`);
+    expect(second.output).toContain(`req=${second.end['request_id']}`);
     expect(second.end['request_id']).not.toBe(first.end['request_id']);
     expect(second.end['device_request_id']).toBe(first.end['request_id']);
     expect(h.sshd.log()).toContain(`req=${first.end['request_id']} (serial ${first.serial})`);
@@ -193,6 +195,19 @@ describe('session mode through the app and a real sshd', () => {
     const third = await call(bob);
     expect(third.timings['reused']).toBe(0);
     expect(third.serial).not.toBe(first.serial);
+  });
+
+  it('parallel calls on one certificate reach the device each with its own request id', async () => {
+    const token = await h.idp.mint({ net_role: 'net-viewer', sid: 'parallel-session-1' });
+    // More calls than session channels per connection (5): the rest wait for a free channel.
+    const calls = await Promise.all(Array.from({ length: 7 }, () => call(token)));
+    const seen = calls.map((c) => /req=(\S+)/.exec(c.output)?.[1]);
+    expect(new Set(seen).size).toBe(7);
+    // Each id the device saw is the request id of a call that ended with output: one call, one id.
+    const ends = new Map(logs.events('tool_call_end').map((e) => [e['request_id'], e]));
+    const serials = seen.map((id) => ends.get(id)?.['cert_serial']);
+    expect(serials.every((s) => s !== undefined)).toBe(true);
+    expect(new Set(serials).size).toBe(1);
   });
 
   it('never runs a command on a certificate past its expiry', () => {

@@ -111,6 +111,7 @@ function selfScript(v: Values): string {
   return v.script ?? (process.argv[1] as string);
 }
 
+// long: one flat dispatch over the operator's commands, each a few lines of argument reading
 export async function runAdmin(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'help' || command === '--help') {

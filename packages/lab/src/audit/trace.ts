@@ -163,7 +163,9 @@ function directRecords(events: readonly AuditEvent[], requestId: string) {
   const ambiguousWith = new Set<string>();
   let ambiguous = 0;
   for (const e of [...own, ...borrowed]) {
-    if (!deviceSide(e) || e.requestId === undefined || !certIds.has(e.requestId)) continue;
+    // A device record under this call's own id is this call's: the session-mode validator records each
+    // framed request's id. Only records under the certificate's id (older validators) are ambiguous.
+    if (!deviceSide(e) || e.requestId === undefined || !deviceIds.has(e.requestId)) continue;
     const others = otherWindows.filter(([, w]) => inWindow(e, w)).map(([id]) => id);
     if (others.length > 0) {
       ambiguous++;

@@ -169,6 +169,7 @@ export async function runOverSsh(
     return { connection, certSerial: serial, certRequestId: call.requestId, validBefore };
   });
   try {
+    // The certificate (and so its issue and the SSH login) belongs to the call that obtained it.
     if (session.certRequestId !== call.requestId) call.deviceRequestId = session.certRequestId;
     timings['reused'] = reused ? 1 : 0;
     call.ctx = withFields(call.ctx, { certSerial: session.certSerial });
@@ -178,7 +179,10 @@ export async function runOverSsh(
     }
     const t = performance.now();
     try {
-      return await session.connection.exec(command, {
+      // A framed request on a session channel: the device records this call's own request id.
+      return await session.connection.request(command, {
+        requestId: call.requestId,
+        ...(call.ctx.tool === undefined ? {} : { tool: call.ctx.tool }),
         env: envFor(session.certRequestId),
         timeoutMs: limits.execTimeoutMs,
         maxOutputBytes: limits.maxOutputBytes,

@@ -7,6 +7,8 @@ import { Client, type ClientChannel, type ConnectConfig, type PublicKeyAuthMetho
 import { McpServerError } from '../errors.ts';
 import { type HostKeyPolicy, verifyHostKey } from './host-key.ts';
 import { certificateAuthKey, ED25519, ED25519_CERT, type EphemeralKey } from './keys.ts';
+import { CappedBuffer } from './output.ts';
+import { type RequestOptions, SessionChannels } from './session-channel.ts';
 
 export interface ConnectOptions {
   readonly host: string;
@@ -50,7 +52,10 @@ export interface ExecResult {
 }
 
 export interface DeviceConnection {
+  /** Per-call mode: one exec channel, one validator, one command. */
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
+  /** Session mode: the command as a framed request on a long-lived session channel (session-channel.ts). */
+  request(command: string, options: RequestOptions): Promise<ExecResult>;
   close(): void;
   /** False once the connection closed or failed. */
   readonly usable: boolean;
@@ -94,13 +99,60 @@ export async function connectDevice(options: ConnectOptions): Promise<DeviceConn
     },
   };
 
-  // OpenSSH's MaxSessions (default 10) caps the channels open at once on one connection; beyond
-  // it sshd refuses the channel. Calls sharing a session-mode connection queue for a slot instead, the
-  // wait counting against their time limit.
   const maxChannels = options.maxChannels ?? DEFAULT_MAX_CHANNELS;
+  const limitedExec = channelLimiter(client, maxChannels);
+
+  return new Promise<DeviceConnection>((resolve, reject) => {
+    const fail = (err: Error & { level?: Level }) => {
+      client.removeAllListeners('ready');
+      client.end();
+      if (hostKeyError) return reject(hostKeyError);
+      reject(classifyConnectError(err));
+    };
+    client.once('error', fail);
+    client.once('ready', () => {
+      client.removeListener('error', fail);
+      open = true;
+      // Later errors (the device going away) close the connection; pending execs see 'close'.
+      client.on('error', () => {
+        open = false;
+      });
+      const sessions = new SessionChannels(client, maxChannels);
+      client.once('close', () => {
+        open = false;
+        sessions.closeAll();
+      });
+      resolve({
+        get usable() {
+          return open;
+        },
+        exec: (command, execOptions) => limitedExec(command, execOptions),
+        request: (command, requestOptions) => sessions.request(command, requestOptions),
+        close: () => {
+          open = false;
+          sessions.closeAll();
+          client.end();
+        },
+      });
+    });
+    try {
+      client.connect(config);
+    } catch (cause) {
+      reject(new McpServerError('ERR_MCP_SSH_CONNECT', 'invalid SSH connection settings', { cause }));
+    }
+  });
+}
+
+// OpenSSH's MaxSessions (default 10) caps the channels open at once on one connection; beyond it sshd
+// refuses the channel. Calls sharing a connection queue for a slot instead, the wait counting against
+// their time limit.
+function channelLimiter(
+  client: Client,
+  maxChannels: number,
+): (command: string, execOptions: ExecOptions) => Promise<ExecResult> {
   let active = 0;
   const waiting: (() => void)[] = [];
-  const limitedExec = async (command: string, execOptions: ExecOptions): Promise<ExecResult> => {
+  return async (command: string, execOptions: ExecOptions): Promise<ExecResult> => {
     const deadline = Date.now() + execOptions.timeoutMs;
     if (active >= maxChannels) {
       await new Promise<void>((resolveSlot, rejectSlot) => {
@@ -129,42 +181,6 @@ export async function connectDevice(options: ConnectOptions): Promise<DeviceConn
       waiting.shift()?.();
     }
   };
-
-  return new Promise<DeviceConnection>((resolve, reject) => {
-    const fail = (err: Error & { level?: Level }) => {
-      client.removeAllListeners('ready');
-      client.end();
-      if (hostKeyError) return reject(hostKeyError);
-      reject(classifyConnectError(err));
-    };
-    client.once('error', fail);
-    client.once('ready', () => {
-      client.removeListener('error', fail);
-      open = true;
-      // Later errors (the device going away) close the connection; pending execs see 'close'.
-      client.on('error', () => {
-        open = false;
-      });
-      client.once('close', () => {
-        open = false;
-      });
-      resolve({
-        get usable() {
-          return open;
-        },
-        exec: (command, execOptions) => limitedExec(command, execOptions),
-        close: () => {
-          open = false;
-          client.end();
-        },
-      });
-    });
-    try {
-      client.connect(config);
-    } catch (cause) {
-      reject(new McpServerError('ERR_MCP_SSH_CONNECT', 'invalid SSH connection settings', { cause }));
-    }
-  });
 }
 
 function classifyConnectError(err: Error & { level?: Level }): McpServerError {
@@ -247,29 +263,4 @@ function runExec(client: Client, command: string, options: ExecOptions): Promise
       settle(new McpServerError('ERR_MCP_SSH_EXEC', 'could not open an exec channel', { cause }));
     }
   });
-}
-
-/** Keeps the first `limit` bytes; counts the rest so the caller knows output was cut. */
-class CappedBuffer {
-  readonly #limit: number;
-  readonly #chunks: Buffer[] = [];
-  #kept = 0;
-  truncated = false;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  push(chunk: Buffer): void {
-    const room = this.#limit - this.#kept;
-    if (chunk.length > room) this.truncated = true;
-    if (room <= 0) return;
-    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.#chunks.push(part);
-    this.#kept += part.length;
-  }
-
-  text(): string {
-    return Buffer.concat(this.#chunks).toString('utf8');
-  }
 }

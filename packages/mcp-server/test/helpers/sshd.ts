@@ -91,6 +91,8 @@ export interface StartSshdOptions {
 const DEFAULT_FORCE_COMMAND = `#!/bin/sh
 # Test stand-in for the validator: shows what arrived.
 account=$(id -un)
+# Session mode: each framed request runs this script again, with the frame's command and request id.
+if [ "$SSH_ORIGINAL_COMMAND" = netward-session ]; then exec /usr/bin/node "$0.session.cjs" "$0"; fi
 case "$SSH_ORIGINAL_COMMAND" in
   deny*) echo "DENY: $SSH_ORIGINAL_COMMAND" >&2; exit 13 ;;
   sleep*|*192.0.2.99*) sleep 5; exit 0 ;;
@@ -104,6 +106,44 @@ esac
 echo "cmd=$SSH_ORIGINAL_COMMAND"
 echo "user=$MCP_USER sid=$MCP_SID req=$MCP_REQUEST_ID tool=$MCP_TOOL"
 echo "account=$account"
+`;
+
+/**
+ * The session side of the stand-in (the validator's framing, @netward/forcecommand/session-protocol,
+ * written out for /usr/bin/node): READY, then per REQUEST the stand-in script's output as STDOUT and
+ * STDERR frames and an EXIT frame. The real validator's session mode is tested in packages/forcecommand
+ * and through the lab.
+ */
+const SESSION_STAND_IN = `'use strict';
+const { spawn } = require('node:child_process');
+const frame = (type, body) => {
+  const b = Buffer.from(body);
+  const h = Buffer.alloc(5);
+  h.writeUInt32BE(b.length + 1, 0);
+  h.writeUInt8(type, 4);
+  return Buffer.concat([h, b]);
+};
+process.stdout.write(frame(5, '{"version":1}'));
+let buf = Buffer.alloc(0);
+let busy = Promise.resolve();
+process.stdin.on('data', (chunk) => {
+  buf = Buffer.concat([buf, chunk]);
+  while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+    const len = buf.readUInt32BE(0);
+    const req = JSON.parse(buf.subarray(5, 4 + len).toString());
+    buf = buf.subarray(4 + len);
+    busy = busy.then(() => new Promise((done) => {
+      const env = { ...process.env, SSH_ORIGINAL_COMMAND: req.command, MCP_REQUEST_ID: req.id, MCP_TOOL: req.tool ?? '' };
+      const child = spawn('/bin/sh', [process.argv[2]], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (d) => process.stdout.write(frame(2, d)));
+      child.stderr.on('data', (d) => process.stdout.write(frame(3, d)));
+      child.on('close', (code) => {
+        process.stdout.write(frame(4, JSON.stringify({ id: req.id, exit: code ?? 1 })));
+        done();
+      });
+    }));
+  }
+});
 `;
 
 export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFixture> {
@@ -139,6 +179,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
   mkdirSync(p('principals'));
   for (const role of ROLES) writeFileSync(p(`principals/${role}`), `${role}\n`, { mode: 0o644 });
   writeFileSync(p('force.sh'), options.forceCommand ?? DEFAULT_FORCE_COMMAND, { mode: 0o755 });
+  writeFileSync(p('force.sh.session.cjs'), SESSION_STAND_IN, { mode: 0o644 });
   const port = await freePort();
   writeFileSync(
     p('sshd_config'),
