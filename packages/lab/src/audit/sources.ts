@@ -304,11 +304,12 @@ export function readLabEvents(logDir: string): AuditEvent[] {
     const fc = /^forcecommand-(.+)\.jsonl$/.exec(name);
     const agent = /^agent-(.+)\.log$/.exec(name);
     const sshd = /^sshd-(.+)\.log$/.exec(name);
+    // Replicas (`--replicas 2`) log to <service>-<n>.log beside the first one's <service>.log.
+    const replica = /^(mcp-server|ca-broker|tacacs)(?:-\d+)?\.log$/.exec(name)?.[1];
     if (name === 'idp.log') events.push(...readJsonLog(file, 'idp'));
     else if (name === 'keycloak.log') events.push(...readKeycloakLog(readLines(file), file));
-    else if (name === 'mcp-server.log') events.push(...readJsonLog(file, 'mcp-server'));
-    else if (name === 'ca-broker.log') events.push(...readJsonLog(file, 'ca-broker'));
-    else if (name === 'tacacs.log') events.push(...readJsonLog(file, 'tacacs-server'));
+    else if (replica !== undefined)
+      events.push(...readJsonLog(file, replica === 'tacacs' ? 'tacacs-server' : replica));
     else if (name === 'syslog.jsonl') events.push(...readJsonLog(file, 'syslog'));
     else if (agent) events.push(...readJsonLog(file, 'forcecommand-agent', agent[1] as string));
     else if (fc) events.push(...readJsonLog(file, 'forcecommand', fc[1]));

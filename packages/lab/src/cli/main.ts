@@ -27,6 +27,8 @@ options of up:
                      Keycloak and OpenBao (downloaded once into .cache/stack/; needs Java 17+)
   --policy NAME      default (command grammars) or design (the design's tac_plus-ng profiles,
                      exactly: unsafe, for comparison; see packages/policy/README.md)
+  --replicas 1|2     2: two TACACS+ servers, and two CA brokers and two MCP servers behind HAProxy
+                     on the broker's and MCP server's usual ports (their own: N+3 to N+6)
 `;
 
 function labDir(values: { dir?: string | undefined }): string {
@@ -135,6 +137,7 @@ function parseLabArgs(args: string[]) {
       'session-mode': { type: 'boolean' },
       policy: { type: 'string' },
       stack: { type: 'string' },
+      replicas: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -177,6 +180,9 @@ async function runCommand(
         ...(values['session-mode'] ? { sessionMode: true } : {}),
         ...(values.policy !== undefined ? { policy: values.policy as LabOptions['policy'] } : {}),
         ...(values.stack !== undefined ? { stack: values.stack as LabOptions['stack'] } : {}),
+        ...(values.replicas !== undefined
+          ? { replicas: int(values.replicas, 'replicas') as LabOptions['replicas'] }
+          : {}),
       };
       const t0 = Date.now();
       const layout = await labUp(options, printProgress());

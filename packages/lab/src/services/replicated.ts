@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LabLayout } from '../layout.ts';
+import { programPath, programPathLazy } from '../system/packages.ts';
+import { httpOk, tcpOpen } from '../system/probe.ts';
+import {
+  behindProxy,
+  HAPROXY,
+  replicaConfigFile,
+  replicaIndexes,
+  replicaLog,
+  replicaName,
+  replicaPort,
+  replicaUrl,
+} from '../topology/replicas.ts';
+import { haproxySpec } from './haproxy.ts';
+import type { ServiceSpec } from './supervisor.ts';
+
+function labProgram(): string {
+  return programPath('lab', 'cli.js');
+}
+
+function tacacsSpec(layout: LabLayout, index: number): ServiceSpec {
+  const name = replicaName('tacacs', index);
+  const log = replicaLog(layout, 'tacacs', index);
+  const ready = () => tcpOpen(layout.hostMgmtAddress, replicaPort(layout, 'tacacs', index));
+  if (layout.options.tacacs === 'tac_plus-ng') {
+    return {
+      name,
+      command: 'tac_plus-ng',
+      args: [join(layout.paths.config, 'tac_plus-ng.cfg')],
+      env: { NETWARD_TACACS_KEY: readFileSync(layout.paths.tacacsKey, 'utf8').trim() },
+      log,
+      ready,
+    };
+  }
+  return {
+    name,
+    command: process.execPath,
+    args: [labProgram(), 'serve-tacacs', '--config', replicaConfigFile(layout, 'tacacs', index)],
+    log,
+    ready,
+  };
+}
+
+function brokerSpec(layout: LabLayout, index: number): ServiceSpec {
+  return {
+    name: replicaName('ca-broker', index),
+    command: process.execPath,
+    args: [
+      programPathLazy('ca-broker', 'netward-ca-broker.js'),
+      'serve',
+      '--config',
+      replicaConfigFile(layout, 'ca-broker', index),
+    ],
+    log: replicaLog(layout, 'ca-broker', index),
+    ready: () => httpOk(`${replicaUrl(layout, 'ca-broker', index)}/readyz`),
+  };
+}
+
+function mcpSpec(layout: LabLayout, index: number): ServiceSpec {
+  return {
+    name: replicaName('mcp-server', index),
+    command: process.execPath,
+    args: [
+      programPathLazy('mcp-server', 'netward-mcp-server.js'),
+      'serve',
+      '--config',
+      replicaConfigFile(layout, 'mcp-server', index),
+    ],
+    log: replicaLog(layout, 'mcp-server', index),
+    ready: () =>
+      httpOk(`${replicaUrl(layout, 'mcp-server', index)}/.well-known/oauth-protected-resource/mcp`),
+  };
+}
+
+/**
+ * The TACACS+ servers, CA brokers and MCP servers of a lab, one of each or two (`--replicas 2`), and
+ * with two the HAProxy in front of the brokers and MCP servers.
+ */
+export function replicatedSpecs(layout: LabLayout): Record<string, ServiceSpec> {
+  const specs: Record<string, ServiceSpec> = {};
+  for (const i of replicaIndexes(layout)) {
+    specs[replicaName('tacacs', i)] = tacacsSpec(layout, i);
+    specs[replicaName('ca-broker', i)] = brokerSpec(layout, i);
+    specs[replicaName('mcp-server', i)] = mcpSpec(layout, i);
+  }
+  if (behindProxy(layout)) specs[HAPROXY] = haproxySpec(layout);
+  return specs;
+}
