@@ -21,6 +21,7 @@ import {
   traceRequest,
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downStaleLabs } from './stale-labs.ts';
 
 const RUN = process.pid % 1000;
 const ROOT = '/var/lib/netward-lab-replicas-e2e-';
@@ -32,26 +33,6 @@ const OPTIONS = {
   portBase: 12_000 + (process.pid % 1_000) * 7,
   replicas: 2 as const,
 };
-
-/** Labs of earlier runs whose process is gone (an interrupted run). */
-async function downStaleLabs(): Promise<void> {
-  const { readdirSync } = await import('node:fs');
-  for (const name of readdirSync('/var/lib')) {
-    const full = `/var/lib/${name}`;
-    if (!full.startsWith(ROOT)) continue;
-    const pid = Number(full.slice(ROOT.length));
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = pid !== process.pid;
-    } catch {
-      alive = false;
-    }
-    if (alive) continue;
-    await labDown(full).catch(() => undefined);
-    rmSync(full, { recursive: true, force: true });
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -152,7 +133,7 @@ describe('native lab with replicas behind HAProxy', () => {
 
   beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error('the end-to-end lab needs root');
-    await downStaleLabs();
+    await downStaleLabs(ROOT);
     layout = await labUp(OPTIONS);
     up = true;
   }, 600_000);

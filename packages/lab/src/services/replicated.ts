@@ -43,34 +43,20 @@ function tacacsSpec(layout: LabLayout, index: number): ServiceSpec {
   };
 }
 
-function brokerSpec(layout: LabLayout, index: number): ServiceSpec {
+/** A broker or MCP server replica: its built program, `serve --config <its file>`, ready on its own port. */
+function httpSpec(layout: LabLayout, service: 'ca-broker' | 'mcp-server', index: number): ServiceSpec {
+  const readyPath = service === 'ca-broker' ? '/readyz' : '/.well-known/oauth-protected-resource/mcp';
   return {
-    name: replicaName('ca-broker', index),
+    name: replicaName(service, index),
     command: process.execPath,
     args: [
-      programPathLazy('ca-broker', 'netward-ca-broker.js'),
+      programPathLazy(service, `netward-${service}.js`),
       'serve',
       '--config',
-      replicaConfigFile(layout, 'ca-broker', index),
+      replicaConfigFile(layout, service, index),
     ],
-    log: replicaLog(layout, 'ca-broker', index),
-    ready: () => httpOk(`${replicaUrl(layout, 'ca-broker', index)}/readyz`),
-  };
-}
-
-function mcpSpec(layout: LabLayout, index: number): ServiceSpec {
-  return {
-    name: replicaName('mcp-server', index),
-    command: process.execPath,
-    args: [
-      programPathLazy('mcp-server', 'netward-mcp-server.js'),
-      'serve',
-      '--config',
-      replicaConfigFile(layout, 'mcp-server', index),
-    ],
-    log: replicaLog(layout, 'mcp-server', index),
-    ready: () =>
-      httpOk(`${replicaUrl(layout, 'mcp-server', index)}/.well-known/oauth-protected-resource/mcp`),
+    log: replicaLog(layout, service, index),
+    ready: () => httpOk(`${replicaUrl(layout, service, index)}${readyPath}`),
   };
 }
 
@@ -82,8 +68,8 @@ export function replicatedSpecs(layout: LabLayout): Record<string, ServiceSpec> 
   const specs: Record<string, ServiceSpec> = {};
   for (const i of replicaIndexes(layout)) {
     specs[replicaName('tacacs', i)] = tacacsSpec(layout, i);
-    specs[replicaName('ca-broker', i)] = brokerSpec(layout, i);
-    specs[replicaName('mcp-server', i)] = mcpSpec(layout, i);
+    specs[replicaName('ca-broker', i)] = httpSpec(layout, 'ca-broker', i);
+    specs[replicaName('mcp-server', i)] = httpSpec(layout, 'mcp-server', i);
   }
   if (behindProxy(layout)) specs[HAPROXY] = haproxySpec(layout);
   return specs;
