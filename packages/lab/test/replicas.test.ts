@@ -8,7 +8,7 @@ import { serviceOrder } from '../src/lab.ts';
 import { labLayout } from '../src/layout.ts';
 import { brokerConfigObject, forcecommandConfigObject, mcpConfigObject } from '../src/services/configs.ts';
 import { HAPROXY_BINARY, renderHaproxyConfig } from '../src/services/haproxy.ts';
-import { replicaNames, replicaPort } from '../src/topology/replicas.ts';
+import { describeReplicas, replicaNames, replicaPort } from '../src/topology/replicas.ts';
 
 const listenPort = (o: Record<string, unknown>) => (o['listen'] as { port: number }).port;
 
@@ -52,6 +52,10 @@ describe('lab replicas', () => {
       { host: '10.255.0.1', port: 50 },
     ]);
     expect(replicaNames(l, 'tacacs')).toEqual(['tacacs', 'tacacs-2']);
+    expect(describeReplicas(l)).toBe(
+      'HAProxy → CA brokers on :9403, 9404, MCP servers on :9405, 9406; TACACS+ on :49, 50',
+    );
+    expect(describeReplicas(labLayout())).toBeUndefined();
   });
 
   it('refuses replicas it cannot run', () => {

@@ -153,6 +153,7 @@ async function runCommand(
   switch (command) {
     case 'up': {
       const { labUp } = await import('../lab.ts');
+      const { describeReplicas } = await import('../topology/replicas.ts');
       const tacacs = values.tacacs;
       if (tacacs !== undefined && tacacs !== 'embedded' && tacacs !== 'tac_plus-ng') {
         throw new LabError('ERR_LAB_USAGE', '--tacacs must be embedded or tac_plus-ng');
@@ -202,6 +203,8 @@ async function runCommand(
       console.log(
         `  TACACS+     ${layout.hostMgmtAddress}:${layout.options.tacacsPort} (${layout.options.tacacs})`,
       );
+      const replicas = describeReplicas(layout);
+      if (replicas !== undefined) console.log(`  replicas    ${replicas}`);
       console.log(
         `  syslog      ${layout.hostMgmtAddress}:${layout.options.syslogPort} udp+tcp → ${layout.paths.syslogOut}`,
       );

@@ -72,3 +72,13 @@ export function withReplicas(layout: LabLayout, order: readonly string[]): strin
   }
   return out;
 }
+
+/** One line for `up`'s summary: where the replicas behind the usual addresses listen. */
+export function describeReplicas(layout: LabLayout): string | undefined {
+  if (!behindProxy(layout)) return undefined;
+  const ports = (service: Replicated) =>
+    replicaIndexes(layout)
+      .map((i) => replicaPort(layout, service, i))
+      .join(', ');
+  return `HAProxy → CA brokers on :${ports('ca-broker')}, MCP servers on :${ports('mcp-server')}; TACACS+ on :${ports('tacacs')}`;
+}
