@@ -239,6 +239,11 @@ describe('native lab with replicas behind HAProxy', () => {
           e.summary.startsWith('PERMIT'),
       );
       expect(permits.length).toBeLessThanOrEqual(1);
+      // Its trace says what happened instead of claiming a complete chain.
+      const chain = traceRequest(readLabEvents(layout.paths.logs), start?.requestId as string);
+      expect(chain.inconsistent).toContain(
+        'the MCP server logged the start of the call but not its end (it stopped mid-call?)',
+      );
       // The agent's next call is served by the other replica, on the same client: nothing to re-initialise.
       const next = await bob.call('show_bgp_summary', { device: 'spine-a' });
       expect(next.ok).toBe(true);
