@@ -6,16 +6,21 @@
  * may fail and every call's audit trail must be complete. Then an MCP server is killed with a call in
  * flight: the agent gets an error, never an answer, and the call is not sent a second time.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type Agent,
   type AuditEvent,
   agentFor,
+  exchangeForBroker,
   isComplete,
   type LabLayout,
   labDown,
   labUp,
+  loginAs,
   readLabEvents,
   serviceChildPid,
   traceRequest,
@@ -205,7 +210,51 @@ describe('native lab with replicas behind HAProxy', () => {
       new Set(events.filter((e) => e.component === c && e.time >= since).map(replicaOf));
     expect(components('ca-broker')).toEqual(new Set(['ca-broker', 'ca-broker-2']));
     expect(components('tacacs-server')).toEqual(new Set(['tacacs', 'tacacs-2']));
+    const perReplica = (c: string) => {
+      const n: Record<string, number> = {};
+      for (const e of events)
+        if (e.component === c && e.time >= since && e.requestId !== undefined)
+          n[replicaOf(e)] = (n[replicaOf(e)] ?? 0) + 1;
+      return n;
+    };
+    console.info(
+      `replicas load run: ${load.calls.length} calls, none failed; records per replica:`,
+      perReplica('mcp-server'),
+      perReplica('ca-broker'),
+      perReplica('tacacs-server'),
+    );
   }, 300_000);
+
+  it('one exchanged token sent to both brokers at once yields one certificate: the replay cache is shared', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'replicas-key-'));
+    try {
+      const key = join(dir, 'id');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+      const publicKey = readFileSync(`${key}.pub`, 'utf8').trim();
+      const login = await loginAs(layout, 'bob');
+      for (let round = 0; round < 5; round++) {
+        const token = await exchangeForBroker(layout, login.accessToken);
+        const answers = await Promise.all(
+          [3, 4].map(async (k) => {
+            const res = await fetch(`http://127.0.0.1:${layout.options.portBase + k}/v1/ssh/sign`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+              body: JSON.stringify({
+                public_key: publicKey,
+                request_id: randomBytes(16).toString('base64url'),
+                device: 'spine-a',
+              }),
+            });
+            const body = (await res.json()) as { certificate?: string; error?: { code?: string } };
+            return body.certificate !== undefined ? 'certificate' : body.error?.code;
+          }),
+        );
+        expect(answers.sort()).toEqual(['ERR_CA_TOKEN_REPLAYED', 'certificate']);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('an MCP server killed with a call in flight: the agent gets an error, the call is never sent twice', async () => {
     const bob = await agentFor(layout, 'bob');
