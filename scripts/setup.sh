@@ -13,7 +13,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # docker-compose, chromium, the independent TACACS+ clients, and Java 17 and pip for
 # `netward-lab up --stack keycloak` (Keycloak and OpenBao are downloaded, pinned and verified, into
 # .cache/stack/ on first use); the lab itself needs none of them).
-DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl)
+# HAProxy balances the lab's replicated brokers and MCP servers (`netward-lab up --replicas 2`).
+DEBS=(openssh-server openssh-client frr iproute2 iputils-ping traceroute procps psmisc ca-certificates openssl haproxy)
 DEBS+=(${NETWARD_EXTRA_DEBS:-})
 missing=()
 for p in "${DEBS[@]}"; do

@@ -27,6 +27,8 @@ import {
   writeSyslogConfig,
   writeTacacsConfig,
 } from './services/configs.ts';
+import { HAPROXY_BINARY, writeHaproxyConfig } from './services/haproxy.ts';
+import { replicatedSpecs } from './services/replicated.ts';
 import {
   childPid,
   type ServiceSpec,
@@ -52,6 +54,7 @@ import {
   writeFrrConfig,
 } from './topology/frr.ts';
 import { createNetwork, destroyNetwork, networkStatus } from './topology/network.ts';
+import { behindProxy, withReplicas } from './topology/replicas.ts';
 import {
   devicePaths,
   renderSshdConfig,
@@ -121,8 +124,9 @@ function requireRoot(): void {
   }
 }
 
-function requirePeers(): void {
+function requirePeers(layout: LabLayout): void {
   const missing = [
+    ...(behindProxy(layout) ? [[HAPROXY_BINARY, 'haproxy']] : []),
     ['/usr/sbin/sshd', 'openssh-server'],
     ['/usr/bin/ssh-keygen', 'openssh-client'],
     ['/usr/lib/frr/frrinit.sh', 'frr'],
@@ -285,7 +289,6 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
       log: join(logs, 'syslog-receiver.log'),
       ready: () => tcpOpen(layout.hostMgmtAddress, layout.options.syslogPort),
     },
-    tacacs: tacacsSpec(layout),
     idp: {
       name: 'idp',
       command: node,
@@ -293,30 +296,8 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
       log: join(logs, 'idp.log'),
       ready: () => httpOk(`${layout.urls.idp}/.well-known/openid-configuration`),
     },
-    'ca-broker': {
-      name: 'ca-broker',
-      command: node,
-      args: [
-        programPathLazy('@netward/ca-broker', 'netward-ca-broker'),
-        'serve',
-        '--config',
-        FILES.brokerConfig(layout),
-      ],
-      log: join(logs, 'ca-broker.log'),
-      ready: () => httpOk(`${layout.urls.broker}/readyz`),
-    },
-    'mcp-server': {
-      name: 'mcp-server',
-      command: node,
-      args: [
-        programPathLazy('@netward/mcp-server', 'netward-mcp-server'),
-        'serve',
-        '--config',
-        FILES.mcpConfig(layout),
-      ],
-      log: join(logs, 'mcp-server.log'),
-      ready: () => httpOk(`${layout.urls.mcpBase}/.well-known/oauth-protected-resource/mcp`),
-    },
+    // TACACS+, CA broker and MCP server: one of each, or two (and HAProxy) with --replicas 2.
+    ...replicatedSpecs(layout),
   };
   if (layout.options.stack === 'keycloak') {
     delete specs['idp'];
@@ -337,28 +318,6 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
   return specs;
 }
 
-function tacacsSpec(layout: LabLayout): ServiceSpec {
-  const log = join(layout.paths.logs, 'tacacs.log');
-  const ready = () => tcpOpen(layout.hostMgmtAddress, layout.options.tacacsPort);
-  if (layout.options.tacacs === 'tac_plus-ng') {
-    return {
-      name: 'tacacs',
-      command: 'tac_plus-ng',
-      args: [join(layout.paths.config, 'tac_plus-ng.cfg')],
-      env: { NETWARD_TACACS_KEY: readFileSync(layout.paths.tacacsKey, 'utf8').trim() },
-      log,
-      ready,
-    };
-  }
-  return {
-    name: 'tacacs',
-    command: process.execPath,
-    args: [labProgram(), 'serve-tacacs', '--config', FILES.tacacsConfig(layout)],
-    log,
-    ready,
-  };
-}
-
 /** Order of start; `down` stops in parallel. */
 export const SERVICE_ORDER = ['syslog', 'tacacs', 'idp', 'ca-broker', 'mcp-server'] as const;
 /** With `--stack keycloak`: Keycloak before OpenBao (its JWT auth reads Keycloak's keys). */
@@ -372,7 +331,7 @@ export const KEYCLOAK_SERVICE_ORDER = [
 ] as const;
 
 export function serviceOrder(layout: LabLayout): readonly string[] {
-  return layout.options.stack === 'keycloak' ? KEYCLOAK_SERVICE_ORDER : SERVICE_ORDER;
+  return withReplicas(layout, layout.options.stack === 'keycloak' ? KEYCLOAK_SERVICE_ORDER : SERVICE_ORDER);
 }
 
 async function writeTacPlusNgConfig(layout: LabLayout): Promise<void> {
@@ -423,10 +382,10 @@ export async function labUp(
   progress: Progress = quiet,
 ): Promise<LabLayout> {
   requireRoot();
-  requirePeers();
   const { selfCheck: _selfCheck, ...labOptions } = options;
   const dir = checkLabDir(labOptions.dir ?? DEFAULT_OPTIONS.dir);
   const layout = labLayout(await mergeSavedOptions({ ...labOptions, dir }));
+  requirePeers(layout);
   // Build outputs are checked before anything changes on the machine.
   labProgram();
   programPath('@netward/ca-broker', 'netward-ca-broker');
@@ -480,6 +439,7 @@ export async function labUp(
     writeMcpConfig(layout);
     writeTacacsConfig(layout);
     writeSyslogConfig(layout);
+    if (behindProxy(layout)) writeHaproxyConfig(layout);
     if (layout.options.tacacs === 'tac_plus-ng') await writeTacPlusNgConfig(layout);
     return policy;
   });

@@ -58,6 +58,11 @@ export interface LabOptions {
    * vault backend, both downloaded from their registries on first use (src/stack/).
    */
   readonly stack: 'embedded' | 'keycloak';
+  /**
+   * How many TACACS+ servers, CA brokers and MCP servers run: 1 (default), or 2 with the brokers and
+   * MCP servers behind HAProxy on the lab's usual ports (src/services/replicas.ts).
+   */
+  readonly replicas: 1 | 2;
 }
 
 export const DEFAULT_LAB_DIR = '/var/lib/netward-lab';
@@ -74,6 +79,7 @@ export const DEFAULT_OPTIONS: LabOptions = Object.freeze({
   sessionMode: false,
   policy: 'default',
   stack: 'embedded',
+  replicas: 1,
 });
 
 export interface DeviceLink {
@@ -197,6 +203,15 @@ export function validateOptions(options: LabOptions): LabOptions {
   }
   if (options.stack !== 'embedded' && options.stack !== 'keycloak') {
     throw new LabError('ERR_LAB_CONFIG', 'stack must be embedded or keycloak');
+  }
+  if (options.replicas !== 1 && options.replicas !== 2) {
+    throw new LabError('ERR_LAB_CONFIG', 'replicas must be 1 or 2');
+  }
+  if (options.replicas === 2 && (options.stack !== 'embedded' || options.tacacs !== 'embedded')) {
+    throw new LabError('ERR_LAB_CONFIG', 'replicas 2 runs with the embedded stack and TACACS+ server only');
+  }
+  if (options.replicas === 2 && (options.portBase > 65529 || options.tacacsPort > 65534)) {
+    throw new LabError('ERR_LAB_CONFIG', 'replicas 2 needs portBase+6 and tacacsPort+1 below 65536');
   }
   return options;
 }

@@ -295,7 +295,9 @@ export function readLabEvents(logDir: string): AuditEvent[] {
     const fc = /^forcecommand-(.+)\.jsonl$/.exec(name);
     const agent = /^agent-(.+)\.log$/.exec(name);
     const sshd = /^sshd-(.+)\.log$/.exec(name);
-    if (JSON_LOGS.has(name)) events.push(...readJsonLog(file));
+    // Replicas (`--replicas 2`) log to <service>-<n>.log beside the first one's <service>.log.
+    const replica = /^(?:mcp-server|ca-broker|tacacs)-\d+\.log$/.test(name);
+    if (JSON_LOGS.has(name) || replica) events.push(...readJsonLog(file));
     else if (name === 'keycloak.log') events.push(...readKeycloakLog(readLines(file), file));
     else if (agent) events.push(...readJsonLog(file, agent[1] as string));
     else if (fc) events.push(...readJsonLog(file, fc[1]));

@@ -27,6 +27,8 @@ options of up:
                      Keycloak and OpenBao (downloaded once into .cache/stack/; needs Java 17+)
   --policy NAME      default (command grammars) or design (the design's tac_plus-ng profiles,
                      exactly: unsafe, for comparison; see packages/policy/README.md)
+  --replicas 1|2     2: two TACACS+ servers, and two CA brokers and two MCP servers behind HAProxy
+                     on the broker's and MCP server's usual ports (their own: N+3 to N+6)
 `;
 
 function labDir(values: { dir?: string | undefined }): string {
@@ -132,6 +134,7 @@ function parseLabArgs(args: string[]) {
       'session-mode': { type: 'boolean' },
       policy: { type: 'string' },
       stack: { type: 'string' },
+      replicas: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -212,6 +215,9 @@ async function commandUp(dir: string, values: LabArgs): Promise<number> {
     ...(values['session-mode'] ? { sessionMode: true } : {}),
     ...(values.policy !== undefined ? { policy: values.policy as LabOptions['policy'] } : {}),
     ...(values.stack !== undefined ? { stack: values.stack as LabOptions['stack'] } : {}),
+    ...(values.replicas !== undefined
+      ? { replicas: int(values.replicas, 'replicas') as LabOptions['replicas'] }
+      : {}),
   };
   const t0 = Date.now();
   const layout = await labUp(options, printProgress());
@@ -235,6 +241,9 @@ async function printUp(layout: LabLayout, dir: string): Promise<void> {
   console.log(
     `  TACACS+     ${layout.hostMgmtAddress}:${layout.options.tacacsPort} (${layout.options.tacacs})`,
   );
+  const { describeReplicas } = await import('../topology/replicas.ts');
+  const replicas = describeReplicas(layout);
+  if (replicas !== undefined) console.log(`  replicas    ${replicas}`);
   console.log(
     `  syslog      ${layout.hostMgmtAddress}:${layout.options.syslogPort} udp+tcp → ${layout.paths.syslogOut}`,
   );

@@ -4,6 +4,7 @@ import { readJsonLog } from '../audit/sources.ts';
 import { restartService, startLabService, stopLabService } from '../lab.ts';
 import type { LabLayout } from '../layout.ts';
 import { writeMcpConfig } from '../services/configs.ts';
+import { replicaNames } from '../topology/replicas.ts';
 import { type AgentSession, connectAgent, loginAs, type ToolOutcome } from './client.ts';
 
 /** One row of the demo's table. */
@@ -57,14 +58,17 @@ export async function requestIdOf(
   const fromError = toolError(o).request_id;
   if (fromError) return fromError;
   for (let i = 0; i < 30; i++) {
-    const found = readJsonLog(join(layout.paths.logs, 'mcp-server.log')).filter(
-      (e) =>
-        e.event === 'tool_call_end' &&
-        e.time >= o.startedAt &&
-        e.user === match.user &&
-        e.tool === match.tool &&
-        (match.device === undefined || e.device === match.device),
-    );
+    const found = replicaNames(layout, 'mcp-server')
+      .flatMap((name) => readJsonLog(join(layout.paths.logs, `${name}.log`)))
+      .filter(
+        (e) =>
+          e.event === 'tool_call_end' &&
+          e.time >= o.startedAt &&
+          e.user === match.user &&
+          e.tool === match.tool &&
+          (match.device === undefined || e.device === match.device),
+      )
+      .sort((a, b) => a.time.localeCompare(b.time));
     if (found.length > 0) return found.at(-1)?.requestId;
     await new Promise((r) => setTimeout(r, 100));
   }

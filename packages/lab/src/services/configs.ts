@@ -9,6 +9,7 @@ import type { DeviceLayout, LabLayout } from '../layout.ts';
 import { stackEndpoints, stackSite } from '../stack/site.ts';
 import { packageFile } from '../system/packages.ts';
 import { agentSocketDir } from '../topology/agent.ts';
+import { behindProxy, replicaConfigFile, replicaIndexes, replicaPort } from '../topology/replicas.ts';
 import { devicePaths } from '../topology/sshd.ts';
 
 /** The validators' group (forcecommand's default `accountGroup`). */
@@ -112,11 +113,18 @@ export function writeIdpConfig(layout: LabLayout, policy: Policy): void {
   });
 }
 
+/** One file per broker (`--replicas`): they differ only in the port they listen on. */
 export function writeBrokerConfig(layout: LabLayout): void {
-  writeJson(FILES.brokerConfig(layout), brokerConfigObject(layout));
+  for (const i of replicaIndexes(layout))
+    writeJson(replicaConfigFile(layout, 'ca-broker', i), brokerConfigObject(layout, i));
 }
 
-export function brokerConfigObject(layout: LabLayout): Record<string, unknown> {
+/**
+ * Every broker of a lab shares the CA keys and the replay cache (the local backend's default,
+ * `state/ca/replay`: one O_EXCL file per token, so one token yields one certificate across brokers).
+ * The rate limit is per broker process.
+ */
+export function brokerConfigObject(layout: LabLayout, replica = 1): Record<string, unknown> {
   if (layout.options.stack === 'keycloak') {
     // The compose lab's broker configuration, rendered for this lab's site (one source), plus the
     // lab's policy file and the benchmark's rate limit.
@@ -127,7 +135,7 @@ export function brokerConfigObject(layout: LabLayout): Record<string, unknown> {
     };
   }
   return {
-    listen: { host: '127.0.0.1', port: layout.ports.broker },
+    listen: { host: '127.0.0.1', port: replicaPort(layout, 'ca-broker', replica) },
     token: {
       issuer: layout.urls.idp,
       audience: brokerAudience(layout),
@@ -151,11 +159,21 @@ export interface McpConfigOptions {
   readonly sessionMode?: boolean;
 }
 
-export function mcpConfigObject(layout: LabLayout, options: McpConfigOptions = {}): Record<string, unknown> {
+export function mcpConfigObject(
+  layout: LabLayout,
+  options: McpConfigOptions = {},
+  replica = 1,
+): Record<string, unknown> {
   const keycloak = layout.options.stack === 'keycloak' ? stackEndpoints(layout) : undefined;
   return {
-    listen: { host: '127.0.0.1', port: layout.ports.mcp },
+    // Behind HAProxy a replica listens on its own port; its public URL (the tokens' audience) is the
+    // balancer's, and it reaches the brokers through the balancer too.
+    listen: { host: '127.0.0.1', port: replicaPort(layout, 'mcp-server', replica) },
     publicUrl: layout.urls.mcp,
+    // Its own address too, for the lab's readiness probe and HAProxy's health check.
+    ...(behindProxy(layout)
+      ? { allowedHosts: [`127.0.0.1:${replicaPort(layout, 'mcp-server', replica)}`] }
+      : {}),
     issuer: keycloak?.issuer ?? layout.urls.idp,
     jwksUri: keycloak?.jwksUri ?? `${layout.urls.idp}/jwks`,
     // Keycloak signs with RS256 by default (the realm's defaultSignatureAlgorithm); the lab IdP ES256.
@@ -181,7 +199,8 @@ export function mcpConfigObject(layout: LabLayout, options: McpConfigOptions = {
 }
 
 export function writeMcpConfig(layout: LabLayout, options: McpConfigOptions = {}): void {
-  writeJson(FILES.mcpConfig(layout), mcpConfigObject(layout, options));
+  for (const i of replicaIndexes(layout))
+    writeJson(replicaConfigFile(layout, 'mcp-server', i), mcpConfigObject(layout, options, i));
 }
 
 export interface TacacsServiceConfig {
@@ -192,12 +211,14 @@ export interface TacacsServiceConfig {
 }
 
 export function writeTacacsConfig(layout: LabLayout): void {
-  writeJson(FILES.tacacsConfig(layout), {
-    host: layout.hostMgmtAddress,
-    port: layout.options.tacacsPort,
-    keyFile: layout.paths.tacacsKey,
-    policyFile: FILES.policy(layout),
-  } satisfies TacacsServiceConfig);
+  for (const i of replicaIndexes(layout)) {
+    writeJson(replicaConfigFile(layout, 'tacacs', i), {
+      host: layout.hostMgmtAddress,
+      port: replicaPort(layout, 'tacacs', i),
+      keyFile: layout.paths.tacacsKey,
+      policyFile: FILES.policy(layout),
+    } satisfies TacacsServiceConfig);
+  }
 }
 
 export interface SyslogServiceConfig {
@@ -230,7 +251,11 @@ export function forcecommandConfigObject(device: DeviceLayout, layout: LabLayout
     cliCommands: ['show', 'configure', 'write', 'clear'],
     authorization: {
       mode: 'tacacs',
-      servers: [{ host: layout.hostMgmtAddress, port: layout.options.tacacsPort }],
+      // Every TACACS+ server of the lab, in order: the agent's client fails over to the next.
+      servers: replicaIndexes(layout).map((i) => ({
+        host: layout.hostMgmtAddress,
+        port: replicaPort(layout, 'tacacs', i),
+      })),
       keyFile: layout.paths.tacacsKey,
       timeoutMs: 1500,
       deadlineMs: 3000,
