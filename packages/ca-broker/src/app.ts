@@ -4,7 +4,6 @@
  * and no path but the last line of a successful handler ever sends a certificate.
  */
 import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type CreateLoggerOptions,
@@ -26,6 +25,7 @@ import {
 import { fingerprint, parseKeyLine, parsePublicKey } from './certificate/keys.ts';
 import type { BrokerConfig } from './config.ts';
 import { CaBrokerError, type CaBrokerErrorCode } from './errors.ts';
+import { readCredentialFile } from './private-file.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createDirectoryReplayCache, createMemoryReplayCache, type ReplayCache } from './replay.ts';
 import type { SigningBackend } from './signers/types.ts';
@@ -137,14 +137,7 @@ function digest(s: string): Buffer {
 
 /** Reads the operator token file, which must be private like a key. */
 function readOperatorToken(file: string): Buffer {
-  const mode = statSync(file).mode;
-  if ((mode & 0o077) !== 0) {
-    throw new CaBrokerError(
-      'ERR_CA_KEY_PERMISSIONS',
-      `${file}: operator token file is readable by group or others`,
-    );
-  }
-  const token = readFileSync(file, 'utf8').trim();
+  const token = readCredentialFile(file, 'operator token file').toString('utf8').trim();
   if (token.length < 16)
     throw new CaBrokerError('ERR_CA_CONFIG', `${file}: operator token shorter than 16 characters`);
   return digest(token);

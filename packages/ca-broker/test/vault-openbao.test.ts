@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
+import { freePort } from '@netward/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The pinned, checksum-verified `bao` binary the native lab uses (downloaded once into .cache/stack/).
 import { ensureBao } from '../../lab/src/stack/downloads.ts';
@@ -25,17 +25,6 @@ let bao: ChildProcess | undefined;
 let addr = '';
 let caLine = '';
 const dir = tempDir('ca-broker-openbao-');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function api(method: string, path: string, body?: unknown, token?: string): Promise<unknown> {
   const res = await fetch(`${addr}/v1/${path}`, {
