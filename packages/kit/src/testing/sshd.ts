@@ -49,7 +49,12 @@ export interface SshdOptions {
   /** Where sshd_config, sshd.log and the pid file go; the caller's keys and files live here too. */
   readonly dir: string;
   /** sshd_config directives, one per line, without Port/ListenAddress/PidFile (the harness adds them). */
-  readonly directives: readonly string[];
+  readonly directives?: readonly string[];
+  /**
+   * Instead of `directives`: the whole sshd_config for a port, for a caller that renders its own
+   * (the validator's installer renders ListenAddress and PidFile itself).
+   */
+  readonly render?: (port: number) => string;
   /** Run `sshd -t` on the file first, so a bad directive fails with sshd's own message. Default false. */
   readonly check?: boolean;
 }
@@ -77,9 +82,9 @@ export async function startSshd(options: SshdOptions): Promise<RunningSshd> {
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
       `PidFile ${join(options.dir, 'sshd.pid')}`,
-      ...options.directives,
+      ...(options.directives ?? []),
     ];
-    writeFileSync(configFile, `${lines.join('\n')}\n`);
+    writeFileSync(configFile, options.render ? options.render(port) : `${lines.join('\n')}\n`);
     if (options.check) execFileSync(SSHD, ['-t', '-f', configFile], { stdio: 'pipe' });
     const child: ChildProcess = spawn(SSHD, ['-D', '-f', configFile, '-E', logFile], { stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
