@@ -17,7 +17,7 @@ if (!startupSnapshot.isBuildingSnapshot()) {
 // speaks plain TCP to its servers.
 void Promise.all([
   import('@netward/policy/local-rules'),
-  import('yaml'),
+  import('@netward/kit'),
   import('@netward/tacacs-plus/client'),
 ]);
 // Then run the validator once in memory (and the TACACS+ codec, without a socket), so its hot functions

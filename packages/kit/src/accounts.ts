@@ -95,8 +95,6 @@ export function ensureAccounts(options: EnsureAccountsOptions): void {
   }
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
 function retried(what: string, fn: () => void, done: () => boolean = () => false): void {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -105,8 +103,9 @@ function retried(what: string, fn: () => void, done: () => boolean = () => false
     } catch (cause) {
       if (done()) return;
       if (attempt >= 5) throw new KitError('ERR_KIT_ACCOUNT', `${what} failed`, { cause });
-      // A synchronous pause: account creation runs before anything else is started.
-      Atomics.wait(pause, 0, 0, 200 * attempt);
+      // A synchronous pause: account creation runs before anything else is started. Made here, not at
+      // load: a V8 start-up snapshot (the validator's) has no SharedArrayBuffer while it is built.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200 * attempt);
     }
   }
 }
