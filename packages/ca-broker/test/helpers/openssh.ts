@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { tempDir as kitTempDir } from '@netward/kit/testing';
 
 /** Fails (never skips) when an OpenSSH program the test relies on is missing. */
 export function requireProgram(path: string): string {
@@ -70,7 +69,8 @@ export function listCertificate(file: string): KeygenListing {
   };
 }
 
+/** The kit's temporary directory, under the name these tests use for its removal. */
 export function tempDir(prefix: string): { path: string; cleanup: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  const dir = kitTempDir(prefix.replace(/-$/, ''));
+  return { path: dir.path, cleanup: dir.remove };
 }
