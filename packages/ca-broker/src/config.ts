@@ -8,11 +8,11 @@ import { isIP } from 'node:net';
 import { FIELD_PATTERNS } from '@netward/audit-context';
 import {
   type DeepReadonly,
-  KitError,
   type Locate,
   parseConfigText,
   readConfigText,
   validateConfig,
+  withKitErrors,
 } from '@netward/kit';
 import { z } from 'zod';
 import { CaBrokerError } from './errors.ts';
@@ -204,12 +204,7 @@ export type BrokerConfig = DeepReadonly<z.output<typeof configSchema>>;
 
 /** The kit's findings (file, key, line) under this package's code. */
 function asConfigError<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof KitError) throw new CaBrokerError('ERR_CA_CONFIG', err.message, { cause: err });
-    throw err;
-  }
+  return withKitErrors(fn, (e) => new CaBrokerError('ERR_CA_CONFIG', e.message, { cause: e }));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { KitError, readPrivateFile } from '@netward/kit/files';
+import { readPrivateFile, withKitErrors } from '@netward/kit/files';
 import { CaBrokerError } from './errors.ts';
 
 /**
@@ -8,11 +8,11 @@ import { CaBrokerError } from './errors.ts';
  * error, ENOENT included, stays the cause).
  */
 export function readCredentialFile(file: string, what: string): Buffer {
-  try {
-    return readPrivateFile(file, { what });
-  } catch (err) {
-    if (!(err instanceof KitError)) throw err;
-    const code = err.code === 'ERR_KIT_FILE_UNSAFE' ? 'ERR_CA_KEY_PERMISSIONS' : 'ERR_CA_KEY_FILE';
-    throw new CaBrokerError(code, err.message, { cause: err.cause ?? err });
-  }
+  return withKitErrors(
+    () => readPrivateFile(file, { what }),
+    (e) => {
+      const code = e.code === 'ERR_KIT_FILE_UNSAFE' ? 'ERR_CA_KEY_PERMISSIONS' : 'ERR_CA_KEY_FILE';
+      return new CaBrokerError(code, e.message, { cause: e.cause ?? e });
+    },
+  );
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { encodeRemAddr } from '@netward/audit-context';
-import { KitError, readPrivateFile, stripNewline } from '@netward/kit/files';
+import { readPrivateFile, stripNewline, withKitErrors } from '@netward/kit/files';
 import type { LocalRules } from '@netward/policy/local-rules';
 import type { AuthorizationResult, TacacsClient } from '@netward/tacacs-plus/client';
 import { agentSocketPath, lineReader, TACACS_STATUSES } from './agent-protocol.ts';
@@ -144,16 +144,11 @@ function remAddrOf(identity: Identity): string {
  * the accounts' group. One trailing newline is stripped. Errors name the file, never the key.
  */
 export function readSharedKey(file: string, gid: number | undefined): Buffer {
-  let key: Buffer;
-  try {
-    key = stripNewline(
-      // Group read by root's group or the accounts' group only: root:netward 0640 (see above).
-      readPrivateFile(file, { what: 'TACACS+ key', owner: 0, groupReadable: gid ?? 0 }),
-    );
-  } catch (e) {
-    if (e instanceof KitError) throw new ForceCommandError('ERR_FC_CONFIG', e.message, { cause: e });
-    throw e;
-  }
+  const key = withKitErrors(
+    // Group read by root's group or the accounts' group only: root:netward 0640 (see above).
+    () => stripNewline(readPrivateFile(file, { what: 'TACACS+ key', owner: 0, groupReadable: gid ?? 0 })),
+    (e) => new ForceCommandError('ERR_FC_CONFIG', e.message, { cause: e }),
+  );
   if (key.length === 0) throw new ForceCommandError('ERR_FC_CONFIG', `${file}: empty TACACS+ key`);
   return key;
 }

@@ -45,3 +45,16 @@ export class KitError extends NetwardError<KitErrorCode> {
     this.issues = Object.freeze([...(options?.issues ?? [])]);
   }
 }
+
+/**
+ * Runs `fn`; a KitError it throws becomes `wrap(error)`, the calling package's own error (its config
+ * code, its key-file code), keeping the kit's message. Anything else passes through unchanged.
+ */
+export function withKitErrors<T>(fn: () => T, wrap: (error: KitError) => Error): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof KitError) throw wrap(err);
+    throw err;
+  }
+}

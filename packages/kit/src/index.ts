@@ -15,7 +15,7 @@ export {
   parseConfig,
   readConfigText,
 } from './config.ts';
-export { KIT_ERRORS, KitError, type KitErrorCode, type KitIssue } from './errors.ts';
+export { KIT_ERRORS, KitError, type KitErrorCode, type KitIssue, withKitErrors } from './errors.ts';
 export {
   assertPrivate,
   checkPrivateFile,

@@ -10,6 +10,7 @@ import {
   parseConfig,
   parseConfigText,
   validateConfig,
+  withKitErrors,
 } from '../src/index.ts';
 import { tempDir } from '../src/testing/index.ts';
 
@@ -113,5 +114,29 @@ describe('deepFreeze', () => {
       (v.a[0] as { b: number }).b = 2;
     }).toThrow(TypeError);
     expect(v.key.toString()).toBe('k');
+  });
+});
+
+describe('withKitErrors', () => {
+  it("turns a KitError into the caller's own error and lets anything else through", () => {
+    class PkgError extends Error {}
+    const wrap = (e: KitError) => new PkgError(`pkg: ${e.message}`, { cause: e });
+    const caught = (() => {
+      try {
+        withKitErrors(() => parseConfig(schema, 'listen: [', 'w.yaml'), wrap);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(caught).toBeInstanceOf(PkgError);
+    expect(((caught as PkgError).cause as KitError).code).toBe('ERR_KIT_CONFIG_SYNTAX');
+    const plain = new RangeError('not a kit error');
+    expect(() =>
+      withKitErrors(() => {
+        throw plain;
+      }, wrap),
+    ).toThrow(plain);
+    expect(withKitErrors(() => 42, wrap)).toBe(42);
   });
 });

@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FIELD_PATTERNS } from '@netward/audit-context';
-import { deepFreeze, KitError, loadConfigFile, readPrivateFile, validateConfig } from '@netward/kit';
+import {
+  deepFreeze,
+  KitError,
+  loadConfigFile,
+  readPrivateFile,
+  validateConfig,
+  withKitErrors,
+} from '@netward/kit';
 import { z } from 'zod';
 import { McpServerError } from './errors.ts';
 import { parseKeyLine } from './ssh/keys.ts';
@@ -156,12 +163,7 @@ function fail(file: string, message: string, cause?: unknown): never {
 
 /** The kit's findings (file, key, line) under this package's code. */
 function asConfigError<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof KitError) throw new McpServerError('ERR_MCP_CONFIG', err.message, { cause: err });
-    throw err;
-  }
+  return withKitErrors(fn, (e) => new McpServerError('ERR_MCP_CONFIG', e.message, { cause: e }));
 }
 
 /**

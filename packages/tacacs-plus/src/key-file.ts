@@ -1,4 +1,4 @@
-import { KitError, readPrivateFile, stripNewline } from '@netward/kit/files';
+import { readPrivateFile, stripNewline, withKitErrors } from '@netward/kit/files';
 import { TacacsError } from './errors.ts';
 
 /**
@@ -10,13 +10,10 @@ import { TacacsError } from './errors.ts';
 export function readKeyFile(path: string): Buffer {
   if (typeof path !== 'string' || path.length === 0)
     throw new TypeError('key file path must be a non-empty string');
-  let key: Buffer;
-  try {
-    key = stripNewline(readPrivateFile(path, { what: 'key file' }));
-  } catch (cause) {
-    if (cause instanceof KitError) throw new TacacsError('ERR_TACACS_KEY_FILE', cause.message, { cause });
-    throw cause;
-  }
+  const key = withKitErrors(
+    () => stripNewline(readPrivateFile(path, { what: 'key file' })),
+    (cause) => new TacacsError('ERR_TACACS_KEY_FILE', cause.message, { cause }),
+  );
   if (key.length === 0) throw new TacacsError('ERR_TACACS_KEY_FILE', `key file ${path} is empty`);
   return Buffer.from(key);
 }

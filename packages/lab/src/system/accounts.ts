@@ -2,7 +2,7 @@ import {
   ensureAccounts as ensureKitAccounts,
   groupId as findGroup,
   userId as findUser,
-  KitError,
+  withKitErrors,
 } from '@netward/kit/files';
 import { LabError } from '../errors.ts';
 
@@ -34,10 +34,8 @@ export function groupExists(name: string): boolean {
  * sockets) and the validator's group (appends to the audit file).
  */
 export async function ensureAccounts(roles: readonly string[], groups: readonly string[]): Promise<void> {
-  try {
-    ensureKitAccounts({ accounts: roles, groups });
-  } catch (err) {
-    if (err instanceof KitError) throw new LabError('ERR_LAB_COMMAND', err.message, { cause: err });
-    throw err;
-  }
+  withKitErrors(
+    () => ensureKitAccounts({ accounts: roles, groups }),
+    (e) => new LabError('ERR_LAB_COMMAND', e.message, { cause: e }),
+  );
 }
