@@ -202,19 +202,12 @@ export async function parseConfigText(text: string, file: string): Promise<unkno
   }
 }
 
-export interface FileSafetyOptions {
-  /** A secret (the TACACS+ key): not readable by others; group read only for `group`. */
-  readonly secret?: boolean;
-  /** gid allowed to read a secret. */
-  readonly gid?: number | undefined;
-}
-
 /**
  * Refuses a file an account could have written: it must be a regular file owned by root and not
- * group- or world-writable. A secret must also not be world-readable, and group-readable only by the
- * accounts' group (the validator runs as those accounts and must read the TACACS+ key).
+ * group- or world-writable. (Secrets, which must also not be readable, are read with the kit's private
+ * file check: readSharedKey.)
  */
-export function checkFileSafety(file: string, options: FileSafetyOptions = {}): void {
+export function checkFileSafety(file: string): void {
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(file);
@@ -230,12 +223,6 @@ export function checkFileSafety(file: string, options: FileSafetyOptions = {}): 
     if (d.uid !== 0 || (d.mode & 0o022) !== 0)
       throw configError(file, `directory ${dir} is not root-owned and closed`);
     if (dir === dirname(dir)) break;
-  }
-  if (options.secret) {
-    if ((st.mode & 0o007) !== 0) throw configError(file, 'secret readable by others');
-    if ((st.mode & 0o040) !== 0 && st.gid !== 0 && st.gid !== options.gid) {
-      throw configError(file, 'secret readable by a group other than the accounts group');
-    }
   }
 }
 
