@@ -4,10 +4,16 @@
  * every message names the file and the key. Each default below is the secure choice, documented where
  * it is defined and repeated in README.md.
  */
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { FIELD_PATTERNS } from '@netward/audit-context';
-import { parse as parseYaml } from 'yaml';
+import {
+  type DeepReadonly,
+  type Locate,
+  parseConfigText,
+  readConfigText,
+  validateConfig,
+  withKitErrors,
+} from '@netward/kit';
 import { z } from 'zod';
 import { CaBrokerError } from './errors.ts';
 
@@ -196,30 +202,19 @@ export const configSchema = z.strictObject({
 export type BrokerConfigInput = z.input<typeof configSchema>;
 export type BrokerConfig = DeepReadonly<z.output<typeof configSchema>>;
 
-type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
+/** The kit's findings (file, key, line) under this package's code. */
+function asConfigError<T>(fn: () => T): T {
+  return withKitErrors(fn, (e) => new CaBrokerError('ERR_CA_CONFIG', e.message, { cause: e }));
 }
 
-/** Validates a configuration object. `source` names where it came from, for messages. */
-export function parseConfig(input: unknown, source = '<config>'): BrokerConfig {
-  const result = configSchema.safeParse(input);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new CaBrokerError('ERR_CA_CONFIG', `invalid configuration\n${lines.join('\n')}`, {
-      cause: result.error,
-    });
-  }
-  const cfg = result.data;
+/**
+ * Validates a configuration object into a deeply frozen one. `source` names where it came from, and
+ * `locate` (from the parsed text) adds line:column to each issue.
+ */
+export function parseConfig(input: unknown, source = '<config>', locate?: Locate): BrokerConfig {
+  const cfg = asConfigError(() =>
+    validateConfig(configSchema, input, { source, ...(locate === undefined ? {} : { locate }) }),
+  );
   if (cfg.backend.type === 'local' && !cfg.backend.stateDir && !cfg.backend.userCaKeyFile) {
     throw new CaBrokerError('ERR_CA_CONFIG', `${source}: backend: local needs stateDir or userCaKeyFile`);
   }
@@ -229,7 +224,7 @@ export function parseConfig(input: unknown, source = '<config>'): BrokerConfig {
       `${source}: token.actor.require is true but token.actor.allowed is empty`,
     );
   }
-  return deepFreeze(cfg);
+  return cfg;
 }
 
 /**
@@ -240,12 +235,7 @@ export function loadConfig(
   file: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): BrokerConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: true });
-  } catch (err) {
-    throw new CaBrokerError('ERR_CA_CONFIG', `${file}: cannot read configuration`, { cause: err });
-  }
+  const { value: raw, locate } = asConfigError(() => parseConfigText(readConfigText(file), file));
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new CaBrokerError('ERR_CA_CONFIG', `${file}: (root): expected a mapping`);
   }
@@ -258,5 +248,5 @@ export function loadConfig(
     if (port !== undefined) listen['port'] = /^\d+$/.test(port) ? Number(port) : port;
     obj['listen'] = listen;
   }
-  return parseConfig(obj, file);
+  return parseConfig(obj, file, locate);
 }

@@ -63,7 +63,7 @@ describe('configuration', () => {
         configError(() =>
           parseConfig({ ...minimal, token: { ...minimal.token, algorithms: [alg] } }, 'b.yaml'),
         ).message,
-      ).toContain('b.yaml: token.algorithms.0');
+      ).toContain('b.yaml: token.algorithms[0]');
     }
     configError(() => parseConfig({ ...minimal, token: { ...minimal.token, jwksUri: 'file:///etc/jwks' } }));
     configError(() => parseConfig({ ...minimal, token: { ...minimal.token, clockToleranceSeconds: 600 } }));

@@ -21,7 +21,7 @@ import { tempDir } from './helpers/openssh.ts';
 // It pins down exactly what the broker sends (paths, headers, bodies, the namespace header, the
 // revocation after the signature) and drives answers a real server gives only by accident (failures,
 // a certificate from another CA, AppRole tokens revoked under the broker). That a real OpenBao accepts
-// the same and signs what sshd takes is vault-openbao.test.ts.
+// the same and signs what sshd takes is packages/lab/test/openbao-broker.test.ts.
 let idp: TestIdp;
 let vault: FakeVault;
 const dir = tempDir('ca-broker-vault-');

@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { encodeRemAddr } from '@netward/audit-context';
+import { readPrivateFile, stripNewline, withKitErrors } from '@netward/kit/files';
 import type { LocalRules } from '@netward/policy/local-rules';
 import type { AuthorizationResult, TacacsClient } from '@netward/tacacs-plus/client';
 import { agentSocketPath, lineReader, TACACS_STATUSES } from './agent-protocol.ts';
@@ -166,27 +167,13 @@ function remAddrOf(identity: Identity): string {
  * the accounts' group. One trailing newline is stripped. Errors name the file, never the key.
  */
 export function readSharedKey(file: string, gid: number | undefined): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (e) {
-    throw new ForceCommandError('ERR_FC_CONFIG', `${file}: cannot open TACACS+ key`, { cause: e });
-  }
-  try {
-    const st = fstatSync(fd);
-    const safe =
-      st.isFile() &&
-      st.uid === 0 &&
-      (st.mode & 0o027) === 0 &&
-      ((st.mode & 0o040) === 0 || st.gid === 0 || st.gid === gid);
-    if (!safe) throw new ForceCommandError('ERR_FC_CONFIG', `${file}: unsafe ownership or mode for a secret`);
-    let key = readFileSync(fd);
-    if (key.at(-1) === 0x0a) key = key.subarray(0, key.at(-2) === 0x0d ? -2 : -1);
-    if (key.length === 0) throw new ForceCommandError('ERR_FC_CONFIG', `${file}: empty TACACS+ key`);
-    return Buffer.from(key);
-  } finally {
-    closeSync(fd);
-  }
+  const key = withKitErrors(
+    // Group read by root's group or the accounts' group only: root:netward 0640 (see above).
+    () => stripNewline(readPrivateFile(file, { what: 'TACACS+ key', owner: 0, groupReadable: gid ?? 0 })),
+    (e) => new ForceCommandError('ERR_FC_CONFIG', e.message, { cause: e }),
+  );
+  if (key.length === 0) throw new ForceCommandError('ERR_FC_CONFIG', `${file}: empty TACACS+ key`);
+  return key;
 }
 
 export async function createTacacsAuthorizer(

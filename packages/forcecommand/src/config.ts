@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, normalize as normalizePath } from 'node:path';
+import { formatIssue, KitError, validateConfig as validateWithSchema } from '@netward/kit/validate';
 // zod/mini, not zod: the same validator with a tree-shakeable API. Measured here in a self-contained
 // bundle: `zod` adds ~33 ms to every start of the validator, `zod/mini` ~1 ms.
 import * as z from 'zod/mini';
@@ -153,14 +154,6 @@ export const configSchema = z.strictObject({
 export type ForceCommandConfig = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 function configError(file: string, message: string, cause?: unknown): ForceCommandError {
   return new ForceCommandError('ERR_FC_CONFIG', `${file}: ${message}`, {
     detail: { file, problem: message },
@@ -170,15 +163,15 @@ function configError(file: string, message: string, cause?: unknown): ForceComma
 
 /** Validates a parsed config object into a deeply frozen one; messages name the file and the key. */
 export function validateConfig(value: unknown, file = '<config>'): ForceCommandConfig {
-  const result = configSchema.safeParse(value);
-  if (!result.success) {
-    const issues = result.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`)
-      .join('; ');
-    throw configError(file, issues, result.error);
+  let config: ForceCommandConfig;
+  try {
+    config = validateWithSchema(configSchema, value, { source: file });
+  } catch (e) {
+    if (!(e instanceof KitError)) throw e;
+    // The first five issues on one line: the message also goes to the client's stderr, one line.
+    const issues = e.issues.slice(0, 5).map(formatIssue).join('; ');
+    throw configError(file, issues, e);
   }
-  const config = result.data;
   if (config.cli !== undefined && !Object.hasOwn(config.executables, config.cli.executable)) {
     throw configError(file, `cli.executable: "${config.cli.executable}" is not in executables`);
   }
@@ -187,33 +180,34 @@ export function validateConfig(value: unknown, file = '<config>'): ForceCommandC
       throw configError(file, `wrappers: "${w}" is also a directly callable executable`);
     }
   }
-  return deepFreeze(config);
+  return config;
 }
 
-/** Parses config text: JSON when it starts with `{` (JSON is YAML 1.2, and parses ~14 ms faster), else YAML. */
+/**
+ * Parses config text: JSON when it starts with `{` (JSON is YAML 1.2, and parses ~14 ms faster), else
+ * YAML with the kit's one option set, loaded only then (the YAML parser is not in every start).
+ */
 export async function parseConfigText(text: string, file: string): Promise<unknown> {
   try {
     if (text.trimStart().startsWith('{')) return JSON.parse(text);
-    const { parse } = await import('yaml');
-    return parse(text, { strict: true, uniqueKeys: true });
   } catch (e) {
     throw configError(file, 'not valid YAML/JSON', e);
   }
-}
-
-export interface FileSafetyOptions {
-  /** A secret (the TACACS+ key): not readable by others; group read only for `group`. */
-  readonly secret?: boolean;
-  /** gid allowed to read a secret. */
-  readonly gid?: number | undefined;
+  const kit = await import('@netward/kit');
+  try {
+    return kit.parseConfigText(text, file).value;
+  } catch (e) {
+    const issues = e instanceof kit.KitError ? `: ${e.issues.slice(0, 5).map(formatIssue).join('; ')}` : '';
+    throw configError(file, `not valid YAML/JSON${issues}`, e);
+  }
 }
 
 /**
  * Refuses a file an account could have written: it must be a regular file owned by root and not
- * group- or world-writable. A secret must also not be world-readable, and group-readable only by the
- * accounts' group (the validator runs as those accounts and must read the TACACS+ key).
+ * group- or world-writable. (Secrets, which must also not be readable, are read with the kit's private
+ * file check: readSharedKey.)
  */
-export function checkFileSafety(file: string, options: FileSafetyOptions = {}): void {
+export function checkFileSafety(file: string): void {
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(file);
@@ -230,28 +224,10 @@ export function checkFileSafety(file: string, options: FileSafetyOptions = {}): 
       throw configError(file, `directory ${dir} is not root-owned and closed`);
     if (dir === dirname(dir)) break;
   }
-  if (options.secret) {
-    if ((st.mode & 0o007) !== 0) throw configError(file, 'secret readable by others');
-    if ((st.mode & 0o040) !== 0 && st.gid !== 0 && st.gid !== options.gid) {
-      throw configError(file, 'secret readable by a group other than the accounts group');
-    }
-  }
 }
 
 /** gid of a group from /etc/group (no NSS module: devices use local groups). */
-export function groupId(name: string, groupFile = '/etc/group'): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(groupFile, 'utf8');
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split('\n')) {
-    const [n, , gid] = line.split(':');
-    if (n === name && gid !== undefined) return Number(gid);
-  }
-  return undefined;
-}
+export { groupId } from '@netward/kit/files';
 
 /** Reads, checks ownership of, parses and validates the config file. */
 export async function loadConfig(file: string): Promise<ForceCommandConfig> {

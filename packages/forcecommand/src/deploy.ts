@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ensureAccounts as ensureKitAccounts } from '@netward/kit/files';
 import type { ConfigInput } from './config.ts';
 import { groupId } from './config.ts';
 import { renderEnvGuard } from './environment.ts';
@@ -273,16 +274,6 @@ export function renderDeviceConfig(o: DeviceConfigOptions): string {
   return `${JSON.stringify(deviceConfigObject(o), null, 2)}\n`;
 }
 
-function lookup(file: string, name: string): boolean {
-  try {
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .some((l) => l.split(':')[0] === name);
-  } catch {
-    return false;
-  }
-}
-
 export interface EnsureAccountsOptions {
   readonly accounts?: readonly string[];
   readonly group?: string;
@@ -293,23 +284,15 @@ export interface EnsureAccountsOptions {
 }
 
 /**
- * Creates the groups and accounts when missing, never deletes: shell /bin/sh (sshd runs ForceCommand
- * through it), home under /home, password field `*` (with `UsePAM no`, sshd refuses `!` as locked: see
- * LAB-NOTES), supplementary groups netward (+ frrvty).
+ * Creates the groups and accounts when missing, never deletes (the kit's ensureAccounts: shell /bin/sh,
+ * password field `*`, see docs/sshd.md), supplementary groups netward (+ frrvty).
  */
 export function ensureAccounts(o: EnsureAccountsOptions = {}): void {
-  const run =
-    o.run ?? ((file: string, args: readonly string[]) => execFileSync(file, [...args], { stdio: 'pipe' }));
-  const groups = [o.group ?? DEFAULT_ACCOUNT_GROUP, ...(o.frr ? [FRR_GROUP] : [])];
-  for (const g of groups) if (!lookup('/etc/group', g)) run('groupadd', ['--system', g]);
-  for (const account of o.accounts ?? DEFAULT_ACCOUNTS) {
-    if (!lookup('/etc/passwd', account)) {
-      run('useradd', ['--create-home', '--shell', '/bin/sh', '--groups', groups.join(','), account]);
-    } else {
-      run('usermod', ['--append', '--groups', groups.join(','), account]);
-    }
-    run('usermod', ['--password', '*', account]);
-  }
+  ensureKitAccounts({
+    accounts: o.accounts ?? DEFAULT_ACCOUNTS,
+    groups: [o.group ?? DEFAULT_ACCOUNT_GROUP, ...(o.frr ? [FRR_GROUP] : [])],
+    ...(o.run === undefined ? {} : { run: o.run }),
+  });
 }
 
 export interface InstallOptions {

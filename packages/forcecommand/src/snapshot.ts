@@ -20,7 +20,7 @@ if (!startupSnapshot.isBuildingSnapshot()) {
 // speaks plain TCP to its servers.
 void Promise.all([
   import('@netward/policy/local-rules'),
-  import('yaml'),
+  import('@netward/kit'),
   import('@netward/tacacs-plus/client'),
 ]);
 // With the device's config named (buildSnapshot({ config })), its local rules and grammar file are parsed

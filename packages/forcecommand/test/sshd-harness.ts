@@ -1,19 +1,19 @@
 // A real OpenSSH sshd on loopback whose ForceCommand is the built validator, for the end-to-end tests.
 // Needs root (sshd, accounts) and openssh-server: without them the tests fail with a clear message.
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
   copyFileSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { groupId } from '@netward/kit/files';
+import { requireRoot, SSHD, startSshd as startKitSshd } from '@netward/kit/testing';
 import { defaultPolicy, loadPolicy, renderGrammar, renderLocalRules } from '@netward/policy';
 import type { ConfigInput } from '../src/config.ts';
 import {
@@ -27,12 +27,10 @@ import { renderEnvGuard } from '../src/environment.ts';
 
 export const PKG = join(import.meta.dirname, '..');
 export const BUNDLE = join(PKG, 'dist', 'netward-forcecommand.js');
-export const SSHD = '/usr/sbin/sshd';
+export { SSHD };
 
 export function requireRootAndSshd(): void {
-  if (process.getuid?.() !== 0)
-    throw new Error('these tests need root (sshd, service accounts): run as root');
-  if (!existsSync(SSHD)) throw new Error(`${SSHD} missing: apt-get install openssh-server`);
+  requireRoot('the validator behind a real sshd', [SSHD]);
 }
 
 export const SNAPSHOT_SCRIPT = join(PKG, 'dist', 'netward-forcecommand-snapshot.cjs');
@@ -48,21 +46,9 @@ export function buildBundle(): void {
 }
 
 export function groupGid(name: string): number {
-  for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
-    const [n, , gid] = line.split(':');
-    if (n === name) return Number(gid);
-  }
-  throw new Error(`group ${name} missing`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
+  const gid = groupId(name);
+  if (gid === undefined) throw new Error(`group ${name} missing`);
+  return gid;
 }
 
 export interface SshResult {
@@ -150,7 +136,6 @@ export async function startSshd(o: StartOptions = {}): Promise<Harness> {
   chownSync(p('audit.log'), 0, gid);
   chmodSync(p('audit.log'), 0o620);
 
-  const port = await freePort();
   const configFile = p('forcecommand.json');
   // The accounts run the validator, so it must not stay in the checkout: a checkout below a 0700
   // `mktemp -d` folder or a 0750 home is not theirs to traverse. A copy beside the config is.
@@ -163,34 +148,22 @@ export async function startSshd(o: StartOptions = {}): Promise<Harness> {
     buildSnapshot({ node: '/usr/bin/node', snapshotScript: SNAPSHOT_SCRIPT, blob: p('forcecommand.blob') });
     forceCommand = forceCommandLine({ snapshotBlob: p('forcecommand.blob'), config: configFile, ...guard });
   }
-  let sshdConfig = renderSshdConfig({
-    caKeysFile: p('ca.pub'),
-    principalsDir: p('principals'),
-    forceCommand,
-    standalone: { listenAddress: '127.0.0.1', port, hostKeys: [p('host')], pidFile: p('sshd.pid') },
-  });
-  if (o.acceptEnv !== undefined)
-    sshdConfig = sshdConfig.replace(/^AcceptEnv .*$/m, `AcceptEnv ${o.acceptEnv}`);
-  writeFileSync(p('sshd_config'), sshdConfig);
-  execFileSync(SSHD, ['-t', '-f', p('sshd_config')]);
-  const sshd: ChildProcess = spawn(SSHD, ['-D', '-f', p('sshd_config'), '-E', p('sshd.log')], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((resolve) => sshd.once('exit', () => resolve()));
-  // Wait until sshd accepts connections.
-  for (let i = 0; ; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
+  const sshd = await startKitSshd({
+    dir,
+    check: true,
+    render: (port) => {
+      const config = renderSshdConfig({
+        caKeysFile: p('ca.pub'),
+        principalsDir: p('principals'),
+        forceCommand,
+        standalone: { listenAddress: '127.0.0.1', port, hostKeys: [p('host')], pidFile: p('sshd.pid') },
       });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (i > 100) throw new Error(`sshd did not start: ${readFileSync(p('sshd.log'), 'utf8')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+      return o.acceptEnv === undefined
+        ? config
+        : config.replace(/^AcceptEnv .*$/m, `AcceptEnv ${o.acceptEnv}`);
+    },
+  });
+  const port = sshd.port;
 
   const base: ConfigInput = {
     device: 'spine-a',
@@ -279,8 +252,7 @@ export async function startSshd(o: StartOptions = {}): Promise<Harness> {
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
     async stop() {
-      sshd.kill('SIGTERM');
-      await exited;
+      await sshd.stop();
       if (!process.env['KEEP_FC_TMP']) rmSync(dir, { recursive: true, force: true });
     },
   };

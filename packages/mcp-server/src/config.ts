@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FIELD_PATTERNS } from '@netward/audit-context';
-import { parse as parseYaml } from 'yaml';
+import {
+  deepFreeze,
+  KitError,
+  loadConfigFile,
+  readPrivateFile,
+  validateConfig,
+  withKitErrors,
+} from '@netward/kit';
 import { z } from 'zod';
 import { McpServerError } from './errors.ts';
 import { parseKeyLine } from './ssh/keys.ts';
@@ -146,14 +153,6 @@ export interface Config extends Omit<ConfigFile, 'hostCa' | 'tokenExchange' | 'p
   readonly policyFile?: string;
 }
 
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Buffer.isBuffer(o)) {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
-
 function fail(file: string, message: string, cause?: unknown): never {
   throw new McpServerError(
     'ERR_MCP_CONFIG',
@@ -162,27 +161,35 @@ function fail(file: string, message: string, cause?: unknown): never {
   );
 }
 
+/** The kit's findings (file, key, line) under this package's code. */
+function asConfigError<T>(fn: () => T): T {
+  return withKitErrors(fn, (e) => new McpServerError('ERR_MCP_CONFIG', e.message, { cause: e }));
+}
+
 /**
  * Validates a parsed configuration object. `file` names it in messages and anchors relative paths.
- * `readFile` is injectable for tests.
+ * `readFile` is injectable for tests; without it the client secret file must be private (0600 or
+ * 0400, not a symlink, owned by this process or root), as a key would be.
  */
-export function parseConfig(
-  input: unknown,
-  file = '<config>',
-  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
-): Config {
-  const parsed = configSchema.safeParse(input);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    fail(file, `invalid configuration\n${lines.join('\n')}`);
-  }
-  const c = parsed.data;
+export function parseConfig(input: unknown, file = '<config>', readFile?: (path: string) => string): Config {
+  return finishConfig(
+    asConfigError(() => validateConfig(configSchema, input, { source: file })),
+    file,
+    readFile,
+  );
+}
+
+const readSecret = (path: string) => readPrivateFile(path, { what: 'client secret file' }).toString('utf8');
+
+function finishConfig(c: ConfigFile, file: string, readFile?: (path: string) => string): Config {
   const base = dirname(resolve(file));
-  const read = (p: string, what: string) => {
+  const read = (p: string, what: string, secret = false) => {
     try {
-      return readFile(resolve(base, p));
+      return (readFile ?? (secret ? readSecret : (f: string) => readFileSync(f, 'utf8')))(resolve(base, p));
     } catch (cause) {
-      return fail(file, `cannot read ${what} ${p}`, cause);
+      const why =
+        cause instanceof KitError && cause.code === 'ERR_KIT_FILE_UNSAFE' ? `: ${cause.message}` : '';
+      return fail(file, `cannot read ${what} ${p}${why}`, cause);
     }
   };
 
@@ -219,7 +226,7 @@ export function parseConfig(
     }
     if (hostCaKeys.length === 0) fail(file, 'hostCa.publicKeyFile: no key in file');
   }
-  const clientSecret = read(c.tokenExchange.clientSecretFile, 'tokenExchange.clientSecretFile').trim();
+  const clientSecret = read(c.tokenExchange.clientSecretFile, 'tokenExchange.clientSecretFile', true).trim();
   if (clientSecret === '') fail(file, 'tokenExchange.clientSecretFile is empty');
 
   const publicUrl = new URL(c.publicUrl);
@@ -245,17 +252,8 @@ export function parseConfig(
 
 /** Reads and validates a YAML configuration file. Throws ERR_MCP_CONFIG naming the file and key. */
 export function loadConfig(file: string): Config {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    return fail(file, 'cannot read configuration file', cause);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text, { maxAliasCount: 0, uniqueKeys: true });
-  } catch (cause) {
-    return fail(file, 'not valid YAML', cause);
-  }
-  return parseConfig(data, file);
+  return finishConfig(
+    asConfigError(() => loadConfigFile(file, configSchema)),
+    file,
+  );
 }

@@ -17,7 +17,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const hostCa = generateEphemeralKey().publicKeyLine;
 writeFileSync(join(dir, 'host_ca.pub'), `${hostCa}\n`);
-writeFileSync(join(dir, 'secret'), 's3cret\n');
+writeFileSync(join(dir, 'secret'), 's3cret\n', { mode: 0o600 });
+writeFileSync(join(dir, 'shared-secret'), 's3cret\n', { mode: 0o640 });
 
 const minimal = {
   publicUrl: 'http://127.0.0.1:8080/mcp',
@@ -74,6 +75,10 @@ describe('parseConfig', () => {
     [
       'a missing secret file',
       { ...minimal, tokenExchange: { ...minimal.tokenExchange, clientSecretFile: 'nope' } },
+    ],
+    [
+      'a client secret file others may read',
+      { ...minimal, tokenExchange: { ...minimal.tokenExchange, clientSecretFile: 'shared-secret' } },
     ],
     ['publicUrl with a query', { ...minimal, publicUrl: 'http://127.0.0.1:8080/mcp?x=1' }],
     ['a zero timeout', { ...minimal, limits: { execTimeoutMs: 0 } }],

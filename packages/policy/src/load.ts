@@ -1,7 +1,13 @@
 // Reading a policy file: YAML -> zod -> cross-field checks -> regex subset -> one frozen Policy.
 import { readFileSync } from 'node:fs';
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import {
+  formatPath,
+  KitError,
+  type ParsedText,
+  type PathPart,
+  parseConfigText,
+  toIssues,
+} from '@netward/kit';
 import { compileRoles } from './decide.ts';
 import { DEFAULT_POLICY_FILE, DEFAULT_POLICY_YAML } from './default-policy.ts';
 import { formatIssues, PolicyError, type PolicyIssue } from './errors.ts';
@@ -10,41 +16,6 @@ import { type GrammarEntry, GrammarSpecError, parseEntry, variantPattern } from 
 import { patternProblem } from './regex.ts';
 import { type PolicyFile, policyFileSchema } from './schema.ts';
 import type { DeviceAttributes, DeviceInfo, Policy, Role, Rule, Tool } from './types.ts';
-
-type PathPart = string | number;
-
-function formatPath(path: readonly PathPart[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
-  return out;
-}
-
-function zodMessage(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (expected only the documented keys)`;
-    case 'invalid_type':
-      return issue.input === undefined ? `missing, expected ${issue.expected}` : `expected ${issue.expected}`;
-    case 'invalid_value':
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'too_small':
-      return issue.origin === 'array'
-        ? `expected at least ${issue.minimum} item(s)`
-        : issue.origin === 'string'
-          ? `expected at least ${issue.minimum} character(s)`
-          : `expected a number >= ${issue.minimum}`;
-    case 'too_big':
-      return issue.origin === 'array'
-        ? `expected at most ${issue.maximum} item(s)`
-        : issue.origin === 'string'
-          ? `expected at most ${issue.maximum} character(s)`
-          : `expected a number <= ${issue.maximum}`;
-    case 'invalid_format':
-      return issue.message;
-    default:
-      return issue.message;
-  }
-}
 
 /**
  * Parses and validates a policy. Throws PolicyError ERR_POLICY_INVALID listing every issue found, each with
@@ -85,29 +56,6 @@ function readPolicyFile(
   locate: (path: readonly PathPart[]) => Located;
   fail: (issues: PolicyIssue[]) => never;
 } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const locateKey = (path: readonly PathPart[], key: string): Located => {
-    const map = doc.getIn(path, true);
-    if (isMap(map)) {
-      const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
-      if (pair && isNode(pair.key) && pair.key.range) {
-        const pos = lineCounter.linePos(pair.key.range[0]);
-        return { line: pos.line, column: pos.col };
-      }
-    }
-    return locate(path);
-  };
-  const locate = (path: readonly PathPart[]): Located => {
-    for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n), true);
-      if (isNode(node) && node.range) {
-        const pos = lineCounter.linePos(node.range[0]);
-        return { line: pos.line, column: pos.col };
-      }
-    }
-    return {};
-  };
   const fail = (unsorted: PolicyIssue[]): never => {
     // In file order, so the message reads top to bottom.
     const issues = [...unsorted].sort(
@@ -120,37 +68,19 @@ function readPolicyFile(
     );
   };
 
-  if (doc.errors.length > 0) {
-    fail(
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return {
-          code: 'syntax' as const,
-          path: '',
-          ...(pos ? { line: pos.line, column: pos.col } : {}),
-          message: `YAML: ${e.message.split('\n')[0]}`,
-        };
-      }),
-    );
-  }
-  let data: unknown;
+  // The kit's one YAML option set: no duplicate keys, tags, merge keys or aliases (the billion-laughs
+  // vector; a policy has no use for them).
+  let text: ParsedText;
   try {
-    // Aliases are refused outright: a policy has no use for them and they are the billion-laughs vector.
-    data = doc.toJS({ maxAliasCount: 0 });
+    text = parseConfigText(yamlText, fileName);
   } catch (err) {
-    fail([
-      { code: 'syntax', path: '', message: `YAML: ${(err as Error).message} (aliases are not allowed)` },
-    ]);
+    if (!(err instanceof KitError)) throw err;
+    return fail(err.issues.map((i) => ({ code: 'syntax' as const, ...i })));
   }
+  const { value: data, locate } = text;
   const parsed = policyFileSchema.safeParse(data);
   if (!parsed.success) {
-    fail(
-      parsed.error.issues.map((i) => {
-        const path = i.path.filter((p): p is PathPart => typeof p !== 'symbol');
-        const where = i.code === 'unrecognized_keys' ? locateKey(path, i.keys[0] ?? '') : locate(path);
-        return { code: 'schema' as const, path: formatPath(path), ...where, message: zodMessage(i) };
-      }),
-    );
+    fail(toIssues(parsed.error.issues, locate).map((i) => ({ code: 'schema' as const, ...i })));
   }
   return { file: (parsed as { data: PolicyFile }).data, locate, fail };
 }

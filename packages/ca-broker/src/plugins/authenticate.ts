@@ -4,11 +4,11 @@
  * to the error handler, after the decision line has what is known of the caller.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import type { FastifyRequest } from 'fastify';
 import type { JWTVerifyGetKey } from 'jose';
 import type { BrokerConfig } from '../config.ts';
 import { CaBrokerError, type CaBrokerErrorCode } from '../errors.ts';
+import { readCredentialFile } from '../private-file.ts';
 import { createTokenVerifier, type TokenVerifier, type VerifiedIdentity } from '../tokens.ts';
 import { appWide, routeConfig } from './app-wide.ts';
 import type { AuditTrail } from './audit.ts';
@@ -40,14 +40,7 @@ function digest(s: string): Buffer {
 
 /** Reads the operator token file, which must be private like a key. */
 function readOperatorToken(file: string): Buffer {
-  const mode = statSync(file).mode;
-  if ((mode & 0o077) !== 0) {
-    throw new CaBrokerError(
-      'ERR_CA_KEY_PERMISSIONS',
-      `${file}: operator token file is readable by group or others`,
-    );
-  }
-  const token = readFileSync(file, 'utf8').trim();
+  const token = readCredentialFile(file, 'operator token file').toString('utf8').trim();
   if (token.length < 16)
     throw new CaBrokerError('ERR_CA_CONFIG', `${file}: operator token shorter than 16 characters`);
   return digest(token);

@@ -3,7 +3,7 @@
  * on the lab machine: docs/node.md), serials from the CSPRNG.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   formatPrivateKey,
@@ -15,6 +15,7 @@ import {
   signCertificateAsync,
 } from '@netward/ssh-certificate';
 import { CaBrokerError } from '../errors.ts';
+import { readCredentialFile } from '../private-file.ts';
 import type { HostCertificateRequest, SigningBackend, UserCertificateRequest } from './types.ts';
 
 export const USER_CA_FILE = 'user_ca';
@@ -41,20 +42,9 @@ export function randomSerial(): bigint {
 
 /** Reads a CA private key, refusing a file that the group or others may read (as sshd does for host keys). */
 export function readCaKey(file: string): KeyObject {
-  let mode: number;
+  const text = readCredentialFile(file, 'CA key').toString('utf8');
   try {
-    mode = statSync(file).mode;
-  } catch (err) {
-    throw new CaBrokerError('ERR_CA_KEY_FILE', `${file}: cannot read CA key`, { cause: err });
-  }
-  if ((mode & 0o077) !== 0) {
-    throw new CaBrokerError(
-      'ERR_CA_KEY_PERMISSIONS',
-      `${file}: CA key is accessible by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
-    );
-  }
-  try {
-    return parsePrivateKey(readFileSync(file, 'utf8'));
+    return parsePrivateKey(text);
   } catch (err) {
     if (err instanceof SshCertificateError)
       throw new CaBrokerError('ERR_CA_KEY_FILE', `${file}: ${err.message}`, { cause: err });

@@ -1,7 +1,7 @@
 /**
  * The Vault / OpenBao backend: the SSH secrets engine signs, this broker decides. Requests go through
  * node-vault (`write`/`read`, which build the URL, the X-Vault-Token and X-Vault-Namespace headers and
- * turn Vault's `{ errors }` answers into rejections). test/vault-openbao.test.ts runs it against a real
+ * turn Vault's `{ errors }` answers into rejections). packages/lab/test/openbao-broker.test.ts runs it against a real
  * OpenBao 2.7.2 configured with the compose lab's rendered roles; the contract test (test/vault.test.ts)
  * pins every method, path, header and body field against a recording stand-in.
  *
@@ -34,13 +34,13 @@
  * - Its `timeout` is axios's (a connect timer plus socket inactivity): a Vault that trickles bytes
  *   would outlast it, so each call also races a deadline of `timeoutMs`.
  */
-import { readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import nodeVault from 'node-vault';
 import type { BrokerConfig } from '../config.ts';
 import { CaBrokerError } from '../errors.ts';
+import { readCredentialFile } from '../private-file.ts';
 import type { HostCertificateRequest, SigningBackend, UserCertificateRequest } from './types.ts';
 
 type VaultConfig = Extract<BrokerConfig['backend'], { type: 'vault' }>;
@@ -102,11 +102,7 @@ function safeCause(err: unknown, path: string): Error {
 }
 
 function readSecretFile(file: string): string {
-  const mode = statSync(file).mode;
-  if ((mode & 0o077) !== 0) {
-    throw new CaBrokerError('ERR_CA_KEY_PERMISSIONS', `${file}: readable by group or others; chmod 600 it`);
-  }
-  return readFileSync(file, 'utf8').trim();
+  return readCredentialFile(file, 'AppRole credential').toString('utf8').trim();
 }
 
 const roleName = (template: string, role: string) => template.replaceAll('{role}', role);

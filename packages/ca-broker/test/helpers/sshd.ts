@@ -1,95 +1,42 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  DEVICE_ACCOUNTS,
+  ensureDeviceAccounts,
+  type RunningSshd,
+  SSH,
+  startSshd as startKitSshd,
+} from '@netward/kit/testing';
 import { requireProgram } from './openssh.ts';
 
-export const SSHD = '/usr/sbin/sshd';
-export const SSH = '/usr/bin/ssh';
-export const ACCOUNTS = ['net-viewer', 'net-operator', 'net-admin'] as const;
+export { freePort, type RunningSshd, SSH, SSHD } from '@netward/kit/testing';
 
 /**
- * Makes sure the three device accounts exist and are usable with `UsePAM no` (password field `*`, not
- * the locked `!` useradd leaves: docs/sshd.md). Idempotent, and never deletes: other packages' tests and
- * the lab use the same accounts.
+ * A real sshd trusting `trustedUserCaKeys`, with one principals file per device account naming the
+ * account (the broker's role principals) and a ForceCommand that prints the account it logged in as.
  */
-export function ensureAccounts(): void {
-  if (process.getuid?.() !== 0)
-    throw new Error('the real-sshd tests must run as root (they create net-* accounts)');
-  for (const name of ACCOUNTS) {
-    if (!accountExists(name)) {
-      try {
-        execFileSync('/usr/sbin/useradd', ['-m', '-s', '/bin/sh', name], { stdio: 'pipe' });
-      } catch (err) {
-        // Another test may have created it at the same moment.
-        if (!accountExists(name)) throw err;
-      }
-    }
-    const shadow = readFileSync('/etc/shadow', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith(`${name}:`));
-    if (shadow?.split(':')[1]?.startsWith('!')) {
-      execFileSync('/usr/sbin/usermod', ['-p', '*', name], { stdio: 'pipe' });
-    }
-  }
-}
-
-function accountExists(name: string): boolean {
-  try {
-    execFileSync('/usr/bin/id', ['-u', name], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** sshd cannot listen on port 0 and report it: take a free port from the kernel and release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export interface RunningSshd {
-  readonly port: number;
-  log(): string;
-  stop(): Promise<void>;
-}
-
 export async function startSshd(options: {
   dir: string;
   trustedUserCaKeys: string;
   hostKey: string;
   hostCertificate?: string;
 }): Promise<RunningSshd> {
-  requireProgram(SSHD);
   requireProgram(SSH);
-  ensureAccounts();
-  // sshd's privilege separation directory; there is no systemd here to create it.
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  ensureDeviceAccounts();
   const { dir } = options;
   const principals = join(dir, 'principals');
   mkdirSync(principals, { recursive: true });
   // sshd reads the principals file as the target user (it has dropped privileges by then).
   chmodSync(dir, 0o755);
   chmodSync(principals, 0o755);
-  for (const a of ACCOUNTS) writeFileSync(join(principals, a), `${a}\n`, { mode: 0o644 });
+  for (const a of DEVICE_ACCOUNTS) writeFileSync(join(principals, a), `${a}\n`, { mode: 0o644 });
   writeFileSync(join(dir, 'trusted-user-ca.pub'), `${options.trustedUserCaKeys}\n`);
-  const logFile = join(dir, 'sshd.log');
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const config = [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
+  return startKitSshd({
+    dir,
+    directives: [
       `HostKey ${options.hostKey}`,
       ...(options.hostCertificate ? [`HostCertificate ${options.hostCertificate}`] : []),
-      `PidFile ${join(dir, 'sshd.pid')}`,
       `TrustedUserCAKeys ${join(dir, 'trusted-user-ca.pub')}`,
       `AuthorizedPrincipalsFile ${principals}/%u`,
       'AuthorizedKeysFile none',
@@ -103,45 +50,8 @@ export async function startSshd(options: {
       'ForceCommand /usr/bin/id -un',
       'LogLevel VERBOSE',
       'MaxStartups 50',
-      '',
-    ].join('\n');
-    const configFile = join(dir, 'sshd_config');
-    writeFileSync(configFile, config);
-    const child: ChildProcess = spawn(SSHD, ['-D', '-f', configFile, '-E', logFile], { stdio: 'ignore' });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    if (await listening(port, child)) {
-      return {
-        port,
-        log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
-        async stop() {
-          if (child.exitCode === null) child.kill('SIGTERM');
-          await exited;
-        },
-      };
-    }
-    lastError = new Error(`sshd did not start:\n${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
-    child.kill('SIGKILL');
-    await exited;
-  }
-  throw lastError;
-}
-
-async function listening(port: number, child: ChildProcess): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) return false;
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = new Socket();
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-      s.connect(port, '127.0.0.1');
-    });
-    if (ok) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
+    ],
+  });
 }
 
 export interface SshResult {

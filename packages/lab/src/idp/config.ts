@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { describeIssues, toIssues } from '@netward/kit/validate';
 import { z } from 'zod';
 import { LabError } from '../errors.ts';
 
@@ -73,8 +74,9 @@ export type IdpConfig = Readonly<z.infer<typeof idpConfigSchema>>;
 export function parseIdpConfig(value: unknown, source = 'idp config'): IdpConfig {
   const result = idpConfigSchema.safeParse(value);
   if (!result.success) {
-    const detail = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new LabError('ERR_LAB_CONFIG', `${source}: ${detail}`, { cause: result.error });
+    throw new LabError('ERR_LAB_CONFIG', describeIssues(source, toIssues(result.error.issues)), {
+      cause: result.error,
+    });
   }
   return Object.freeze(result.data);
 }

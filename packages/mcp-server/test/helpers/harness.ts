@@ -4,11 +4,11 @@
  * audience, contains it). Audit lines are captured and parsed.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@netward/audit-context';
 import type { BrokerClient } from '@netward/ca-broker/client';
+import { freePort } from '@netward/kit/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { type Config, parseConfig } from '../../src/config.ts';
@@ -17,17 +17,7 @@ import { createTestBroker, type TestBroker } from './broker.ts';
 import { BROKER_AUDIENCE, CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from './idp.ts';
 import { type SshdFixture, type StartSshdOptions, startSshd } from './sshd.ts';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '@netward/kit/testing';
 
 export class LogCapture extends Writable {
   readonly lines: Record<string, unknown>[] = [];
@@ -66,7 +56,7 @@ export async function startHarness(sshdOptions: StartSshdOptions = {}): Promise<
   const publicUrl = `http://127.0.0.1:${port}/mcp`;
   const idp = await startIdp(() => publicUrl);
   const broker = createTestBroker(idp, sshd.userCaKey);
-  writeFileSync(join(sshd.dir, 'client_secret'), `${CLIENT_SECRET}\n`);
+  writeFileSync(join(sshd.dir, 'client_secret'), `${CLIENT_SECRET}\n`, { mode: 0o600 });
   writeFileSync(join(sshd.dir, 'host_ca_keys'), `@cert-authority * ${sshd.hostCaPub}\n`);
   const baseConfig: Record<string, unknown> = {
     listen: { host: '127.0.0.1', port },

