@@ -18,7 +18,7 @@ export const DEFAULT_ACCOUNTS: readonly string[] = Object.freeze(['net-viewer', 
 export const DEFAULT_ACCOUNT_GROUP = 'netward';
 /** Where the authorization agent listens: /run is root-owned and emptied at boot, like the sockets. */
 export const DEFAULT_AGENT_SOCKET_DIR = '/run/netward/agent';
-/** FRR's group for vtysh's sockets (LAB-NOTES: membership gives full control of FRR). */
+/** FRR's group for vtysh's sockets (docs/frr.md: membership gives full control of FRR). */
 export const FRR_GROUP = 'frrvty';
 
 export type ForceCommandLineOptions = (

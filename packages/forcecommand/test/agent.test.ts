@@ -258,7 +258,7 @@ describe('secrets out of every account’s reach', () => {
         expect(r.out).toContain('Permission denied');
       }
       // Through sshd and the validator, with a policy that lets every role run `ip`: `ip -b FILE` reads
-      // FILE as the account and echoes its first word in an error (LAB-NOTES: the issue's finding).
+      // FILE as the account and echoes its first word in an error (docs/device-commands.md).
       const r = await h.ssh(account, `ip -b ${keyFile}`);
       expect(`${r.stdout}${r.stderr}`).not.toContain(KEY);
       expect(`${r.stdout}${r.stderr}`).toContain('Permission denied');

@@ -1,5 +1,5 @@
 // vtysh through the validator against a real FRR instance: one pathspace (-N) in its own network
-// namespace, created here and removed afterwards (LAB-NOTES: frrvty group, /var/run/frr/<name> as
+// namespace, created here and removed afterwards (docs/frr.md: frrvty group, /var/run/frr/<name> as
 // frr:frrvty 0750 before FRR starts, --config_dir /etc/frr so vtysh reads the instance's vtysh.conf).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildSnapshot, renderEnvGuard, renderPrincipals } from '@netward/forcecommand';
+import type { Policy } from '@netward/policy';
 import { LabError } from './errors.ts';
 import { DEFAULT_OPTIONS, type LabLayout, type LabOptions, labLayout, ROLES } from './layout.ts';
 import {
@@ -385,42 +386,11 @@ export async function labUp(
   const { selfCheck: _selfCheck, ...labOptions } = options;
   const dir = checkLabDir(labOptions.dir ?? DEFAULT_OPTIONS.dir);
   const layout = labLayout(await mergeSavedOptions({ ...labOptions, dir }));
-  requirePeers(layout);
-  // Build outputs are checked before anything changes on the machine.
-  labProgram();
-  programPath('@netward/ca-broker', 'netward-ca-broker');
-  programPath('@netward/mcp-server', 'netward-mcp-server');
-  const forcecommandBundle = programPath('@netward/forcecommand', 'netward-forcecommand');
-  if (layout.options.tacacs === 'tac_plus-ng') {
-    const which = await run('sh', ['-c', 'command -v tac_plus-ng'], { allowFailure: true });
-    if (which.code !== 0)
-      throw new LabError('ERR_LAB_MISSING_PEER', '--tacacs tac_plus-ng: no tac_plus-ng on PATH');
-  }
-  if (layout.options.stack === 'keycloak') {
-    // Downloads (first run only) before anything changes on the machine.
-    const say = (detail: string) => progress({ step: 'stack', state: 'info', detail });
-    await step(progress, `Keycloak and OpenBao (cached in ${cacheDir()})`, async () => {
-      await ensureKeycloak(say);
-      await ensureBao(say);
-    });
-  }
-
-  await step(progress, 'lab directory and secrets', () => {
-    prepareDirectories(layout);
-    writeLabFile(layout, 'up');
-  });
-  await step(progress, 'device accounts net-viewer, net-operator, net-admin', () =>
-    ensureAccounts(ROLES, ['frrvty', ACCOUNT_GROUP]),
-  );
-  ensureSecrets(layout);
-  await step(
-    progress,
-    `namespaces, veths, management bridge ${layout.bridge} ${layout.hostMgmtAddress}/24`,
-    () => createNetwork(layout),
-  );
+  const forcecommandBundle = await checkBeforeUp(layout, progress);
+  await prepareHost(layout, progress);
   // Keycloak takes the longest to start (14 s idle, much more on busy cores): it starts now and the
   // rest of the lab is prepared meanwhile; the services below wait for it.
-  let keycloakStarted: Promise<unknown> | undefined;
+  let keycloakStarted: Promise<KeycloakStart> | undefined;
   if (layout.options.stack === 'keycloak') {
     const spec = keycloakSpec(layout, keycloakHome());
     const t0 = Date.now();
@@ -431,86 +401,12 @@ export async function labUp(
     for (const d of layout.devices) writeFrrConfig(d, layout);
     await Promise.all(layout.devices.map((d) => startFrr(d)));
   });
-  const policy = await step(progress, 'policy, CAs, service configurations', async () => {
-    const policy = writePolicy(layout);
-    await ensureCas(layout);
-    writeIdpConfig(layout, policy);
-    writeBrokerConfig(layout);
-    writeMcpConfig(layout);
-    writeTacacsConfig(layout);
-    writeSyslogConfig(layout);
-    if (behindProxy(layout)) writeHaproxyConfig(layout);
-    if (layout.options.tacacs === 'tac_plus-ng') await writeTacPlusNgConfig(layout);
-    return policy;
-  });
+  const policy = await step(progress, 'policy, CAs, service configurations', () => writeConfigs(layout));
   const specs = serviceSpecs(layout);
-  await step(
-    progress,
-    'validator bundle and start-up snapshot, host certificates, sshd configs',
-    async () => {
-      copyFileSync(forcecommandBundle, layout.paths.forcecommand);
-      chmodSync(layout.paths.forcecommand, 0o755);
-      installValidatorNode(layout);
-      // ForceCommand starts node through it: NODE_OPTIONS and the like never reach node.
-      writeFileSync(join(layout.paths.bin, 'netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
-      chmodSync(join(layout.paths.bin, 'netward-env-guard'), 0o755);
-      const snapshot = prepareValidatorSnapshot(layout);
-      progress({
-        step: 'validator',
-        state: 'info',
-        detail: snapshot
-          ? `validator from a V8 start-up snapshot (${snapshot})`
-          : 'validator from the plain bundle',
-      });
-      await Promise.all(layout.devices.map((d) => prepareDevice(layout, d)));
-    },
+  await step(progress, 'validator bundle and start-up snapshot, host certificates, sshd configs', () =>
+    prepareValidators(layout, forcecommandBundle, progress),
   );
-  for (const name of serviceOrder(layout)) {
-    const spec = specs[name];
-    if (spec === undefined) continue;
-    if (name === 'keycloak') {
-      await step(progress, 'service keycloak, realm from the policy', async () => {
-        const r = (await keycloakStarted) as { pid: number; started: boolean; ms: number };
-        const realm = await importRealm(layout, policy);
-        progress({
-          step: 'service keycloak',
-          state: 'info',
-          detail: `${r.started ? `started in ${(r.ms / 1000).toFixed(1)} s` : 'already running'}, pid ${r.pid}, realm ${realm}`,
-        });
-      });
-      continue;
-    }
-    if (name === 'openbao') {
-      await step(progress, 'service openbao, SSH CA and JWT auth', async () => {
-        writeOpenBaoConfig(layout);
-        const { pid, started } = await startService(layout.paths.run, spec);
-        let userCa: string;
-        try {
-          userCa = await configureOpenBao(layout, policy);
-        } catch (err) {
-          // Its storage is memory: stopped, the next `up` starts it afresh instead of half-configured.
-          await stopService(layout.paths.run, 'openbao');
-          throw err;
-        }
-        // Devices trust OpenBao's user CA; host certificates still come from the lab's host CA.
-        writeFileSync(layout.paths.userCaPub, `${userCa}\n`, { mode: 0o644 });
-        progress({
-          step: 'service openbao',
-          state: 'info',
-          detail: `${started ? 'started' : 'already running'}, pid ${pid}, user CA ${userCa.slice(0, 40)}…`,
-        });
-      });
-      continue;
-    }
-    await step(progress, `service ${name}`, async () => {
-      const { pid, started } = await startService(layout.paths.run, spec);
-      progress({
-        step: `service ${name}`,
-        state: 'info',
-        detail: `${started ? 'started' : 'already running'}, pid ${pid}`,
-      });
-    });
-  }
+  await startServices(layout, specs, policy, keycloakStarted, progress);
   await step(progress, 'device sshd (one per namespace)', async () => {
     await Promise.all(
       layout.devices.map(async (d) => {
@@ -528,23 +424,167 @@ export async function labUp(
       progress({ step: 'routes', state: 'info', detail: `${device}: B>* ${prefixes.join(' ')}` });
     }
   });
-  if (options.selfCheck !== false) {
-    await step(
-      progress,
-      'self-check: alice calls show_bgp_summary on every device, audit trail complete',
-      async () => {
-        const { selfCheck } = await import('./selfcheck.ts');
-        for (const c of await selfCheck(layout)) {
-          progress({
-            step: 'self-check',
-            state: 'info',
-            detail: `${c.device}: ok in ${c.ms} ms, request ${c.requestId}`,
-          });
-        }
-      },
-    );
-  }
+  if (options.selfCheck !== false) await runSelfCheck(layout, progress);
   return layout;
+}
+
+type KeycloakStart = { pid: number; started: boolean; ms: number };
+
+/**
+ * What must hold before anything changes on the machine: the peers, the build outputs, tac_plus-ng
+ * when asked for, and the stack's downloads (first run only). Returns the validator bundle's path.
+ */
+async function checkBeforeUp(layout: LabLayout, progress: Progress): Promise<string> {
+  requirePeers(layout);
+  labProgram();
+  programPath('@netward/ca-broker', 'netward-ca-broker');
+  programPath('@netward/mcp-server', 'netward-mcp-server');
+  const forcecommandBundle = programPath('@netward/forcecommand', 'netward-forcecommand');
+  if (layout.options.tacacs === 'tac_plus-ng') {
+    const which = await run('sh', ['-c', 'command -v tac_plus-ng'], { allowFailure: true });
+    if (which.code !== 0)
+      throw new LabError('ERR_LAB_MISSING_PEER', '--tacacs tac_plus-ng: no tac_plus-ng on PATH');
+  }
+  if (layout.options.stack === 'keycloak') {
+    const say = (detail: string) => progress({ step: 'stack', state: 'info', detail });
+    await step(progress, `Keycloak and OpenBao (cached in ${cacheDir()})`, async () => {
+      await ensureKeycloak(say);
+      await ensureBao(say);
+    });
+  }
+  return forcecommandBundle;
+}
+
+/** The lab directory and its secrets, the device accounts, namespaces, veths and the bridge. */
+async function prepareHost(layout: LabLayout, progress: Progress): Promise<void> {
+  await step(progress, 'lab directory and secrets', () => {
+    prepareDirectories(layout);
+    writeLabFile(layout, 'up');
+  });
+  await step(progress, 'device accounts net-viewer, net-operator, net-admin', () =>
+    ensureAccounts(ROLES, ['frrvty', ACCOUNT_GROUP]),
+  );
+  ensureSecrets(layout);
+  await step(
+    progress,
+    `namespaces, veths, management bridge ${layout.bridge} ${layout.hostMgmtAddress}/24`,
+    () => createNetwork(layout),
+  );
+}
+
+/** The policy, the CAs and every service's configuration file; the policy as written. */
+async function writeConfigs(layout: LabLayout): Promise<Policy> {
+  const policy = writePolicy(layout);
+  await ensureCas(layout);
+  writeIdpConfig(layout, policy);
+  writeBrokerConfig(layout);
+  writeMcpConfig(layout);
+  writeTacacsConfig(layout);
+  writeSyslogConfig(layout);
+  if (behindProxy(layout)) writeHaproxyConfig(layout);
+  if (layout.options.tacacs === 'tac_plus-ng') await writeTacPlusNgConfig(layout);
+  return policy;
+}
+
+/** The validator's bundle, node and env guard in the lab's bin/, its snapshot, and each device's files. */
+async function prepareValidators(layout: LabLayout, bundle: string, progress: Progress): Promise<void> {
+  copyFileSync(bundle, layout.paths.forcecommand);
+  chmodSync(layout.paths.forcecommand, 0o755);
+  installValidatorNode(layout);
+  // ForceCommand starts node through it: NODE_OPTIONS and the like never reach node.
+  writeFileSync(join(layout.paths.bin, 'netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
+  chmodSync(join(layout.paths.bin, 'netward-env-guard'), 0o755);
+  const snapshot = prepareValidatorSnapshot(layout);
+  progress({
+    step: 'validator',
+    state: 'info',
+    detail: snapshot
+      ? `validator from a V8 start-up snapshot (${snapshot})`
+      : 'validator from the plain bundle',
+  });
+  await Promise.all(layout.devices.map((d) => prepareDevice(layout, d)));
+}
+
+/** The services in their order; Keycloak (already starting) gets its realm, OpenBao its configuration. */
+async function startServices(
+  layout: LabLayout,
+  specs: Record<string, ServiceSpec>,
+  policy: Policy,
+  keycloakStarted: Promise<KeycloakStart> | undefined,
+  progress: Progress,
+): Promise<void> {
+  for (const name of serviceOrder(layout)) {
+    const spec = specs[name];
+    if (spec === undefined) continue;
+    if (name === 'keycloak') {
+      await step(progress, 'service keycloak, realm from the policy', async () => {
+        const r = (await keycloakStarted) as KeycloakStart;
+        const realm = await importRealm(layout, policy);
+        progress({
+          step: 'service keycloak',
+          state: 'info',
+          detail: `${r.started ? `started in ${(r.ms / 1000).toFixed(1)} s` : 'already running'}, pid ${r.pid}, realm ${realm}`,
+        });
+      });
+    } else if (name === 'openbao') {
+      await step(progress, 'service openbao, SSH CA and JWT auth', () =>
+        startOpenBao(layout, spec, policy, progress),
+      );
+    } else {
+      await step(progress, `service ${name}`, async () => {
+        const { pid, started } = await startService(layout.paths.run, spec);
+        progress({
+          step: `service ${name}`,
+          state: 'info',
+          detail: `${started ? 'started' : 'already running'}, pid ${pid}`,
+        });
+      });
+    }
+  }
+}
+
+/** OpenBao started and configured from the policy; the devices trust its user CA. */
+async function startOpenBao(
+  layout: LabLayout,
+  spec: ServiceSpec,
+  policy: Policy,
+  progress: Progress,
+): Promise<void> {
+  writeOpenBaoConfig(layout);
+  const { pid, started } = await startService(layout.paths.run, spec);
+  let userCa: string;
+  try {
+    userCa = await configureOpenBao(layout, policy);
+  } catch (err) {
+    // Its storage is memory: stopped, the next `up` starts it afresh instead of half-configured.
+    await stopService(layout.paths.run, 'openbao');
+    throw err;
+  }
+  // Devices trust OpenBao's user CA; host certificates still come from the lab's host CA.
+  writeFileSync(layout.paths.userCaPub, `${userCa}\n`, { mode: 0o644 });
+  progress({
+    step: 'service openbao',
+    state: 'info',
+    detail: `${started ? 'started' : 'already running'}, pid ${pid}, user CA ${userCa.slice(0, 40)}…`,
+  });
+}
+
+/** The end of `up`: alice calls show_bgp_summary on every device and the audit trail is complete. */
+async function runSelfCheck(layout: LabLayout, progress: Progress): Promise<void> {
+  await step(
+    progress,
+    'self-check: alice calls show_bgp_summary on every device, audit trail complete',
+    async () => {
+      const { selfCheck } = await import('./selfcheck.ts');
+      for (const c of await selfCheck(layout)) {
+        progress({
+          step: 'self-check',
+          state: 'info',
+          detail: `${c.device}: ok in ${c.ms} ms, request ${c.requestId}`,
+        });
+      }
+    },
+  );
 }
 
 /**

@@ -244,6 +244,7 @@ function decodeOptions(raw: Buffer, what: string): CertificateOption[] {
 }
 
 /** Parses a certificate from its line (`ssh-ed25519-cert-v01@openssh.com AAAA... [comment]`) or blob. */
+// long: the fields in wire order (PROTOCOL.certkeys), one read and one check each.
 export function parseCertificate(input: string | Buffer): ParsedCertificate {
   let blob: Buffer;
   if (typeof input === 'string') {

@@ -33,7 +33,7 @@ function option(values: Record<string, unknown>, name: string): string {
   return v;
 }
 
-// One case per subcommand, each a few lines: splitting them would only move the switch.
+// long: one case per subcommand, each a few lines; splitting them would only move the switch.
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // The convention of every netward program: --help, -h and help print the usage and exit 0.

@@ -139,8 +139,8 @@ function pinnedAgents(address: URL): { httpAgent: http.Agent; httpsAgent: https.
 
 const noop = () => {};
 
-// Long as a whole: one closure per backend holding the client, the AppRole token and the CA key cache that
-// its short inner functions (call, login, sign, publicKey) share.
+// Its inner functions (call, login, sign, publicKey) are short; the length is theirs, kept together.
+// long: one closure per backend holds the client, the AppRole token and the CA key cache they share.
 export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOptions = {}): SigningBackend {
   const now = options.now ?? Date.now;
   const agents = pinnedAgents(new URL(cfg.address));

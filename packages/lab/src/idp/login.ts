@@ -73,6 +73,7 @@ function fail(step: string, detail: string, cause?: unknown): never {
  * Every redirect is followed by hand so that the cookies and the final redirect stay visible. The
  * redirect URI is never contacted: the code is read from the Location header.
  */
+// long: one login as the browser would do it, hop by hop (authorize, login, consent, callback), each using the cookies of the one before.
 export async function loginWithPkce(options: LoginOptions): Promise<LoginResult> {
   const timeout = options.timeoutMs ?? 10_000;
   const jar = new CookieJar();

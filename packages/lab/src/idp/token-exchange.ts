@@ -44,6 +44,7 @@ export interface TokenExchangeDeps {
  * - the issued token names the MCP server as the acting party: `act: { sub: <client id> }` (4.1),
  *   nesting any `act` the subject token already had.
  */
+// long: the grant handler below and its refusal helper share the provider and options of this closure.
 export function registerTokenExchange(
   provider: Provider,
   errors: typeof OidcErrors,
@@ -76,6 +77,7 @@ export function registerTokenExchange(
     throw err;
   };
 
+  // long: RFC 8693's checks in the order section 2.1 lists them, each a few lines, on one request.
   const handler = async (ctx: OidcContext): Promise<void> => {
     const params = (ctx.oidc.params ?? {}) as Record<string, string | string[] | undefined>;
     const client = ctx.oidc.client;

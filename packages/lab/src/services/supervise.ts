@@ -54,6 +54,7 @@ export function backoffDelay(policy: RestartPolicy, crashesInARow: number): numb
  * before it was ever ready is not restarted: the supervisor exits with its code, so `up` reports the
  * failed start with the service's log instead of waiting out a crash loop.
  */
+// long: one loop (start, wait for ready, restart with backoff, forward signals) whose state lives in this closure.
 export async function supervise(specFile: string): Promise<number> {
   const spec = JSON.parse(readFileSync(specFile, 'utf8')) as SuperviseSpec;
   const policy = { ...DEFAULT_RESTART, ...spec.restart };

@@ -31,7 +31,7 @@ export interface EphemeralKey {
   readonly privateKey: KeyObject;
 }
 
-/** ~0.05 ms here (LAB-NOTES): cheap enough to make one per tool call. */
+/** ~0.05 ms here (docs/node.md): cheap enough to make one per tool call. */
 export function generateEphemeralKey(): EphemeralKey {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   return { publicKeyLine: formatPublicKey(publicKey), privateKey };

@@ -5,7 +5,7 @@
  * character sets that need no escaping inside single quotes.
  *
  * FRR takes each CLI line as one `-c` argument of vtysh (`vtysh -c A -c B` runs both; a newline inside
- * an argument would be a second command, LAB-NOTES), so every line is checked for the characters the
+ * an argument would be a second command, docs/frr.md), so every line is checked for the characters the
  * device validator accepts, `[a-zA-Z0-9 _./:,=@'-]`, minus the quote itself.
  */
 import { isIPv4, isIPv6 } from 'node:net';
