@@ -176,6 +176,24 @@ export function readSharedKey(file: string, gid: number | undefined): Buffer {
   return key;
 }
 
+/** One accounting record per request, `start` before the command runs and `stop` after it. */
+type AccountRecord = (
+  type: 'start' | 'stop',
+  requests: readonly AuthzRequest[],
+  identity: Identity,
+  taskId: string,
+  exitStatus?: number,
+) => Promise<void>;
+
+/** The Authorizer's two accounting hooks over one record function. */
+function accountingHooks(account: AccountRecord): Pick<Authorizer, 'accountStart' | 'accountStop'> {
+  return {
+    accountStart: (requests, identity, taskId) => account('start', requests, identity, taskId),
+    accountStop: (requests, identity, taskId, exitStatus) =>
+      account('stop', requests, identity, taskId, exitStatus),
+  };
+}
+
 export async function createTacacsAuthorizer(
   settings: TacacsSettings,
   accountGroup: string,
@@ -187,13 +205,7 @@ export async function createTacacsAuthorizer(
     timeoutMs: settings.timeoutMs,
     deadlineMs: settings.deadlineMs,
   });
-  const account = async (
-    type: 'start' | 'stop',
-    requests: readonly AuthzRequest[],
-    identity: Identity,
-    taskId: string,
-    exitStatus?: number,
-  ) => {
+  const account: AccountRecord = async (type, requests, identity, taskId, exitStatus) => {
     if (!settings.accounting) return;
     // RFC 8907 section 8.3 attributes; it has none for an exit status, so a failure goes in err_msg.
     const now = Math.floor(Date.now() / 1000);
@@ -240,9 +252,7 @@ export async function createTacacsAuthorizer(
       }
       return readTacacsAnswer(request, r);
     },
-    accountStart: (requests, identity, taskId) => account('start', requests, identity, taskId),
-    accountStop: (requests, identity, taskId, exitStatus) =>
-      account('stop', requests, identity, taskId, exitStatus),
+    ...accountingHooks(account),
     close: () => client.close(),
   };
 }
@@ -374,13 +384,7 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
     cert_serial: identity.certSerial,
     request_id: identity.requestId,
   });
-  const account_ = async (
-    type: 'start' | 'stop',
-    requests: readonly AuthzRequest[],
-    identity: Identity,
-    taskId: string,
-    exitStatus?: number,
-  ) => {
+  const account_: AccountRecord = async (type, requests, identity, taskId, exitStatus) => {
     if (!settings.accounting) return;
     for (const r of requests) {
       await ask({
@@ -402,9 +406,7 @@ export function createAgentAuthorizer(settings: AgentSettings, account: string):
       if (typeof error === 'string') return unavailable(error);
       return readAgentAnswer(request, reply);
     },
-    accountStart: (requests, identity, taskId) => account_('start', requests, identity, taskId),
-    accountStop: (requests, identity, taskId, exitStatus) =>
-      account_('stop', requests, identity, taskId, exitStatus),
+    ...accountingHooks(account_),
     close,
   };
 }

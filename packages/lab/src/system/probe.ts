@@ -1,7 +1,15 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 
-/** True when a TCP connection to host:port opens within `timeoutMs`. */
-export function tcpOpen(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+/**
+ * Connects to host:port and resolves with what `judge` makes of the socket (or false on an error or
+ * after `timeoutMs`); the socket is closed once the answer is known.
+ */
+function probeSocket(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  judge: (socket: Socket, done: (ok: boolean) => void) => void,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (ok: boolean) => {
@@ -9,23 +17,21 @@ export function tcpOpen(host: string, port: number, timeoutMs = 1_000): Promise<
       resolve(ok);
     };
     socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
+    judge(socket, done);
   });
+}
+
+/** True when a TCP connection to host:port opens within `timeoutMs`. */
+export function tcpOpen(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return probeSocket(host, port, timeoutMs, (socket, done) => socket.once('connect', () => done(true)));
 }
 
 /** True when the server sends an SSH identification string (RFC 4253 section 4.2). */
 export function sshBanner(host: string, port: number, timeoutMs = 2_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('data', (d) => done(d.toString('latin1').startsWith('SSH-2.0-')));
-    socket.once('error', () => done(false));
-  });
+  return probeSocket(host, port, timeoutMs, (socket, done) =>
+    socket.once('data', (d) => done(d.toString('latin1').startsWith('SSH-2.0-'))),
+  );
 }
 
 /** True when GET url answers 2xx within `timeoutMs`. */
