@@ -92,7 +92,13 @@ describe('lab replicas', () => {
     const dir = mkdtempSync(join(tmpdir(), 'replica-logs-'));
     try {
       const line = (component: string) =>
-        `${JSON.stringify({ time: '2026-12-05T07:00:00.000Z', component, request_id: 'r1', user: 'bob' })}\n`;
+        `${JSON.stringify({
+          time: '2026-12-05T07:00:00.000Z',
+          level: 'info',
+          component,
+          request_id: 'Zm9vYmFyYmF6cXV4MDEyMw',
+          user: 'bob',
+        })}\n`;
       writeFileSync(join(dir, 'mcp-server-2.log'), line('mcp-server'));
       writeFileSync(join(dir, 'ca-broker-2.log'), line('ca-broker'));
       writeFileSync(join(dir, 'tacacs-2.log'), line('tacacs-server'));
