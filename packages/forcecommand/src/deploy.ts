@@ -316,13 +316,11 @@ export interface InstallOptions {
    * agent`, sockets in agentSocketDir), which must then run as root (deploy/netward-forcecommand-agent.service).
    */
   readonly authorization:
-    | { readonly mode: 'local'; readonly rulesFile: string }
-    | {
-        readonly mode: 'tacacs';
-        readonly servers: readonly { readonly host: string; readonly port?: number }[];
-        readonly keyFile: string;
-        readonly accounting?: boolean;
-      };
+    | Extract<DeviceConfigOptions['authorization'], { mode: 'local' }>
+    | Pick<
+        Extract<DeviceConfigOptions['authorization'], { mode: 'tacacs' }>,
+        'mode' | 'servers' | 'keyFile' | 'accounting'
+      >;
   readonly syslog?: DeviceConfigOptions['syslog'];
   readonly accounts?: readonly string[];
   readonly group?: string;

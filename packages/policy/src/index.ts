@@ -1,5 +1,5 @@
 // The public API of @netward/policy. Anything exported here is public; everything else is not.
-export { commandString, decide } from './decide.ts';
+export { decide } from './decide.ts';
 export { lineDiff } from './diff.ts';
 export { checkDeployed, checkDrift, type DeployedCheck, TARGETS, type Target } from './drift.ts';
 export {
@@ -24,16 +24,6 @@ export {
   rolesWithoutGrammar,
 } from './grammar/check.ts';
 export {
-  COMMAND_CLASSES,
-  type CommandClass,
-  GRAMMAR_FILE_VERSION,
-  type GrammarMatch,
-  type GrammarSet,
-  type Grammars,
-  matchGrammar,
-  parseGrammarFile,
-} from './grammar/file.ts';
-export {
   GrammarSpecError,
   intRangePattern,
   parseEntry,
@@ -51,12 +41,8 @@ export {
   roleByName,
   toolsForScopes,
 } from './load.ts';
-export {
-  decideLocal,
-  LOCAL_RULES_VERSION,
-  type LocalRules,
-  parseLocalRules,
-} from './local-rules/index.ts';
+// Everything the validator's light entry has (grammar matching, local rules), under the same names.
+export * from './local-rules/index.ts';
 export { checkPattern, MAX_PATTERN_LENGTH, MAX_QUANTIFIERS, MAX_REPEAT } from './regex.ts';
 export { renderGrammar } from './render/grammar.ts';
 export { renderLocalRules } from './render/local-rules.ts';
