@@ -76,8 +76,9 @@ const agent = await startAgent({
 });
 writeFileSync(f('netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
 // The validator runs on the node the project runs on (scripts/node-env.sh: Node 24), copied where the
-// account can reach it, as the lab copies it into its bin/. Debian 12's /usr/bin/node is Node 20, which
-// the project does not support and which starts about twice as slowly here (45 vs 112 ms, interleaved).
+// account can reach it, as the lab copies it into its bin/: Debian 12's /usr/bin/node is Node 20, which
+// the project does not support. (With the bench's clean environment both start `-e 0` in ~35 ms; Node 20
+// only looks slower from a shell that sets NODE_EXTRA_CA_CERTS, which it reads at start.)
 const NODE = f('node');
 copyFileSync(process.execPath, NODE);
 chmodSync(NODE, 0o755);
