@@ -805,18 +805,29 @@ describe('native lab end to end', () => {
         await carol.close();
         const all = outcomes.flat();
         expect(all.filter((o) => !o.ok).map((o) => toolError(o).code)).toEqual([]);
-        const serials = new Set(
-          readLabEvents(layout.paths.logs)
-            .filter(
-              (e) =>
-                e.component === 'mcp-server' &&
-                e.event === 'tool_call_end' &&
-                e.user === 'carol' &&
-                e.time >= since,
-            )
-            .map((e) => e.certSerial),
+        await sleep(1500);
+        const events = readLabEvents(layout.paths.logs);
+        const ends = events.filter(
+          (e) =>
+            e.component === 'mcp-server' &&
+            e.event === 'tool_call_end' &&
+            e.user === 'carol' &&
+            e.time >= since,
         );
+        const serials = new Set(ends.map((e) => e.certSerial));
         expect(serials.size).toBeGreaterThanOrEqual(2);
+        // Per-request precision with parallel calls on one certificate: each call's chain holds its own
+        // validator record and no other call's, and nothing in it is ambiguous.
+        for (const end of ends) {
+          const chain = traceRequest(events, end.requestId as string);
+          const validator = chain.events.filter((e) => e.link === 'validator');
+          expect(validator.length, end.requestId).toBeGreaterThanOrEqual(1);
+          expect(
+            validator.every((e) => e.requestId === end.requestId),
+            end.requestId,
+          ).toBe(true);
+          expect(chain.inconsistent, end.requestId).toEqual([]);
+        }
       } finally {
         writeMcpConfig(layout, { sessionMode: false });
         await restartService(layout, 'mcp-server');

@@ -263,8 +263,12 @@ describe('audit trace', () => {
       '2026-11-22T03:25:45.200Z',
     ]);
   });
-  /** Adds a later call R on the certificate of REQ (session mode) from `start` to `end`, with device records at `device`. */
-  function sessionCall(R: string, start: string, end: string, device: string) {
+  /**
+   * Adds a later call R on the certificate of REQ (session mode) from `start` to `end`, with device
+   * records at `device` under `deviceId`: REQ for a validator that sees only the certificate's id, R for
+   * the session-mode validator, which records each framed request under its own id.
+   */
+  function sessionCall(R: string, start: string, end: string, device: string, deviceId = REQ) {
     const at = (t: string, o: Record<string, unknown>) =>
       j({ level: 'info', time: `2026-11-22T03:25:${t}Z`, ...o });
     const append = (file: string, text: string) =>
@@ -305,7 +309,7 @@ describe('audit trace', () => {
           user: 'bob',
           sid: SID,
           cert_serial: SERIAL,
-          request_id: REQ,
+          request_id: deviceId,
           decision: 'permit',
           msg: `for ${R}`,
         }),
@@ -335,6 +339,19 @@ describe('audit trace', () => {
     // Nor is the other's: the overlap is the same from its side.
     const third = traceRequest(readLabEvents(dir), 'ThirdCallRequestId000AA');
     expect(isComplete(third)).toBe(false);
+  });
+
+  it('in session mode, parallel calls whose device records carry their own request ids are each complete and exact', () => {
+    writeLogs(dir);
+    // R2 runs while REQ (which obtained the certificate) is still running; each device record names its
+    // own call, so neither chain takes the other's and neither is ambiguous.
+    const R2 = 'SecondCallRequestId00AA';
+    sessionCall(R2, '37.900', '38.700', '38.550', R2);
+    for (const id of [REQ, R2]) {
+      const chain = traceRequest(readLabEvents(dir), id);
+      expect(isComplete(chain), id).toBe(true);
+      expect(chain.events.filter((e) => e.link === 'validator').map((e) => e.requestId)).toEqual([id]);
+    }
   });
 
   it('fits every line of a chain in 120 columns and names the ids each record carries', () => {

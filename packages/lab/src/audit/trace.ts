@@ -152,11 +152,17 @@ function directRecords(events: readonly AuditEvent[], requestId: string) {
   const windowOf = (id: string) => callWindow(events, id);
   const [from, to] = windowOf(requestId);
   const own = allOwn.filter((e) => sharers.size === 0 || !deviceSide(e) || inWindow(e, [from, to]));
+  // A device that records each framed request under its own id (the session-mode validator) has this
+  // call's records under this call's id: the certificate call's device records are that call's alone.
+  // Only a device that saw the certificate's id for every call has to be matched by time.
+  const ownDevice = own.some(deviceSide);
   const borrowed = events.filter(
     (e) =>
       e.requestId !== undefined &&
       deviceIds.has(e.requestId) &&
-      (e.component === 'ca-broker' || e.component === 'sshd' || (deviceSide(e) && inWindow(e, [from, to]))),
+      (e.component === 'ca-broker' ||
+        e.component === 'sshd' ||
+        (!ownDevice && deviceSide(e) && inWindow(e, [from, to]))),
   );
   // A device record inside this call's window and another sharer's cannot be attributed.
   const otherWindows = [...sharers].map((id) => [id, windowOf(id)] as const);
