@@ -495,7 +495,12 @@ describe('native lab end to end', () => {
   });
 
   describe('MCP clients that log in on their own, through a real headless browser', () => {
-    it('the SDK client: discovery, registration, PKCE with resource, login in chromium, then tools', async () => {
+    // A browser login on a loaded CI machine gets one fresh attempt more (a new registration and
+    // login); a flow that never completes still fails, and each of its waits names itself.
+    it('the SDK client: discovery, registration, PKCE with resource, login in chromium, then tools', {
+      timeout: 120_000,
+      retry: 1,
+    }, async () => {
       const { client, provider, pages } = await sdkClientLogin(
         layout.urls.mcp,
         'bob',
@@ -532,7 +537,7 @@ describe('native lab end to end', () => {
       } finally {
         await client.close().catch(() => undefined);
       }
-    }, 120_000);
+    });
 
     // A browser login on a loaded CI machine gets one fresh attempt more (a new mcp-remote, a new
     // registration and login); a flow that never completes still fails.

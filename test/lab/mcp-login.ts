@@ -18,7 +18,7 @@ import type {
   OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type HTTPRequest, type Page } from 'puppeteer-core';
 
 /** A lab user's password, from the lab's users file (the lab writes it, mode 0600). */
 export function labPassword(usersFile: string, user: string): string {
@@ -38,9 +38,34 @@ export function decodeJwt(token: string): Record<string, unknown> {
 /** Installed by scripts/setup.sh (Debian's package). */
 export const CHROMIUM = '/usr/bin/chromium';
 
+/** `promise`, or an error naming `what` once `ms` have passed: every wait of a login has its own bound. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves once `request` has its answer or has failed (a page that closes itself fails its load). */
+function settled(page: Page, request: HTTPRequest): Promise<void> {
+  if (request.response() !== null || request.failure() !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (r: HTTPRequest) => {
+      if (r !== request) return;
+      page.off('requestfinished', done);
+      page.off('requestfailed', done);
+      resolve();
+    };
+    page.on('requestfinished', done);
+    page.on('requestfailed', done);
+  });
+}
+
 /**
  * Opens `url` in headless chromium, signs in on the IdP's login page, allows the consent page, and
- * returns once the browser has been sent to a URL starting with `until` (the client's redirect URI).
+ * returns once the browser's request to a URL starting with `until` (the client's redirect URI) has
+ * been answered.
  */
 export async function loginInBrowser(
   url: string,
@@ -66,9 +91,7 @@ export async function loginInBrowser(
     });
     // Watched as a request, not a page load: a client's callback page may close its own window
     // (mcp-remote's does), and then no navigation ever completes.
-    const redirected = page
-      .waitForRequest((r) => r.url().startsWith(until), { timeout: 60_000 })
-      .then((r) => r.url());
+    const redirected = page.waitForRequest((r) => r.url().startsWith(until), { timeout: 60_000 });
     redirected.catch(() => undefined);
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 20_000 });
     await page.waitForSelector('h1[data-prompt="login"]', { timeout: 20_000 });
@@ -81,9 +104,13 @@ export async function loginInBrowser(
     consent.catch(() => undefined);
     const next = await Promise.race([redirected, consent]);
     if (next === 'consent') await page.click('button[type="submit"]');
-    return { landedOn: await redirected, pages };
+    const request = await redirected;
+    // Closing the browser the moment the redirect starts can drop it before it reaches the client's
+    // callback server, and the client then waits for a code that never comes: wait for its answer.
+    await within(settled(page, request), 20_000, `the redirect to ${until}`);
+    return { landedOn: request.url(), pages };
   } finally {
-    await browser.close();
+    await within(browser.close(), 10_000, 'closing chromium').catch(() => browser.process()?.kill('SIGKILL'));
     rmSync(profile, { recursive: true, force: true });
   }
 }
@@ -167,7 +194,11 @@ export async function sdkClientLogin(
     const provider = new MemoryOAuthProvider(callback.url);
     const first = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
     const unauthenticated = new Client({ name: 'netward-e2e-sdk', version: '1.0.0' });
-    const refused = await unauthenticated.connect(first).then(
+    const refused = await within(
+      unauthenticated.connect(first),
+      30_000,
+      'the first connect (discovery and registration)',
+    ).then(
       () => undefined,
       (err: unknown) => err,
     );
@@ -180,7 +211,7 @@ export async function sdkClientLogin(
       password,
       callback.url,
     );
-    await first.finishAuth(await callback.code);
+    await first.finishAuth(await within(callback.code, 20_000, 'the authorization code at the callback'));
     const client = new Client({ name: 'netward-e2e-sdk', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider }));
     return { client, provider, pages };
