@@ -46,11 +46,11 @@ const idp = await startIdp();
 const dir = mkdtempSync(join(tmpdir(), 'ca-broker-bench-'));
 
 // What one token's entry in the replay cache costs (the broker below uses the directory form, in its
-// state directory, as every local-backend broker does by default): an O_EXCL create and a close, or a
-// Map lookup and insert. Each call records a new jti, as each certificate does.
+// state directory, as every local-backend broker does by default): a line in the minute's log, written
+// in batches (replay-log.ts), or a Map lookup and insert. Each call records a new jti, as each certificate does.
 const exp = Math.floor(Date.now() / 1000) + 60;
 const directoryCache = createDirectoryReplayCache(join(dir, 'replay-bench'), { graceSeconds: 65 });
-const replayFile = await claimRate('replay cache claim: directory (O_EXCL file)', (j) =>
+const replayFile = await claimRate('replay cache claim: directory (log)', (j) =>
   directoryCache.claim(j, exp),
 );
 directoryCache.close();

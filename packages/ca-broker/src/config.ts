@@ -176,7 +176,8 @@ export const configSchema = z.strictObject({
   backend: z.discriminatedUnion('type', [localBackend, vaultBackend]),
   replay: z
     .strictObject({
-      /** Where each token's `jti` is recorded, one file per token (O_EXCL), so that a token yields one
+      /** Where each token's `jti` is recorded (a log per minute, or one O_EXCL file per token on a
+       *  network file system: replay.ts), so that a token yields one
        *  certificate even when several brokers run: point every broker serving this audience at the
        *  same directory on a local file system. Default: `<stateDir>/replay` with the local backend's
        *  stateDir; otherwise unset, and the cache is kept in this process only (a startup warning). */
