@@ -77,6 +77,12 @@ const tokenSchema = z.strictObject({
   jwksCooldownSeconds: z.int().min(0).max(3600).default(30),
   /** JWKS request timeout, ms. Default 5000. */
   jwksTimeoutMs: z.int().min(100).max(60_000).default(5000),
+  /**
+   * Verified tokens remembered (by the SHA-256 of the whole token) until their `exp`, so that a token
+   * presented again is answered without a second signature check; the replay cache still refuses it.
+   * 0 verifies every request in full. Default 10,000.
+   */
+  verifiedCacheEntries: z.int().min(0).max(1_000_000).default(10_000),
 });
 
 const localBackend = z.strictObject({
