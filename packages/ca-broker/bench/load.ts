@@ -94,25 +94,35 @@ class Connection {
 }
 
 interface Pool {
-  acquire(): Connection;
+  /** An idle connection, a new one while fewer than the pool's maximum are open, else undefined. */
+  acquire(): Connection | undefined;
   release(c: Connection): void;
   readonly opened: number;
   destroy(): void;
 }
 
+/** Open connections are capped (as a client's pool caps them): beyond the cap a request waits for one
+ *  to come free, and the wait counts in its latency. Without a cap an overloaded broker is sent ever
+ *  more connections, whose set-up costs both sides CPU (thousands were opened in one run). */
+export const MAX_CONNECTIONS = 256;
+
 function pool(url: string): Pool {
   const base = new URL(url);
   const idle: Connection[] = [];
   const all: Connection[] = [];
+  let open = 0;
   return {
     acquire() {
       for (let c = idle.pop(); c !== undefined; c = idle.pop()) if (!c.closed) return c;
+      if (open >= MAX_CONNECTIONS) return undefined;
       const c = new Connection(Number(base.port), base.hostname);
       all.push(c);
+      open++;
       return c;
     },
     release(c) {
       if (!c.closed) idle.push(c);
+      else open--;
     },
     get opened() {
       return all.length;
@@ -165,20 +175,27 @@ export async function openLoop(
   const start = nowMs() + 5;
   await new Promise<void>((finished) => {
     let answered = 0;
-    const answer = (due: number, c: Connection) => (good: boolean) => {
-      latencies.push(nowMs() - due);
-      if (good) ok++;
-      else failed++;
-      connections.release(c);
-      if (++answered === total) finished();
+    // Requests due but waiting for a connection, oldest first.
+    const waiting: number[] = [];
+    const dispatch = (i: number, c: Connection) => {
+      const due = start + i * interval;
+      lag.push(nowMs() - due);
+      c.send(requests[i % requests.length]!, (good) => {
+        latencies.push(nowMs() - due);
+        if (good) ok++;
+        else failed++;
+        connections.release(c);
+        if (++answered === total) return finished();
+        const next = waiting.length > 0 ? connections.acquire() : undefined;
+        if (next !== undefined) dispatch(waiting.shift()!, next);
+      });
     };
     const tick = () => {
       const now = nowMs();
-      for (; sent < total && start + sent * interval <= now; sent++) {
-        const due = start + sent * interval;
-        lag.push(now - due);
-        const c = connections.acquire();
-        c.send(requests[sent % requests.length]!, answer(due, c));
+      for (; sent < total && start + sent * interval <= now; sent++) waiting.push(sent);
+      for (let c = waiting.length > 0 ? connections.acquire() : undefined; c !== undefined; ) {
+        dispatch(waiting.shift()!, c);
+        c = waiting.length > 0 ? connections.acquire() : undefined;
       }
       if (sent < total) setTimeout(tick, 1);
     };
@@ -206,7 +223,8 @@ export async function closedLoop(
   const worker = async () => {
     while (nowMs() < end) {
       const t = nowMs();
-      const c = connections.acquire();
+      // Never undefined: the pool's cap is above any in-flight count used here.
+      const c = connections.acquire()!;
       const good = await new Promise<boolean>((r) => c.send(requests[n++ % requests.length]!, r));
       connections.release(c);
       latencies.push(nowMs() - t);
