@@ -69,10 +69,12 @@ async function requests(count: number): Promise<Buffer[]> {
 }
 
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)).padStart(7);
-function line(label: string, r: GeneratorResult, extra = ''): void {
+const perSecond = (v: number) => `${Math.round(v).toLocaleString('en-US').padStart(6)}/s`;
+/** One run's figures: offered rate (open loop), achieved rate, latency quantiles, failures. */
+function line(label: string, r: GeneratorResult, offered: number | undefined, extra = ''): void {
   const l = r.latencies;
   console.log(
-    `  ${label.padEnd(26)} ${Math.round(r.throughput).toLocaleString('en-US').padStart(6)}/s  p50 ${fmt(quantile(l, 0.5))}  p99 ${fmt(quantile(l, 0.99))}  p99.9 ${fmt(quantile(l, 0.999))}  max ${fmt(l[l.length - 1] ?? Number.NaN)} ms  failed ${r.failed}${extra}`,
+    `  ${label.padEnd(24)} offered ${offered === undefined ? '     -  ' : perSecond(offered)} achieved ${perSecond(r.throughput)}  p50 ${fmt(quantile(l, 0.5))}  p99 ${fmt(quantile(l, 0.99))}  p99.9 ${fmt(quantile(l, 0.999))}  max ${fmt(l[l.length - 1] ?? Number.NaN)} ms  failed ${r.failed}${extra}`,
   );
 }
 const passes = (r: GeneratorResult) => r.failed === 0 && quantile(r.latencies, 0.99) < P99_LIMIT_MS;
@@ -174,17 +176,23 @@ line(
     { mode: 'closed', url: broker.url, load: 50, durationS: STEP_S },
     await requests(STEP_S * 8000),
   ),
+  undefined,
 );
 
 console.log(
   `\nopen loop at ${TARGET_RATE.toLocaleString('en-US')}/s for ${DURATION_S} s (latency from the scheduled send), load average ${load()}:`,
 );
 const floor = await measured(echo, TARGET_RATE, DURATION_S);
-line('bare fastify (the floor)', floor.result);
+line('bare fastify (the floor)', floor.result, TARGET_RATE);
 await broker.report();
 const target = await measured(broker, TARGET_RATE, DURATION_S);
 const loop = (await broker.report()) as { eventLoopDelayMs: { p50: number; p99: number; max: number } };
-line('broker', target.result, `  (generator late p99 ${target.result.sendLagP99.toFixed(2)} ms)`);
+line(
+  'broker',
+  target.result,
+  TARGET_RATE,
+  `  (generator late p99 ${target.result.sendLagP99.toFixed(2)} ms)`,
+);
 const us = (v: number) => `${Math.round(v)} us`;
 console.log(
   `  CPU per request: broker ${us(target.cpuUs)} (event loop ${us(target.loopUs)}), floor ${us(floor.cpuUs)} (event loop ${us(floor.loopUs)}), generator ${us(target.result.cpuUsPerRequest)}; broker event-loop delay p50 ${loop.eventLoopDelayMs.p50} / p99 ${loop.eventLoopDelayMs.p99} / max ${loop.eventLoopDelayMs.max} ms; ${target.result.connections} connections`,
@@ -201,7 +209,7 @@ console.log(`\nhighest sustainable rate (p99 < ${P99_LIMIT_MS} ms, nothing faile
 let best = 0;
 for (let r = 500; r <= 10_000; r += 500) {
   const step = await measured(broker, r, STEP_S);
-  line(`${r.toLocaleString('en-US')}/s`, step.result, `  broker CPU ${us(step.cpuUs)}`);
+  line('broker', step.result, r, `  broker CPU ${us(step.cpuUs)}`);
   if (!passes(step.result)) break;
   best = r;
 }
