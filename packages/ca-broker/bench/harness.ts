@@ -1,14 +1,32 @@
 // What the broker's benchmarks share: the broker bundled and started in its own process (the load
 // generator gets the other core), users and a distinct token per request, the broker's CPU time.
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatPublicKey } from '@netward/ssh-certificate';
 import { build } from 'esbuild';
 
 // The certificate codec the benches use, imported in this one place.
-export { formatPublicKey, signCertificate } from '@netward/ssh-certificate';
+export { formatPublicKey } from '@netward/ssh-certificate';
+
+import { signCertificate } from '@netward/ssh-certificate';
+
+/** One user certificate of the usual shape, signed synchronously: the codec's cost in the benches. */
+export function signSampleCertificate(user: KeyObject, ca: KeyObject, now: bigint): void {
+  signCertificate(
+    {
+      publicKey: user,
+      type: 'user',
+      serial: 1n,
+      keyId: 'sid=s1,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
+      principals: ['net-operator'],
+      validAfter: now,
+      validBefore: now + 60n,
+    },
+    ca,
+  );
+}
 
 import type { TestIdp } from '../test/helpers/idp.ts';
 import type { GeneratorRun } from './generator-process.ts';

@@ -32,7 +32,7 @@ import {
   makeUsers,
   mintTokens,
   processCpu,
-  signCertificate,
+  signSampleCertificate,
   startBroker,
   startChild,
   startGenerator,
@@ -101,18 +101,7 @@ const t = BigInt(Math.floor(Date.now() / 1000));
 stages.push([
   'certificate',
   cpuPerCall('  certificate: encode + Ed25519 sign', () =>
-    signCertificate(
-      {
-        publicKey: userKey.publicKey,
-        type: 'user',
-        serial: 1n,
-        keyId: 'sid=s1,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
-        principals: ['net-operator'],
-        validAfter: t,
-        validBefore: t + 60n,
-      },
-      caKey.privateKey,
-    ),
+    signSampleCertificate(userKey.publicKey, caKey.privateKey, t),
   ),
 ]);
 const reqBody = JSON.stringify({

@@ -15,7 +15,7 @@ import {
   mintTokens,
   processCpu,
   rate,
-  signCertificate,
+  signSampleCertificate,
   startBroker,
 } from './harness.ts';
 
@@ -28,18 +28,7 @@ const body = randomBytes(300); // about the size of a certificate's signed part
 const rawSign = rate('raw Ed25519 crypto.sign (300 bytes)', () => sign(null, body, ca.privateKey));
 const t = BigInt(Math.floor(Date.now() / 1000));
 const codec = rate('signCertificate (codec + signature)', () =>
-  signCertificate(
-    {
-      publicKey: user.publicKey,
-      type: 'user',
-      serial: 1n,
-      keyId: 'sid=s1,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
-      principals: ['net-operator'],
-      validAfter: t,
-      validBefore: t + 60n,
-    },
-    ca.privateKey,
-  ),
+  signSampleCertificate(user.publicKey, ca.privateKey, t),
 );
 
 const idp = await startIdp();

@@ -132,14 +132,20 @@ describe('one token, one certificate', () => {
   );
 });
 
+/** A fresh cache directory, a token expiry two minutes ahead, and the log its claims go to. */
+function logCase(name: string): { path: string; exp: number; log: string } {
+  const path = join(dir.path, name);
+  const exp = Math.floor(Date.now() / 1000) + 120;
+  return { path, exp, log: join(path, `${Math.floor(exp / 60)}.log`) };
+}
+
 describe('the shared directory', () => {
   it('writes a log when the directory is on a local file system (the layout follows the file system)', async () => {
-    const path = join(dir.path, 'chosen');
+    const { path, exp, log } = logCase('chosen');
     const cache = createDirectoryReplayCache(path, { graceSeconds: 65 });
     try {
-      const exp = Math.floor(Date.now() / 1000) + 120;
       expect(await cache.claim('one', exp)).toBe(true);
-      expect(readdirSync(path)).toEqual([`${Math.floor(exp / 60)}.log`]);
+      expect(readdirSync(path).map((f) => join(path, f))).toEqual([log]);
     } finally {
       cache.close();
     }
@@ -172,13 +178,11 @@ describe('the shared directory', () => {
   );
 
   it('has a claim in the file when it answers, so a broker started afresh refuses the token', async () => {
-    const path = join(dir.path, 'restart');
-    const exp = Math.floor(Date.now() / 1000) + 120;
+    const { path, exp, log } = logCase('restart');
     const first = createDirectoryReplayCache(path, { graceSeconds: 65 });
     expect(await first.claim('kept', exp)).toBe(true);
     // No close, no flush: what a killed process leaves behind is what the file already holds.
-    const log = readFileSync(join(path, `${Math.floor(exp / 60)}.log`), 'latin1');
-    expect(log).toMatch(/^[0-9a-f]{64} [0-9a-f]{16}\n$/);
+    expect(readFileSync(log, 'latin1')).toMatch(/^[0-9a-f]{64} [0-9a-f]{16}\n$/);
     const second = createDirectoryReplayCache(path, { graceSeconds: 65 });
     try {
       expect(await second.claim('kept', exp)).toBe(false);
@@ -190,13 +194,12 @@ describe('the shared directory', () => {
   });
 
   it('refuses a claim whose line was spoiled by a torn write, and goes on with the next', async () => {
-    const path = join(dir.path, 'torn');
-    const exp = Math.floor(Date.now() / 1000) + 120;
+    const { path, exp, log } = logCase('torn');
     const cache = createDirectoryReplayCache(path, { graceSeconds: 65 });
     try {
       expect(await cache.claim('before', exp)).toBe(true);
       // A write cut short (a full disk) leaves half a line: the next line appended is merged into it.
-      appendFileSync(join(path, `${Math.floor(exp / 60)}.log`), 'ab12');
+      appendFileSync(log, 'ab12');
       await expect(cache.claim('torn', exp)).rejects.toMatchObject({
         code: 'ERR_CA_REPLAY_CACHE_UNAVAILABLE',
       });
