@@ -54,6 +54,9 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 console.log(`load average at start: ${load()}`);
+console.log(
+  'processes: this one (IdP, token minting, stage costs), the broker, the load generator; none pinned to a core (the broker signs and verifies on its thread pool, which pinning would put beside its event loop)',
+);
 
 /** Requests over freshly minted tokens, one per request, written as bytes before the run so that the
  *  generator spends its time sending, not serialising. */
