@@ -8,6 +8,7 @@
  * the identity the audit trail needs. What comes back is that identity, frozen; every refusal is a
  * BearerError with a stable code (errors.ts).
  */
+import { createHash } from 'node:crypto';
 import { isValidField } from '@netward/audit-context';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { BearerError, claimError, mapJoseError } from './errors.ts';
@@ -50,6 +51,13 @@ export interface BearerVerifierOptions {
   readonly actor?: ActorOptions;
   /** Milliseconds since the epoch; tests freeze it. */
   readonly clock?: () => number;
+  /**
+   * Keep the identity of up to this many verified tokens, keyed by the SHA-256 of the whole token, and
+   * answer a token seen again from it (its `exp` checked again, with the leeway) instead of verifying
+   * its signature again. Default 0: every token is verified in full. A key removed from the issuer's
+   * set goes on vouching for the tokens it signed that are cached, until they expire.
+   */
+  readonly cacheEntries?: number;
 }
 
 /** Who is calling, as the audit trail records it. */
@@ -169,18 +177,56 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
     getKey,
     options.clock,
   );
+  const cache = createVerifiedCache(options.cacheEntries ?? 0, options.clockToleranceSeconds, options.clock);
   return {
     async reload() {
       await source?.reload();
     },
     async verify(token) {
+      const cached = cache.get(token);
+      if (cached !== undefined) return cached;
       let payload: JWTPayload;
       try {
         payload = await jwt.verify(token);
       } catch (err) {
         throw mapJoseError(err);
       }
-      return identityOf(payload, options);
+      const id = identityOf(payload, options);
+      cache.set(token, id);
+      return id;
+    },
+  };
+}
+
+interface VerifiedCache {
+  /** The identity of `token` if it was verified before and has not expired since. */
+  get(token: string): BearerIdentity | undefined;
+  set(token: string, id: BearerIdentity): void;
+}
+
+/**
+ * Verified tokens by the SHA-256 of the whole token: a token differing in any byte (another
+ * signature, a changed claim) has another key, so it is verified in full. Only successes are kept.
+ * Bounded: past `max`, the oldest entry goes (a Map keeps insertion order).
+ */
+function createVerifiedCache(max: number, toleranceSeconds: number, clock = Date.now): VerifiedCache {
+  const entries = new Map<string, BearerIdentity>();
+  const key = (token: string) => createHash('sha256').update(token, 'utf8').digest('base64');
+  // The verifier's own rule (jwt.ts): expired once exp <= now - leeway.
+  const expired = (id: BearerIdentity) => id.expiresAt <= Math.floor(clock() / 1000) - toleranceSeconds;
+  if (max <= 0) return { get: () => undefined, set: () => undefined };
+  return {
+    get(token) {
+      const k = key(token);
+      const id = entries.get(k);
+      if (id === undefined) return undefined;
+      if (!expired(id)) return id;
+      entries.delete(k);
+      return undefined;
+    },
+    set(token, id) {
+      if (entries.size >= max) entries.delete(entries.keys().next().value as string);
+      entries.set(key(token), id);
     },
   };
 }

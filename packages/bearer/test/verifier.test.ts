@@ -179,6 +179,72 @@ describe('createBearerVerifier', () => {
   });
 });
 
+describe('the verified-token cache', () => {
+  /** A real key set over HTTP, counting how often a token's key is looked up (once per verification). */
+  function counted(clockAt: { now: number }, cacheEntries: number) {
+    const keys = remoteKeys({ issuer });
+    let lookups = 0;
+    const v = createBearerVerifier({
+      issuer,
+      audience: AUDIENCE,
+      algorithms: ['EdDSA'],
+      clockToleranceSeconds: 5,
+      keys: (header, input) => {
+        lookups++;
+        return keys.getKey(header, input);
+      },
+      roleClaim: 'net_role',
+      clock: () => clockAt.now * 1000,
+      cacheEntries,
+    });
+    return { v, lookups: () => lookups };
+  }
+
+  it('answers a token seen again without verifying it again, and verifies every other token', async () => {
+    const { v, lookups } = counted({ now: NOW }, 10);
+    const token = await sign(baseClaims());
+    const first = await v.verify(token);
+    expect(await v.verify(token)).toBe(first);
+    expect(lookups()).toBe(1);
+    // One character inside the signature changed (not the last, whose low bits are padding): another
+    // key of the cache, verified in full, refused.
+    const at = token.length - 10;
+    const forged = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
+    expect(await codeOf(v.verify(forged))).toBe('ERR_BEARER_SIGNATURE');
+    // A refused token is not kept: verified (and refused) again.
+    expect(await codeOf(v.verify(forged))).toBe('ERR_BEARER_SIGNATURE');
+    // Same claims, another token (another jti): verified in full.
+    expect((await v.verify(await sign({ ...baseClaims(), jti: 'jti-2' }))).jti).toBe('jti-2');
+    expect(lookups()).toBe(4);
+  });
+
+  it('refuses a cached token once it has expired, with the same leeway as a full verification', async () => {
+    const at = { now: NOW };
+    const { v } = counted(at, 10);
+    const token = await sign(baseClaims()); // exp NOW + 60
+    await v.verify(token);
+    at.now = NOW + 64;
+    await expect(v.verify(token)).resolves.toBeDefined();
+    at.now = NOW + 65;
+    expect(await codeOf(v.verify(token))).toBe('ERR_BEARER_EXPIRED');
+  });
+
+  it('keeps at most cacheEntries tokens, and none by default', async () => {
+    const { v, lookups } = counted({ now: NOW }, 2);
+    const tokens = await Promise.all(['a', 'b', 'c'].map((j) => sign({ ...baseClaims(), jti: j })));
+    for (const t of tokens) await v.verify(t);
+    await v.verify(tokens[2]!);
+    await v.verify(tokens[1]!);
+    expect(lookups()).toBe(3);
+    await v.verify(tokens[0]!); // the oldest, evicted: verified again
+    expect(lookups()).toBe(4);
+    const none = counted({ now: NOW }, 0);
+    await none.v.verify(tokens[0]!);
+    await none.v.verify(tokens[0]!);
+    expect(none.lookups()).toBe(2);
+  });
+});
+
 describe('remoteKeys', () => {
   it('caches the set and refetches only when reload finds it stale', async () => {
     const keys = remoteKeys({ issuer, jwksUri: `${issuer}/jwks`, cacheMaxAgeMs: 60_000 });

@@ -1,16 +1,36 @@
 // What the broker's benchmarks share: the broker bundled and started in its own process (the load
 // generator gets the other core), users and a distinct token per request, the broker's CPU time.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatPublicKey } from '@netward/ssh-certificate';
 import { build } from 'esbuild';
 
 // The certificate codec the benches use, imported in this one place.
-export { formatPublicKey, signCertificate } from '@netward/ssh-certificate';
+export { formatPublicKey } from '@netward/ssh-certificate';
+
+import { signCertificate } from '@netward/ssh-certificate';
+
+/** One user certificate of the usual shape, signed synchronously: the codec's cost in the benches. */
+export function signSampleCertificate(user: KeyObject, ca: KeyObject, now: bigint): void {
+  signCertificate(
+    {
+      publicKey: user,
+      type: 'user',
+      serial: 1n,
+      keyId: 'sid=s1,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
+      principals: ['net-operator'],
+      validAfter: now,
+      validBefore: now + 60n,
+    },
+    ca,
+  );
+}
 
 import type { TestIdp } from '../test/helpers/idp.ts';
+import type { GeneratorRun } from './generator-process.ts';
+import { encodeRequests, type LoadResult } from './load.ts';
 
 /** A program of bench/ bundled as scripts/bundle.mjs builds programs: one file, run by plain node. */
 export async function bundle(entry: string, outfile: string): Promise<void> {
@@ -174,4 +194,76 @@ export async function claimRate(label: string, claim: (jti: string) => Promise<b
   const perSec = n / (Number(process.hrtime.bigint() - start) / 1e9);
   console.log(`${label.padEnd(44)} ${Math.round(perSec).toLocaleString('en-US').padStart(10)} /s`);
   return perSec;
+}
+
+/** CPU µs per call of a synchronous function (all of this process's threads), after a warm-up. */
+export function cpuPerCall(label: string, fn: () => void, calls = 5000): number {
+  for (let i = 0; i < 1000; i++) fn(); // warm up
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < calls; i++) fn();
+  const c = process.cpuUsage(c0);
+  const us = (c.user + c.system) / calls;
+  console.log(`${label.padEnd(44)} ${us.toFixed(1).padStart(8)} us CPU`);
+  return us;
+}
+
+/** CPU µs per awaited call (thread-pool work included), `parallel` at a time, after a warm-up. */
+export async function cpuPerAsyncCall(
+  label: string,
+  fn: (i: number) => Promise<unknown>,
+  calls = 5000,
+  parallel = 16,
+): Promise<number> {
+  const run = async (base: number, n: number) => {
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: parallel }, async () => {
+        while (i < n) await fn(base + i++);
+      }),
+    );
+  };
+  await run(-1000, 1000); // warm up (negative indices: never the same argument as the run's)
+  const c0 = process.cpuUsage();
+  await run(0, calls);
+  const c = process.cpuUsage(c0);
+  const us = (c.user + c.system) / calls;
+  console.log(`${label.padEnd(44)} ${us.toFixed(1).padStart(8)} us CPU`);
+  return us;
+}
+
+export interface GeneratorResult extends LoadResult {
+  /** The generator process's CPU per request sent. */
+  readonly cpuUsPerRequest: number;
+}
+
+export interface Generator {
+  run(run: Omit<GeneratorRun, 'requestsFile'>, requests: readonly Buffer[]): Promise<GeneratorResult>;
+  readonly pid: number;
+  stop(): void;
+}
+
+/** The load generator (bench/load.ts) bundled and started in its own process, driven over IPC. */
+export async function startGenerator(dir: string): Promise<Generator> {
+  const file = join(dir, 'generator.mjs');
+  await bundle('generator-process.ts', file);
+  const child = fork(file, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let runs = 0;
+  return {
+    pid: child.pid!,
+    run(run, requests) {
+      const requestsFile = join(dir, `requests-${runs++}.bin`);
+      writeFileSync(requestsFile, encodeRequests(requests));
+      return new Promise((resolve, reject) => {
+        const exited = (code: number | null) => reject(new Error(`load generator exited ${code}`));
+        child.once('exit', exited);
+        child.once('message', (m) => {
+          child.off('exit', exited);
+          const r = m as GeneratorResult & { latencies: number[] };
+          resolve({ ...r, latencies: Float64Array.from(r.latencies) });
+        });
+        child.send({ ...run, requestsFile } satisfies GeneratorRun);
+      });
+    },
+    stop: () => void child.kill('SIGTERM'),
+  };
 }

@@ -3,14 +3,20 @@
 // which p99 stays under 20 ms with nothing failed. Baselines in the same run: the closed-loop figure
 // (50 requests always in flight, as sign.bench.ts measures), and the same open-loop load against a
 // bare fastify server that answers without verifying or signing (the floor: generator, loopback,
-// fastify). Per-stage costs are measured in this process, one stage at a time, to show where a
-// certificate's time goes. Printed, never asserted.
+// fastify). Per-stage CPU costs are measured in this process, one stage at a time, beside the broker's
+// and the floor's CPU per request under load, to show where a certificate's CPU goes. Printed, never
+// asserted.
+//
+// Three processes: this one (IdP, token minting, the stage costs), the broker, and the load generator
+// (bench/load.ts in generator-process.ts), so that neither the generator nor the minting runs on the
+// broker's event loop. None is pinned to a core: the broker's Ed25519 work runs on libuv's thread
+// pool, and pinning it beside its own event loop serialises the two.
 //
 // BENCH_DURATION (s, default 10) sets the 2,000/s run; BENCH_STEP (s, default 4) each step of the
 // search for the highest sustainable rate.
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, newRequestId } from '@netward/audit-context';
 import { createDirectoryReplayCache } from '../src/replay.ts';
@@ -19,17 +25,19 @@ import {
   type BenchUser,
   bundle,
   type Child,
-  claimRate,
+  cpuPerAsyncCall,
+  cpuPerCall,
   formatPublicKey,
+  type GeneratorResult,
   makeUsers,
   mintTokens,
   processCpu,
-  rate,
-  signCertificate,
+  signSampleCertificate,
   startBroker,
   startChild,
+  startGenerator,
 } from './harness.ts';
-import { closedLoop, type LoadResult, openLoop, quantile, type RequestSpec } from './load.ts';
+import { quantile, rawRequest } from './load.ts';
 
 const DURATION_S = Number(process.env['BENCH_DURATION'] ?? 10);
 const STEP_S = Number(process.env['BENCH_STEP'] ?? 4);
@@ -41,96 +49,92 @@ const idp = await startIdp();
 const dir = mkdtempSync(join(tmpdir(), 'ca-broker-latency-'));
 const users = makeUsers(idp, USERS);
 let batch = 0;
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+console.log(`load average at start: ${load()}`);
+console.log(
+  'processes: this one (IdP, token minting, stage costs), the broker, the load generator; none pinned to a core (the broker signs and verifies on its thread pool, which pinning would put beside its event loop)',
+);
 
-/** Requests over freshly minted tokens, one per request, built before the run so that the generator
- *  spends its time sending, not serialising. */
-async function requests(count: number): Promise<(i: number) => RequestSpec> {
+/** Requests over freshly minted tokens, one per request, written as bytes before the run so that the
+ *  generator spends its time sending, not serialising. */
+async function requests(count: number): Promise<Buffer[]> {
   const tokens = await mintTokens(idp, users, count, `b${batch++}-`);
-  const specs: RequestSpec[] = tokens.map((token, i) => ({
-    path: '/v1/ssh/sign',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ public_key: (users[i % USERS] as BenchUser).key, request_id: newRequestId() }),
-  }));
-  return (i) => specs[i % specs.length] as RequestSpec;
+  return tokens.map((token, i) =>
+    rawRequest(
+      '/v1/ssh/sign',
+      { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      JSON.stringify({ public_key: (users[i % USERS] as BenchUser).key, request_id: newRequestId() }),
+    ),
+  );
 }
 
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)).padStart(7);
-function line(label: string, r: LoadResult, extra = ''): void {
+const perSecond = (v: number) => `${Math.round(v).toLocaleString('en-US').padStart(6)}/s`;
+/** One run's figures: offered rate (open loop), achieved rate, latency quantiles, failures. */
+function line(label: string, r: GeneratorResult, offered: number | undefined, extra = ''): void {
   const l = r.latencies;
   console.log(
-    `  ${label.padEnd(30)} ${Math.round(r.throughput).toLocaleString('en-US').padStart(6)}/s  p50 ${fmt(quantile(l, 0.5))}  p99 ${fmt(quantile(l, 0.99))}  p99.9 ${fmt(quantile(l, 0.999))}  max ${fmt(l[l.length - 1] ?? Number.NaN)} ms  failed ${r.failed}${extra}`,
+    `  ${label.padEnd(24)} offered ${offered === undefined ? '     -  ' : perSecond(offered)} achieved ${perSecond(r.throughput)}  p50 ${fmt(quantile(l, 0.5))}  p99 ${fmt(quantile(l, 0.99))}  p99.9 ${fmt(quantile(l, 0.999))}  max ${fmt(l[l.length - 1] ?? Number.NaN)} ms  failed ${r.failed}${extra}`,
   );
 }
-const passes = (r: LoadResult) => r.failed === 0 && quantile(r.latencies, 0.99) < P99_LIMIT_MS;
+const passes = (r: GeneratorResult) => r.failed === 0 && quantile(r.latencies, 0.99) < P99_LIMIT_MS;
 
-// --- Per-stage costs, in this process, one at a time (µs per certificate) ---
-console.log('per-stage cost of one certificate, measured alone in this process:');
+// --- Per-stage CPU costs, in this process, one at a time (µs per certificate) ---
+console.log('per-stage CPU of one certificate, each measured alone in this process:');
 const idpKey = generateKeyPairSync('ed25519');
 const sampleToken = await mintTokens(idp, users, 1, 'stage');
 // The lab IdP's token, re-signed with a key of ours: the same signing input, size and algorithm.
 const [h, p] = sampleToken[0]!.split('.') as [string, string];
 const signingInput = Buffer.from(`${h}.${p}`);
 const tokenSignature = sign(null, signingInput, idpKey.privateKey);
-const perUs = (perSec: number) => 1e6 / perSec;
 const stages: [string, number][] = [];
 stages.push([
-  'token: Ed25519 verify + claims JSON',
-  perUs(
-    rate('  token: Ed25519 verify + claims JSON', () => {
-      verify(null, signingInput, idpKey.publicKey, tokenSignature);
-      JSON.parse(Buffer.from(p, 'base64url').toString());
-    }),
-  ),
+  'token',
+  cpuPerCall('  token: Ed25519 verify + claims JSON', () => {
+    verify(null, signingInput, idpKey.publicKey, tokenSignature);
+    JSON.parse(Buffer.from(p, 'base64url').toString());
+  }),
 ]);
 const userKey = generateKeyPairSync('ed25519');
 const caKey = generateKeyPairSync('ed25519');
 const t = BigInt(Math.floor(Date.now() / 1000));
 stages.push([
-  'certificate: encode + Ed25519 sign',
-  perUs(
-    rate('  certificate: encode + Ed25519 sign', () =>
-      signCertificate(
-        {
-          publicKey: userKey.publicKey,
-          type: 'user',
-          serial: 1n,
-          keyId: 'sid=s1,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
-          principals: ['net-operator'],
-          validAfter: t,
-          validBefore: t + 60n,
-        },
-        caKey.privateKey,
-      ),
-    ),
+  'certificate',
+  cpuPerCall('  certificate: encode + Ed25519 sign', () =>
+    signSampleCertificate(userKey.publicKey, caKey.privateKey, t),
   ),
 ]);
 const reqBody = JSON.stringify({
   public_key: formatPublicKey(userKey.publicKey),
   request_id: newRequestId(),
 });
-stages.push(['request JSON parse', perUs(rate('  request JSON parse', () => JSON.parse(reqBody)))]);
+stages.push(['request JSON', cpuPerCall('  request JSON parse', () => JSON.parse(reqBody))]);
 const audit = createLogger({ component: 'ca-broker', destination: { write: () => true } as never });
 stages.push([
-  'audit line (scrubbed JSON)',
-  perUs(
-    rate('  audit line (scrubbed JSON)', () =>
-      audit.info(
-        {
-          user: 'bob',
-          sid: 's1',
-          role: 'net-operator',
-          request_id: 'Qm9iUmVxdWVzdElkMDAx',
-          cert_serial: '1',
-          decision: 'issued',
-        },
-        'user certificate issued',
-      ),
+  'audit line',
+  cpuPerCall('  audit line (scrubbed JSON)', () =>
+    audit.info(
+      {
+        user: 'bob',
+        sid: 's1',
+        role: 'net-operator',
+        request_id: 'Qm9iUmVxdWVzdElkMDAx',
+        cert_serial: '1',
+        decision: 'issued',
+      },
+      'user certificate issued',
     ),
   ),
 ]);
 const exp = Math.floor(Date.now() / 1000) + 60;
 const replay = createDirectoryReplayCache(join(dir, 'replay-stage'), { graceSeconds: 65 });
-const replayUs = perUs(await claimRate('  replay claim (O_EXCL file, awaited)', (j) => replay.claim(j, exp)));
+stages.push([
+  'replay claim',
+  await cpuPerAsyncCall('  replay claim (shared directory, 16 at once)', (i) => replay.claim(`s${i}`, exp)),
+]);
 replay.close();
 
 // --- The servers under load, each in its own process ---
@@ -138,48 +142,74 @@ const echoJs = join(dir, 'echo.mjs');
 await bundle('echo-process.ts', echoJs);
 const echo = await startChild(echoJs, []);
 const broker: Child = await startBroker(idp, dir);
+const generator = await startGenerator(dir);
+
+/** One open-loop run against `child`, with its CPU per answered request. */
+async function measured(child: Child, rate: number, seconds: number) {
+  const reqs = await requests(rate * seconds);
+  const cpu0 = processCpu(child.process.pid!);
+  const result = await generator.run({ mode: 'open', url: child.url, load: rate, durationS: seconds }, reqs);
+  const cpu1 = processCpu(child.process.pid!);
+  const n = Math.max(1, result.ok + result.failed);
+  return {
+    result,
+    cpuUs: ((cpu1.all - cpu0.all) / n) * 1e6,
+    loopUs: ((cpu1.main - cpu0.main) / n) * 1e6,
+  };
+}
 
 console.log(`\nwarm-up: 2 s at 1,000/s (not reported)`);
-await openLoop(broker.url, 1000, 2, await requests(2000));
+await generator.run({ mode: 'open', url: broker.url, load: 1000, durationS: 2 }, await requests(2000));
 
 console.log(`\nbaseline, closed loop: 50 in flight for ${STEP_S} s (no arrival schedule: queueing hidden)`);
-line('broker, 50 in flight', await closedLoop(broker.url, 50, STEP_S, await requests(STEP_S * 8000)));
+line(
+  'broker, 50 in flight',
+  await generator.run(
+    { mode: 'closed', url: broker.url, load: 50, durationS: STEP_S },
+    await requests(STEP_S * 8000),
+  ),
+  undefined,
+);
 
 console.log(
-  `\nopen loop at ${TARGET_RATE.toLocaleString('en-US')}/s for ${DURATION_S} s (latency from the scheduled send):`,
+  `\nopen loop at ${TARGET_RATE.toLocaleString('en-US')}/s for ${DURATION_S} s (latency from the scheduled send), load average ${load()}:`,
 );
-const n = TARGET_RATE * DURATION_S;
-line('bare fastify (the floor)', await openLoop(echo.url, TARGET_RATE, DURATION_S, await requests(n)));
+const floor = await measured(echo, TARGET_RATE, DURATION_S);
+line('bare fastify (the floor)', floor.result, TARGET_RATE);
 await broker.report();
-const cpu0 = processCpu(broker.process.pid!);
-const target = await openLoop(broker.url, TARGET_RATE, DURATION_S, await requests(n));
-const cpu1 = processCpu(broker.process.pid!);
+const target = await measured(broker, TARGET_RATE, DURATION_S);
 const loop = (await broker.report()) as { eventLoopDelayMs: { p50: number; p99: number; max: number } };
-line('broker', target, `  (generator late p99 ${target.sendLagP99.toFixed(2)} ms)`);
-const certs = Math.max(1, target.ok);
-console.log(
-  `  broker CPU per certificate    ${Math.round(((cpu1.all - cpu0.all) / certs) * 1e6)} us, event loop thread ${Math.round(((cpu1.main - cpu0.main) / certs) * 1e6)} us; event loop delay p50 ${loop.eventLoopDelayMs.p50} / p99 ${loop.eventLoopDelayMs.p99} / max ${loop.eventLoopDelayMs.max} ms`,
+line(
+  'broker',
+  target.result,
+  TARGET_RATE,
+  `  (generator late p99 ${target.result.sendLagP99.toFixed(2)} ms)`,
 );
-const stageSum = stages.reduce((a, [, us]) => a + us, 0) + replayUs;
+const us = (v: number) => `${Math.round(v)} us`;
 console.log(
-  `  stages alone (above)          ${Math.round(stageSum)} us of the certificate's CPU: ${stages.map(([name, us]) => `${name} ${us.toFixed(1)}`).join(', ')}, replay ${replayUs.toFixed(1)} (wall)`,
+  `  CPU per request: broker ${us(target.cpuUs)} (event loop ${us(target.loopUs)}), floor ${us(floor.cpuUs)} (event loop ${us(floor.loopUs)}), generator ${us(target.result.cpuUsPerRequest)}; broker event-loop delay p50 ${loop.eventLoopDelayMs.p50} / p99 ${loop.eventLoopDelayMs.p99} / max ${loop.eventLoopDelayMs.max} ms; ${target.result.connections} connections`,
+);
+const stageSum = stages.reduce((a, [, v]) => a + v, 0);
+console.log(
+  `  the broker's CPU per certificate by stage: ${stages.map(([name, v]) => `${name} ${v.toFixed(1)}`).join(', ')}, HTTP + fastify (the floor) ${floor.cpuUs.toFixed(1)}; the rest (hooks, checks, GC) ${(target.cpuUs - stageSum - floor.cpuUs).toFixed(1)} us`,
 );
 console.log(
-  `  target p99 < ${P99_LIMIT_MS} ms at ${TARGET_RATE.toLocaleString('en-US')}/s, nothing failed: ${passes(target) ? 'met' : 'NOT met'}`,
+  `  target p99 < ${P99_LIMIT_MS} ms at ${TARGET_RATE.toLocaleString('en-US')}/s, nothing failed: ${passes(target.result) ? 'met' : 'NOT met'}`,
 );
 
 console.log(`\nhighest sustainable rate (p99 < ${P99_LIMIT_MS} ms, nothing failed), ${STEP_S} s per step:`);
 let best = 0;
-for (let r = 1000; r <= 10_000; r += 500) {
-  const result = await openLoop(broker.url, r, STEP_S, await requests(r * STEP_S));
-  line(`${r.toLocaleString('en-US')}/s`, result);
-  if (!passes(result)) break;
+for (let r = 500; r <= 10_000; r += 500) {
+  const step = await measured(broker, r, STEP_S);
+  line('broker', step.result, r, `  broker CPU ${us(step.cpuUs)}`);
+  if (!passes(step.result)) break;
   best = r;
 }
 console.log(
-  `  maximum sustainable rate      ${best > 0 ? `${best.toLocaleString('en-US')}/s` : 'below 1,000/s'}`,
+  `  maximum sustainable rate      ${best > 0 ? `${best.toLocaleString('en-US')}/s` : 'below 500/s'} (load average ${load()})`,
 );
 
+generator.stop();
 await broker.stop();
 await echo.stop();
 await idp.close();

@@ -15,7 +15,7 @@ import {
   mintTokens,
   processCpu,
   rate,
-  signCertificate,
+  signSampleCertificate,
   startBroker,
 } from './harness.ts';
 
@@ -28,29 +28,18 @@ const body = randomBytes(300); // about the size of a certificate's signed part
 const rawSign = rate('raw Ed25519 crypto.sign (300 bytes)', () => sign(null, body, ca.privateKey));
 const t = BigInt(Math.floor(Date.now() / 1000));
 const codec = rate('signCertificate (codec + signature)', () =>
-  signCertificate(
-    {
-      publicKey: user.publicKey,
-      type: 'user',
-      serial: 1n,
-      keyId: 'sid=s1,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
-      principals: ['net-operator'],
-      validAfter: t,
-      validBefore: t + 60n,
-    },
-    ca.privateKey,
-  ),
+  signSampleCertificate(user.publicKey, ca.privateKey, t),
 );
 
 const idp = await startIdp();
 const dir = mkdtempSync(join(tmpdir(), 'ca-broker-bench-'));
 
 // What one token's entry in the replay cache costs (the broker below uses the directory form, in its
-// state directory, as every local-backend broker does by default): an O_EXCL create and a close, or a
-// Map lookup and insert. Each call records a new jti, as each certificate does.
+// state directory, as every local-backend broker does by default): a line in the minute's log, written
+// in batches (replay-log.ts), or a Map lookup and insert. Each call records a new jti, as each certificate does.
 const exp = Math.floor(Date.now() / 1000) + 60;
 const directoryCache = createDirectoryReplayCache(join(dir, 'replay-bench'), { graceSeconds: 65 });
-const replayFile = await claimRate('replay cache claim: directory (O_EXCL file)', (j) =>
+const replayFile = await claimRate('replay cache claim: directory (log)', (j) =>
   directoryCache.claim(j, exp),
 );
 directoryCache.close();

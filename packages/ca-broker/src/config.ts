@@ -77,6 +77,12 @@ const tokenSchema = z.strictObject({
   jwksCooldownSeconds: z.int().min(0).max(3600).default(30),
   /** JWKS request timeout, ms. Default 5000. */
   jwksTimeoutMs: z.int().min(100).max(60_000).default(5000),
+  /**
+   * Verified tokens remembered (by the SHA-256 of the whole token) until their `exp`, so that a token
+   * presented again is answered without a second signature check; the replay cache still refuses it.
+   * 0 verifies every request in full. Default 10,000.
+   */
+  verifiedCacheEntries: z.int().min(0).max(1_000_000).default(10_000),
 });
 
 const localBackend = z.strictObject({
@@ -176,7 +182,8 @@ export const configSchema = z.strictObject({
   backend: z.discriminatedUnion('type', [localBackend, vaultBackend]),
   replay: z
     .strictObject({
-      /** Where each token's `jti` is recorded, one file per token (O_EXCL), so that a token yields one
+      /** Where each token's `jti` is recorded (a log per minute, or one O_EXCL file per token on a
+       *  network file system: replay.ts), so that a token yields one
        *  certificate even when several brokers run: point every broker serving this audience at the
        *  same directory on a local file system. Default: `<stateDir>/replay` with the local backend's
        *  stateDir; otherwise unset, and the cache is kept in this process only (a startup warning). */

@@ -5,18 +5,23 @@
  * (RFC 7519 section 4.1.7) until the token has expired, and no longer: an expired token is refused by
  * the verifier anyway, so the cache is bounded by the tokens' lifetimes, not by a count.
  *
- * Several broker processes behind one load balancer must share it, so the shared form is a directory:
- * one file per token, created with O_CREAT | O_EXCL. The kernel makes that creation atomic across
- * processes (on a local file system; not on NFSv2), so exactly one process wins a token, with no lock,
- * no daemon and nothing to lose but the files. Files live in one subdirectory per minute of expiry,
- * so forgetting expired tokens is removing whole subdirectories, never a scan of live entries.
+ * Several broker processes behind one load balancer must share it, so the shared form is a directory,
+ * in one of two layouts, both keyed by minute of expiry so that forgetting expired tokens is removing
+ * whole entries of the directory, never a scan of live ones:
+ * - on a local file system, an append-only log per minute, written in batches (replay-log.ts): the
+ *   kernel orders concurrent appends, and the first line of a token wins;
+ * - on any other (NFS, CIFS, FUSE: the chart's ReadWriteMany volumes), where appends from two machines
+ *   are not atomic, one file per token created with O_CREAT | O_EXCL, which NFSv3 and later make
+ *   atomic across clients: exactly one process wins a token, with no lock and no daemon.
+ * Every broker on one directory sees the same file system, so all of them choose the same layout.
  */
 import { createHash } from 'node:crypto';
-import { constants, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { constants, mkdirSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
 import { CaBrokerError } from './errors.ts';
+import { logClaims, replayUnavailable as unavailable } from './replay-log.ts';
 
 export interface ReplayCache {
   /**
@@ -36,18 +41,53 @@ export interface ReplayCacheOptions {
   readonly now?: () => number;
   /** Sweep period, ms. Default 60,000. */
   readonly sweepIntervalMs?: number;
+  /** Default: `log` on a local file system, else `files` (tests choose). */
+  readonly layout?: 'log' | 'files';
 }
 
 const BUCKET_SECONDS = 60;
-const BUCKET_NAME = /^\d{1,12}$/;
+/** A minute's log (`<minute>.log`) or directory of token files (`<minute>`). */
+const BUCKET_NAME = /^(\d{1,12})(\.log)?$/;
+
+// statfs(2) f_type of the local file systems whose O_APPEND writes are atomic between processes:
+// ext2/3/4, xfs, btrfs, tmpfs, overlayfs (a container's own layer), zfs, f2fs.
+const LOCAL_FILE_SYSTEMS = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0x2fc12fc1, 0xf2f52010,
+]);
 
 /** The file name of a `jti`: a digest, so any string the IdP chose is a safe fixed-length name. */
 function entryName(jti: string): string {
   return createHash('sha256').update(jti, 'utf8').digest('hex');
 }
 
-function unavailable(cause: unknown): CaBrokerError {
-  return new CaBrokerError('ERR_CA_REPLAY_CACHE_UNAVAILABLE', 'replay cache unavailable', { cause });
+/** The one-file-per-token layout. */
+function fileClaims(directory: string): (digest: string, bucket: number) => Promise<boolean> {
+  const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
+  // The file system calls run on libuv's thread pool: the event loop, which bounds the broker's
+  // throughput, only dispatches them (measured on the 2-core machine: an O_EXCL create and close
+  // cost more than an Ed25519 signature when done synchronously).
+  return async (digest, bucket) => {
+    const dir = join(directory, String(bucket));
+    const file = join(dir, digest);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(file, flags, 0o600);
+        // Nothing is written: the name is the record. The close need not delay the certificate.
+        handle.close().catch(() => undefined);
+        return true;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return false;
+        if (code !== 'ENOENT' || attempt > 0) throw unavailable(err);
+        try {
+          await mkdir(dir, { recursive: true, mode: 0o700 });
+        } catch (mkdirErr) {
+          throw unavailable(mkdirErr);
+        }
+      }
+    }
+    throw unavailable(new Error('unreachable'));
+  };
 }
 
 /**
@@ -70,39 +110,20 @@ export function createDirectoryReplayCache(directory: string, options: ReplayCac
       `${directory}: replay cache directory is not a directory only its owner may write`,
     );
   }
-  const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
+  const layout = options.layout ?? (LOCAL_FILE_SYSTEMS.has(statfsSync(directory).type) ? 'log' : 'files');
+  const log = layout === 'log' ? logClaims(directory) : undefined;
+  const files = layout === 'files' ? fileClaims(directory) : undefined;
 
-  // The file system calls run on libuv's thread pool: the event loop, which bounds the broker's
-  // throughput, only dispatches them (measured on the 2-core machine: an O_EXCL create and close
-  // cost more than an Ed25519 signature when done synchronously).
   async function claim(jti: string, expiresAt: number): Promise<boolean> {
     const bucket = Math.floor(expiresAt / BUCKET_SECONDS);
-    const dir = join(directory, String(bucket));
-    const file = join(dir, entryName(jti));
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const handle = await open(file, flags, 0o600);
-        // Nothing is written: the name is the record. The close need not delay the certificate.
-        handle.close().catch(() => undefined);
-        return true;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') return false;
-        if (code !== 'ENOENT' || attempt > 0) throw unavailable(err);
-        try {
-          await mkdir(dir, { recursive: true, mode: 0o700 });
-        } catch (mkdirErr) {
-          throw unavailable(mkdirErr);
-        }
-      }
-    }
-    throw unavailable(new Error('unreachable'));
+    return log ? log.claim(entryName(jti), bucket) : files!(entryName(jti), bucket);
   }
 
   async function sweep(): Promise<void> {
-    // A bucket holds tokens expiring before its end; once that end plus the grace period has passed,
-    // no token in it can verify any more, in this process or another.
+    // A minute's entry holds tokens expiring before its end; once that end plus the grace period has
+    // passed, no token in it can verify any more, in this process or another.
     const last = Math.floor((now() / 1000 - options.graceSeconds) / BUCKET_SECONDS) - 1;
+    log?.forget(last);
     let names: string[];
     try {
       names = readdirSync(directory);
@@ -110,13 +131,21 @@ export function createDirectoryReplayCache(directory: string, options: ReplayCac
       return;
     }
     for (const name of names) {
-      if (!BUCKET_NAME.test(name) || Number(name) > last) continue;
-      // Another broker may be removing the same bucket: force ignores entries already gone.
+      const m = BUCKET_NAME.exec(name);
+      if (m === null || Number(m[1]) > last) continue;
+      // Another broker may be removing the same entry: force ignores entries already gone.
       await rm(join(directory, name), { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
-  return withTimer({ claim, sweep }, options.sweepIntervalMs);
+  const cache = withTimer({ claim, sweep }, options.sweepIntervalMs);
+  return {
+    ...cache,
+    close() {
+      cache.close();
+      log?.close();
+    },
+  };
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * Verification of the bearer token presented to POST /v1/ssh/sign: a JWT access token from the IdP,
- * for this broker's audience, verified in full on every request by @netward/bearer (signature, alg,
- * typ at+jwt, iss, aud, exp, nbf, the identity claims, the acting party). Only the IdP's keys are cached,
- * by jose's remote JWKS set, which refetches on an unknown `kid` (at most once per cooldown). This module
+ * for this broker's audience, verified in full by @netward/bearer (signature, alg, typ at+jwt, iss, aud,
+ * exp, nbf, the identity claims, the acting party) the first time it is presented; a token presented
+ * again is answered from the verifier's cache of verified tokens until its `exp` (config
+ * token.verifiedCacheEntries) and then refused by the replay cache. The IdP's keys are cached by
+ * jose's remote JWKS set, which refetches on an unknown `kid` (at most once per cooldown). This module
  * maps the package's refusals to the broker's public codes and messages (README, "Errors").
  */
 import {
@@ -94,6 +96,10 @@ export function createTokenVerifier(config: TokenConfig, keys?: JWTVerifyGetKey)
     sidClaim: config.claims.sid,
     roleClaim: config.claims.role,
     actor: config.actor,
+    // Every exchanged token is new, so this saves nothing on a certificate: it makes a token sent
+    // again (a replay, a retry) cost a digest instead of an Ed25519 verification before the replay
+    // cache refuses it.
+    cacheEntries: config.verifiedCacheEntries,
   });
   return {
     reload: () => verifier.reload(),

@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
 import { formatPublicKey } from '@netward/ssh-certificate';
@@ -99,22 +107,104 @@ describe('one token, one certificate', () => {
     );
   });
 
-  it('keeps an entry until the token has expired, then forgets it', async () => {
-    let now = 1_800_000_000_000;
-    const path = join(dir.path, 'sweep');
-    const cache = createDirectoryReplayCache(path, { graceSeconds: 65, now: () => now });
+  it.each(['log', 'files'] as const)(
+    'keeps an entry until the token has expired, then forgets it (%s)',
+    async (layout) => {
+      let now = 1_800_000_000_000;
+      const path = join(dir.path, `sweep-${layout}`);
+      const cache = createDirectoryReplayCache(path, { graceSeconds: 65, now: () => now, layout });
+      try {
+        const exp = now / 1000 + 300;
+        expect(await cache.claim('a', exp)).toBe(true);
+        expect(await cache.claim('a', exp)).toBe(false);
+        expect(await cache.claim('b', exp + 3600)).toBe(true);
+        now = (exp + 60) * 1000; // expired, but within the grace period
+        await cache.sweep();
+        expect(await cache.claim('a', exp)).toBe(false);
+        now = (exp + 65 + 120) * 1000; // beyond expiry, grace and the bucket's minute
+        await cache.sweep();
+        expect(readdirSync(path)).toHaveLength(1); // only b's bucket is left
+        expect(await cache.claim('b', exp + 3600)).toBe(false);
+      } finally {
+        cache.close();
+      }
+    },
+  );
+});
+
+/** A fresh cache directory, a token expiry two minutes ahead, and the log its claims go to. */
+function logCase(name: string): { path: string; exp: number; log: string } {
+  const path = join(dir.path, name);
+  const exp = Math.floor(Date.now() / 1000) + 120;
+  return { path, exp, log: join(path, `${Math.floor(exp / 60)}.log`) };
+}
+
+describe('the shared directory', () => {
+  it('writes a log when the directory is on a local file system (the layout follows the file system)', async () => {
+    const { path, exp, log } = logCase('chosen');
+    const cache = createDirectoryReplayCache(path, { graceSeconds: 65 });
     try {
-      const exp = now / 1000 + 300;
-      expect(await cache.claim('a', exp)).toBe(true);
-      expect(await cache.claim('a', exp)).toBe(false);
-      expect(await cache.claim('b', exp + 3600)).toBe(true);
-      now = (exp + 60) * 1000; // expired, but within the grace period
-      await cache.sweep();
-      expect(await cache.claim('a', exp)).toBe(false);
-      now = (exp + 65 + 120) * 1000; // beyond expiry, grace and the bucket's minute
-      await cache.sweep();
-      expect(readdirSync(path)).toHaveLength(1); // only b's bucket is left
-      expect(await cache.claim('b', exp + 3600)).toBe(false);
+      expect(await cache.claim('one', exp)).toBe(true);
+      expect(readdirSync(path).map((f) => join(path, f))).toEqual([log]);
+    } finally {
+      cache.close();
+    }
+  });
+
+  it.each(['log', 'files'] as const)(
+    'gives each token to exactly one of two caches claiming it at once (%s)',
+    async (layout) => {
+      const path = join(dir.path, `two-writers-${layout}`);
+      const a = createDirectoryReplayCache(path, { graceSeconds: 65, layout });
+      const b = createDirectoryReplayCache(path, { graceSeconds: 65, layout });
+      try {
+        const exp = Math.floor(Date.now() / 1000) + 120;
+        const jtis = Array.from({ length: 200 }, (_, i) => `race-${i}`);
+        // Each token claimed twice by each cache, all in flight together: batches of both interleave.
+        const results = await Promise.all(
+          jtis.flatMap((j) => [a.claim(j, exp), b.claim(j, exp), a.claim(j, exp), b.claim(j, exp)]),
+        );
+        for (let i = 0; i < jtis.length; i++) {
+          expect(results.slice(i * 4, i * 4 + 4).filter(Boolean), jtis[i]).toHaveLength(1);
+        }
+        // Later claims of the same tokens, after both have read the whole log, are replays everywhere.
+        expect(await Promise.all(jtis.slice(0, 20).map((j) => b.claim(j, exp)))).not.toContain(true);
+        expect(await Promise.all(jtis.slice(0, 20).map((j) => a.claim(j, exp)))).not.toContain(true);
+      } finally {
+        a.close();
+        b.close();
+      }
+    },
+  );
+
+  it('has a claim in the file when it answers, so a broker started afresh refuses the token', async () => {
+    const { path, exp, log } = logCase('restart');
+    const first = createDirectoryReplayCache(path, { graceSeconds: 65 });
+    expect(await first.claim('kept', exp)).toBe(true);
+    // No close, no flush: what a killed process leaves behind is what the file already holds.
+    expect(readFileSync(log, 'latin1')).toMatch(/^[0-9a-f]{64} [0-9a-f]{16}\n$/);
+    const second = createDirectoryReplayCache(path, { graceSeconds: 65 });
+    try {
+      expect(await second.claim('kept', exp)).toBe(false);
+      expect(await second.claim('new', exp)).toBe(true);
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
+  it('refuses a claim whose line was spoiled by a torn write, and goes on with the next', async () => {
+    const { path, exp, log } = logCase('torn');
+    const cache = createDirectoryReplayCache(path, { graceSeconds: 65 });
+    try {
+      expect(await cache.claim('before', exp)).toBe(true);
+      // A write cut short (a full disk) leaves half a line: the next line appended is merged into it.
+      appendFileSync(log, 'ab12');
+      await expect(cache.claim('torn', exp)).rejects.toMatchObject({
+        code: 'ERR_CA_REPLAY_CACHE_UNAVAILABLE',
+      });
+      expect(await cache.claim('after', exp)).toBe(true);
+      expect(await cache.claim('before', exp)).toBe(false);
     } finally {
       cache.close();
     }

@@ -68,13 +68,19 @@ export function createAuditTrail(log: Logger): AuditTrail {
 
 export const auditPlugin = appWide<{ trail: AuditTrail }>(async (app, { trail }) => {
   // After the body is parsed: a request refused by the parser (413, 415, bad JSON) is no decision.
-  app.addHook('preHandler', async (req) => {
+  // Synchronous hooks (a `done` callback rather than an async function): fastify then allocates no
+  // promise for them on every request.
+  app.addHook('preHandler', (req, _reply, done) => {
     const kind = routeConfig(req).certificate;
     if (kind !== undefined) trail.begin(req, kind);
+    done();
   });
   // Whatever did not write its own line (a served GET, an answer fastify gave by itself such as the
   // 503 while closing) is written here; a request whose client went away before the answer, below.
-  app.addHook('onResponse', async (req, reply) => trail.request(req, reply.statusCode));
+  app.addHook('onResponse', (req, reply, done) => {
+    trail.request(req, reply.statusCode);
+    done();
+  });
   app.addHook('onRequestAbort', async (req) => {
     // A certificate request's handler goes on after the client left and writes its decision line
     // itself (an issued certificate is never logged as merely "aborted").

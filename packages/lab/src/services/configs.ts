@@ -121,7 +121,8 @@ export function writeBrokerConfig(layout: LabLayout): void {
 
 /**
  * Every broker of a lab shares the CA keys and the replay cache (the local backend's default,
- * `state/ca/replay`: one O_EXCL file per token, so one token yields one certificate across brokers).
+ * `state/ca/replay`: an append-only log per minute whose first line of a token wins, so one token
+ * yields one certificate across brokers).
  * The rate limit is per broker process.
  */
 export function brokerConfigObject(layout: LabLayout, replica = 1): Record<string, unknown> {
