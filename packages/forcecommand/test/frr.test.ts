@@ -4,9 +4,25 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { decideLocal } from '@netward/policy/local-rules';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRulesAuthorizer } from '../src/authorize.ts';
+import { validateConfig } from '../src/config.ts';
 import { FRR_VTY_COMMANDS } from '../src/deploy.ts';
 import { FC_ERRORS } from '../src/errors.ts';
+import { runSession } from '../src/session.ts';
+import {
+  encodeRequest,
+  FRAME_EXIT,
+  FRAME_READY,
+  FRAME_STDOUT,
+  FrameDecoder,
+  MAX_OUTPUT_FRAME,
+  parseExit,
+  SESSION_VERB,
+} from '../src/session-protocol.ts';
+import { authInfo, certLine, DESIGN_CONFIGS, DESIGN_RULES, memoryAudit, recordingSpawn } from './helpers.ts';
 import { BASE_EXECUTABLES, buildBundle, groupGid, type Harness, startSshd } from './sshd-harness.ts';
 
 const FRR_INIT = '/usr/lib/frr/frrinit.sh';
@@ -209,6 +225,50 @@ describe('single-daemon lines straight to the daemon vty socket (no vtysh start)
     expect(two.code).toBe(0);
     expect(two.stdout).toBe(vtyshDirect('show bgp summary') + vtyshDirect('show interface brief'));
     expect(lastRecord('completed')?.['normalized']).not.toHaveProperty('vty');
+  });
+
+  it('answers session-mode requests from the daemon in STDOUT frames, no process started', async () => {
+    const { spawn, calls } = recordingSpawn();
+    const stdin = new PassThrough();
+    const out: Buffer[] = [];
+    const done = runSession({
+      config: validateConfig({
+        ...DESIGN_CONFIGS.frr,
+        executables: { ...DESIGN_CONFIGS.frr.executables, vtysh: vtysh({ ...FRR_VTY_COMMANDS }) },
+      }),
+      account: 'net-viewer',
+      env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
+      authorizer: async () =>
+        createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
+      audit: memoryAudit(),
+      spawn,
+      readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
+      checkExecutable: () => {},
+      stdin,
+      write: async (bytes) => {
+        out.push(bytes);
+      },
+    });
+    const lines = ['show bgp summary', 'show interface brief', 'show bgp summary'];
+    lines.forEach((command, i) => {
+      stdin.write(encodeRequest({ id: `frrsessionrequest0000${i}`, command }));
+    });
+    stdin.end();
+    expect(await done).toBe(0);
+    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDOUT, FRAME_EXIT]).push(
+      Buffer.concat(out),
+    );
+    const answers: string[] = [];
+    let text = '';
+    for (const f of frames) {
+      if (f.type === FRAME_STDOUT) text += f.payload.toString();
+      if (f.type !== FRAME_EXIT) continue;
+      expect(parseExit(f.payload)).toEqual({ id: `frrsessionrequest0000${answers.length}`, exit: 0 });
+      answers.push(text);
+      text = '';
+    }
+    expect(answers).toEqual(lines.map(vtyshDirect));
+    expect(calls).toEqual([]);
   });
 
   it('fails closed when the daemon does not run: ERR_FC_EXEC, no output', async () => {
