@@ -188,8 +188,16 @@ export interface DeviceConfigOptions {
   readonly auditFile: string;
   readonly accounts?: readonly string[];
   readonly accountGroup?: string;
-  /** FRR: vtysh with `--config_dir <dir> [-N <pathspace>]`; bare `show ...` routed to it. */
-  readonly frr?: { readonly vtysh?: string; readonly configDir?: string; readonly pathspace?: string };
+  /**
+   * FRR: vtysh with `--config_dir <dir> [-N <pathspace>]`; bare `show ...` routed to it. `vty: true`
+   * sends the lines of FRR_VTY_COMMANDS straight to the daemon's socket under `/var/run/frr[/<pathspace>]`.
+   */
+  readonly frr?: {
+    readonly vtysh?: string;
+    readonly configDir?: string;
+    readonly pathspace?: string;
+    readonly vty?: boolean;
+  };
   /** VyOS: bare CLI commands through the op-mode wrapper. */
   readonly vyos?: { readonly wrapper?: string };
   /** Diagnostics on the allowlist; default ping, traceroute, ip at their Debian paths. */
@@ -216,15 +224,41 @@ export const DEBIAN_TOOLS: Readonly<Record<string, string>> = Object.freeze({
   ip: '/usr/sbin/ip',
 });
 
+/**
+ * Read-only lines one FRR 8.4 daemon answers alone, so vtysh only forwards them: their output through
+ * the daemon's vty socket is the same bytes as through vtysh (docs/frr.md; test/frr.test.ts compares).
+ */
+export const FRR_VTY_COMMANDS: Readonly<Record<string, string>> = Object.freeze({
+  'show bgp summary': 'bgpd',
+  'show ip bgp summary': 'bgpd',
+  'show ip route': 'zebra',
+  'show ipv6 route': 'zebra',
+  'show interface brief': 'zebra',
+});
+
+type ExecutableInput = NonNullable<ConfigInput['executables']>[string];
+
 /** The validator's configuration object for one device (validate with validateConfig before use). */
 export function deviceConfigObject(o: DeviceConfigOptions): ConfigInput {
-  const executables: Record<string, { path: string; args?: string[]; style?: 'argv' | 'vtysh' }> = {};
+  const executables: Record<string, ExecutableInput> = {};
   for (const [name, path] of Object.entries(o.tools ?? DEBIAN_TOOLS)) executables[name] = { path };
   let cli: { executable: string; commands: string[] } | undefined;
   if (o.frr !== undefined) {
     const args = ['--config_dir', o.frr.configDir ?? '/etc/frr'];
     if (o.frr.pathspace !== undefined) args.push('-N', o.frr.pathspace);
-    executables['vtysh'] = { path: o.frr.vtysh ?? '/usr/bin/vtysh', args, style: 'vtysh' };
+    executables['vtysh'] = {
+      path: o.frr.vtysh ?? '/usr/bin/vtysh',
+      args,
+      style: 'vtysh',
+      ...(o.frr.vty === true
+        ? {
+            vty: {
+              socketDir: o.frr.pathspace === undefined ? '/var/run/frr' : `/var/run/frr/${o.frr.pathspace}`,
+              commands: { ...FRR_VTY_COMMANDS },
+            },
+          }
+        : {}),
+    };
     cli = { executable: 'vtysh', commands: [...(o.cliCommands ?? ['show'])] };
   } else if (o.vyos !== undefined) {
     executables['vyatta-op-cmd-wrapper'] = {

@@ -1,6 +1,7 @@
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import type { ExecutionPlan } from './normalize.ts';
+import { runVty } from './vty.ts';
 
 /** The PATH every child gets; nothing of the client's or sshd's environment is passed on. */
 export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -44,6 +45,7 @@ export function childEnvironment(account: string, home = '/'): Record<string, st
  * process group, so the run-time limit kills everything it started.
  */
 export function execute(plan: ExecutionPlan, options: ExecuteOptions): Promise<ExecuteResult> {
+  if (plan.vty !== undefined) return executeVty(plan, options);
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
@@ -101,4 +103,26 @@ export function execute(plan: ExecutionPlan, options: ExecuteOptions): Promise<E
       },
     );
   });
+}
+
+/**
+ * The plan's one CLI line to the daemon that answers it (vty.ts), no process started. Per-call mode
+ * writes the answer to the validator's own stdout (the channel) and waits until it is handed over, as
+ * an inherited stdout would have been before the child exited.
+ */
+async function executeVty(plan: ExecutionPlan, options: ExecuteOptions): Promise<ExecuteResult> {
+  const route = plan.vty as NonNullable<ExecutionPlan['vty']>;
+  let flushed: Promise<unknown> = Promise.resolve();
+  const stdout =
+    options.output?.stdout ??
+    ((chunk: Buffer) => {
+      flushed = new Promise((done) => process.stdout.write(chunk, done));
+    });
+  const result = await runVty(route, {
+    timeoutMs: options.timeoutMs,
+    stdout,
+    ...(options.onStopSignal === undefined ? {} : { onStopSignal: options.onStopSignal }),
+  });
+  await flushed;
+  return result;
 }

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { ForceCommandError } from './errors.ts';
 import { splitWords } from './input.ts';
+import type { VtyRoute } from './vty.ts';
 
 /**
  * One entry of the device's executable allowlist: the only programs the validator ever starts, by
@@ -10,6 +12,17 @@ export interface ExecutableSpec {
   readonly path: string;
   readonly args: readonly string[];
   readonly style: 'argv' | 'vtysh';
+  /**
+   * vtysh only: CLI lines one FRR daemon answers alone, sent to `<socketDir>/<daemon>.vty` instead of
+   * starting vtysh (vty.ts). Exact lines; anything else still runs through vtysh.
+   */
+  readonly vty?: VtyRouting | undefined;
+}
+
+export interface VtyRouting {
+  readonly socketDir: string;
+  /** CLI line (words joined by single spaces) → daemon. */
+  readonly commands: Readonly<Record<string, string>>;
 }
 
 export interface CliRouting {
@@ -47,6 +60,8 @@ export interface ExecutionPlan {
   readonly wrapper?: string;
   /** True when a bare CLI command was routed to the CLI executable. */
   readonly routedToCli: boolean;
+  /** Set when the one CLI line goes straight to the daemon that answers it (no vtysh process). */
+  readonly vty?: VtyRoute;
 }
 
 export const DEFAULT_WRAPPERS: readonly string[] = Object.freeze(['vyatta-op-cmd-wrapper']);
@@ -112,12 +127,24 @@ function vtyshPlan(name: string, spec: ExecutableSpec, rest: readonly string[], 
       detail: { reason: 'too many -c', count: clis.length, max: options.maxCliCommands },
     });
   }
+  const lines = clis.map((w) => w.join(' '));
   return {
     executable: name,
     file: spec.path,
-    args: [...spec.args, ...clis.flatMap((w) => ['-c', w.join(' ')])],
+    args: [...spec.args, ...lines.flatMap((line) => ['-c', line])],
     requests: clis.map(([cmd, ...args]) => ({ cmd: cmd as string, args })),
+    ...vtyRoute(spec, lines),
   };
+}
+
+/** A single line the device's config names for one daemon goes to that daemon's vty socket. */
+function vtyRoute(spec: ExecutableSpec, lines: readonly string[]): { vty?: VtyRoute } {
+  const line = lines[0];
+  if (spec.vty === undefined || lines.length !== 1 || line === undefined) return {};
+  const daemon = Object.hasOwn(spec.vty.commands, line) ? spec.vty.commands[line] : undefined;
+  return daemon === undefined
+    ? {}
+    : { vty: { daemon, socket: join(spec.vty.socketDir, `${daemon}.vty`), line } };
 }
 
 /**
@@ -166,13 +193,15 @@ export function normalize(command: string, options: NormalizeOptions): Execution
     if (cliSpec.style === 'vtysh') {
       const joined = [name, ...rest].join(' ');
       const words2 = cliWords(joined);
+      const line = words2.join(' ');
       return {
         executable: cli.executable,
         file: cliSpec.path,
-        args: [...cliSpec.args, '-c', words2.join(' ')],
+        args: [...cliSpec.args, '-c', line],
         requests: [{ cmd: name, args: words2.slice(1) }],
         ...withWrapper,
         routedToCli: true,
+        ...vtyRoute(cliSpec, [line]),
       };
     }
     checkPlainArgs(rest);

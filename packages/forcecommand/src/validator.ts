@@ -101,6 +101,8 @@ function describePlan(plan: ExecutionPlan) {
     requests: plan.requests.map(requestString),
     ...(plan.wrapper === undefined ? {} : { wrapper: plan.wrapper }),
     routed_to_cli: plan.routedToCli,
+    // The line went to this daemon's vty socket; argv is what vtysh would have been started with.
+    ...(plan.vty === undefined ? {} : { vty: { daemon: plan.vty.daemon, socket: plan.vty.socket } }),
   };
 }
 

@@ -4,8 +4,25 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { decideLocal } from '@netward/policy/local-rules';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRulesAuthorizer } from '../src/authorize.ts';
+import { validateConfig } from '../src/config.ts';
+import { FRR_VTY_COMMANDS } from '../src/deploy.ts';
 import { FC_ERRORS } from '../src/errors.ts';
+import { runSession } from '../src/session.ts';
+import {
+  encodeRequest,
+  FRAME_EXIT,
+  FRAME_READY,
+  FRAME_STDOUT,
+  FrameDecoder,
+  MAX_OUTPUT_FRAME,
+  parseExit,
+  SESSION_VERB,
+} from '../src/session-protocol.ts';
+import { authInfo, certLine, DESIGN_CONFIGS, DESIGN_RULES, memoryAudit, recordingSpawn } from './helpers.ts';
 import { BASE_EXECUTABLES, buildBundle, groupGid, type Harness, startSshd } from './sshd-harness.ts';
 
 const FRR_INIT = '/usr/lib/frr/frrinit.sh';
@@ -162,5 +179,106 @@ describe('vtysh through the validator against FRR', () => {
   it('refuses vtysh options that would reach another instance or file', async () => {
     const r = await h.ssh('net-admin', "vtysh -N other -c 'show version'");
     expect(r.code).toBe(FC_ERRORS.ERR_FC_VTYSH_OPTION.exit);
+  });
+});
+
+describe('single-daemon lines straight to the daemon vty socket (no vtysh start)', () => {
+  const vtysh = (vty: Record<string, string>) => ({
+    path: '/usr/bin/vtysh',
+    args: ['--config_dir', '/etc/frr', '-N', NAME],
+    style: 'vtysh' as const,
+    vty: { socketDir: RUN, commands: vty },
+  });
+  const lastRecord = (event: string) =>
+    h
+      .auditRecords()
+      .filter((x) => x['event'] === event)
+      .at(-1);
+
+  beforeAll(() => {
+    h.writeConfig({
+      executables: { ...BASE_EXECUTABLES, vtysh: vtysh({ ...FRR_VTY_COMMANDS }) },
+      cli: { executable: 'vtysh', commands: ['show'] },
+    });
+  });
+
+  it('answers every listed line with exactly the bytes vtysh prints, and records the daemon', async () => {
+    for (const [line, daemon] of Object.entries(FRR_VTY_COMMANDS)) {
+      for (const command of [`vtysh -c '${line}'`, line]) {
+        const r = await h.ssh('net-viewer', command);
+        expect({ command, code: r.code, stderr: r.stderr }).toEqual({ command, code: 0, stderr: '' });
+        expect(r.stdout).toBe(vtyshDirect(line));
+        const normalized = lastRecord('completed')?.['normalized'] as { vty?: { daemon: string } };
+        expect(normalized.vty?.daemon).toBe(daemon);
+      }
+    }
+    // Not vacuous: the instance answers with its own state.
+    expect((await h.ssh('net-viewer', 'show interface brief')).stdout).toContain('lo ');
+  }, 120_000);
+
+  it('still starts vtysh for a line that is not listed, or for several -c', async () => {
+    const r = await h.ssh('net-admin', 'show running-config');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('router bgp 65000');
+    expect(lastRecord('completed')?.['normalized']).not.toHaveProperty('vty');
+    const two = await h.ssh('net-viewer', "vtysh -c 'show bgp summary' -c 'show interface brief'");
+    expect(two.code).toBe(0);
+    expect(two.stdout).toBe(vtyshDirect('show bgp summary') + vtyshDirect('show interface brief'));
+    expect(lastRecord('completed')?.['normalized']).not.toHaveProperty('vty');
+  });
+
+  it('answers session-mode requests from the daemon in STDOUT frames, no process started', async () => {
+    const { spawn, calls } = recordingSpawn();
+    const stdin = new PassThrough();
+    const out: Buffer[] = [];
+    const done = runSession({
+      config: validateConfig({
+        ...DESIGN_CONFIGS.frr,
+        executables: { ...DESIGN_CONFIGS.frr.executables, vtysh: vtysh({ ...FRR_VTY_COMMANDS }) },
+      }),
+      account: 'net-viewer',
+      env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
+      authorizer: async () =>
+        createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
+      audit: memoryAudit(),
+      spawn,
+      readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
+      checkExecutable: () => {},
+      stdin,
+      write: async (bytes) => {
+        out.push(bytes);
+      },
+    });
+    const lines = ['show bgp summary', 'show interface brief', 'show bgp summary'];
+    lines.forEach((command, i) => {
+      stdin.write(encodeRequest({ id: `frrsessionrequest0000${i}`, command }));
+    });
+    stdin.end();
+    expect(await done).toBe(0);
+    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDOUT, FRAME_EXIT]).push(
+      Buffer.concat(out),
+    );
+    const answers: string[] = [];
+    let text = '';
+    for (const f of frames) {
+      if (f.type === FRAME_STDOUT) text += f.payload.toString();
+      if (f.type !== FRAME_EXIT) continue;
+      expect(parseExit(f.payload)).toEqual({ id: `frrsessionrequest0000${answers.length}`, exit: 0 });
+      answers.push(text);
+      text = '';
+    }
+    expect(answers).toEqual(lines.map(vtyshDirect));
+    expect(calls).toEqual([]);
+  });
+
+  it('fails closed when the daemon does not run: ERR_FC_EXEC, no output', async () => {
+    h.writeConfig({
+      executables: { ...BASE_EXECUTABLES, vtysh: vtysh({ 'show bgp summary': 'ospfd' }) },
+      cli: { executable: 'vtysh', commands: ['show'] },
+    });
+    const r = await h.ssh('net-viewer', 'show bgp summary');
+    expect(r.code).toBe(FC_ERRORS.ERR_FC_EXEC.exit);
+    expect(r.stdout).toBe('');
+    expect(lastRecord('completed')).toMatchObject({ code: 'ERR_FC_EXEC', spawn_error: 'ENOENT' });
   });
 });

@@ -13,10 +13,13 @@
  *
  * The throughput part (issue 16) prints each mode's calls/s against the baseline's in the same run,
  * with the goals (session mode >= 3x, per-call >= 0.8x, zero errors), and where the time went: the MCP
- * server's steps and the device validators' own time (their records' duration_ms).
+ * server's steps, the device validators' own time (their records' duration_ms), and the CPU each
+ * process spent per call. On two shared cores every run is CPU-bound, so the CPU per call is what sets
+ * the ratios; wall-clock steps mostly measure the queue for a core.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client as SshClient } from 'ssh2';
@@ -195,17 +198,127 @@ async function throughput(
   );
   const elapsed = (performance.now() - t0) / 1000;
   const rate = times.length / elapsed;
+  const calls = times.length;
   console.log(
     `  ${label.padEnd(34)} ${rate.toFixed(1).padStart(6)} calls/s  p50 ${ms(pct(times, 50)).padStart(9)}  p95 ${ms(pct(times, 95)).padStart(9)}  errors ${errors}`,
   );
-  return { rate, p50: pct(times, 50), p95: pct(times, 95), errors };
+  return { rate, calls, p50: pct(times, 50), p95: pct(times, 95), errors };
 }
 
 interface Throughput {
   readonly rate: number;
+  readonly calls: number;
   readonly p50: number;
   readonly p95: number;
   readonly errors: number;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// CPU per call, per process: /proc/<pid>/stat of each service's process tree, and this process's own.
+// ---------------------------------------------------------------------------------------------------
+
+/** pid → parent and CPU ticks (utime + stime + cutime + cstime: its own and its reaped children's). */
+function processTable(): Map<number, { ppid: number; ticks: number }> {
+  const table = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // proc(5): fields after the parenthesised name: state ppid ... utime(14) stime cutime cstime(17).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0);
+    table.set(Number(entry), { ppid: Number(f[1]), ticks });
+  }
+  return table;
+}
+
+/**
+ * Ticks of the trees rooted at `roots`: every live process counted with its reaped children, so a
+ * process that ended in between is counted once, in its parent (sshd's per-connection processes, the
+ * validators, vtysh).
+ */
+function treeTicks(table: Map<number, { ppid: number; ticks: number }>, roots: readonly number[]): number {
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, depth = 0; p > 1 && depth < 64; depth++) {
+      if (roots.includes(p)) return true;
+      p = table.get(p)?.ppid ?? 0;
+    }
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, row] of table) if (inTree(pid)) ticks += row.ticks;
+  return ticks;
+}
+
+const pidIn = (file: string): number[] => {
+  try {
+    return [Number(readFileSync(file, 'utf8').trim())].filter((n) => Number.isInteger(n) && n > 1);
+  } catch {
+    return [];
+  }
+};
+
+/** The process trees that serve a call, by role. */
+function cpuRoots(layout: LabLayout): Record<string, number[]> {
+  const run = (name: string) => pidIn(join(layout.paths.run, `${name}.pid`));
+  const each = (prefix: string) => layout.devices.flatMap((d) => run(`${prefix}-${d.name}`));
+  const frr = layout.devices.flatMap((d) => {
+    const dir = `/var/run/frr/${d.ns}`;
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.pid'))
+          .flatMap((f) => pidIn(join(dir, f)))
+      : [];
+  });
+  return {
+    'MCP server': run('mcp-server'),
+    IdP: run('idp'),
+    'CA broker': run('ca-broker'),
+    'sshd + validator': each('sshd'),
+    'authz agents': each('agent'),
+    'TACACS+ server': run('tacacs'),
+    syslog: run('syslog'),
+    'FRR daemons': frr,
+    'baseline sshd + sh + vtysh': run('bench-baseline-sshd'),
+  };
+}
+
+type CpuSample = { readonly ticks: Record<string, number>; readonly self: NodeJS.CpuUsage };
+
+function cpuSample(layout: LabLayout): CpuSample {
+  const table = processTable();
+  const ticks: Record<string, number> = {};
+  for (const [name, roots] of Object.entries(cpuRoots(layout))) ticks[name] = treeTicks(table, roots);
+  return { ticks, self: process.cpuUsage() };
+}
+
+/** CPU milliseconds per call between two samples, by process; `bench client` is this process. */
+function cpuPerCall(from: CpuSample, to: CpuSample, calls: number, tickMs: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, t] of Object.entries(to.ticks)) {
+    const d = t - (from.ticks[name] ?? 0);
+    if (d > 0) out[name] = (d * tickMs) / calls;
+  }
+  const selfUs = to.self.user - from.self.user + to.self.system - from.self.system;
+  out['bench client (MCP or SSH)'] = selfUs / 1000 / calls;
+  return out;
+}
+
+function printCpu(columns: readonly [string, Record<string, number>][]): void {
+  const names = [...new Set(columns.flatMap(([, c]) => Object.keys(c)))];
+  console.log(`    ${'CPU ms per call'.padEnd(28)} ${columns.map(([l]) => l.padStart(10)).join(' ')}`);
+  const cell = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1)).padStart(10);
+  for (const n of names) console.log(`    ${n.padEnd(28)} ${columns.map(([, c]) => cell(c[n])).join(' ')}`);
+  const totals = columns.map(([, c]) => Object.values(c).reduce((a, b) => a + b, 0));
+  console.log(`    ${'total'.padEnd(28)} ${totals.map((t) => cell(t)).join(' ')}`);
+  const cores = availableParallelism();
+  console.log(
+    `    ${`ceiling on ${cores} idle cores`.padEnd(28)} ${totals.map((t) => `${((cores * 1000) / t).toFixed(0)}/s`.padStart(10)).join(' ')}`,
+  );
 }
 
 /** duration_ms of the device validators' decision and completed records since `since`. */
@@ -318,6 +431,8 @@ async function main(): Promise<void> {
     const users = ['alice', 'bob', 'carol'];
     const rates: Record<string, Throughput> = {};
     const steps: [string, StepTimes][] = [];
+    const cpu: [string, Record<string, number>][] = [];
+    const tickMs = 1000 / Number((await run('getconf', ['CLK_TCK'])).stdout.trim());
     for (const sessionMode of [false, true]) {
       writeMcpConfig(layout, { sessionMode });
       await restartService(layout, 'mcp-server');
@@ -326,6 +441,7 @@ async function main(): Promise<void> {
       );
       const label = sessionMode ? 'session' : 'per-call';
       const from = new Date().toISOString();
+      const cpuFrom = cpuSample(layout);
       try {
         rates[label] = await throughput(
           sessionMode ? 'MCP session mode' : 'MCP per-call mode',
@@ -333,14 +449,17 @@ async function main(): Promise<void> {
           THROUGHPUT_SECONDS,
           (w, i) => mcpCall(agents[w] as Agent, devices[(w + i) % devices.length] as string),
         );
+        cpu.push([label, cpuPerCall(cpuFrom, cpuSample(layout), rates[label].calls, tickMs)]);
       } finally {
         await Promise.all(agents.map((a) => a.close()));
       }
       steps.push([label, { ...stepsSince(layout, from), ...validatorSince(layout, from) }]);
     }
+    const baseFrom = cpuSample(layout);
     const baseRate = await throughput('baseline (spine-a only)', AGENTS, THROUGHPUT_SECONDS, () =>
       baselineCall(baseline),
     );
+    cpu.push(['baseline', cpuPerCall(baseFrom, cpuSample(layout), baseRate.calls, tickMs)]);
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`\n  throughput ratio to the baseline (load average ${load}):`);
     for (const [label, goal] of [
@@ -356,6 +475,10 @@ async function main(): Promise<void> {
     }
     console.log('\n  where the time went under load (throughput runs):');
     printSteps(steps);
+    console.log(
+      '\n  CPU per call by process (utime+stime of each process tree, this process for the client):',
+    );
+    printCpu(cpu);
   } finally {
     await stopService(layout.paths.run, 'bench-baseline-sshd');
     writeMcpConfig(layout, { sessionMode: layout.options.sessionMode });

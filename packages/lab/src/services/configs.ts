@@ -247,7 +247,8 @@ export function forcecommandConfigObject(device: DeviceLayout, layout: LabLayout
     device: device.name,
     auditFile: devicePaths(device, layout).auditFile,
     accountGroup: ACCOUNT_GROUP,
-    frr: { vtysh: '/usr/bin/vtysh', configDir: '/etc/frr', pathspace: device.ns },
+    // vty: the tools' single-daemon show lines go to the daemon's socket, no vtysh start (issue 16).
+    frr: { vtysh: '/usr/bin/vtysh', configDir: '/etc/frr', pathspace: device.ns, vty: true },
     // Bare CLI words go to vtysh, where TACACS+ decides per role (the seed's `configure terminal`).
     cliCommands: ['show', 'configure', 'write', 'clear'],
     authorization: {
