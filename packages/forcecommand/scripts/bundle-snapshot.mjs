@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // Bundles src/snapshot.ts as one CommonJS file (node's snapshot builder runs scripts, not ES modules).
 // Everything is compiled in, as with `bundle.mjs --self-contained`.
+//
+// Minified, with the names of functions and classes kept (error records name their class): the
+// script's source text stays in the snapshot's heap for V8's lazy compilation, and node reads and
+// deserialises the whole blob at every command. Measured on Node 24.22: script 766 kB -> 366 kB, blob
+// 10.07 MB -> 9.03 MB, ~950 fewer page faults and 2-4 ms less CPU per command at the median.
 import { build } from 'esbuild';
 
 await build({
@@ -11,6 +16,8 @@ await build({
   format: 'cjs',
   target: 'node20',
   conditions: ['netward-source'],
+  minify: true,
+  keepNames: true,
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',
