@@ -3,7 +3,7 @@
 // environment sshd gives a ForceCommand. Prints figures and ratios; asserts nothing.
 //
 //   pnpm bench          (builds dist/ first; needs root for the account switch)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -141,6 +142,26 @@ buildSnapshot({
   config: f('local.json'),
 });
 buildSnapshot({ node: NODE, snapshotScript: SNAPSHOT_SCRIPT, blob: f('fc-plain.blob') });
+// The snapshot as it was built before, beside it: from the unminified script (scripts/bundle-snapshot.mjs
+// minifies), with the device's config.
+execFileSync(
+  process.execPath,
+  ['scripts/bundle-snapshot.mjs', '--unminified', f('snapshot-unminified.cjs')],
+  { cwd: join(import.meta.dirname, '..'), stdio: 'pipe' },
+);
+execFileSync(
+  NODE,
+  ['--snapshot-blob', f('fc-before.blob'), '--build-snapshot', f('snapshot-unminified.cjs')],
+  {
+    cwd: dir,
+    env: { PATH: '/usr/bin:/bin', NETWARD_FC_SNAPSHOT_CONFIG: f('local.json') },
+    stdio: 'pipe',
+  },
+);
+// node alone from a snapshot holding nothing of ours: the floor of any start-up snapshot.
+writeFileSync(f('empty.cjs'), 'globalThis.empty = true;\n');
+buildSnapshot({ node: NODE, snapshotScript: f('empty.cjs'), blob: f('empty.blob') });
+const blobSizes = ['fc.blob', 'fc-before.blob', 'empty.blob'].map((b) => `${b} ${statSync(f(b)).size}`);
 
 function run(file: string, args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -167,6 +188,8 @@ const sshdEnv = (config: string) => ({
 const variants: Record<string, () => Promise<number>> = {
   direct: () => run('/usr/sbin/ip', COMMAND.slice(1), { PATH: '/usr/bin:/bin' }),
   'node -e 0': () => run(NODE, ['-e', '0'], { PATH: '/usr/bin:/bin' }),
+  'node from an empty snapshot': () =>
+    run(NODE, ['--snapshot-blob', f('empty.blob')], { PATH: '/usr/bin:/bin' }),
   'validator, local rules (JSON config)': () =>
     run(NODE, [BUNDLE, '--config', f('local.json')], sshdEnv('local')),
   'validator, local rules (YAML config)': () =>
@@ -175,6 +198,8 @@ const variants: Record<string, () => Promise<number>> = {
     run(NODE, [BUNDLE, '--config', f('tacacs.json')], sshdEnv('tacacs')),
   'snapshot, local rules (JSON config)': () =>
     run(NODE, ['--snapshot-blob', f('fc.blob'), '--', '--config', f('local.json')], sshdEnv('local')),
+  'snapshot, unminified script (as before)': () =>
+    run(NODE, ['--snapshot-blob', f('fc-before.blob'), '--', '--config', f('local.json')], sshdEnv('local')),
   'snapshot without config, local rules': () =>
     run(NODE, ['--snapshot-blob', f('fc-plain.blob'), '--', '--config', f('local.json')], sshdEnv('local')),
   'snapshot, local rules, no grammar stage': () =>
@@ -219,6 +244,7 @@ const STAGE_RUNS = Math.max(10, Math.floor(RUNS / 2));
 const stages: Record<string, Record<string, number[]>> = {};
 for (const name of [
   'snapshot, local rules (JSON config)',
+  'snapshot, unminified script (as before)',
   'snapshot without config, local rules',
   'snapshot, TACACS+ through the agent',
 ]) {
@@ -276,6 +302,7 @@ for (const [name, xs] of Object.entries(times)) {
   );
 }
 console.log('target: at most 60 ms added at the median with local rules');
+console.log(`blob sizes (bytes): ${blobSizes.join(', ')}`);
 console.log(`\nper stage, from the validator's records (p50 ms, ${STAGE_RUNS} runs each):`);
 const stageNames = [...new Set(Object.values(stages).flatMap((byStage) => Object.keys(byStage)))];
 console.log('stage'.padEnd(28), ...Object.keys(stages).map((n) => n.padStart(38)));

@@ -407,6 +407,19 @@ describe('through sshd, ForceCommand started from a node start-up snapshot', () 
       '[net-viewer/dave/cert:99/sid:snapsession01/req:snaprequest000000001] PERMIT (local rules): ip addr show lo',
     );
   });
+  it('reads a YAML config, whose parser the snapshot holds unevaluated', async () => {
+    s.writeConfig({});
+    // A comment first: a config that starts with `{` is read as JSON.
+    writeFileSync(s.configFile, `# the same config as YAML\n${readFileSync(s.configFile, 'utf8')}`);
+    try {
+      const r = await s.ssh('net-viewer', 'ip addr show lo');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('127.0.0.1');
+    } finally {
+      s.writeConfig({});
+    }
+  });
   it('skips parsing local rules the snapshot was built with, only while the file has that exact text', async () => {
     s.writeConfig({});
     const answer = (r: Record<string, unknown> | undefined) =>
