@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { batchedWrite } from './batched-write.ts';
 import { TacacsError } from './errors.ts';
 import { HeaderFlag, type PacketTypeValue } from './protocol/constants.ts';
-import { type Frame, PacketFramer } from './protocol/framer.ts';
+import { type Frame, type FrameSink, PacketFramer } from './protocol/framer.ts';
 import { encodePacket, openBody, type Packet, type Protection } from './protocol/packet.ts';
 import { clientTlsOptions, nodeTls, type TacacsClientTls } from './tls-options.ts';
 
@@ -56,7 +57,7 @@ const MAX_ABANDONED = 1024;
  * A client connection: per request (one session, then destroyed by us: tac_plus-ng never closes first,
  * docs/tacacs.md), or shared (single-connection mode, many sessions told apart by session_id).
  */
-export class ClientConnection {
+export class ClientConnection implements FrameSink {
   readonly server: ResolvedServer;
   readonly shared: boolean;
   readonly #socket: net.Socket;
@@ -67,7 +68,6 @@ export class ClientConnection {
   /** Made when first asked for (kept connections only): a per-request connection writes at once. */
   #ready: Promise<void> | undefined;
   #connected = false;
-  #corked = false;
   #failure: TacacsError | undefined;
   /** Resolves when the first reply has told us whether the server keeps the connection, or on close. */
   #negotiated: Promise<void> | undefined;
@@ -104,7 +104,7 @@ export class ClientConnection {
     socket.on(server.tls ? 'secureConnect' : 'connect', () => {
       this.#connected = true;
     });
-    if (server.tls) socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (server.tls) socket.on('data', (chunk: Buffer) => this.#framer.feed(chunk, this));
     socket.on('error', (err) => this.fail(this.#classify(err)));
     socket.on('close', () => {
       this.fail(this.#classify(undefined));
@@ -235,17 +235,9 @@ export class ClientConnection {
     );
     return new Promise<Packet>((resolve, reject) => {
       this.#waiters.set(fields.sessionId, { type: fields.type, seqNo: fields.seqNo + 1, resolve, reject });
-      // Requests issued in the same turn of the event loop leave in one writev (single-connection mode);
-      // a per-request connection carries one packet at a time and has nothing to gather.
-      if (this.shared && !this.#corked) {
-        this.#corked = true;
-        this.#socket.cork();
-        process.nextTick(() => {
-          this.#corked = false;
-          this.#socket.uncork();
-        });
-      }
-      this.#socket.write(wire);
+      // A per-request connection carries one packet at a time and has nothing to gather.
+      if (this.shared) batchedWrite(this.#socket, wire);
+      else this.#socket.write(wire);
     });
   }
 
@@ -277,7 +269,7 @@ export class ClientConnection {
     this.#failure = CLOSED_BY_CLIENT;
     this.#settle();
     const socket = this.#socket;
-    if (!this.#corked && socket.writableLength === 0 && this.#connected) {
+    if (socket.writableCorked === 0 && socket.writableLength === 0 && this.#connected) {
       // Everything we wrote is with the kernel, and the reply has been read: close(2) sends the FIN
       // itself. Skipping shutdown(2), the wait for 'finish' and the guard timer took about a third off
       // the client's CPU per connection-per-request authorization (bench/authorize.bench.ts).
@@ -293,25 +285,21 @@ export class ClientConnection {
   }
 
   #onRead(length: number): boolean {
-    this.#onData(readBuffer.subarray(0, length));
+    this.#framer.feed(readBuffer.subarray(0, length), this);
     return true;
   }
 
-  #onData(chunk: Buffer): void {
-    let frames: Frame[];
-    try {
-      frames = this.#framer.push(chunk);
-    } catch (e) {
-      this.fail(e as TacacsError);
-      return;
-    }
-    for (const frame of frames) {
-      if (this.#failure) return;
-      this.#onFrame(frame);
-    }
+  /** FrameSink: a failed connection takes no further reply. */
+  get stopped(): boolean {
+    return this.#failure !== undefined;
   }
 
-  #onFrame(frame: Frame): void {
+  badFrame(e: TacacsError): void {
+    this.fail(e);
+  }
+
+  /** FrameSink: one reply, checked against the session waiting for it. */
+  frame(frame: Frame): void {
     const { header } = frame;
     const waiter = this.#waiters.get(header.sessionId);
     if (!waiter) {
