@@ -45,8 +45,12 @@ function randomSessionId(): number {
   return id;
 }
 
-/** Where plain TCP connections read (see the constructor); the size of a read Node makes by default. */
-const readBuffer = Buffer.alloc(64 * 1024);
+/**
+ * Where plain TCP connections read (see the constructor), the size of a read Node makes by default.
+ * Made on the first connection, not at import: a program that imports the client (and may be put in a
+ * start-up snapshot) carries no 64 KiB buffer until it connects.
+ */
+let readBuffer: Buffer | undefined;
 
 const CLOSED_BY_CLIENT = new TacacsError('ERR_TACACS_CLOSED', 'connection closed by the client');
 
@@ -94,7 +98,10 @@ export class ClientConnection implements FrameSink {
       : net.connect({
           host: server.host,
           port: server.port,
-          onread: { buffer: readBuffer, callback: (n: number) => this.#onRead(n) },
+          onread: {
+            buffer: (readBuffer ??= Buffer.alloc(64 * 1024)),
+            callback: (n: number) => this.#onRead(n),
+          },
         });
     this.#socket = socket;
     // Nagle's algorithm only holds back a write while earlier data is unacknowledged: that happens on a
@@ -285,7 +292,7 @@ export class ClientConnection implements FrameSink {
   }
 
   #onRead(length: number): boolean {
-    this.#framer.feed(readBuffer.subarray(0, length), this);
+    this.#framer.feed((readBuffer as Buffer).subarray(0, length), this);
     return true;
   }
 
