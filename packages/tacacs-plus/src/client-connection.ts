@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { batchedWrite } from './batched-write.ts';
 import { TacacsError } from './errors.ts';
 import { HeaderFlag, type PacketTypeValue } from './protocol/constants.ts';
-import { type Frame, PacketFramer } from './protocol/framer.ts';
+import { type Frame, type FrameSink, PacketFramer } from './protocol/framer.ts';
 import { encodePacket, openBody, type Packet, type Protection } from './protocol/packet.ts';
 import { clientTlsOptions, nodeTls, type TacacsClientTls } from './tls-options.ts';
 
@@ -44,6 +45,13 @@ function randomSessionId(): number {
   return id;
 }
 
+/**
+ * Where plain TCP connections read (see the constructor), the size of a read Node makes by default.
+ * Made on the first connection, not at import: a program that imports the client (and may be put in a
+ * start-up snapshot) carries no 64 KiB buffer until it connects.
+ */
+let readBuffer: Buffer | undefined;
+
 const CLOSED_BY_CLIENT = new TacacsError('ERR_TACACS_CLOSED', 'connection closed by the client');
 
 /** Sessions that timed out on a shared connection: a late reply for one of them is dropped quietly. */
@@ -53,7 +61,7 @@ const MAX_ABANDONED = 1024;
  * A client connection: per request (one session, then destroyed by us: tac_plus-ng never closes first,
  * docs/tacacs.md), or shared (single-connection mode, many sessions told apart by session_id).
  */
-export class ClientConnection {
+export class ClientConnection implements FrameSink {
   readonly server: ResolvedServer;
   readonly shared: boolean;
   readonly #socket: net.Socket;
@@ -64,7 +72,6 @@ export class ClientConnection {
   /** Made when first asked for (kept connections only): a per-request connection writes at once. */
   #ready: Promise<void> | undefined;
   #connected = false;
-  #corked = false;
   #failure: TacacsError | undefined;
   /** Resolves when the first reply has told us whether the server keeps the connection, or on close. */
   #negotiated: Promise<void> | undefined;
@@ -82,9 +89,20 @@ export class ClientConnection {
     this.shared = shared;
     this.#maxSessions = maxSessions;
     this.#framer = new PacketFramer({ maxBodyLength });
+    // Plain TCP reads into one buffer all connections share (`onread`): the frames are cut, checked and
+    // de-obfuscated into their own buffers before the callback returns, so nothing keeps a view of it.
+    // That skips the readable stream's per-chunk work (a 64 KiB allocation, push, a 'data' event and a
+    // read-ahead tick for each reply); TLS sockets have no such option and keep the 'data' event.
     const socket = server.tls
       ? nodeTls().connect(clientTlsOptions(server.tls, server.host, server.port))
-      : net.connect({ host: server.host, port: server.port });
+      : net.connect({
+          host: server.host,
+          port: server.port,
+          onread: {
+            buffer: (readBuffer ??= Buffer.alloc(64 * 1024)),
+            callback: (n: number) => this.#onRead(n),
+          },
+        });
     this.#socket = socket;
     // Nagle's algorithm only holds back a write while earlier data is unacknowledged: that happens on a
     // kept connection with sessions in flight, never on a connection that carries one request at a time
@@ -93,7 +111,7 @@ export class ClientConnection {
     socket.on(server.tls ? 'secureConnect' : 'connect', () => {
       this.#connected = true;
     });
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (server.tls) socket.on('data', (chunk: Buffer) => this.#framer.feed(chunk, this));
     socket.on('error', (err) => this.fail(this.#classify(err)));
     socket.on('close', () => {
       this.fail(this.#classify(undefined));
@@ -224,17 +242,9 @@ export class ClientConnection {
     );
     return new Promise<Packet>((resolve, reject) => {
       this.#waiters.set(fields.sessionId, { type: fields.type, seqNo: fields.seqNo + 1, resolve, reject });
-      // Requests issued in the same turn of the event loop leave in one writev (single-connection mode);
-      // a per-request connection carries one packet at a time and has nothing to gather.
-      if (this.shared && !this.#corked) {
-        this.#corked = true;
-        this.#socket.cork();
-        process.nextTick(() => {
-          this.#corked = false;
-          this.#socket.uncork();
-        });
-      }
-      this.#socket.write(wire);
+      // A per-request connection carries one packet at a time and has nothing to gather.
+      if (this.shared) batchedWrite(this.#socket, wire);
+      else this.#socket.write(wire);
     });
   }
 
@@ -266,7 +276,7 @@ export class ClientConnection {
     this.#failure = CLOSED_BY_CLIENT;
     this.#settle();
     const socket = this.#socket;
-    if (!this.#corked && socket.writableLength === 0 && this.#connected) {
+    if (socket.writableCorked === 0 && socket.writableLength === 0 && this.#connected) {
       // Everything we wrote is with the kernel, and the reply has been read: close(2) sends the FIN
       // itself. Skipping shutdown(2), the wait for 'finish' and the guard timer took about a third off
       // the client's CPU per connection-per-request authorization (bench/authorize.bench.ts).
@@ -281,21 +291,22 @@ export class ClientConnection {
     socket.once('close', () => clearTimeout(guard));
   }
 
-  #onData(chunk: Buffer): void {
-    let frames: Frame[];
-    try {
-      frames = this.#framer.push(chunk);
-    } catch (e) {
-      this.fail(e as TacacsError);
-      return;
-    }
-    for (const frame of frames) {
-      if (this.#failure) return;
-      this.#onFrame(frame);
-    }
+  #onRead(length: number): boolean {
+    this.#framer.feed((readBuffer as Buffer).subarray(0, length), this);
+    return true;
   }
 
-  #onFrame(frame: Frame): void {
+  /** FrameSink: a failed connection takes no further reply. */
+  get stopped(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  badFrame(e: TacacsError): void {
+    this.fail(e);
+  }
+
+  /** FrameSink: one reply, checked against the session waiting for it. */
+  frame(frame: Frame): void {
     const { header } = frame;
     const waiter = this.#waiters.get(header.sessionId);
     if (!waiter) {

@@ -1,13 +1,7 @@
-import { TacacsError } from '../errors.ts';
-import {
-  type RequestCommon,
-  type RequestCommonInput,
-  readRequestCommon,
-  writeRequestCommon,
-} from './authorization.ts';
-import { AcctFlag, AcctStatus, nameOf } from './constants.ts';
-import { BodyReader } from './reader.ts';
-import { BodyWriter, type FieldValue, fieldBytes, len16 } from './writer.ts';
+import { REQUEST_COMMON, type RequestCommon, type RequestCommonInput } from './authorization.ts';
+import { AcctFlag, AcctStatus } from './constants.ts';
+import { bodyCodec, known, len16, u8 } from './layout.ts';
+import type { FieldValue } from './writer.ts';
 
 /**
  * RFC 8907 section 7.1, accounting REQUEST (client to server, seq_no 1):
@@ -33,20 +27,15 @@ const VALID_ACCT_FLAGS = new Set([
   AcctFlag.WATCHDOG | AcctFlag.START,
 ]);
 
-export function encodeAcctRequest(s: RequestCommonInput & { flags: number }): Buffer {
-  return writeRequestCommon(new BodyWriter().u8(s.flags, 'flags'), s).finish();
-}
+const ACCT_REQUEST = bodyCodec<AcctRequest, RequestCommonInput & { flags: number }>('accounting REQUEST', [
+  u8('flags', 'flags', (v) =>
+    VALID_ACCT_FLAGS.has(v) ? undefined : `invalid accounting flags 0x${v.toString(16)}`,
+  ),
+  ...REQUEST_COMMON,
+]);
 
-export function decodeAcctRequest(body: Buffer): AcctRequest {
-  const r = new BodyReader(body);
-  const flags = r.u8('flags');
-  if (!VALID_ACCT_FLAGS.has(flags)) {
-    throw new TacacsError('ERR_TACACS_MALFORMED_PACKET', `invalid accounting flags 0x${flags.toString(16)}`);
-  }
-  const out = { flags, ...readRequestCommon(r) };
-  r.end('accounting REQUEST');
-  return out;
-}
+export const encodeAcctRequest = ACCT_REQUEST.encode;
+export const decodeAcctRequest = ACCT_REQUEST.decode;
 
 /**
  * RFC 8907 section 7.2, accounting REPLY (server to client, seq_no 2):
@@ -64,30 +53,14 @@ export interface AcctReply {
   readonly data: string;
 }
 
-export function encodeAcctReply(s: { status: number; serverMsg?: FieldValue; data?: FieldValue }): Buffer {
-  const msg = fieldBytes(s.serverMsg ?? '');
-  const data = fieldBytes(s.data ?? '');
-  return new BodyWriter()
-    .u16(len16(msg, 'server_msg'), 'server_msg_len')
-    .u16(len16(data, 'data'), 'data_len')
-    .u8(s.status, 'status')
-    .bytes(msg)
-    .bytes(data)
-    .finish();
-}
+const ACCT_REPLY = bodyCodec<AcctReply, { status: number; serverMsg?: FieldValue; data?: FieldValue }>(
+  'accounting REPLY',
+  [
+    len16('serverMsg', 'server_msg'),
+    len16('data', 'data'),
+    u8('status', 'status', known(AcctStatus, 'accounting status')),
+  ],
+);
 
-export function decodeAcctReply(body: Buffer): AcctReply {
-  const r = new BodyReader(body);
-  const msgLen = r.u16('server_msg_len');
-  const dataLen = r.u16('data_len');
-  const status = r.u8('status');
-  if (nameOf(AcctStatus, status) === undefined) {
-    throw new TacacsError(
-      'ERR_TACACS_MALFORMED_PACKET',
-      `unknown accounting status 0x${status.toString(16)}`,
-    );
-  }
-  const out = { status, serverMsg: r.text(msgLen, 'server_msg'), data: r.text(dataLen, 'data') };
-  r.end('accounting REPLY');
-  return out;
-}
+export const encodeAcctReply = ACCT_REPLY.encode;
+export const decodeAcctReply = ACCT_REPLY.decode;

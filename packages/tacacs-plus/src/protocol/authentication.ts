@@ -1,7 +1,6 @@
-import { TacacsError } from '../errors.ts';
 import { AuthenAction, AuthenStatus, AuthenType, nameOf } from './constants.ts';
-import { BodyReader } from './reader.ts';
-import { BodyWriter, type FieldValue, fieldBytes, len8, len16 } from './writer.ts';
+import { bodyCodec, known, len8, len16, u8, u8Default } from './layout.ts';
+import type { FieldValue } from './writer.ts';
 
 /**
  * RFC 8907 section 5.1, authentication START (client to server, seq_no 1):
@@ -13,80 +12,48 @@ import { BodyWriter, type FieldValue, fieldBytes, len8, len16 } from './writer.t
  * +----------------+----------------+----------------+----------------+
  * |    user ...    port ...    rem_addr ...    data ...
  */
-export interface AuthenStart {
-  readonly action: number;
+/**
+ * Who asks, on which port, from where, at which privilege: the fields START shares with the
+ * authorization and accounting requests (sections 6.1 and 7.1). `T` is string when decoded, and string
+ * or bytes when encoded.
+ */
+export interface RequesterFields<T> {
   readonly privLvl: number;
   readonly authenType: number;
   readonly authenService: number;
-  readonly user: string;
-  readonly port: string;
-  readonly remAddr: string;
+  readonly user: T;
+  readonly port: T;
+  readonly remAddr: T;
+}
+
+export interface AuthenStart extends RequesterFields<string> {
+  readonly action: number;
   /** PAP: the password; CHAP: id + challenge + response; ASCII: empty. */
   readonly data: Buffer;
 }
 
-export function encodeAuthenStart(s: {
+export interface AuthenStartInput extends RequesterFields<FieldValue> {
   action: number;
-  privLvl: number;
-  authenType: number;
-  authenService: number;
-  user: FieldValue;
-  port: FieldValue;
-  remAddr: FieldValue;
   data?: FieldValue;
-}): Buffer {
-  const user = fieldBytes(s.user);
-  const port = fieldBytes(s.port);
-  const remAddr = fieldBytes(s.remAddr);
-  const data = fieldBytes(s.data ?? Buffer.alloc(0));
-  return new BodyWriter()
-    .u8(s.action, 'action')
-    .u8(s.privLvl, 'priv_lvl')
-    .u8(s.authenType, 'authen_type')
-    .u8(s.authenService, 'authen_service')
-    .u8(len8(user, 'user'), 'user_len')
-    .u8(len8(port, 'port'), 'port_len')
-    .u8(len8(remAddr, 'rem_addr'), 'rem_addr_len')
-    .u8(len8(data, 'data'), 'data_len')
-    .bytes(user)
-    .bytes(port)
-    .bytes(remAddr)
-    .bytes(data)
-    .finish();
 }
 
-export function decodeAuthenStart(body: Buffer): AuthenStart {
-  const r = new BodyReader(body);
-  const action = r.u8('action');
-  if (nameOf(AuthenAction, action) === undefined) {
-    throw new TacacsError(
-      'ERR_TACACS_MALFORMED_PACKET',
-      `unknown authentication action 0x${action.toString(16)}`,
-    );
-  }
-  const privLvl = r.u8('priv_lvl');
-  const authenType = r.u8('authen_type');
-  if (authenType === AuthenType.NOT_SET || nameOf(AuthenType, authenType) === undefined) {
-    throw new TacacsError('ERR_TACACS_MALFORMED_PACKET', `unknown authen_type 0x${authenType.toString(16)}`);
-  }
-  const authenService = r.u8('authen_service');
-  const userLen = r.u8('user_len');
-  const portLen = r.u8('port_len');
-  const remAddrLen = r.u8('rem_addr_len');
-  const dataLen = r.u8('data_len');
-  const out: AuthenStart = {
-    action,
-    privLvl,
-    authenType,
-    authenService,
-    user: r.text(userLen, 'user'),
-    port: r.text(portLen, 'port'),
-    remAddr: r.text(remAddrLen, 'rem_addr'),
-    data: Buffer.from(r.bytes(dataLen, 'data')),
-  };
-  r.end('authentication START');
-  return out;
-}
+const AUTHEN_START = bodyCodec<AuthenStart, AuthenStartInput>('authentication START', [
+  u8('action', 'action', known(AuthenAction, 'authentication action')),
+  u8('privLvl', 'priv_lvl'),
+  u8('authenType', 'authen_type', (v) =>
+    v === AuthenType.NOT_SET || nameOf(AuthenType, v) === undefined
+      ? `unknown authen_type 0x${v.toString(16)}`
+      : undefined,
+  ),
+  u8('authenService', 'authen_service'),
+  len8('user', 'user'),
+  len8('port', 'port'),
+  len8('remAddr', 'rem_addr'),
+  len8('data', 'data', 'bytes'),
+]);
+
+export const encodeAuthenStart = AUTHEN_START.encode;
+export const decodeAuthenStart = AUTHEN_START.decode;
 
 /**
  * RFC 8907 section 5.2, authentication REPLY (server to client):
@@ -105,45 +72,22 @@ export interface AuthenReply {
   readonly data: Buffer;
 }
 
-export function encodeAuthenReply(s: {
+export interface AuthenReplyInput {
   status: number;
   flags?: number;
   serverMsg?: FieldValue;
   data?: FieldValue;
-}): Buffer {
-  const msg = fieldBytes(s.serverMsg ?? '');
-  const data = fieldBytes(s.data ?? '');
-  return new BodyWriter()
-    .u8(s.status, 'status')
-    .u8(s.flags ?? 0, 'flags')
-    .u16(len16(msg, 'server_msg'), 'server_msg_len')
-    .u16(len16(data, 'data'), 'data_len')
-    .bytes(msg)
-    .bytes(data)
-    .finish();
 }
 
-export function decodeAuthenReply(body: Buffer): AuthenReply {
-  const r = new BodyReader(body);
-  const status = r.u8('status');
-  if (nameOf(AuthenStatus, status) === undefined) {
-    throw new TacacsError(
-      'ERR_TACACS_MALFORMED_PACKET',
-      `unknown authentication status 0x${status.toString(16)}`,
-    );
-  }
-  const flags = r.u8('flags');
-  const msgLen = r.u16('server_msg_len');
-  const dataLen = r.u16('data_len');
-  const out: AuthenReply = {
-    status,
-    flags,
-    serverMsg: r.text(msgLen, 'server_msg'),
-    data: Buffer.from(r.bytes(dataLen, 'data')),
-  };
-  r.end('authentication REPLY');
-  return out;
-}
+const AUTHEN_REPLY = bodyCodec<AuthenReply, AuthenReplyInput>('authentication REPLY', [
+  u8('status', 'status', known(AuthenStatus, 'authentication status')),
+  u8Default('flags', 'flags', 0),
+  len16('serverMsg', 'server_msg'),
+  len16('data', 'data', 'bytes'),
+]);
+
+export const encodeAuthenReply = AUTHEN_REPLY.encode;
+export const decodeAuthenReply = AUTHEN_REPLY.decode;
 
 /**
  * RFC 8907 section 5.3, authentication CONTINUE (client to server):
@@ -161,28 +105,17 @@ export interface AuthenContinue {
   readonly data: Buffer;
 }
 
-export function encodeAuthenContinue(s: { flags?: number; userMsg?: FieldValue; data?: FieldValue }): Buffer {
-  const msg = fieldBytes(s.userMsg ?? '');
-  const data = fieldBytes(s.data ?? '');
-  return new BodyWriter()
-    .u16(len16(msg, 'user_msg'), 'user_msg_len')
-    .u16(len16(data, 'data'), 'data_len')
-    .u8(s.flags ?? 0, 'flags')
-    .bytes(msg)
-    .bytes(data)
-    .finish();
+export interface AuthenContinueInput {
+  flags?: number;
+  userMsg?: FieldValue;
+  data?: FieldValue;
 }
 
-export function decodeAuthenContinue(body: Buffer): AuthenContinue {
-  const r = new BodyReader(body);
-  const msgLen = r.u16('user_msg_len');
-  const dataLen = r.u16('data_len');
-  const flags = r.u8('flags');
-  const out: AuthenContinue = {
-    flags,
-    userMsg: r.text(msgLen, 'user_msg'),
-    data: Buffer.from(r.bytes(dataLen, 'data')),
-  };
-  r.end('authentication CONTINUE');
-  return out;
-}
+const AUTHEN_CONTINUE = bodyCodec<AuthenContinue, AuthenContinueInput>('authentication CONTINUE', [
+  len16('userMsg', 'user_msg'),
+  len16('data', 'data', 'bytes'),
+  u8Default('flags', 'flags', 0),
+]);
+
+export const encodeAuthenContinue = AUTHEN_CONTINUE.encode;
+export const decodeAuthenContinue = AUTHEN_CONTINUE.decode;

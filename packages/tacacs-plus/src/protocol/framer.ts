@@ -10,6 +10,15 @@ export interface Frame {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Where a connection's packets go: the client's and the server's connections both read through feed(). */
+export interface FrameSink {
+  /** True once the connection has failed or is closing: no further packet is handed over. */
+  readonly stopped: boolean;
+  frame(frame: Frame): void;
+  /** The stream lost its framing (a bad header, a body over the limit): it cannot be re-synchronised. */
+  badFrame(error: TacacsError): void;
+}
+
 /**
  * Cuts a TCP or TLS byte stream into whole packets. The header is checked as soon as its 12 bytes are
  * in, so a bad version or an oversized length is refused before any of the body is buffered: memory
@@ -64,6 +73,25 @@ export class PacketFramer {
     // Keep only the unconsumed tail, copied so a large chunk is not retained for a few bytes.
     this.#pending = offset === buf.length ? EMPTY : Buffer.from(buf.subarray(offset));
     return frames;
+  }
+
+  /**
+   * Feeds a chunk and hands the packets it completed to `sink`, in order, until the sink stops (a packet
+   * can end the connection: the ones after it in the same chunk are then not looked at).
+   */
+  feed(chunk: Buffer, sink: FrameSink): void {
+    if (sink.stopped) return;
+    let frames: Frame[];
+    try {
+      frames = this.push(chunk);
+    } catch (e) {
+      sink.badFrame(e as TacacsError);
+      return;
+    }
+    for (const frame of frames) {
+      if (sink.stopped) return;
+      sink.frame(frame);
+    }
   }
 
   /** True when the stream ended in the middle of a packet. */

@@ -21,18 +21,40 @@ let scratch = new Uint8Array(128);
 
 /** Writes MD5(input) into out[outOffset .. outOffset + 16). */
 export function md5Into(input: Uint8Array, out: Uint8Array, outOffset = 0): void {
-  const len = input.length;
-  // Message, 0x80, zero padding and the 64-bit little-endian bit length, in whole 64-byte blocks.
-  const total = (((len + 8) >>> 6) + 1) << 6;
+  const total = md5PaddedLength(input.length);
   if (scratch.length < total) scratch = new Uint8Array(total);
-  const m = scratch;
-  m.set(input, 0);
+  scratch.set(input, 0);
+  md5Pad(scratch, input.length);
+  md5Padded(scratch, total, out, outOffset);
+  // The input holds the shared key: do not leave it in a module-level buffer.
+  scratch.fill(0, 0, total);
+}
+
+/** Length of a message of `len` bytes once padded: whole 64-byte blocks with room for 0x80 and the length. */
+export function md5PaddedLength(len: number): number {
+  return (((len + 8) >>> 6) + 1) << 6;
+}
+
+/**
+ * Pads the message m[0 .. len) in place (RFC 1321 sections 3.1 and 3.2: 0x80, zeros, the 64-bit
+ * little-endian bit length); m must hold md5PaddedLength(len) bytes. A caller hashing many messages of
+ * one length pads once and rewrites only the bytes that change (the RFC 8907 pad: see obfuscation.ts).
+ */
+export function md5Pad(m: Uint8Array, len: number): void {
+  const total = md5PaddedLength(len);
   m[len] = 0x80;
   m.fill(0, len + 1, total - 8);
   const bits = len * 8;
   for (let i = 0; i < 4; i++) m[total - 8 + i] = (bits >>> (8 * i)) & 0xff;
   const high = Math.floor(bits / 2 ** 32);
   for (let i = 0; i < 4; i++) m[total - 4 + i] = (high >>> (8 * i)) & 0xff;
+}
+
+/**
+ * Writes the MD5 of an already padded message m[0 .. total) into out[outOffset .. outOffset + 16).
+ * Every block is read before the digest is written, so `out` may be `m` itself.
+ */
+export function md5Padded(m: Uint8Array, total: number, out: Uint8Array, outOffset: number): void {
   let a0 = 0x67452301;
   let b0 = 0xefcdab89 | 0;
   let c0 = 0x98badcfe | 0;
@@ -87,8 +109,6 @@ export function md5Into(input: Uint8Array, out: Uint8Array, outOffset = 0): void
     c0 = (c0 + c) | 0;
     d0 = (d0 + d) | 0;
   }
-  // The input holds the shared key: do not leave it in a module-level buffer.
-  m.fill(0, 0, total);
   words.fill(0);
   // Little-endian words straight into `out`: no array per call (about 14 calls per request and reply).
   writeWord(out, outOffset, a0);

@@ -3,7 +3,7 @@
 import { isValidField, type RemAddrFields } from '@netward/audit-context';
 import { type RequestView, requestView, type ShellCommand, shellCommand } from '../av-pairs.ts';
 import { decodeAcctRequest, encodeAcctReply } from '../protocol/accounting.ts';
-import { decodeAuthorRequest, encodeAuthorResponse } from '../protocol/authorization.ts';
+import { decodeAuthorRequest, encodeAuthorResponse, type RequestCommon } from '../protocol/authorization.ts';
 import { AcctFlag, AcctStatus, AuthorStatus } from '../protocol/constants.ts';
 import type { PacketHeader } from '../protocol/header.ts';
 import { answer, auditOf, hex, type ReadRequest, type RequestContext, type RequestType } from './handle.ts';
@@ -14,14 +14,8 @@ import type {
   ServerAuthorizationRequest,
 } from './types.ts';
 
-interface CommandPacket {
-  readonly user: string;
-  readonly port: string;
-  readonly remAddr: string;
-  readonly privLvl: number;
-  readonly args: readonly string[];
-  readonly argBytes: readonly Buffer[];
-}
+/** What both request types carry (RFC 8907 sections 6.1 and 7.1) that the decision needs. */
+type CommandPacket = Pick<RequestCommon, 'user' | 'port' | 'remAddr' | 'privLvl' | 'args' | 'argBytes'>;
 
 /** The part of the request both types share, and the readings the decision log repeats. */
 function readCommand(ctx: RequestContext, header: PacketHeader, req: CommandPacket) {

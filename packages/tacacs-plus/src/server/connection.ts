@@ -2,7 +2,8 @@
 // single-connection negotiation of RFC 8907 section 4.3), replies and the decision-log line.
 import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { contextFields, type RemAddrFields } from '@netward/audit-context';
+import { contextFields } from '@netward/audit-context';
+import { batchedWrite } from '../batched-write.ts';
 import { TacacsError } from '../errors.ts';
 import { encodeAcctReply } from '../protocol/accounting.ts';
 import { encodeAuthenReply } from '../protocol/authentication.ts';
@@ -15,13 +16,13 @@ import {
   PacketType,
   type PacketTypeValue,
 } from '../protocol/constants.ts';
-import { type Frame, PacketFramer } from '../protocol/framer.ts';
+import { type Frame, type FrameSink, PacketFramer } from '../protocol/framer.ts';
 import type { PacketHeader } from '../protocol/header.ts';
 import { encodePacket, openBody } from '../protocol/packet.ts';
 import { type AuthenticationContext, type Conversation, handleAuthentication } from './authentication.ts';
 import { handleAccounting, handleAuthorization } from './commands.ts';
 import type { ServerConfig } from './config.ts';
-import { hex } from './handle.ts';
+import { hex, type RequestContext } from './handle.ts';
 
 interface SessionState {
   readonly type: PacketTypeValue;
@@ -45,7 +46,7 @@ function errorBody(type: PacketTypeValue, msg: string): Buffer {
  * The socket is a net.Socket or a TLSSocket; the fuzzer hands it an in-memory duplex with the same
  * members (fuzz/targets.ts), so that a million inputs do not need a million TCP connections.
  */
-export class ServerConnection implements AuthenticationContext {
+export class ServerConnection implements AuthenticationContext, FrameSink {
   readonly #socket: net.Socket;
   readonly config: ServerConfig;
   readonly #framer: PacketFramer;
@@ -55,7 +56,6 @@ export class ServerConnection implements AuthenticationContext {
   #mode: 'undecided' | 'multi' | 'one' = 'undecided';
   #firstSession: number | undefined;
   #closing = false;
-  #corked = false;
   #peerName: string | undefined;
   #peerEnded = false;
 
@@ -71,7 +71,7 @@ export class ServerConnection implements AuthenticationContext {
     }
     socket.setNoDelay(true);
     socket.setTimeout(config.idleTimeoutMs, () => this.#drop('idle timeout'));
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.#framer.feed(chunk, this));
     socket.on('error', () => {});
     // The TCP listener allows half-open connections: a client that shuts down its side right after its
     // request still gets the reply, and the connection ends when no session is left.
@@ -86,23 +86,18 @@ export class ServerConnection implements AuthenticationContext {
     return this.#socket.destroyed || this.#socket.readableEnded;
   }
 
-  #onData(chunk: Buffer): void {
-    if (this.#closing) return;
-    let frames: Frame[];
-    try {
-      frames = this.#framer.push(chunk);
-    } catch (e) {
-      // Bad version, type or length in a header: the stream cannot be re-synchronised.
-      this.#drop('bad packet header', e);
-      return;
-    }
-    for (const f of frames) {
-      if (this.#closing) return;
-      this.#onFrame(f);
-    }
+  /** FrameSink: nothing more is read once the connection is closing. */
+  get stopped(): boolean {
+    return this.#closing;
   }
 
-  #onFrame(frame: Frame): void {
+  /** FrameSink: a bad version, type or length in a header; the stream cannot be re-synchronised. */
+  badFrame(e: TacacsError): void {
+    this.#drop('bad packet header', e);
+  }
+
+  /** FrameSink: one client packet, checked against its session's state. */
+  frame(frame: Frame): void {
     const { header } = frame;
     if (header.seqNo % 2 === 0) {
       this.#drop('client packet with an even sequence number');
@@ -231,17 +226,7 @@ export class ServerConnection implements AuthenticationContext {
       body,
       this.config.protection,
     );
-    // Replies produced in the same turn of the event loop leave in one writev: with many sessions on a
-    // connection this halved the syscalls per reply in the benchmark (bench/authorize.bench.ts).
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
-    this.#socket.write(wire);
+    batchedWrite(this.#socket, wire);
   }
 
   #drop(why: string, cause?: unknown): void {
@@ -262,13 +247,7 @@ export class ServerConnection implements AuthenticationContext {
    * the audit-context patterns); a rem_addr that does not parse is kept, nested, under `untrusted`.
    * Everything else from the packet is nested under `tacacs`.
    */
-  decisionLog(
-    event: string,
-    msg: string,
-    remAddr: string,
-    fields: Record<string, unknown>,
-    audit: RemAddrFields | undefined,
-  ): void {
+  decisionLog(...[event, msg, remAddr, fields, audit]: Parameters<RequestContext['decisionLog']>): void {
     const top = audit ? contextFields({ ...audit }) : {};
     const line: Record<string, unknown> = {
       event,
