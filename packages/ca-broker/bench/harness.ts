@@ -10,7 +10,7 @@ import { build } from 'esbuild';
 // The certificate codec the benches use, imported in this one place.
 export { formatPublicKey, signCertificate } from '@netward/ssh-certificate';
 
-import type { TestIdp } from '../test/helpers/idp.ts';
+import type { TestIdp } from '../src/testing/idp.ts';
 
 /** A program of bench/ bundled as scripts/bundle.mjs builds programs: one file, run by plain node. */
 export async function bundle(entry: string, outfile: string): Promise<void> {
