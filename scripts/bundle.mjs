@@ -11,9 +11,10 @@
 //
 // Workspace packages (@netward/*) are always compiled in from source, and their declarations are written
 // beside the package's own, with the import specifiers rewritten to point at them: a consumer needs
-// none of the private workspace packages. Other dependencies stay external and are loaded from
-// node_modules at run time, unless --self-contained is given: then everything is in the one file, which
-// is what a program started once per SSH command wants (no module resolution walk).
+// none of the private workspace packages. Other dependencies (peer dependencies too: a testing entry's
+// esbuild is the caller's) stay external and are loaded from node_modules at run time, unless
+// --self-contained is given: then everything is in the one file, which is what a program started once
+// per SSH command wants (no module resolution walk).
 import { readFileSync, rmSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -26,7 +27,7 @@ const programs = args.filter((a) => !a.startsWith('--'));
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const external = selfContained
   ? []
-  : Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).filter(
+  : Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies }).filter(
       (d) => !d.startsWith('@netward/'),
     );
 

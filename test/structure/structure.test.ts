@@ -3,6 +3,7 @@
 //   and its `exports`), and nothing outside a package reaches into one by path;
 // - no function in packages/*/src is longer than 80 lines unless the line above says `// long: <why>`;
 // - the README's architecture section names every package and carries the current dependency graph;
+// - every `exports` entry of a package is built from src/ with its declarations (no test sources);
 // - nothing cites notes kept outside the repository.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -77,6 +78,53 @@ describe('imports', () => {
     expect(packageOf('packages/lab/src/x.ts', PACKAGES)).toBe('packages/lab');
     const target = resolve(ROOT, 'packages/lab/src', '../../policy/src/index.ts').slice(ROOT.length + 1);
     expect(packageOf(target, PACKAGES)).toBe('packages/policy');
+  });
+});
+
+type ExportsMap = Record<string, Record<string, string> | string>;
+
+/**
+ * `exports` entries of a package that do not point at built code: each subpath is built by
+ * scripts/bundle.mjs from a file under src/ into dist/, with its declarations beside it, so no package
+ * hands out its test sources or a file only the `netward-source` condition can load.
+ */
+export function unbuiltExports(dir: string, exports: ExportsMap): string[] {
+  const found: string[] = [];
+  for (const [subpath, entry] of Object.entries(exports)) {
+    const where = `${dir} "${subpath}"`;
+    const source = typeof entry === 'string' ? entry : entry['netward-source'];
+    if (typeof entry === 'string' || source === undefined || !source.startsWith('./src/')) {
+      found.push(`${where}: its source is not under src/`);
+      continue;
+    }
+    const types = `./dist/types/${dir.slice('packages/'.length)}/${source.slice(2).replace(/\.ts$/, '.d.ts')}`;
+    if (!/^\.\/dist\/[a-z-]+\.js$/.test(entry['default'] ?? '')) found.push(`${where}: no built default`);
+    if (entry['types'] !== types) found.push(`${where}: types is not ${types}`);
+  }
+  return found;
+}
+
+describe('exports', () => {
+  it('every entry of every package is built from src/, with its declarations', () => {
+    const packages = PACKAGES.filter((d) => d.startsWith('packages/'));
+    const found = packages.flatMap((dir) => {
+      const pkg = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as {
+        exports?: ExportsMap;
+      };
+      return unbuiltExports(dir, pkg.exports ?? {});
+    });
+    expect(packages.length).toBeGreaterThan(10);
+    expect(found).toEqual([]);
+  });
+
+  it('catches an entry that hands out test sources', () => {
+    expect(
+      unbuiltExports('packages/x', { './testing': { 'netward-source': './test/helpers/index.ts' } }),
+    ).toEqual(['packages/x "./testing": its source is not under src/']);
+    const built = { 'netward-source': './src/testing/index.ts', default: './dist/testing.js' };
+    expect(unbuiltExports('packages/x', { './testing': built })).toEqual([
+      'packages/x "./testing": types is not ./dist/types/x/src/testing/index.d.ts',
+    ]);
   });
 });
 

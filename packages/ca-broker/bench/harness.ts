@@ -28,7 +28,7 @@ export function signSampleCertificate(user: KeyObject, ca: KeyObject, now: bigin
   );
 }
 
-import type { TestIdp } from '../test/helpers/idp.ts';
+import type { TestIdp } from '../src/testing/idp.ts';
 import type { GeneratorRun } from './generator-process.ts';
 import { encodeRequests, type LoadResult } from './load.ts';
 

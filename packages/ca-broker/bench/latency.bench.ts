@@ -20,7 +20,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, newRequestId } from '@netward/audit-context';
 import { createDirectoryReplayCache } from '../src/replay.ts';
-import { startIdp } from '../test/helpers/idp.ts';
+import { startIdp } from '../src/testing/idp.ts';
 import {
   type BenchUser,
   bundle,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
 import autocannon from 'autocannon';
 import { createDirectoryReplayCache, createMemoryReplayCache } from '../src/replay.ts';
-import { startIdp } from '../test/helpers/idp.ts';
+import { startIdp } from '../src/testing/idp.ts';
 import {
   claimRate,
   makeUsers,

@@ -14,3 +14,4 @@ export {
 export { type RunningBroker, startServer } from './server.ts';
 export { createLocalBackend, type LocalBackendOptions } from './signers/local.ts';
 export type { SigningBackend } from './signers/types.ts';
+export { createVaultBackend, type VaultBackendOptions } from './signers/vault.ts';

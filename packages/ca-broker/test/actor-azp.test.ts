@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claims, MCP_CLIENT, signRequest, startBroker, type TestBroker } from './helpers/broker.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
+import { claims, MCP_CLIENT, signRequest, startBroker, type TestBroker } from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 
 // Keycloak's standard token exchange issues no `act`: the broker then reads the actor from `azp`, the
 // client the exchanged token was issued to (the real Keycloak run is in test/lab/stack.test.ts).

@@ -13,8 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CA_BROKER_ERRORS } from '../src/index.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
 import type { SigningBackend } from '../src/signers/types.ts';
-import { claims, freshKey, signRequest, startBroker, type TestBroker, testPolicy } from './helpers/broker.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
+import {
+  claims,
+  freshKey,
+  signRequest,
+  startBroker,
+  type TestBroker,
+  testPolicy,
+} from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 import { sshKeygen, tempDir } from './helpers/openssh.ts';
 
 let idp: TestIdp;

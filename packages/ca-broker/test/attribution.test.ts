@@ -2,8 +2,8 @@ import { newRequestId, parseKeyId } from '@netward/audit-context';
 import { parseCertificate } from '@netward/ssh-certificate';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claims, signRequest, startBroker, type TestBroker } from './helpers/broker.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
+import { claims, signRequest, startBroker, type TestBroker } from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 
 // Whatever the IdP puts in the user and session claims, the broker either refuses the token or issues
 // a certificate whose Key ID reads back as exactly that user, session and request: a crafted claim

@@ -2,8 +2,8 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newRequestId, parseAuditLine } from '@netward/audit-context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claims, freshKey, startBroker, type TestBroker } from './helpers/broker.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
+import { claims, freshKey, startBroker, type TestBroker } from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 
 // README (Audit): every request leaves exactly one line, refused or not, including the ones fastify
 // refuses before a handler runs (body too large, wrong media type, unparsable JSON, unknown route).

@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import { checkCertificate, formatPublicKey, parseCertificate } from '@netward/ssh-certificate';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIENCE } from './helpers/broker.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
+import { AUDIENCE } from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 import { sshKeygen, tempDir } from './helpers/openssh.ts';
 import { freePort } from './helpers/sshd.ts';
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { bundleInputs } from '@netward/ssh-certificate/testing';
+import { bundleInputs } from '@netward/kit/testing';
 import { describe, expect, it } from 'vitest';
 import packageJson from '../package.json' with { type: 'json' };
 

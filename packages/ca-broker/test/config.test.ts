@@ -6,7 +6,7 @@ import { loadConfig, parseConfig } from '../src/config.ts';
 import { CaBrokerError } from '../src/errors.ts';
 import { startupWarnings } from '../src/server.ts';
 import { createLocalBackend, readCaKey } from '../src/signers/local.ts';
-import { freshKey } from './helpers/broker.ts';
+import { freshKey } from '../src/testing/broker.ts';
 import { tempDir } from './helpers/openssh.ts';
 
 const dir = tempDir('ca-broker-config-');

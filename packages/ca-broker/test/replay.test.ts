@@ -14,8 +14,8 @@ import { formatPublicKey } from '@netward/ssh-certificate';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirectoryReplayCache } from '../src/replay.ts';
-import { AUDIENCE, claims, freshKey, MCP_CLIENT, signRequest, startBroker } from './helpers/broker.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
+import { AUDIENCE, claims, freshKey, MCP_CLIENT, signRequest, startBroker } from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 import { tempDir } from './helpers/openssh.ts';
 import { freePort } from './helpers/sshd.ts';
 

@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrokerClient, type SignedUserCertificate } from '../src/client.ts';
 import { signHostCertificate } from '../src/routes/host.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
-import { claims, freshKey, startBroker, type TestBroker, testPolicy } from './helpers/broker.ts';
+import { claims, freshKey, startBroker, type TestBroker, testPolicy } from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 import { startForgingAgent, ZERO_KEY_LINE } from './helpers/forging-agent.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
 import { listCertificate, sshKeygen, tempDir } from './helpers/openssh.ts';
 import { type RunningSshd, SSH, type SshResult, sshLogin, startSshd } from './helpers/sshd.ts';
 

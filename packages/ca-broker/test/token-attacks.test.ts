@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claims, MCP_CLIENT, signRequest, startBroker, type TestBroker } from './helpers/broker.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
+import { claims, MCP_CLIENT, signRequest, startBroker, type TestBroker } from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 
 // Each row: a token an attacker (or a broken client) could present, the status and the code the broker
 // must answer with, and — checked for every row — no certificate anywhere in the answer, and one

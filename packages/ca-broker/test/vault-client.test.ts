@@ -13,9 +13,9 @@ import {
   signRequest,
   startBroker,
   type TestBroker,
-} from './helpers/broker.ts';
+} from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 import { type FakeVault, startFakeVault } from './helpers/fake-vault.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
 
 // How the vault backend uses node-vault: what must never leave it (the caller's JWT, the Vault token),
 // where a request may go (only the configured Vault), and how long a hung Vault may hold a request.

@@ -12,9 +12,9 @@ import {
   startBroker,
   type TestBroker,
   testPolicy,
-} from './helpers/broker.ts';
+} from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 import { type FakeVault, startFakeVault } from './helpers/fake-vault.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
 import { tempDir } from './helpers/openssh.ts';
 
 // CONTRACT TEST: the broker against a recording stand-in that answers like Vault/OpenBao's HTTP API.

@@ -4,8 +4,8 @@ import { formatPublicKey } from '@netward/ssh-certificate';
 import { keyLine, NON_CANONICAL, SMALL_ORDER } from '@netward/ssh-certificate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalBackend } from '../src/signers/local.ts';
-import { claims, startBroker, type TestBroker } from './helpers/broker.ts';
-import { startIdp, type TestIdp } from './helpers/idp.ts';
+import { claims, startBroker, type TestBroker } from '../src/testing/broker.ts';
+import { startIdp, type TestIdp } from '../src/testing/idp.ts';
 
 // The codec's own tests (packages/ssh-certificate/test/weak-keys.test.ts) refuse every vector; here the
 // broker answers them over HTTP.

@@ -7,7 +7,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { contextFields, encodeRemAddr, isValidField, type Logger } from '@netward/audit-context';
 import type { TacacsClient } from '@netward/tacacs-plus';
 import {
+  type AccountMessage,
   type AgentRequest,
+  type AuthorizeMessage,
   agentSocketPath,
   lineReader,
   MAX_SOCKET_PATH,
@@ -130,124 +132,38 @@ export function parseAgentRequest(line: string): AgentRequest | undefined {
  * Starts listening on `<socketDir>/<account>/agent.sock` for every account. Must run as root (it chowns
  * the directories). The connection's account is the socket it arrived on, never anything it sends.
  */
-// long: one closure over the agent's sockets, connections and TACACS+ client; its handlers are the parts
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const accounts = accountsOf(o.accounts, o.passwd, o.group);
   ensureDir(o.socketDir, 0, 0o755);
+  const open = new Set<Socket>();
+  const { servers, sockets } = await listenPerAccount(o, accounts, (account, conn) => {
+    open.add(conn);
+    conn.on('close', () => open.delete(conn));
+    serveConnection(o, account, conn);
+  });
+  o.logger.info(
+    { event: 'agent_started', device: o.device, sockets: Object.values(sockets) },
+    `authorization agent for ${o.device} listening`,
+  );
+  return {
+    sockets,
+    async close() {
+      for (const c of open) c.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      for (const p of Object.values(sockets)) rmSync(p, { force: true });
+      await o.client.close();
+    },
+  };
+}
+
+/** One socket per account in its own root:<group> 0710 directory; all closed again if one fails. */
+async function listenPerAccount(
+  o: AgentOptions,
+  accounts: Record<string, Account>,
+  onConnection: (account: string, conn: Socket) => void,
+): Promise<{ servers: Server[]; sockets: Record<string, string> }> {
   const servers: Server[] = [];
   const sockets: Record<string, string> = {};
-  const open = new Set<Socket>();
-  const idleMs = o.idleMs ?? 10_000;
-
-  const handle = (account: string, conn: Socket) => {
-    open.add(conn);
-    conn.setTimeout(idleMs, () => conn.destroy());
-    conn.on('close', () => open.delete(conn));
-    conn.on('error', () => conn.destroy());
-    let count = 0;
-    // One request at a time, in order: the validator waits for each answer before it asks again.
-    let queue: Promise<void> = Promise.resolve();
-    const reply = (value: Record<string, unknown>) => {
-      if (!conn.destroyed) conn.write(`${JSON.stringify(value)}\n`);
-    };
-    const refuse = (reason: string) => {
-      o.logger.warn({ event: 'agent_bad_request', role: account, device: o.device, reason }, 'bad request');
-      reply({ id: null, error: 'bad request' });
-      conn.end();
-      conn.destroySoon();
-    };
-    const onLine = (line: string) => {
-      if (++count > MAX_REQUESTS_PER_CONNECTION) return refuse('too many requests');
-      const request = parseAgentRequest(line);
-      if (request === undefined) return refuse('malformed');
-      queue = queue.then(() => answer(account, request).then(reply));
-    };
-    conn.on(
-      'data',
-      lineReader(onLine, () => refuse('line too long')),
-    );
-  };
-
-  const answer = async (account: string, r: AgentRequest): Promise<Record<string, unknown>> => {
-    const started = performance.now();
-    const fields = {
-      ...contextFields({
-        role: account,
-        device: o.device,
-        user: r.user,
-        sid: r.sid,
-        certSerial: r.cert_serial,
-        requestId: r.request_id,
-      }),
-    };
-    const remAddr = encodeRemAddr({
-      user: r.user,
-      certSerial: r.cert_serial,
-      sid: r.sid,
-      requestId: r.request_id,
-    });
-    const command = [r.cmd, ...r.args].join(' ');
-    if (r.op === 'account') {
-      if (o.accounting) {
-        // RFC 8907 section 8.3 attributes; it has none for an exit status, so a failure goes in err_msg.
-        const now = Math.floor(Date.now() / 1000);
-        try {
-          await o.client.account({
-            type: r.type,
-            user: account,
-            port: 'ssh',
-            remAddr,
-            taskId: r.task_id,
-            cmd: r.cmd,
-            args: r.args,
-            extraArgs: [
-              r.type === 'start' ? `start_time=${now}` : `stop_time=${now}`,
-              ...(r.exit_status ? [`err_msg=exit status ${r.exit_status}`] : []),
-            ],
-          });
-        } catch {
-          // A record, not a gate.
-        }
-      }
-      return { id: r.id, ok: true };
-    }
-    let result: Awaited<ReturnType<TacacsClient['authorize']>>;
-    try {
-      result = await o.client.authorize({ user: account, port: 'ssh', remAddr, cmd: r.cmd, args: r.args });
-    } catch (e) {
-      // The client is documented never to throw; if it does, the answer is a deny like any other failure.
-      result = {
-        permitted: false,
-        status: 'NO_REPLY',
-        args: [],
-        serverMsg: '',
-        reason: (e as Error)?.message ?? 'error',
-      } as unknown as typeof result;
-    }
-    const status = TACACS_STATUSES.includes(result.status) ? result.status : 'ERROR';
-    o.logger[result.permitted ? 'info' : 'warn'](
-      {
-        event: 'authorization',
-        ...fields,
-        command,
-        status,
-        permitted: result.permitted,
-        ...(result.reason ? { reason: result.reason } : {}),
-        duration_ms: Math.round((performance.now() - started) * 10) / 10,
-      },
-      `[${account}/${r.user}/cert:${r.cert_serial}/sid:${r.sid}/req:${r.request_id}] ${status}: ${command}`,
-    );
-    return {
-      id: r.id,
-      status,
-      permitted: result.permitted,
-      args: result.args ?? [],
-      ...(result.serverMsg ? { server_msg: result.serverMsg.slice(0, 256) } : {}),
-      ...(result.reason ? { reason: result.reason } : {}),
-      ...(result.errorCode ? { error_code: result.errorCode } : {}),
-    };
-  };
-
   try {
     for (const [account, { gid }] of Object.entries(accounts)) {
       const path = agentSocketPath(o.socketDir, account);
@@ -255,7 +171,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       const dir = `${o.socketDir}/${account}`;
       ensureDir(dir, gid, 0o710);
       rmSync(path, { force: true });
-      const server = createServer((conn) => handle(account, conn));
+      const server = createServer((conn) => onConnection(account, conn));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(path, () => resolve());
@@ -269,17 +185,129 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     for (const s of servers) s.close();
     throw e;
   }
-  o.logger.info(
-    { event: 'agent_started', device: o.device, sockets: Object.values(sockets) },
-    `authorization agent for ${o.device} listening`,
+  return { servers, sockets };
+}
+
+/**
+ * One validator's connection: request lines answered one at a time, in order (the validator waits for
+ * each answer before it asks again); a malformed line, an overlong one or too many requests end it.
+ */
+function serveConnection(o: AgentOptions, account: string, conn: Socket): void {
+  conn.setTimeout(o.idleMs ?? 10_000, () => conn.destroy());
+  conn.on('error', () => conn.destroy());
+  let count = 0;
+  let queue: Promise<void> = Promise.resolve();
+  const reply = (value: Record<string, unknown>) => {
+    if (!conn.destroyed) conn.write(`${JSON.stringify(value)}\n`);
+  };
+  const refuse = (reason: string) => {
+    o.logger.warn({ event: 'agent_bad_request', role: account, device: o.device, reason }, 'bad request');
+    reply({ id: null, error: 'bad request' });
+    conn.end();
+    conn.destroySoon();
+  };
+  const onLine = (line: string) => {
+    if (++count > MAX_REQUESTS_PER_CONNECTION) return refuse('too many requests');
+    const request = parseAgentRequest(line);
+    if (request === undefined) return refuse('malformed');
+    queue = queue.then(() => answer(o, account, request).then(reply));
+  };
+  conn.on(
+    'data',
+    lineReader(onLine, () => refuse('line too long')),
+  );
+}
+
+/** What the agent tells TACACS+ about the caller: the account, and the correlation ids in rem_addr. */
+function remAddrOf(r: AgentRequest): string {
+  return encodeRemAddr({ user: r.user, certSerial: r.cert_serial, sid: r.sid, requestId: r.request_id });
+}
+
+async function answer(o: AgentOptions, account: string, r: AgentRequest): Promise<Record<string, unknown>> {
+  if (r.op === 'account') {
+    if (o.accounting) await recordAccounting(o, account, r);
+    return { id: r.id, ok: true };
+  }
+  return authorize(o, account, r);
+}
+
+/** RFC 8907 section 8.3 attributes; it has none for an exit status, so a failure goes in err_msg. */
+async function recordAccounting(o: AgentOptions, account: string, r: AccountMessage): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  try {
+    await o.client.account({
+      type: r.type,
+      user: account,
+      port: 'ssh',
+      remAddr: remAddrOf(r),
+      taskId: r.task_id,
+      cmd: r.cmd,
+      args: r.args,
+      extraArgs: [
+        r.type === 'start' ? `start_time=${now}` : `stop_time=${now}`,
+        ...(r.exit_status ? [`err_msg=exit status ${r.exit_status}`] : []),
+      ],
+    });
+  } catch {
+    // A record, not a gate.
+  }
+}
+
+/** One authorization by TACACS+, logged with the correlation fields, answered to the validator. */
+async function authorize(
+  o: AgentOptions,
+  account: string,
+  r: AuthorizeMessage,
+): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  const command = [r.cmd, ...r.args].join(' ');
+  let result: Awaited<ReturnType<TacacsClient['authorize']>>;
+  try {
+    result = await o.client.authorize({
+      user: account,
+      port: 'ssh',
+      remAddr: remAddrOf(r),
+      cmd: r.cmd,
+      args: r.args,
+    });
+  } catch (e) {
+    // The client is documented never to throw; if it does, the answer is a deny like any other failure.
+    result = {
+      permitted: false,
+      status: 'NO_REPLY',
+      args: [],
+      serverMsg: '',
+      reason: (e as Error)?.message ?? 'error',
+    } as unknown as typeof result;
+  }
+  const status = TACACS_STATUSES.includes(result.status) ? result.status : 'ERROR';
+  const fields = contextFields({
+    role: account,
+    device: o.device,
+    user: r.user,
+    sid: r.sid,
+    certSerial: r.cert_serial,
+    requestId: r.request_id,
+  });
+  o.logger[result.permitted ? 'info' : 'warn'](
+    {
+      event: 'authorization',
+      ...fields,
+      command,
+      status,
+      permitted: result.permitted,
+      ...(result.reason ? { reason: result.reason } : {}),
+      duration_ms: Math.round((performance.now() - started) * 10) / 10,
+    },
+    `[${account}/${r.user}/cert:${r.cert_serial}/sid:${r.sid}/req:${r.request_id}] ${status}: ${command}`,
   );
   return {
-    sockets,
-    async close() {
-      for (const c of open) c.destroy();
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-      for (const p of Object.values(sockets)) rmSync(p, { force: true });
-      await o.client.close();
-    },
+    id: r.id,
+    status,
+    permitted: result.permitted,
+    args: result.args ?? [],
+    ...(result.serverMsg ? { server_msg: result.serverMsg.slice(0, 256) } : {}),
+    ...(result.reason ? { reason: result.reason } : {}),
+    ...(result.errorCode ? { error_code: result.errorCode } : {}),
   };
 }

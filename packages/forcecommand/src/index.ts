@@ -1,7 +1,7 @@
 // The public API of @netward/forcecommand: what the lab and operators' code call (the device's
 // configuration, sshd lines, accounts, the agent, the snapshot) and the error catalogue. The validator's
 // stages are reached only through the program; tests import them from src/ directly. The session
-// framing shared with the MCP server is the light subpath `@netward/forcecommand/session-protocol`.
+// framing shared with the MCP server is its own package, @netward/session-protocol.
 export { type AgentOptions, type RunningAgent, startAgent } from './agent.ts';
 export { agentSocketPath } from './agent-protocol.ts';
 export { type ConfigInput, type ForceCommandConfig, validateConfig } from './config.ts';

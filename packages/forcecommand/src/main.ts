@@ -2,12 +2,12 @@
 // everything an operator runs by hand (install, render, check) is loaded only when asked for.
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
+import { SESSION_VERB } from '@netward/session-protocol';
 import { createAuditSink } from './audit.ts';
 import { createAuthorizer } from './authorize.ts';
 import { type ForceCommandConfig, loadConfig } from './config.ts';
 import { clientMessage, FC_ERRORS, ForceCommandError } from './errors.ts';
 import { runSession } from './session.ts';
-import { SESSION_VERB } from './session-protocol.ts';
 import { runValidator, type ValidatorDeps } from './validator.ts';
 
 const ADMIN_COMMANDS = new Set(['install', 'render-sshd', 'render-config', 'check-config', 'help', '--help']);

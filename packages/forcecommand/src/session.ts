@@ -11,10 +11,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Grammars } from '@netward/policy/local-rules';
-import type { Authorizer } from './authorize.ts';
-import { clientMessage, FC_ERRORS, type ForceCommandErrorCode } from './errors.ts';
-import { loadGrammars } from './grammar.ts';
-import type { Identity, PartialIdentity } from './identity.ts';
 import {
   encodeExit,
   encodeFrame,
@@ -23,12 +19,16 @@ import {
   FRAME_STDERR,
   FRAME_STDOUT,
   FrameDecoder,
-  FrameError,
   MAX_OUTPUT_FRAME,
   MAX_REQUEST_FRAME,
   parseRequest,
+  SessionProtocolError,
   type SessionRequest,
-} from './session-protocol.ts';
+} from '@netward/session-protocol';
+import type { Authorizer } from './authorize.ts';
+import { clientMessage, FC_ERRORS, type ForceCommandErrorCode } from './errors.ts';
+import { loadGrammars } from './grammar.ts';
+import type { Identity, PartialIdentity } from './identity.ts';
 import {
   admitSession,
   correlation,
@@ -134,7 +134,8 @@ class Session {
       try {
         for (const frame of this.#decoder.push(chunk)) {
           this.#queue.push(parseRequest(frame.payload));
-          if (this.#queue.length > MAX_QUEUED_REQUESTS) throw new FrameError('too many queued requests');
+          if (this.#queue.length > MAX_QUEUED_REQUESTS)
+            throw new SessionProtocolError('ERR_SESSION_FRAME', 'too many queued requests');
         }
       } catch (e) {
         this.#frameError(e);
@@ -143,7 +144,7 @@ class Session {
     });
     const eof = () => {
       if (this.#end === undefined && this.#decoder.pending > 0)
-        this.#frameError(new FrameError('stream cut'));
+        this.#frameError(new SessionProtocolError('ERR_SESSION_FRAME', 'stream cut'));
       this.#ended = true;
       this.#wake?.();
     };
@@ -187,7 +188,7 @@ class Session {
 
   #frameError(e: unknown): void {
     if (this.#end !== undefined) return;
-    const reason = e instanceof FrameError ? e.message : 'frame';
+    const reason = e instanceof SessionProtocolError ? e.message : 'frame';
     this.#queue.length = 0;
     // The channel's certificate says who; which request the bad bytes were meant to be is unknowable.
     const who: PartialIdentity = this.#identity ?? { role: this.#deps.account };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { contextFields, formatLogPrefix } from '@netward/audit-context';
 import type { Grammars } from '@netward/policy/local-rules';
+import type { SessionRequest } from '@netward/session-protocol';
 import type { AuditSink } from './audit.ts';
 import type { Authorizer, AuthzAnswer } from './authorize.ts';
 import { checkFileSafety, type ForceCommandConfig } from './config.ts';
@@ -11,7 +12,6 @@ import { checkGrammar, type GrammarRecord, loadGrammars } from './grammar.ts';
 import { type Identity, type PartialIdentity, readIdentity } from './identity.ts';
 import { checkInput } from './input.ts';
 import { type ExecutionPlan, normalize, requestString } from './normalize.ts';
-import type { SessionRequest } from './session-protocol.ts';
 
 export interface ValidatorDeps {
   readonly config: ForceCommandConfig;

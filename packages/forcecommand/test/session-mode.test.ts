@@ -6,11 +6,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '@netward/audit-context';
 import { decideLocal } from '@netward/policy/local-rules';
-import { createTacacsServer, type ServerAuthorizationRequest, type TacacsServer } from '@netward/tacacs-plus';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRulesAuthorizer } from '../src/authorize.ts';
-import { FC_ERRORS } from '../src/errors.ts';
-import { runSession } from '../src/session.ts';
 import {
   encodeFrame,
   encodeRequest,
@@ -22,7 +17,12 @@ import {
   MAX_OUTPUT_FRAME,
   parseExit,
   SESSION_VERB,
-} from '../src/session-protocol.ts';
+} from '@netward/session-protocol';
+import { createTacacsServer, type ServerAuthorizationRequest, type TacacsServer } from '@netward/tacacs-plus';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRulesAuthorizer } from '../src/authorize.ts';
+import { FC_ERRORS } from '../src/errors.ts';
+import { runSession } from '../src/session.ts';
 import { authInfo, certLine, DESIGN_CONFIGS, DESIGN_RULES, memoryAudit, recordingSpawn } from './helpers.ts';
 import { buildBundle, type Harness, startSshd } from './sshd-harness.ts';
 

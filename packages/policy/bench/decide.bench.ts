@@ -2,15 +2,10 @@
 // RegExps (no PCRE2 emulation, no rule walk bookkeeping), measured in the same process; then what the
 // validator's grammar stage adds per SSH command: parsing the rendered grammar file and matching.
 // Run: pnpm run bench (from packages/policy).
-import {
-  decide,
-  defaultPolicy,
-  matchGrammar,
-  parseGrammarFile,
-  renderGrammar,
-  roleByName,
-  roleGrammar,
-} from '../src/index.ts';
+
+import { roleGrammar } from '../src/grammar/check.ts';
+import { matchGrammar } from '../src/grammar/file.ts';
+import { decide, defaultPolicy, parseGrammarFile, renderGrammar, roleByName } from '../src/index.ts';
 
 const policy = defaultPolicy();
 const commands = [

@@ -1,37 +1,15 @@
-// The public API of @netward/policy. Anything exported here is public; everything else is not.
+// The public API of @netward/policy: what the other packages, the end-to-end tests and the programs import.
+// Anything exported here is public; everything else (the checks, drift and lint behind `netward-policy`,
+// the grammar language's internals) is not, and the package's own tests import it from its module.
 export { decide } from './decide.ts';
 export { lineDiff } from './diff.ts';
-export { checkDeployed, checkDrift, type DeployedCheck, TARGETS, type Target } from './drift.ts';
 export {
   POLICY_ERRORS,
   PolicyError,
   type PolicyErrorCode,
   type PolicyIssue,
-  type PolicyIssueCode,
 } from './errors.ts';
-export {
-  CONFIG_READ_SCOPE,
-  CONFIG_WRITE_SCOPE,
-  findHoles,
-  type GrammarDisagreement,
-  generateCommands,
-  grammarAgreement,
-  HOLE_PROBES,
-  type HoleProbe,
-  type HoleWarning,
-  type NoGrammarWarning,
-  roleGrammar,
-  rolesWithoutGrammar,
-} from './grammar/check.ts';
-export {
-  GrammarSpecError,
-  intRangePattern,
-  parseEntry,
-  VALUE_TYPES,
-  type ValueType,
-  variantPattern,
-} from './grammar/spec.ts';
-export { isAnchoredAtStart, LINT_PROBES, lookAlikeExample } from './lint.ts';
+export { generateCommands } from './grammar/check.ts';
 export {
   defaultPolicy,
   deviceAllowed,
@@ -39,16 +17,19 @@ export {
   parsePolicy,
   roleByIdpRole,
   roleByName,
-  toolsForScopes,
 } from './load.ts';
-// Everything the validator's light entry has (grammar matching, local rules), under the same names.
-export * from './local-rules/index.ts';
-export { checkPattern, MAX_PATTERN_LENGTH, MAX_QUANTIFIERS, MAX_REPEAT } from './regex.ts';
+// The validator's light entry (@netward/policy/local-rules) is the one implementation of these.
+export {
+  commandString,
+  decideLocal,
+  type Grammars,
+  type LocalRules,
+  parseGrammarFile,
+  parseLocalRules,
+} from './local-rules/index.ts';
 export { renderGrammar } from './render/grammar.ts';
 export { renderLocalRules } from './render/local-rules.ts';
 export {
-  type IdpFormat,
-  type IdpOptions,
   KEYCLOAK_IN_ACCESS_TOKEN,
   KEYCLOAK_ROLE_SCOPE,
   keycloakClientScope,
@@ -57,23 +38,7 @@ export {
   ROLE_CLAIM,
   renderBrokerRoles,
   renderIdp,
-  renderKeycloakRealm,
   renderMcpTools,
 } from './render/services.ts';
-export { renderTacPlusNg, TACACS_KEY_ENV, type TacPlusNgOptions } from './render/tac-plus-ng.ts';
-export { CERTIFICATE_EXTENSIONS, MAX_CERTIFICATE_TTL_SECONDS } from './schema.ts';
-export type {
-  CertificateProfile,
-  Decision,
-  DeviceAttributes,
-  DeviceInfo,
-  DriftKind,
-  DriftWarning,
-  Policy,
-  Role,
-  Rule,
-  TacacsNames,
-  Tool,
-  ToolDriftWarning,
-  UnanchoredPermitWarning,
-} from './types.ts';
+export { renderTacPlusNg, TACACS_KEY_ENV } from './render/tac-plus-ng.ts';
+export type { Policy, Role, Tool } from './types.ts';

@@ -13,11 +13,11 @@ import {
   renderBrokerRoles,
   renderGrammar,
   renderIdp,
-  renderKeycloakRealm,
   renderLocalRules,
   renderMcpTools,
   renderTacPlusNg,
 } from '../src/index.ts';
+import { renderKeycloakRealm } from '../src/render/services.ts';
 
 const PKG = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DESIGN = join(PKG, 'policy', 'design.yaml');

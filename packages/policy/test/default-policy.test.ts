@@ -14,8 +14,8 @@ import {
   parsePolicy,
   roleByIdpRole,
   roleByName,
-  toolsForScopes,
 } from '../src/index.ts';
+import { toolsForScopes } from '../src/load.ts';
 import { designPolicy } from './helpers/design.ts';
 import { readReference } from './helpers/reference.ts';
 

@@ -1,17 +1,16 @@
 // check catches each kind of drift: cross-layer disagreements (warnings) and deployed artifacts that no
 // longer match the policy (mismatches with a readable diff).
 import { describe, expect, it } from 'vitest';
+import { checkDeployed, checkDrift } from '../src/drift.ts';
 import {
-  checkDeployed,
-  checkDrift,
   parsePolicy,
   renderBrokerRoles,
   renderIdp,
-  renderKeycloakRealm,
   renderLocalRules,
   renderMcpTools,
   renderTacPlusNg,
 } from '../src/index.ts';
+import { renderKeycloakRealm } from '../src/render/services.ts';
 import { designPolicy } from './helpers/design.ts';
 
 function policyWith(rolesYaml: string, toolsYaml: string) {

@@ -3,25 +3,21 @@
 // rendered tac_plus-ng profiles).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { grammarAgreement, HOLE_PROBES, roleGrammar } from '../src/grammar/check.ts';
+import { matchGrammar } from '../src/grammar/file.ts';
+import { GrammarSpecError, intRangePattern, parseEntry } from '../src/grammar/spec.ts';
 import {
   decide,
   decideLocal,
   defaultPolicy,
-  GrammarSpecError,
   generateCommands,
-  grammarAgreement,
-  HOLE_PROBES,
-  intRangePattern,
-  matchGrammar,
   PolicyError,
-  parseEntry,
   parseGrammarFile,
   parseLocalRules,
   parsePolicy,
   renderGrammar,
   renderLocalRules,
   renderTacPlusNg,
-  roleGrammar,
 } from '../src/index.ts';
 import { designPolicy } from './helpers/design.ts';
 import { pcre2Decide, pcre2Matches, readProfiles, readUserProfiles } from './helpers/reference.ts';

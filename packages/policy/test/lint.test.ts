@@ -2,19 +2,10 @@
 // example commands it reports (checked with decide, decideLocal and PCRE2 on the seed's own profiles).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  checkDrift,
-  checkPattern,
-  decide,
-  decideLocal,
-  isAnchoredAtStart,
-  LINT_PROBES,
-  lookAlikeExample,
-  parseLocalRules,
-  parsePolicy,
-  renderLocalRules,
-} from '../src/index.ts';
-import { renderPcreLiteral } from '../src/regex.ts';
+import { checkDrift } from '../src/drift.ts';
+import { decide, decideLocal, parseLocalRules, parsePolicy, renderLocalRules } from '../src/index.ts';
+import { isAnchoredAtStart, LINT_PROBES, lookAlikeExample } from '../src/lint.ts';
+import { checkPattern, renderPcreLiteral } from '../src/regex.ts';
 import { designPolicy } from './helpers/design.ts';
 import { lexSlashLiteral, pcre2Decide, pcre2Matches, readReference } from './helpers/reference.ts';
 

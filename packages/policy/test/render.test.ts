@@ -14,11 +14,11 @@ import {
   renderBrokerRoles,
   renderGrammar,
   renderIdp,
-  renderKeycloakRealm,
   renderLocalRules,
   renderMcpTools,
   renderTacPlusNg,
 } from '../src/index.ts';
+import { renderKeycloakRealm } from '../src/render/services.ts';
 import { designPolicy } from './helpers/design.ts';
 import { readProfiles, readUserProfiles } from './helpers/reference.ts';
 

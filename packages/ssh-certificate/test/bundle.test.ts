@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
+import { bundleInputs } from '@netward/kit/testing';
 import { describe, expect, it } from 'vitest';
-import { bundleInputs } from './helpers/bundle.ts';
 
 describe('@netward/ssh-certificate', () => {
   it('bundles to the codec alone: node built-ins and @netward/errors, nothing else', async () => {

@@ -18,7 +18,7 @@ import {
   signCertificateAsync,
   verifyCertificateSignature,
 } from '../src/index.ts';
-import { listCertificate, sshKeygen, tempDir } from './helpers/openssh.ts';
+import { listCertificate, sshKeygen, tempDir } from '../src/testing/openssh.ts';
 
 const dir = tempDir('ssh-certificate-');
 afterAll(() => dir.cleanup());

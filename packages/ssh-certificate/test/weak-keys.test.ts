@@ -10,8 +10,8 @@ import {
   parsePublicKey,
   verifyCertificateSignature,
 } from '../src/index.ts';
-import { sshKeygen, tempDir } from './helpers/openssh.ts';
-import { keyLine, NON_CANONICAL, SMALL_ORDER } from './helpers/weak-keys.ts';
+import { sshKeygen, tempDir } from '../src/testing/openssh.ts';
+import { keyLine, NON_CANONICAL, SMALL_ORDER } from '../src/testing/weak-keys.ts';
 
 describe('weak Ed25519 public keys', () => {
   it('refuses each of the eight small-order points', () => {

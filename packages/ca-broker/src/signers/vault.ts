@@ -139,10 +139,20 @@ function pinnedAgents(address: URL): { httpAgent: http.Agent; httpsAgent: https.
 
 const noop = () => {};
 
-// Its inner functions (call, login, sign, publicKey) are short; the length is theirs, kept together.
-// long: one closure per backend holds the client, the AppRole token and the CA key cache they share.
-export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOptions = {}): SigningBackend {
-  const now = options.now ?? Date.now;
+/** Vault's HTTP API as this backend uses it: one node-vault client, calls that reject only safely. */
+interface VaultTransport {
+  /** One node-vault call; `path` without the /v1/ prefix. Rejects only with a CaBrokerError. */
+  call(
+    method: 'read' | 'write',
+    path: string,
+    init?: { token?: string; body?: Record<string, unknown> },
+  ): Promise<unknown>;
+  /** A write whose answer must be a JSON object. */
+  json(path: string, body: Record<string, unknown>, token?: string): Promise<Record<string, unknown>>;
+  close(): void;
+}
+
+function createTransport(cfg: VaultConfig): VaultTransport {
   const agents = pinnedAgents(new URL(cfg.address));
   const client = nodeVault({
     endpoint: cfg.address.replace(/\/+$/, ''),
@@ -158,19 +168,7 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
   c.pathPrefix = '';
   c.namespace = cfg.namespace ?? '';
 
-  const appRole =
-    cfg.auth.method === 'approle'
-      ? { roleId: readSecretFile(cfg.auth.roleIdFile), secretId: readSecretFile(cfg.auth.secretIdFile) }
-      : undefined;
-  let cachedToken: { token: string; renewAt: number } | undefined;
-  const caKeys = new Map<string, string>();
-
-  /** One node-vault call; `path` without the /v1/ prefix. Rejects only with a CaBrokerError. */
-  async function call(
-    method: 'read' | 'write',
-    path: string,
-    init: { token?: string; body?: Record<string, unknown> } = {},
-  ): Promise<unknown> {
+  const call: VaultTransport['call'] = async (method, path, init = {}) => {
     // A fresh object per call: node-vault adds X-Vault-Namespace (and would add client.token) to it.
     const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
     if (init.token) headers['X-Vault-Token'] = init.token;
@@ -193,90 +191,138 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
     } finally {
       clearTimeout(timer);
     }
-  }
+  };
+  return {
+    call,
+    async json(path, body, token) {
+      const answer = await call('write', path, token === undefined ? { body } : { body, token });
+      if (typeof answer !== 'object' || answer === null) throw unavailable('Vault answer is not JSON');
+      return answer as Record<string, unknown>;
+    },
+    close() {
+      agents.httpAgent.destroy();
+      agents.httpsAgent.destroy();
+    },
+  };
+}
 
-  async function json(path: string, body: Record<string, unknown>, token?: string) {
-    const answer = await call('write', path, token === undefined ? { body } : { body, token });
-    if (typeof answer !== 'object' || answer === null) throw unavailable('Vault answer is not JSON');
-    return answer as Record<string, unknown>;
+function clientToken(answer: Record<string, unknown>): { token: string; lease: number } {
+  const auth = answer['auth'] as { client_token?: unknown; lease_duration?: unknown } | undefined;
+  if (typeof auth?.client_token !== 'string' || auth.client_token.length === 0) {
+    throw unavailable('Vault login answer has no client_token');
   }
+  return {
+    token: auth.client_token,
+    lease: typeof auth.lease_duration === 'number' ? auth.lease_duration : 0,
+  };
+}
 
-  function clientToken(answer: Record<string, unknown>): { token: string; lease: number } {
-    const auth = answer['auth'] as { client_token?: unknown; lease_duration?: unknown } | undefined;
-    if (typeof auth?.client_token !== 'string' || auth.client_token.length === 0) {
-      throw unavailable('Vault login answer has no client_token');
-    }
-    return {
-      token: auth.client_token,
-      lease: typeof auth.lease_duration === 'number' ? auth.lease_duration : 0,
-    };
-  }
+/** The Vault token a signature is made with, and whether it is the caller's to revoke afterwards. */
+interface VaultLogins {
+  login(role: string, userToken: string | undefined): Promise<{ token: string; revoke: boolean }>;
+  /** Drops the cached AppRole token (Vault refused it: it may have been revoked). */
+  forget(): void;
+}
 
-  /** A Vault token for this request, and whether it is ours to revoke afterwards. */
-  async function login(
-    role: string,
-    userToken: string | undefined,
-  ): Promise<{ token: string; revoke: boolean }> {
-    if (cfg.auth.method === 'jwt') {
-      if (userToken === undefined) throw unavailable('Vault JWT login needs the caller token');
-      const answer = await json(`auth/${cfg.auth.mount}/login`, {
-        role: roleName(cfg.auth.role, role),
-        jwt: userToken,
+/**
+ * JWT auth: one login per signature with the caller's own token, revoked afterwards. AppRole: one token
+ * for the broker, cached and renewed before its lease ends.
+ */
+function createLogins(cfg: VaultConfig, transport: VaultTransport, now: () => number): VaultLogins {
+  const appRole =
+    cfg.auth.method === 'approle'
+      ? { roleId: readSecretFile(cfg.auth.roleIdFile), secretId: readSecretFile(cfg.auth.secretIdFile) }
+      : undefined;
+  let cachedToken: { token: string; renewAt: number } | undefined;
+  return {
+    async login(role, userToken) {
+      if (cfg.auth.method === 'jwt') {
+        if (userToken === undefined) throw unavailable('Vault JWT login needs the caller token');
+        const answer = await transport.json(`auth/${cfg.auth.mount}/login`, {
+          role: roleName(cfg.auth.role, role),
+          jwt: userToken,
+        });
+        return { token: clientToken(answer).token, revoke: true };
+      }
+      const t = now();
+      if (cachedToken && t < cachedToken.renewAt) return { token: cachedToken.token, revoke: false };
+      const answer = await transport.json(`auth/${cfg.auth.mount}/login`, {
+        role_id: appRole!.roleId,
+        secret_id: appRole!.secretId,
       });
-      return { token: clientToken(answer).token, revoke: true };
-    }
-    const t = now();
-    if (cachedToken && t < cachedToken.renewAt) return { token: cachedToken.token, revoke: false };
-    const answer = await json(`auth/${cfg.auth.mount}/login`, {
-      role_id: appRole!.roleId,
-      secret_id: appRole!.secretId,
-    });
-    const { token, lease } = clientToken(answer);
-    // Log in again after two thirds of the lease; a lease of 0 (no expiry) is still refreshed hourly.
-    cachedToken = { token, renewAt: t + (lease > 0 ? (lease * 1000 * 2) / 3 : 3_600_000) };
-    return { token, revoke: false };
-  }
+      const { token, lease } = clientToken(answer);
+      // Log in again after two thirds of the lease; a lease of 0 (no expiry) is still refreshed hourly.
+      cachedToken = { token, renewAt: t + (lease > 0 ? (lease * 1000 * 2) / 3 : 3_600_000) };
+      return { token, revoke: false };
+    },
+    forget() {
+      cachedToken = undefined;
+    },
+  };
+}
 
-  async function sign(
-    mount: string,
-    role: string,
-    vaultRole: string,
-    body: Record<string, unknown>,
-    userToken: string | undefined,
-  ): Promise<string> {
-    const path = `${mount}/sign/${encodeURIComponent(vaultRole)}`;
-    const session = await login(role, userToken);
+/** One signature by the SSH engine at `mount`/sign/`vaultRole`: the signed certificate line. */
+async function signWithVault(
+  transport: VaultTransport,
+  logins: VaultLogins,
+  target: { mount: string; role: string; vaultRole: string; userToken: string | undefined },
+  body: Record<string, unknown>,
+): Promise<string> {
+  const path = `${target.mount}/sign/${encodeURIComponent(target.vaultRole)}`;
+  const session = await logins.login(target.role, target.userToken);
+  try {
+    let answer: Record<string, unknown>;
     try {
-      let answer: Record<string, unknown>;
-      try {
-        answer = await json(path, body, session.token);
-      } catch (err) {
-        // A cached AppRole token may have been revoked: log in once more.
-        const status = ((err as CaBrokerError).cause as VaultHttpError | undefined)?.status;
-        if (session.revoke || status !== 403) throw err;
-        cachedToken = undefined;
-        const again = await login(role, userToken);
-        answer = await json(path, body, again.token);
-      }
-      const signed = (answer['data'] as { signed_key?: unknown } | undefined)?.signed_key;
-      if (typeof signed !== 'string') throw unavailable('Vault sign answer has no signed_key');
-      return signed.trim();
-    } finally {
-      if (session.revoke) {
-        // The login token exists only for this one signature; revoking it keeps Vault's token store
-        // from filling with one token per tool call. Failure here does not affect the certificate.
-        // An empty JSON object as the body: without one axios labels the POST
-        // application/x-www-form-urlencoded, which the stand-in (fastify) refuses with 415.
-        call('write', 'auth/token/revoke-self', { token: session.token, body: {} }).catch(noop);
-      }
+      answer = await transport.json(path, body, session.token);
+    } catch (err) {
+      // A cached AppRole token may have been revoked: log in once more.
+      const status = ((err as CaBrokerError).cause as VaultHttpError | undefined)?.status;
+      if (session.revoke || status !== 403) throw err;
+      logins.forget();
+      const again = await logins.login(target.role, target.userToken);
+      answer = await transport.json(path, body, again.token);
+    }
+    const signed = (answer['data'] as { signed_key?: unknown } | undefined)?.signed_key;
+    if (typeof signed !== 'string') throw unavailable('Vault sign answer has no signed_key');
+    return signed.trim();
+  } finally {
+    if (session.revoke) {
+      // The login token exists only for this one signature; revoking it keeps Vault's token store
+      // from filling with one token per tool call. Failure here does not affect the certificate.
+      // An empty JSON object as the body: without one axios labels the POST
+      // application/x-www-form-urlencoded, which the stand-in (fastify) refuses with 415.
+      transport.call('write', 'auth/token/revoke-self', { token: session.token, body: {} }).catch(noop);
     }
   }
+}
+
+/**
+ * node-vault resolves sys/health whatever the status (sealed 503, standby 429, DR secondary 472,
+ * performance standby 473), so the body decides: only an initialised, unsealed, active node is ready.
+ */
+function isActiveNode(h: unknown): boolean {
+  if (typeof h !== 'object' || h === null) return false;
+  const health = h as Record<string, unknown>;
+  const dr = health['replication_dr_mode'];
+  return (
+    health['initialized'] === true &&
+    health['sealed'] === false &&
+    health['standby'] === false &&
+    health['performance_standby'] !== true &&
+    !(typeof dr === 'string' && dr.startsWith('secondary'))
+  );
+}
+
+export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOptions = {}): SigningBackend {
+  const transport = createTransport(cfg);
+  const logins = createLogins(cfg, transport, options.now ?? Date.now);
+  const caKeys = new Map<string, string>();
 
   async function publicKey(mount: string): Promise<string> {
     const cached = caKeys.get(mount);
     if (cached) return cached;
     // A text/plain answer: axios hands the string through when it is not JSON.
-    const text = await call('read', `${mount}/public_key`);
+    const text = await transport.call('read', `${mount}/public_key`);
     const line = typeof text === 'string' ? text.trim() : '';
     if (!/^[a-z0-9-]+ [A-Za-z0-9+/=]+/.test(line))
       throw unavailable('Vault public_key answer is not a key line');
@@ -288,10 +334,11 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
     kind: 'vault',
     inProcess: false,
     async signUser(req: UserCertificateRequest) {
-      return sign(
-        cfg.mount,
-        req.role,
-        roleName(cfg.signRole, req.role),
+      const vaultRole = roleName(cfg.signRole, req.role);
+      return signWithVault(
+        transport,
+        logins,
+        { mount: cfg.mount, role: req.role, vaultRole, userToken: req.token },
         {
           public_key: req.publicKeyLine,
           valid_principals: req.principal,
@@ -301,16 +348,15 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
           extensions: Object.fromEntries(req.extensions.map((e) => [e, ''])),
           critical_options: { ...req.criticalOptions },
         },
-        req.token,
       );
     },
     async signHost(req: HostCertificateRequest) {
       if (!cfg.hostMount) throw unavailable('no host CA mount configured');
       if (cfg.auth.method !== 'approle') throw unavailable('host signing through Vault needs AppRole auth');
-      return sign(
-        cfg.hostMount,
-        'host',
-        cfg.hostSignRole,
+      return signWithVault(
+        transport,
+        logins,
+        { mount: cfg.hostMount, role: 'host', vaultRole: cfg.hostSignRole, userToken: undefined },
         {
           public_key: req.publicKeyLine,
           valid_principals: req.principals.join(','),
@@ -318,7 +364,6 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
           key_id: req.keyId,
           cert_type: 'host',
         },
-        undefined,
       );
     },
     userCaPublicKey: () => publicKey(cfg.mount),
@@ -326,25 +371,13 @@ export function createVaultBackend(cfg: VaultConfig, options: VaultBackendOption
       return cfg.hostMount ? publicKey(cfg.hostMount) : undefined;
     },
     async ready() {
-      // node-vault resolves sys/health whatever the status (sealed 503, standby 429, DR secondary 472,
-      // performance standby 473), so the body decides: only an initialised, unsealed, active node is ready.
-      const h = (await call('read', 'sys/health')) as Record<string, unknown> | null;
-      if (
-        typeof h !== 'object' ||
-        h === null ||
-        h['initialized'] !== true ||
-        h['sealed'] !== false ||
-        h['standby'] !== false ||
-        h['performance_standby'] === true ||
-        (typeof h['replication_dr_mode'] === 'string' && h['replication_dr_mode'].startsWith('secondary'))
-      ) {
+      if (!isActiveNode(await transport.call('read', 'sys/health'))) {
         throw unavailable('Vault is not an initialised, unsealed, active node');
       }
       await publicKey(cfg.mount);
     },
     async close() {
-      agents.httpAgent.destroy();
-      agents.httpsAgent.destroy();
+      transport.close();
     },
   };
 }

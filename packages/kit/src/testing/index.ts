@@ -1,4 +1,5 @@
 // `@netward/kit/testing`: real peers for tests and benchmarks (sshd), ports and temporary directories.
+export { bundleInputs } from './bundle.ts';
 export { freePort } from './ports.ts';
 export {
   DEVICE_ACCOUNTS,

@@ -73,11 +73,22 @@ function fail(step: string, detail: string, cause?: unknown): never {
  * Every redirect is followed by hand so that the cookies and the final redirect stay visible. The
  * redirect URI is never contacted: the code is read from the Location header.
  */
-// long: one login as the browser would do it, hop by hop (authorize, login, consent, callback), each using the cookies of the one before.
 export async function loginWithPkce(options: LoginOptions): Promise<LoginResult> {
-  const timeout = options.timeoutMs ?? 10_000;
+  const request = browser(options.timeoutMs ?? 10_000);
+  const discoveryRes = await request(new URL('/.well-known/openid-configuration', options.issuer).href);
+  if (!discoveryRes.ok) fail('discovery', `HTTP ${discoveryRes.status}`);
+  const discovery = (await discoveryRes.json()) as Discovery;
+  const pkce = authorizationRequest(discovery, options);
+  const code = await followToCode(request, pkce, discovery.issuer, options);
+  return redeemCode(request, discovery, code, pkce.verifier, options);
+}
+
+/** One HTTP request as the browser makes it: the cookies of the ones before, no redirect followed. */
+type BrowserRequest = (url: string, init?: RequestInit) => Promise<Response>;
+
+function browser(timeout: number): BrowserRequest {
   const jar = new CookieJar();
-  const request = async (url: string, init: RequestInit = {}): Promise<Response> => {
+  return async (url, init = {}) => {
     const headers = new Headers(init.headers);
     const cookie = jar.header();
     if (cookie) headers.set('cookie', cookie);
@@ -90,11 +101,16 @@ export async function loginWithPkce(options: LoginOptions): Promise<LoginResult>
     jar.store(res);
     return res;
   };
+}
 
-  const discoveryRes = await request(new URL('/.well-known/openid-configuration', options.issuer).href);
-  if (!discoveryRes.ok) fail('discovery', `HTTP ${discoveryRes.status}`);
-  const discovery = (await discoveryRes.json()) as Discovery;
+interface AuthorizationRequest {
+  readonly url: string;
+  readonly verifier: string;
+  readonly state: string;
+}
 
+/** Step 1: the authorize URL with a fresh code_verifier (S256 challenge), state and nonce. */
+function authorizationRequest(discovery: Discovery, options: LoginOptions): AuthorizationRequest {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const state = randomBytes(16).toString('base64url');
@@ -111,50 +127,74 @@ export async function loginWithPkce(options: LoginOptions): Promise<LoginResult>
     code_challenge: challenge,
     code_challenge_method: 'S256',
   }).toString();
+  return { url: authorize.href, verifier, state };
+}
 
-  let url = authorize.href;
+/** Steps 2-4: authorize, the login and consent pages, their redirects, until the one to redirect_uri. */
+async function followToCode(
+  request: BrowserRequest,
+  pkce: AuthorizationRequest,
+  issuer: string,
+  options: LoginOptions,
+): Promise<string> {
+  let url = pkce.url;
   let res = await request(url);
-  let code: string | undefined;
   // login + consent + the resumes and their redirects: a dozen hops at most.
-  for (let hop = 0; hop < 16 && code === undefined; hop++) {
+  for (let hop = 0; hop < 16; hop++) {
     if (res.status >= 300 && res.status < 400) {
       const location = res.headers.get('location');
       if (!location) fail('redirect', `HTTP ${res.status} without Location`);
       await res.arrayBuffer();
       const next = new URL(location, url);
-      if (next.href.startsWith(options.redirectUri)) {
-        const error = next.searchParams.get('error');
-        if (error) fail('authorize', `${error}: ${next.searchParams.get('error_description') ?? ''}`);
-        if (next.searchParams.get('state') !== state) fail('authorize', 'state mismatch');
-        const iss = next.searchParams.get('iss');
-        if (iss !== null && iss !== discovery.issuer) fail('authorize', 'iss mismatch (RFC 9207)');
-        code = next.searchParams.get('code') ?? fail('authorize', 'no code in the redirect');
-        break;
-      }
+      if (next.href.startsWith(options.redirectUri)) return codeFromRedirect(next, pkce.state, issuer);
       url = next.href;
       res = await request(url);
       continue;
     }
     if (res.status !== 200) fail('authorize', `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-    const html = await res.text();
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    if (action === undefined) fail('interaction', 'no form on the page');
-    const form = new URLSearchParams();
-    if (/data-prompt="login"/.test(html)) {
-      form.set('username', options.username);
-      form.set('password', options.password);
-    } else if (!/data-prompt="consent"/.test(html)) {
-      fail('interaction', 'unknown prompt');
-    }
-    url = new URL(action.replace(/&amp;/g, '&'), url).href;
+    const page = interactionForm(await res.text(), options);
+    url = new URL(page.action, url).href;
     res = await request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
+      body: page.form.toString(),
     });
   }
-  if (code === undefined) fail('authorize', 'too many redirects');
+  return fail('authorize', 'too many redirects');
+}
 
+/** Step 4: the redirect carries code, state and iss (RFC 9207); all three are checked. */
+function codeFromRedirect(next: URL, state: string, issuer: string): string {
+  const error = next.searchParams.get('error');
+  if (error) fail('authorize', `${error}: ${next.searchParams.get('error_description') ?? ''}`);
+  if (next.searchParams.get('state') !== state) fail('authorize', 'state mismatch');
+  const iss = next.searchParams.get('iss');
+  if (iss !== null && iss !== issuer) fail('authorize', 'iss mismatch (RFC 9207)');
+  return next.searchParams.get('code') ?? fail('authorize', 'no code in the redirect');
+}
+
+/** Steps 2-3: the login page gets username and password, the consent page an empty confirm. */
+function interactionForm(html: string, options: LoginOptions): { action: string; form: URLSearchParams } {
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  if (action === undefined) fail('interaction', 'no form on the page');
+  const form = new URLSearchParams();
+  if (/data-prompt="login"/.test(html)) {
+    form.set('username', options.username);
+    form.set('password', options.password);
+  } else if (!/data-prompt="consent"/.test(html)) {
+    fail('interaction', 'unknown prompt');
+  }
+  return { action: action.replace(/&amp;/g, '&'), form };
+}
+
+/** Step 5: code + code_verifier + resource at the token endpoint → the access token. */
+async function redeemCode(
+  request: BrowserRequest,
+  discovery: Discovery,
+  code: string,
+  verifier: string,
+  options: LoginOptions,
+): Promise<LoginResult> {
   const tokenRes = await request(discovery.token_endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

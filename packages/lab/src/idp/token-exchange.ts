@@ -44,13 +44,12 @@ export interface TokenExchangeDeps {
  * - the issued token names the MCP server as the acting party: `act: { sub: <client id> }` (4.1),
  *   nesting any `act` the subject token already had.
  */
-// long: the grant handler below and its refusal helper share the provider and options of this closure.
 export function registerTokenExchange(
   provider: Provider,
   errors: typeof OidcErrors,
   deps: TokenExchangeDeps,
 ): void {
-  const { config, users, publicJwks, actors, resourceServer, logger } = deps;
+  const { config, publicJwks, logger } = deps;
   // Section 2.1: the subject token must be an access token this IdP issued to an agent for the MCP
   // server, naming its user (`sub`, the account id) and login session (`sid`).
   const verifySubject = createBearerVerifier({
@@ -63,7 +62,36 @@ export function registerTokenExchange(
     userClaims: ['sub'],
   }).verify;
 
-  const refuse = (ctx: OidcContext, err: Error, detail: Record<string, unknown>): never => {
+  // RFC 8693's checks in the order section 2.1 lists them, then the token it issues (section 2.2).
+  const handler = async (ctx: OidcContext): Promise<void> => {
+    const params = (ctx.oidc.params ?? {}) as Params;
+    const client = ctx.oidc.client;
+    if (client === undefined) throw new errors.InvalidRequest('client authentication is required');
+    const refuse = refusalFor(ctx, logger);
+    const subjectToken = checkParameters(params, config, errors, refuse);
+    let subject: BearerIdentity;
+    try {
+      subject = await verifySubject(subjectToken);
+    } catch (cause) {
+      return refuse(new errors.InvalidGrant('subject_token is invalid, expired or not for this client'), {
+        reason: cause instanceof BearerError ? cause.code : 'unexpected',
+        ...(cause instanceof BearerError && cause.detail ? cause.detail : {}),
+      });
+    }
+    await checkSubject(subject, client.clientId, provider, deps.users, errors, refuse);
+    const scopes = narrowScopes(subject, params['scope'], errors, refuse);
+    ctx.body = await issueBrokerToken(ctx, provider, subject, scopes, deps);
+  };
+
+  provider.registerGrantType(GRANT_TYPE_TOKEN_EXCHANGE, handler, PARAMETERS, ['resource', 'audience']);
+}
+
+type Params = Record<string, string | string[] | undefined>;
+/** Logs the refusal (never the tokens) and throws the OAuth error the client gets. */
+type Refuse = (err: Error, detail?: Record<string, unknown>) => never;
+
+function refusalFor(ctx: OidcContext, logger: Logger): Refuse {
+  return (err, detail = {}) => {
     logger.warn(
       {
         event: 'token_exchange',
@@ -76,108 +104,122 @@ export function registerTokenExchange(
     );
     throw err;
   };
+}
 
-  // long: RFC 8693's checks in the order section 2.1 lists them, each a few lines, on one request.
-  const handler = async (ctx: OidcContext): Promise<void> => {
-    const params = (ctx.oidc.params ?? {}) as Record<string, string | string[] | undefined>;
-    const client = ctx.oidc.client;
-    if (client === undefined) throw new errors.InvalidRequest('client authentication is required');
+/**
+ * Section 2.1's parameters: a subject token that is an access token, no other requested type, no
+ * separate actor token (the acting party is the authenticated client itself), and the CA broker as the
+ * only target (`audience` or `resource`). Returns the subject token.
+ */
+function checkParameters(
+  params: Params,
+  config: IdpConfig,
+  errors: typeof OidcErrors,
+  refuse: Refuse,
+): string {
+  const subjectToken = params['subject_token'];
+  const subjectType = params['subject_token_type'];
+  if (typeof subjectToken !== 'string' || subjectToken.length === 0) {
+    return refuse(new errors.InvalidRequest('missing required parameter subject_token'));
+  }
+  if (subjectType !== TOKEN_TYPE_ACCESS_TOKEN && subjectType !== TOKEN_TYPE_JWT) {
+    refuse(new errors.InvalidRequest('unsupported subject_token_type'));
+  }
+  const requested = params['requested_token_type'];
+  if (requested !== undefined && requested !== TOKEN_TYPE_ACCESS_TOKEN) {
+    refuse(new errors.InvalidRequest('unsupported requested_token_type'));
+  }
+  if (params['actor_token'] !== undefined) refuse(new errors.InvalidRequest('actor_token is not supported'));
+  const targets = [params['audience'], params['resource']]
+    .flat()
+    .filter((v): v is string => typeof v === 'string');
+  if (targets.some((t) => t !== config.broker.audience)) {
+    refuse(new errors.InvalidTarget('the only audience available is the CA broker'), { audience: targets });
+  }
+  return subjectToken;
+}
 
-    const subjectToken = params['subject_token'];
-    const subjectType = params['subject_token_type'];
-    if (typeof subjectToken !== 'string' || subjectToken.length === 0) {
-      refuse(ctx, new errors.InvalidRequest('missing required parameter subject_token'), {});
-    }
-    if (subjectType !== TOKEN_TYPE_ACCESS_TOKEN && subjectType !== TOKEN_TYPE_JWT) {
-      refuse(ctx, new errors.InvalidRequest('unsupported subject_token_type'), {});
-    }
-    const requested = params['requested_token_type'];
-    if (requested !== undefined && requested !== TOKEN_TYPE_ACCESS_TOKEN) {
-      refuse(ctx, new errors.InvalidRequest('unsupported requested_token_type'), {});
-    }
-    if (params['actor_token'] !== undefined) {
-      // The acting party is the authenticated client itself; a separate actor token is not accepted.
-      refuse(ctx, new errors.InvalidRequest('actor_token is not supported'), {});
-    }
+/**
+ * The verified subject token's user is known, it was issued to an agent (every client but the MCP
+ * server's own: `mcp-agent`, registered (RFC 7591) and metadata-document clients; the MCP-audience check
+ * already rules out the exchange client), and its login session still exists: ending the session stops
+ * new certificates.
+ */
+async function checkSubject(
+  subject: BearerIdentity,
+  exchangeClientId: string,
+  provider: Provider,
+  users: LabUsers,
+  errors: typeof OidcErrors,
+  refuse: Refuse,
+): Promise<void> {
+  const { user: sub, sid } = subject;
+  if (!Object.hasOwn(users, sub)) refuse(new errors.InvalidGrant('subject unknown'), { user: sub });
+  if (subject.clientId === undefined || subject.clientId === exchangeClientId) {
+    refuse(new errors.InvalidGrant('subject_token was not issued to an agent'), { user: sub });
+  }
+  const session = await provider.Session.findByUid(sid);
+  if (session === undefined || session.accountId !== sub) {
+    refuse(new errors.InvalidGrant('the login session has ended'), { user: sub, sid });
+  }
+}
 
-    const targets = [params['audience'], params['resource']]
-      .flat()
-      .filter((v): v is string => typeof v === 'string');
-    if (targets.some((t) => t !== config.broker.audience)) {
-      refuse(ctx, new errors.InvalidTarget('the only audience available is the CA broker'), {
-        audience: targets,
-      });
-    }
-
-    let subject: BearerIdentity;
-    try {
-      subject = await verifySubject(subjectToken as string);
-    } catch (cause) {
-      return refuse(
-        ctx,
-        new errors.InvalidGrant('subject_token is invalid, expired or not for this client'),
-        {
-          reason: cause instanceof BearerError ? cause.code : 'unexpected',
-          ...(cause instanceof BearerError && cause.detail ? cause.detail : {}),
-        },
-      );
-    }
-
-    const { claims, user: sub, sid } = subject;
-    const user = Object.hasOwn(users, sub) ? users[sub] : undefined;
-    if (user === undefined) return refuse(ctx, new errors.InvalidGrant('subject unknown'), { user: sub });
-    // Agents are every client but the MCP server's own: `mcp-agent`, registered (RFC 7591) and
-    // metadata-document clients. The MCP-audience check above already rules out the exchange client.
-    if (subject.clientId === undefined || subject.clientId === client.clientId) {
-      return refuse(ctx, new errors.InvalidGrant('subject_token was not issued to an agent'), { user: sub });
-    }
-    const session = await provider.Session.findByUid(sid);
-    if (session === undefined || session.accountId !== sub) {
-      return refuse(ctx, new errors.InvalidGrant('the login session has ended'), { user: sub, sid });
-    }
-
-    const subjectScopes = new Set(subject.scopes);
-    let scopes = [...subjectScopes];
-    const askedScope = params['scope'];
-    if (typeof askedScope === 'string' && askedScope.length > 0) {
-      const asked = askedScope.split(' ').filter(Boolean);
-      if (asked.some((s) => !subjectScopes.has(s))) {
-        return refuse(ctx, new errors.InvalidScope('scope may only narrow the subject token'), {
-          user: sub,
-          sid,
-        });
-      }
-      scopes = asked;
-    }
-
-    const token = new provider.AccessToken({
-      accountId: sub,
-      client,
-      gty: 'token-exchange',
-      sessionUid: sid,
-      ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+/** Section 2.1 `scope`: the scopes asked for, which may only narrow the subject token's; default all. */
+function narrowScopes(
+  subject: BearerIdentity,
+  askedScope: Params[string],
+  errors: typeof OidcErrors,
+  refuse: Refuse,
+): string[] {
+  const subjectScopes = new Set(subject.scopes);
+  if (typeof askedScope !== 'string' || askedScope.length === 0) return [...subjectScopes];
+  const asked = askedScope.split(' ').filter(Boolean);
+  if (asked.some((s) => !subjectScopes.has(s))) {
+    refuse(new errors.InvalidScope('scope may only narrow the subject token'), {
+      user: subject.user,
+      sid: subject.sid,
     });
-    token.resourceServer = new (
-      provider as unknown as {
-        ResourceServer: new (id: string, info: ResourceServerInfo) => ResourceServerInfo;
-      }
-    ).ResourceServer(config.broker.audience, resourceServer);
-    const priorAct = claims['act'];
-    actors.set(token, {
-      sub: client.clientId,
-      ...(priorAct !== null && typeof priorAct === 'object' ? { act: priorAct } : {}),
-    });
-    ctx.oidc.entity('AccessToken', token);
-    const value = await token.save();
+  }
+  return asked;
+}
 
-    ctx.body = {
-      access_token: value,
-      issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
-      token_type: 'Bearer',
-      expires_in: token.expiration,
-      ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
-    };
+/**
+ * Section 2.2: an access token for the CA broker in the user's login session, naming the MCP server as
+ * the acting party (`act: { sub: <client id> }`, section 4.1), nesting any `act` the subject token had.
+ * Returns the response body.
+ */
+async function issueBrokerToken(
+  ctx: OidcContext,
+  provider: Provider,
+  subject: BearerIdentity,
+  scopes: readonly string[],
+  deps: TokenExchangeDeps,
+): Promise<Record<string, unknown>> {
+  const client = ctx.oidc.client!;
+  const token = new provider.AccessToken({
+    accountId: subject.user,
+    client,
+    gty: 'token-exchange',
+    sessionUid: subject.sid,
+    ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+  });
+  token.resourceServer = new (
+    provider as unknown as {
+      ResourceServer: new (id: string, info: ResourceServerInfo) => ResourceServerInfo;
+    }
+  ).ResourceServer(deps.config.broker.audience, deps.resourceServer);
+  const priorAct = subject.claims['act'];
+  deps.actors.set(token, {
+    sub: client.clientId,
+    ...(priorAct !== null && typeof priorAct === 'object' ? { act: priorAct } : {}),
+  });
+  ctx.oidc.entity('AccessToken', token);
+  const value = await token.save();
+  return {
+    access_token: value,
+    issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+    token_type: 'Bearer',
+    expires_in: token.expiration,
+    ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
   };
-
-  provider.registerGrantType(GRANT_TYPE_TOKEN_EXCHANGE, handler, PARAMETERS, ['resource', 'audience']);
 }

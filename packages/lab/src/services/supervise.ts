@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -54,21 +54,13 @@ export function backoffDelay(policy: RestartPolicy, crashesInARow: number): numb
  * before it was ever ready is not restarted: the supervisor exits with its code, so `up` reports the
  * failed start with the service's log instead of waiting out a crash loop.
  */
-// long: one loop (start, wait for ready, restart with backoff, forward signals) whose state lives in this closure.
 export async function supervise(specFile: string): Promise<number> {
   const spec = JSON.parse(readFileSync(specFile, 'utf8')) as SuperviseSpec;
   const policy = { ...DEFAULT_RESTART, ...spec.restart };
+  const log = supervisorLog(spec);
   let stopping = false;
-  let current: ReturnType<typeof spawn> | undefined;
+  let current: ChildProcess | undefined;
   let wake: (() => void) | undefined;
-  const signalGroup = (pid: number | undefined, sig: NodeJS.Signals) => {
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // the group is gone
-    }
-  };
   const stop = () => {
     stopping = true;
     signalGroup(current?.pid, 'SIGTERM');
@@ -76,54 +68,31 @@ export async function supervise(specFile: string): Promise<number> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  const log = (event: string, fields: Record<string, unknown> = {}) =>
-    appendFileSync(
-      spec.supervisorLog,
-      `${JSON.stringify({ time: new Date().toISOString(), component: 'supervisor', service: spec.name, event, ...fields })}\n`,
-    );
 
   let crashes = 0;
   for (let starts = 1; ; starts++) {
-    const out = openSync(spec.log, 'a');
-    const t0 = Date.now();
-    // Its own process group: when it dies, whatever it started (sshd under the log stamper) is killed
-    // with the group before the next start, so no orphan holds the port the new one needs.
-    const child = spawn(spec.command, [...spec.args], {
-      detached: true,
-      stdio: ['ignore', out, out],
-      env: { ...process.env, ...spec.env },
+    const run = await runOnce(spec, starts, log, (child) => {
+      current = child;
     });
-    closeSync(out);
-    current = child;
-    if (child.pid !== undefined) writeFileSync(spec.childPidFile, `${child.pid}\n`);
-    log('start', { pid: child.pid, start: starts });
-    const exit = await new Promise<{ code: number | null; signal: string | null; error?: string }>(
-      (resolve) => {
-        child.on('exit', (code, signal) => resolve({ code, signal }));
-        child.on('error', (err) => resolve({ code: null, signal: null, error: err.message }));
-      },
-    );
     current = undefined;
-    signalGroup(child.pid, 'SIGKILL');
-    rmSync(spec.childPidFile, { force: true });
-    const uptimeMs = Date.now() - t0;
     if (stopping) {
-      log('stopped', { pid: child.pid, uptime_ms: uptimeMs });
+      log('stopped', { pid: run.pid, uptime_ms: run.uptimeMs });
       return 0;
     }
+    const { exit, pid, uptimeMs } = run;
     const status = exit.code ?? (exit.signal ? 128 : 1);
     if (!existsSync(spec.readyFile)) {
-      log('failed-start', { pid: child.pid, code: exit.code, signal: exit.signal, error: exit.error });
+      log('failed-start', { pid, code: exit.code, signal: exit.signal, error: exit.error });
       return status === 0 ? 1 : status;
     }
     if (policy.policy === 'never') {
-      log('exited', { pid: child.pid, code: exit.code, signal: exit.signal, uptime_ms: uptimeMs });
+      log('exited', { pid, code: exit.code, signal: exit.signal, uptime_ms: uptimeMs });
       return status;
     }
     crashes = uptimeMs >= policy.resetAfterMs ? 1 : crashes + 1;
     const delay = backoffDelay(policy, crashes);
     log('restart', {
-      pid: child.pid,
+      pid,
       code: exit.code,
       signal: exit.signal,
       uptime_ms: uptimeMs,
@@ -146,4 +115,62 @@ export async function supervise(specFile: string): Promise<number> {
       return 0;
     }
   }
+}
+
+type SupervisorLog = (event: string, fields?: Record<string, unknown>) => void;
+
+/** One JSON line per event in the supervisor's log. */
+function supervisorLog(spec: SuperviseSpec): SupervisorLog {
+  return (event, fields = {}) =>
+    appendFileSync(
+      spec.supervisorLog,
+      `${JSON.stringify({ time: new Date().toISOString(), component: 'supervisor', service: spec.name, event, ...fields })}\n`,
+    );
+}
+
+function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // the group is gone
+  }
+}
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly error?: string;
+}
+
+/**
+ * One run of the service, from its start to its exit: its pid file while it runs, and its whole
+ * process group killed after it exits. `started` learns the child so that a stop can signal it.
+ */
+async function runOnce(
+  spec: SuperviseSpec,
+  starts: number,
+  log: SupervisorLog,
+  started: (child: ChildProcess) => void,
+): Promise<{ pid: number | undefined; exit: Exit; uptimeMs: number }> {
+  const out = openSync(spec.log, 'a');
+  const t0 = Date.now();
+  // Its own process group: when it dies, whatever it started (sshd under the log stamper) is killed
+  // with the group before the next start, so no orphan holds the port the new one needs.
+  const child = spawn(spec.command, [...spec.args], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...spec.env },
+  });
+  closeSync(out);
+  started(child);
+  if (child.pid !== undefined) writeFileSync(spec.childPidFile, `${child.pid}\n`);
+  log('start', { pid: child.pid, start: starts });
+  const exit = await new Promise<Exit>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('error', (err) => resolve({ code: null, signal: null, error: err.message }));
+  });
+  signalGroup(child.pid, 'SIGKILL');
+  rmSync(spec.childPidFile, { force: true });
+  return { pid: child.pid, exit, uptimeMs: Date.now() - t0 };
 }

@@ -1,6 +1,6 @@
 /**
  * Session mode's channels: long-lived exec channels running the device validator's session verb, each
- * answering framed requests one at a time (@netward/forcecommand/session-protocol). The validator then
+ * answering framed requests one at a time (@netward/session-protocol). The validator then
  * starts once per channel instead of once per command, and every request carries its own request id to
  * the device's audit record and TACACS+ rem_addr, so parallel calls on one certificate stay apart.
  *
@@ -18,7 +18,7 @@ import {
   MAX_OUTPUT_FRAME,
   parseExit,
   SESSION_VERB,
-} from '@netward/forcecommand/session-protocol';
+} from '@netward/session-protocol';
 import type { Client, ClientChannel } from 'ssh2';
 import { McpServerError } from '../errors.ts';
 import type { ExecOptions, ExecResult } from './connection.ts';

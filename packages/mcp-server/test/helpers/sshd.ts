@@ -64,7 +64,7 @@ echo "account=$account"
 `;
 
 /**
- * The session side of the stand-in (the validator's framing, @netward/forcecommand/session-protocol,
+ * The session side of the stand-in (the validator's framing, @netward/session-protocol,
  * written out for /usr/bin/node): READY, then per REQUEST the stand-in script's output as STDOUT and
  * STDERR frames and an EXIT frame. The real validator's session mode is tested in packages/forcecommand
  * and through the lab.

@@ -1,15 +1,15 @@
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { newRequestId } from '@netward/audit-context';
+import { tempDir } from '@netward/kit/testing';
 import { defaultPolicy, type Policy, parsePolicy } from '@netward/policy';
 import { formatPublicKey } from '@netward/ssh-certificate';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.ts';
-import { type BrokerConfigInput, parseConfig } from '../../src/config.ts';
-import { createLocalBackend } from '../../src/signers/local.ts';
-import type { SigningBackend } from '../../src/signers/types.ts';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../app.ts';
+import { type BrokerConfigInput, parseConfig } from '../config.ts';
+import { createLocalBackend } from '../signers/local.ts';
+import type { SigningBackend } from '../signers/types.ts';
 import type { TestIdp } from './idp.ts';
-import { tempDir } from './openssh.ts';
 
 export const AUDIENCE = 'netward-ca-broker';
 export const MCP_CLIENT = 'netward-mcp-server';
@@ -84,7 +84,7 @@ export function startBroker(
   overrides: Partial<BrokerConfigInput> = {},
   deps: { policy?: Policy; backend?: (stateDir: string) => SigningBackend; now?: () => number } = {},
 ): TestBroker {
-  const dir = tempDir('ca-broker-state-');
+  const dir = tempDir('ca-broker-state');
   const config = brokerConfig(idp, overrides, dir.path);
   const backend =
     deps.backend?.(dir.path) ??
@@ -103,7 +103,7 @@ export function startBroker(
     stateDir: dir.path,
     async close() {
       await app.close();
-      dir.cleanup();
+      dir.remove();
     },
   };
 }
@@ -135,7 +135,7 @@ export async function signRequest(
   app: FastifyInstance,
   token: string | undefined,
   body: Record<string, unknown> = {},
-) {
+): Promise<LightMyRequestResponse> {
   return app.inject({
     method: 'POST',
     url: '/v1/ssh/sign',

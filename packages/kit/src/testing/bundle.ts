@@ -1,3 +1,6 @@
+// What a bundler takes into a package's entry: the tests that hold an entry to its dependencies (the
+// codec to node built-ins, the broker's client to no service code) ask esbuild, as the build does.
+// esbuild is an optional peer dependency: only a test that calls this needs it.
 import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 

@@ -1,6 +1,6 @@
 /**
- * Session mode's framing, shared by the device validator and the MCP server (the light subpath
- * `@netward/forcecommand/session-protocol`: node:buffer only).
+ * Session mode's framing, shared by the device validator and the MCP server (node:buffer and the shared
+ * error shape only, so neither side carries the other's code).
  *
  * The client opens an exec channel whose command is the fixed verb {@link SESSION_VERB}; sshd runs the
  * ForceCommand as for any command, and the validator then reads requests from stdin instead of taking
@@ -19,6 +19,7 @@
  * before the body lets the receiver refuse an oversized frame without buffering it.
  */
 import { Buffer } from 'node:buffer';
+import { SessionProtocolError } from './errors.ts';
 
 /** SSH_ORIGINAL_COMMAND that asks the validator for a session instead of one command. */
 export const SESSION_VERB = 'netward-session';
@@ -54,11 +55,6 @@ export interface SessionExit {
   readonly signal?: string;
 }
 
-/** Why a byte stream is not a sequence of valid frames. The receiver closes the channel. */
-export class FrameError extends Error {
-  override readonly name = 'FrameError';
-}
-
 export function encodeFrame(type: number, payload: Buffer | string): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
   const out = Buffer.allocUnsafe(5 + body.length);
@@ -78,14 +74,14 @@ export function encodeExit(exit: SessionExit): Buffer {
 
 /**
  * Splits a byte stream into frames. `push` returns the frames completed by `chunk` and throws
- * FrameError on a length of zero or over `maxFrame`, or a type outside `types`: the stream cannot be
+ * ERR_SESSION_FRAME on a length of zero or over `maxFrame`, or a type outside `types`: the stream cannot be
  * resynchronised after that, so every later push throws too.
  */
 export class FrameDecoder {
   readonly #maxFrame: number;
   readonly #types: ReadonlySet<number>;
   #buffered: Buffer = Buffer.alloc(0);
-  #failed: FrameError | undefined;
+  #failed: SessionProtocolError | undefined;
 
   constructor(maxFrame: number, types: readonly number[]) {
     this.#maxFrame = maxFrame;
@@ -119,9 +115,14 @@ export class FrameDecoder {
   }
 
   #fail(reason: string): never {
-    this.#failed = new FrameError(reason);
+    this.#failed = new SessionProtocolError('ERR_SESSION_FRAME', reason);
     throw this.#failed;
   }
+}
+
+/** A REQUEST or EXIT body this protocol does not allow: the peer does not speak it. */
+function badMessage(reason: string): SessionProtocolError {
+  return new SessionProtocolError('ERR_SESSION_MESSAGE', reason);
 }
 
 function parseObject(payload: Buffer, what: string): Record<string, unknown> {
@@ -129,17 +130,17 @@ function parseObject(payload: Buffer, what: string): Record<string, unknown> {
   try {
     value = JSON.parse(payload.toString('utf8'));
   } catch {
-    throw new FrameError(`${what}: not JSON`);
+    throw badMessage(`${what}: not JSON`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new FrameError(`${what}: not an object`);
+    throw badMessage(`${what}: not an object`);
   }
   return value as Record<string, unknown>;
 }
 
 function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], what: string): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new FrameError(`${what}: unknown key ${JSON.stringify(key)}`);
+    if (!allowed.includes(key)) throw badMessage(`${what}: unknown key ${JSON.stringify(key)}`);
   }
 }
 
@@ -149,9 +150,9 @@ export function parseRequest(payload: Buffer): SessionRequest {
   onlyKeys(value, ['id', 'command', 'tool'], 'request');
   const { id, command, tool } = value;
   if (typeof id !== 'string' || typeof command !== 'string') {
-    throw new FrameError('request: id and command must be strings');
+    throw badMessage('request: id and command must be strings');
   }
-  if (tool !== undefined && typeof tool !== 'string') throw new FrameError('request: tool must be a string');
+  if (tool !== undefined && typeof tool !== 'string') throw badMessage('request: tool must be a string');
   return tool === undefined ? { id, command } : { id, command, tool };
 }
 
@@ -167,9 +168,8 @@ export function parseExit(payload: Buffer): SessionExit {
     exit < 0 ||
     exit > 255
   ) {
-    throw new FrameError('exit: id must be a string and exit an integer 0-255');
+    throw badMessage('exit: id must be a string and exit an integer 0-255');
   }
-  if (signal !== undefined && typeof signal !== 'string')
-    throw new FrameError('exit: signal must be a string');
+  if (signal !== undefined && typeof signal !== 'string') throw badMessage('exit: signal must be a string');
   return signal === undefined ? { id, exit } : { id, exit, signal };
 }
