@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   agentFor,
@@ -15,7 +15,6 @@ import {
   type LabLayout,
   LINKS,
   labDown,
-  labUp,
   loginAs,
   readLabEvents,
   requestIdOf,
@@ -27,36 +26,14 @@ import {
   traceRequest,
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downSuiteLab, expectEveryRowPassed, suiteLabNames, upSuiteLab } from './suite-lab.ts';
 
-const RUN = process.pid % 1000;
 const STACK_ROOT = '/var/lib/netward-lab-stack-e2e-';
 const OPTIONS = {
-  dir: `${STACK_ROOT}${process.pid}`,
-  prefix: `k${RUN}-`,
-  mgmtNet: `10.253.${1 + (process.pid % 250)}`,
+  ...suiteLabNames(STACK_ROOT, 'k', 253),
   portBase: 20_001 + ((process.pid + 1_999) % 4_000) * 3,
   stack: 'keycloak' as const,
 };
-
-/** Labs of earlier runs whose process is gone (an interrupted run). */
-async function downStaleLabs(): Promise<void> {
-  const { readdirSync } = await import('node:fs');
-  for (const name of readdirSync('/var/lib')) {
-    const full = `/var/lib/${name}`;
-    if (!full.startsWith(STACK_ROOT)) continue;
-    const pid = Number(full.slice(STACK_ROOT.length));
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = pid !== process.pid;
-    } catch {
-      alive = false;
-    }
-    if (alive) continue;
-    await labDown(full).catch(() => undefined);
-    rmSync(full, { recursive: true, force: true });
-  }
-}
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const claimsOf = (jwt: string) =>
@@ -67,15 +44,12 @@ describe('native lab on Keycloak and OpenBao', () => {
   let up = false;
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error('the end-to-end lab needs root');
-    await downStaleLabs();
-    layout = await labUp(OPTIONS);
+    layout = await upSuiteLab(STACK_ROOT, OPTIONS);
     up = true;
   }, 600_000);
 
   afterAll(async () => {
-    if (up) await labDown(OPTIONS.dir).catch(() => undefined);
-    rmSync(OPTIONS.dir, { recursive: true, force: true });
+    await downSuiteLab(OPTIONS.dir, up);
   }, 120_000);
 
   it("tokens are Keycloak's: RS256, the realm's issuer, the role claim, and no act after the exchange", async () => {
@@ -92,11 +66,11 @@ describe('native lab on Keycloak and OpenBao', () => {
   describe('the demo, step by step', () => {
     it('1: alice sees read tools only and reads real FRR output', async () => {
       const rows = await stepViewer(layout);
-      expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
+      expectEveryRowPassed(rows);
     });
     it('2: bob pings from spine-a; show_running_config is hidden and refused', async () => {
       const rows = await stepOperator(layout);
-      expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
+      expectEveryRowPassed(rows);
     });
     it('3: the raw tool lets configure terminal through; the device denies it (grammar)', async () => {
       const [row] = await stepRawCommand(layout);
@@ -106,7 +80,7 @@ describe('native lab on Keycloak and OpenBao', () => {
     });
     it('4: TACACS+ stopped, the device fails closed; restarted, it works again', async () => {
       const rows = await stepFailClosed(layout);
-      expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
+      expectEveryRowPassed(rows);
     });
     it('5: carol reads the running configuration, signed by OpenBao', async () => {
       const [row] = await stepAdmin(layout);
