@@ -5,28 +5,16 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatPublicKey } from '@netward/ssh-certificate';
-import { build } from 'esbuild';
 
 // The certificate codec the benches use, imported in this one place.
 export { formatPublicKey, signCertificate } from '@netward/ssh-certificate';
 
+import { bundleProgram } from '../test/helpers/bundle.ts';
 import type { TestIdp } from '../test/helpers/idp.ts';
 
 /** A program of bench/ bundled as scripts/bundle.mjs builds programs: one file, run by plain node. */
 export async function bundle(entry: string, outfile: string): Promise<void> {
-  await build({
-    entryPoints: [resolve(import.meta.dirname, entry)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['netward-source'],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
+  await bundleProgram(resolve(import.meta.dirname, entry), outfile);
 }
 
 export interface Child {

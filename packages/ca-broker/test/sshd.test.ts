@@ -27,7 +27,7 @@ let idp: TestIdp;
 let broker: TestBroker;
 let shortLived: TestBroker;
 let sshd: RunningSshd;
-const dir = tempDir('ca-broker-sshd-');
+const dir = tempDir('ca-broker-sshd');
 let knownHosts: string;
 let baseUrl: string;
 let shortUrl: string;
@@ -77,7 +77,7 @@ afterAll(async () => {
   await broker?.close();
   await shortLived?.close();
   await idp?.close();
-  dir.cleanup();
+  dir.remove();
 });
 
 let n = 0;

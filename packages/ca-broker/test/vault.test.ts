@@ -24,7 +24,7 @@ import { tempDir } from './helpers/openssh.ts';
 // the same and signs what sshd takes is packages/lab/test/openbao-broker.test.ts.
 let idp: TestIdp;
 let vault: FakeVault;
-const dir = tempDir('ca-broker-vault-');
+const dir = tempDir('ca-broker-vault');
 
 beforeAll(async () => {
   idp = await startIdp();
@@ -33,7 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await vault.close();
   await idp.close();
-  dir.cleanup();
+  dir.remove();
 });
 beforeEach(() => {
   vault.requests.length = 0;

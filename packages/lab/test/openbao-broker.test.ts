@@ -12,9 +12,8 @@ import {
   startBroker,
   startIdp,
   type TestIdp,
-  tempDir,
 } from '@netward/ca-broker/testing';
-import { freePort } from '@netward/kit/testing';
+import { freePort, tempDir } from '@netward/kit/testing';
 import { checkCertificate, parseCertificate } from '@netward/ssh-certificate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The pinned, checksum-verified `bao` binary the native lab uses (downloaded once into .cache/stack/).
@@ -32,7 +31,7 @@ let idp: TestIdp;
 let bao: ChildProcess | undefined;
 let addr = '';
 let caLine = '';
-const dir = tempDir('ca-broker-openbao-');
+const dir = tempDir('ca-broker-openbao');
 
 async function api(method: string, path: string, body?: unknown, token?: string): Promise<unknown> {
   const res = await fetch(`${addr}/v1/${path}`, {
@@ -106,7 +105,7 @@ beforeAll(async () => {
 afterAll(async () => {
   bao?.kill('SIGTERM');
   await idp?.close();
-  dir.cleanup();
+  dir.remove();
 });
 
 /** The compose lab's broker: certificates bound to the device of the call (`<role>@<device>`). */

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '@netward/kit/testing';
 import fc from 'fast-check';
 import sshpk from 'sshpk';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,10 +19,10 @@ import {
   signCertificateAsync,
   verifyCertificateSignature,
 } from '../src/index.ts';
-import { listCertificate, sshKeygen, tempDir } from './helpers/openssh.ts';
+import { listCertificate, sshKeygen } from './helpers/openssh.ts';
 
-const dir = tempDir('ssh-certificate-');
-afterAll(() => dir.cleanup());
+const dir = tempDir('ssh-certificate');
+afterAll(() => dir.remove());
 
 const ca = generateKeyPairSync('ed25519');
 const user = generateKeyPairSync('ed25519');

@@ -84,7 +84,7 @@ export function startBroker(
   overrides: Partial<BrokerConfigInput> = {},
   deps: { policy?: Policy; backend?: (stateDir: string) => SigningBackend; now?: () => number } = {},
 ): TestBroker {
-  const dir = tempDir('ca-broker-state-');
+  const dir = tempDir('ca-broker-state');
   const config = brokerConfig(idp, overrides, dir.path);
   const backend =
     deps.backend?.(dir.path) ??
@@ -103,7 +103,7 @@ export function startBroker(
     stateDir: dir.path,
     async close() {
       await app.close();
-      dir.cleanup();
+      dir.remove();
     },
   };
 }
