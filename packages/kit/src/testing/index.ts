@@ -1,6 +1,12 @@
 // `@netward/kit/testing`: real peers for tests and benchmarks (sshd), ports and temporary directories.
 export { freePort } from './ports.ts';
 export {
+  acceptedPrivateFiles,
+  PRIVATE_CONTENT,
+  type PrivateFileCase,
+  unsafePrivateFiles,
+} from './private-files.ts';
+export {
   DEVICE_ACCOUNTS,
   ensureDeviceAccounts,
   type RunningSshd,
