@@ -6,6 +6,7 @@ import {
   PRIVATE_CONTENT,
   requireRoot,
   tempDir,
+  thrownCode,
   unsafePrivateFiles,
 } from '../src/testing/index.ts';
 
@@ -20,15 +21,7 @@ function file(name: string, mode: number, content = 'topsecret\n'): string {
   return p;
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KitError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, KitError);
 
 describe('private files', () => {
   it('reads 0600 and 0400 files owned by this process', () => {

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { thrownCode } from '@netward/kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config.ts';
 import { McpServerError } from '../src/errors.ts';
@@ -34,15 +35,7 @@ const minimal = {
   inventory: [{ name: 'spine-a', address: '10.0.0.1' }],
 };
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(McpServerError);
-    return (e as McpServerError).code;
-  }
-  return 'accepted';
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, McpServerError) ?? 'accepted';
 
 describe('parseConfig', () => {
   it('applies the secure defaults and freezes the result', () => {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '@netward/kit/testing';
+import { tempDir, thrownCode } from '@netward/kit/testing';
 import fc from 'fast-check';
 import sshpk from 'sshpk';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,15 +27,7 @@ afterAll(() => dir.remove());
 const ca = generateKeyPairSync('ed25519');
 const user = generateKeyPairSync('ed25519');
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SshCertificateError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, SshCertificateError);
 
 function utc(seconds: number): string {
   return new Date(seconds * 1000).toISOString().slice(0, 19);

@@ -4,6 +4,7 @@ import {
   PRIVATE_CONTENT,
   requireRoot,
   tempDir,
+  thrownCode,
   unsafePrivateFiles,
 } from '@netward/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,15 +23,7 @@ function file(name: string, content: string | Buffer, mode = 0o600): string {
   return p;
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TacacsError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, TacacsError);
 
 describe('readKeyFile', () => {
   it('reads the key and trims exactly one trailing newline', () => {

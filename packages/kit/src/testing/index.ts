@@ -1,4 +1,6 @@
 // `@netward/kit/testing`: real peers for tests and benchmarks (sshd), ports and temporary directories.
+
+export { type CodedErrorClass, rejectedCode, thrownCode } from './errors.ts';
 export { freePort } from './ports.ts';
 export {
   acceptedPrivateFiles,
