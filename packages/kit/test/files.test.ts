@@ -1,9 +1,10 @@
-import { chmodSync, chownSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPrivateFile, KitError, readPrivateFile, stripNewline } from '../src/files-entry.ts';
 import {
   acceptedPrivateFiles,
   PRIVATE_CONTENT,
+  privateFile,
   requireRoot,
   tempDir,
   thrownCode,
@@ -13,13 +14,6 @@ import {
 const dir = tempDir('kit-files');
 beforeAll(() => requireRoot('private files (chown)'));
 afterAll(() => dir.remove());
-
-function file(name: string, mode: number, content = 'topsecret\n'): string {
-  const p = dir.join(name);
-  writeFileSync(p, content);
-  chmodSync(p, mode);
-  return p;
-}
 
 const codeOf = (fn: () => unknown) => thrownCode(fn, KitError);
 
@@ -50,17 +44,17 @@ describe('private files', () => {
   });
 
   it("reads a foreign owner's file when that owner is named; refuses a missing file and an empty path", () => {
-    const foreign = file('foreign', 0o600);
+    const foreign = privateFile(dir, 'foreign');
     chownSync(foreign, 4242, 0);
-    expect(readPrivateFile(foreign, { owner: 4242 }).toString()).toBe('topsecret\n');
+    expect(readPrivateFile(foreign, { owner: 4242 }).toString()).toBe(PRIVATE_CONTENT);
     expect(codeOf(() => readPrivateFile(dir.join('missing')))).toBe('ERR_KIT_FILE_READ');
     expect(() => readPrivateFile('')).toThrow(TypeError);
   });
 
   it('lets one group read (root:<gid> 0640) when asked, never write', () => {
-    const p = file('shared', 0o640);
+    const p = privateFile(dir, 'shared', PRIVATE_CONTENT, 0o640);
     chownSync(p, 0, 995);
-    expect(readPrivateFile(p, { owner: 0, groupReadable: 995 }).toString()).toBe('topsecret\n');
+    expect(readPrivateFile(p, { owner: 0, groupReadable: 995 }).toString()).toBe(PRIVATE_CONTENT);
     expect(codeOf(() => readPrivateFile(p, { owner: 0, groupReadable: 4242 }))).toBe('ERR_KIT_FILE_UNSAFE');
     chmodSync(p, 0o660);
     expect(codeOf(() => readPrivateFile(p, { owner: 0, groupReadable: 995 }))).toBe('ERR_KIT_FILE_UNSAFE');

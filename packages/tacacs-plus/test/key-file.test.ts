@@ -1,7 +1,7 @@
-import { chmodSync, writeFileSync } from 'node:fs';
 import {
   acceptedPrivateFiles,
   PRIVATE_CONTENT,
+  privateFile,
   requireRoot,
   tempDir,
   thrownCode,
@@ -16,22 +16,15 @@ const dir = tempDir('tacacs-key');
 beforeAll(() => requireRoot('key files (chown)'));
 afterAll(() => dir.remove());
 
-function file(name: string, content: string | Buffer, mode = 0o600): string {
-  const p = dir.join(name);
-  writeFileSync(p, content);
-  chmodSync(p, mode);
-  return p;
-}
-
 const codeOf = (fn: () => unknown) => thrownCode(fn, TacacsError);
 
 describe('readKeyFile', () => {
   it('reads the key and trims exactly one trailing newline', () => {
-    expect(readKeyFile(file('a', 'labsecret\n')).toString()).toBe('labsecret');
-    expect(readKeyFile(file('b', 'labsecret\r\n')).toString()).toBe('labsecret');
-    expect(readKeyFile(file('c', 'labsecret\n\n')).toString()).toBe('labsecret\n');
-    expect(readKeyFile(file('d', ' spaced key ')).toString()).toBe(' spaced key ');
-    expect(readKeyFile(file('e', 'x', 0o400)).toString()).toBe('x');
+    expect(readKeyFile(privateFile(dir, 'a', 'labsecret\n')).toString()).toBe('labsecret');
+    expect(readKeyFile(privateFile(dir, 'b', 'labsecret\r\n')).toString()).toBe('labsecret');
+    expect(readKeyFile(privateFile(dir, 'c', 'labsecret\n\n')).toString()).toBe('labsecret\n');
+    expect(readKeyFile(privateFile(dir, 'd', ' spaced key ')).toString()).toBe(' spaced key ');
+    expect(readKeyFile(privateFile(dir, 'e', 'x', 0o400)).toString()).toBe('x');
     for (const c of acceptedPrivateFiles(dir, 'accepted'))
       expect(readKeyFile(c.path).toString(), c.what).toBe(PRIVATE_CONTENT.trim());
   });
@@ -52,7 +45,7 @@ describe('readKeyFile', () => {
 
   it('refuses a missing file, an empty key, an empty path', () => {
     expect(codeOf(() => readKeyFile(dir.join('missing')))).toBe('ERR_TACACS_KEY_FILE');
-    expect(codeOf(() => readKeyFile(file('empty', '\n')))).toBe('ERR_TACACS_KEY_FILE');
+    expect(codeOf(() => readKeyFile(privateFile(dir, 'empty', '\n')))).toBe('ERR_TACACS_KEY_FILE');
     expect(() => readKeyFile('')).toThrow(TypeError);
   });
 });

@@ -6,6 +6,7 @@ export {
   acceptedPrivateFiles,
   PRIVATE_CONTENT,
   type PrivateFileCase,
+  privateFile,
   unsafePrivateFiles,
 } from './private-files.ts';
 export {

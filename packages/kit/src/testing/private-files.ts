@@ -14,9 +14,15 @@ export interface PrivateFileCase {
 /** Modes that give group or others any access (OpenSSH's sshkey_perm_ok refuses each). */
 const UNSAFE_MODES = [0o640, 0o604, 0o644, 0o620, 0o602, 0o610, 0o601, 0o660] as const;
 
-function write(dir: TempDir, name: string, mode: number): string {
+/** `dir/name` written with `content` and set to `mode` (chmod, not the umask's say). */
+export function privateFile(
+  dir: TempDir,
+  name: string,
+  content: string | Buffer = PRIVATE_CONTENT,
+  mode = 0o600,
+): string {
   const p = dir.join(name);
-  writeFileSync(p, PRIVATE_CONTENT);
+  writeFileSync(p, content);
   chmodSync(p, mode);
   return p;
 }
@@ -25,7 +31,7 @@ function write(dir: TempDir, name: string, mode: number): string {
 export function acceptedPrivateFiles(dir: TempDir, tag: string): PrivateFileCase[] {
   return [0o600, 0o400].map((mode) => ({
     what: `mode ${mode.toString(8)}`,
-    path: write(dir, `${tag}-ok-${mode.toString(8)}`, mode),
+    path: privateFile(dir, `${tag}-ok-${mode.toString(8)}`, PRIVATE_CONTENT, mode),
   }));
 }
 
@@ -37,14 +43,14 @@ export function acceptedPrivateFiles(dir: TempDir, tag: string): PrivateFileCase
 export function unsafePrivateFiles(dir: TempDir, tag: string): PrivateFileCase[] {
   const modes = UNSAFE_MODES.map((mode) => ({
     what: `mode ${mode.toString(8)}`,
-    path: write(dir, `${tag}-m${mode.toString(8)}`, mode),
+    path: privateFile(dir, `${tag}-m${mode.toString(8)}`, PRIVATE_CONTENT, mode),
     mode,
   }));
   const link = dir.join(`${tag}-link`);
-  symlinkSync(write(dir, `${tag}-target`, 0o600), link);
+  symlinkSync(privateFile(dir, `${tag}-target`), link);
   const sub = dir.join(`${tag}-dir`);
   mkdirSync(sub, { mode: 0o700 });
-  const foreign = write(dir, `${tag}-foreign`, 0o600);
+  const foreign = privateFile(dir, `${tag}-foreign`);
   chownSync(foreign, 4242, 0);
   return [
     ...modes,

@@ -3,6 +3,27 @@
 // search the same space: plain data, for each test to make its fast-check arbitraries from.
 
 /**
+ * Words no role may get through `ip`, `ping` or `traceroute`: options and subcommands of the programs the
+ * validator runs that read a file, enter another namespace or VRF, or flood, and the files they would
+ * read. Traceroute's own `-n` (numeric output) is the one the diagnostics grammar requires.
+ */
+const FORBIDDEN_WORDS: readonly string[] = [
+  '-b',
+  '-batch',
+  '-force',
+  '-n',
+  '-f',
+  '-i',
+  '-l',
+  '-s',
+  'netns',
+  'exec',
+  'vrf',
+  '/etc/shadow',
+  '/etc/netward/tacacs.key',
+];
+
+/**
  * The words the default grammars are made of, and the ones an attacker reaches for (file, namespace and
  * flood options of `ip` and `ping`, a file to read, shell words, vtysh's -c and quoted vtysh lines).
  */
@@ -27,18 +48,7 @@ export const GRAMMAR_WORDS: readonly string[] = [
   'wg9',
   'up',
   'down',
-  'netns',
-  'exec',
-  'vrf',
   'sh',
-  '-b',
-  '-batch',
-  '-force',
-  '-n',
-  '-f',
-  '-i',
-  '-l',
-  '-s',
   '-c',
   '-I',
   '-W',
@@ -57,8 +67,6 @@ export const GRAMMAR_WORDS: readonly string[] = [
   '192.0.2.1',
   '2001:db8::1',
   '10.0.0.0/8',
-  '/etc/shadow',
-  '/etc/netward/tacacs.key',
   'running-config',
   'bgp',
   'summary',
@@ -72,28 +80,10 @@ export const GRAMMAR_WORDS: readonly string[] = [
   'soft',
   "'show bgp summary'",
   "'show running-config'",
+  // and every forbidden word: what the tests check never gets through, they also try
+  ...FORBIDDEN_WORDS,
 ];
 
-/**
- * Words no role may get through `ip`, `ping` or `traceroute`: options and subcommands of the programs the
- * validator runs that read a file, enter another namespace or VRF, or flood, and the files they would
- * read. Traceroute's own `-n` (numeric output) is the one the diagnostics grammar requires.
- */
-const FORBIDDEN_WORDS: readonly string[] = [
-  '-b',
-  '-batch',
-  '-force',
-  '-n',
-  '-f',
-  '-i',
-  '-l',
-  '-s',
-  'netns',
-  'exec',
-  'vrf',
-  '/etc/shadow',
-  '/etc/netward/tacacs.key',
-];
 const FORBIDDEN: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['ip', new Set(FORBIDDEN_WORDS)],
   ['ping', new Set(FORBIDDEN_WORDS)],
