@@ -16,7 +16,6 @@ import {
   exchangeForBroker,
   isComplete,
   type LabLayout,
-  LINKS,
   labDown,
   labLayout,
   labStatus,
@@ -27,18 +26,13 @@ import {
   requestIdOf,
   restartService,
   serviceChildPid,
-  stepAdmin,
-  stepFailClosed,
-  stepOperator,
-  stepRawCommand,
-  stepViewer,
   toolError,
   traceRequest,
   writeMcpConfig,
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, labPassword, mcpRemoteLogin, sdkClientLogin } from './mcp-login.ts';
-import { downSuiteLab, expectEveryRowPassed, suiteLabNames, upSuiteLab } from './suite-lab.ts';
+import { demoStepTests, downSuiteLab, suiteLabNames, tracedCall, upSuiteLab } from './suite-lab.ts';
 
 const run = promisify(execFile);
 
@@ -168,42 +162,22 @@ describe('native lab end to end', () => {
     expect(s.bridge).toBe(true);
   });
 
-  describe('the demo, step by step', () => {
-    it('1: alice sees read tools only and reads real FRR output, both leaves Established', async () => {
-      const rows = await stepViewer(layout);
-      expectEveryRowPassed(rows);
+  demoStepTests(() => layout, {
+    viewer: (rows) => {
       expect(rows[1]?.output).toMatch(/BGP router identifier 10\.1\.0\.1, local AS number 65000/);
-    });
-
-    it("2: bob pings leaf-1's loopback from spine-a; show_running_config is hidden and refused", async () => {
-      const rows = await stepOperator(layout);
-      expectEveryRowPassed(rows);
-    });
-
-    it('3: the unsafe raw tool lets bob send configure terminal; the device grammar refuses it before TACACS+', async () => {
-      const [row] = await stepRawCommand(layout);
-      expect(row?.pass).toBe(true);
+    },
+    rawCommand: (row) => {
       // the MCP layer listed and called the mis-scoped tool; the device layer refused the command
       expect(row?.got).toMatch(/^listed, denied \(/);
       expect(row?.got).toMatch(/validator deny \(ERR_FC_GRAMMAR\) on spine-a/);
       expect(row?.got).not.toMatch(/TACACS\+ FAIL/);
-      expect(row?.output).toMatch(/ERR_FC_GRAMMAR/);
-    });
-
-    it('4: TACACS+ stopped, the device fails closed; restarted, the same call works again', async () => {
-      const rows = await stepFailClosed(layout);
-      expectEveryRowPassed(rows);
-    });
-
-    it('5: carol reads the running configuration', async () => {
-      const [row] = await stepAdmin(layout);
-      expect(row?.pass).toBe(true);
-      expect(row?.output).toMatch(/router bgp 65000/);
+    },
+    admin: (row) => {
       // The device's own name, not the host's: every hostname line in it is spine-a's.
       const names = [...(row?.output ?? '').matchAll(/^hostname (\S+)/gm)].map((m) => m[1]);
       expect(names.length).toBeGreaterThan(0);
       expect(new Set(names)).toEqual(new Set(['spine-a']));
-    });
+    },
   });
 
   it('a configuration change that prints nothing says it was done, not ""', async () => {
@@ -359,23 +333,8 @@ describe('native lab end to end', () => {
   });
 
   it('traces one call through every component: IdP, MCP server, broker, sshd, validator, TACACS+, syslog', async () => {
-    const bob = await agentFor(layout, 'bob');
-    const out = await bob.call('ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 });
-    await bob.close();
-    expect(out.ok).toBe(true);
-    const requestId = await requestIdOf(layout, out, { user: 'bob', tool: 'ping', device: 'leaf-1' });
-    expect(requestId).toBeDefined();
-    // UDP syslog and pino write asynchronously: the records land within moments.
-    let chain = traceRequest(readLabEvents(layout.paths.logs), requestId as string);
-    for (let i = 0; i < 20 && chain.missing.length > 0; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      chain = traceRequest(readLabEvents(layout.paths.logs), requestId as string);
-    }
-    expect(chain.missing).toEqual([]);
-    expect(new Set(chain.events.map((e) => e.link))).toEqual(new Set(LINKS.map((l) => l.id)));
-    expect(chain.user).toBe('bob');
-    expect(chain.sid).toBe(bob.sid);
-    expect(chain.serials).toHaveLength(1);
+    const { requestId, chain, sid } = await tracedCall(layout);
+    expect(chain.sid).toBe(sid);
     // Every record of the call names the same certificate serial, where it names one.
     for (const e of chain.events) if (e.certSerial !== undefined) expect(e.certSerial).toBe(chain.serials[0]);
     // The command line tool finds the same chain by serial, sid and user.

@@ -1,6 +1,22 @@
 import { readdirSync, rmSync } from 'node:fs';
-import { type LabLayout, type LabOptions, labDown, labUp } from '@netward/lab';
-import { expect } from 'vitest';
+import {
+  agentFor,
+  type LabLayout,
+  type LabOptions,
+  LINKS,
+  labDown,
+  labUp,
+  readLabEvents,
+  requestIdOf,
+  type StepResult,
+  stepAdmin,
+  stepFailClosed,
+  stepOperator,
+  stepRawCommand,
+  stepViewer,
+  traceRequest,
+} from '@netward/lab';
+import { describe, expect, it } from 'vitest';
 
 /**
  * The names of one suite's own lab, derived from the process id under `/var/lib/<root><pid>`: two runs of
@@ -55,6 +71,75 @@ export async function downSuiteLab(dir: string, up: boolean): Promise<void> {
 }
 
 /** Every row of a demo step passed; a failing one is named by its action. */
-export function expectEveryRowPassed(rows: readonly { action: string; pass: boolean }[]): void {
+function expectEveryRowPassed(rows: readonly { action: string; pass: boolean }[]): void {
   expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
+}
+
+/** A suite's own checks on top of the demo's, per step: the first row of a one-row step, or all rows. */
+export interface DemoChecks {
+  readonly viewer?: (rows: StepResult[]) => void;
+  readonly rawCommand?: (row: StepResult | undefined) => void;
+  readonly admin?: (row: StepResult | undefined) => void;
+}
+
+/**
+ * The demo's five steps as tests on a suite's lab (`netward-lab demo` runs the same steps): every row
+ * passes, the raw tool's `configure terminal` is refused by the device grammar, carol reads the running
+ * configuration. Each suite adds its own checks through `more`.
+ */
+export function demoStepTests(layoutOf: () => LabLayout, more: DemoChecks = {}): void {
+  describe('the demo, step by step', () => {
+    it('1: alice sees read tools only and reads real FRR output', async () => {
+      const rows = await stepViewer(layoutOf());
+      expectEveryRowPassed(rows);
+      more.viewer?.(rows);
+    });
+
+    it("2: bob pings leaf-1's loopback from spine-a; show_running_config is hidden and refused", async () => {
+      expectEveryRowPassed(await stepOperator(layoutOf()));
+    });
+
+    it('3: the unsafe raw tool lets bob send configure terminal; the device grammar refuses it before TACACS+', async () => {
+      const [row] = await stepRawCommand(layoutOf());
+      expect(row?.pass).toBe(true);
+      // The default policy's grammar refuses it on the device before TACACS+ is asked.
+      expect(row?.output).toMatch(/ERR_FC_GRAMMAR/);
+      more.rawCommand?.(row);
+    });
+
+    it('4: TACACS+ stopped, the device fails closed; restarted, the same call works again', async () => {
+      expectEveryRowPassed(await stepFailClosed(layoutOf()));
+    });
+
+    it('5: carol reads the running configuration', async () => {
+      const [row] = await stepAdmin(layoutOf());
+      expect(row?.pass).toBe(true);
+      expect(row?.output).toMatch(/router bgp 65000/);
+      more.admin?.(row);
+    });
+  });
+}
+
+/**
+ * One call by bob (ping leaf-1 → leaf-2's loopback) and its trace once every link has logged it (UDP
+ * syslog and pino write asynchronously: the records land within moments): the call worked, the chain
+ * holds every link, names bob, and one certificate serial.
+ */
+export async function tracedCall(layout: LabLayout) {
+  const bob = await agentFor(layout, 'bob');
+  const out = await bob.call('ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 });
+  await bob.close();
+  expect(out.ok).toBe(true);
+  const requestId = await requestIdOf(layout, out, { user: 'bob', tool: 'ping', device: 'leaf-1' });
+  expect(requestId).toBeDefined();
+  let chain = traceRequest(readLabEvents(layout.paths.logs), requestId as string);
+  for (let i = 0; i < 20 && chain.missing.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    chain = traceRequest(readLabEvents(layout.paths.logs), requestId as string);
+  }
+  expect(chain.missing).toEqual([]);
+  expect(new Set(chain.events.map((e) => e.link))).toEqual(new Set(LINKS.map((l) => l.id)));
+  expect(chain.user).toBe('bob');
+  expect(chain.serials).toHaveLength(1);
+  return { requestId: requestId as string, chain, sid: bob.sid };
 }
