@@ -2,7 +2,7 @@
  * Configuration: validated once, frozen, secure defaults, precise refusals. And the CLI starting from
  * a YAML file and serving the metadata document.
  */
-import { spawn } from 'node:child_process';
+import { type StdioOptions, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,15 @@ describe('parseConfig', () => {
   });
 });
 
+/** `netward-mcp-server serve --config <file>` from source, as a child process. */
+function serve(file: string, stdio: StdioOptions) {
+  const cli = ['--conditions=netward-source', '--import', 'tsx', 'src/cli/netward-mcp-server.ts'];
+  return spawn(process.execPath, [...cli, 'serve', '--config', file], {
+    cwd: join(import.meta.dirname, '..'),
+    stdio,
+  });
+}
+
 describe('CLI', () => {
   it('serve --config FILE listens and serves the protected resource metadata', async () => {
     const port = await freePort();
@@ -129,22 +138,10 @@ describe('CLI', () => {
       ].join('\n'),
     );
     expect(loadConfig(file).listen.port).toBe(port);
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=netward-source',
-        '--import',
-        'tsx',
-        'src/cli/netward-mcp-server.ts',
-        'serve',
-        '--config',
-        file,
-      ],
-      { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = serve(file, ['ignore', 'pipe', 'pipe']);
     try {
       let out = '';
-      child.stdout.on('data', (d) => {
+      child.stdout?.on('data', (d) => {
         out += d;
       });
       const deadline = Date.now() + 15_000;
@@ -164,19 +161,7 @@ describe('CLI', () => {
 
   it('exits 2 on a bad configuration', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'publicUrl: 3\n');
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=netward-source',
-        '--import',
-        'tsx',
-        'src/cli/netward-mcp-server.ts',
-        'serve',
-        '--config',
-        join(dir, 'bad.yaml'),
-      ],
-      { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' },
-    );
+    const child = serve(join(dir, 'bad.yaml'), 'ignore');
     const code = await new Promise((r) => child.once('exit', r));
     expect(code).toBe(2);
   }, 20_000);
