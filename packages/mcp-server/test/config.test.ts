@@ -105,13 +105,13 @@ describe('parseConfig', () => {
   });
 });
 
-/** `netward-mcp-server serve --config <file>` from source, as a child process. */
+/** The program from source: node's arguments before the program's own. */
+const CLI = ['--conditions=netward-source', '--import', 'tsx', 'src/cli/netward-mcp-server.ts'];
+const PKG = join(import.meta.dirname, '..');
+
+/** `netward-mcp-server serve --config <file>`, as a child process. */
 function serve(file: string, stdio: StdioOptions) {
-  const cli = ['--conditions=netward-source', '--import', 'tsx', 'src/cli/netward-mcp-server.ts'];
-  return spawn(process.execPath, [...cli, 'serve', '--config', file], {
-    cwd: join(import.meta.dirname, '..'),
-    stdio,
-  });
+  return spawn(process.execPath, [...CLI, 'serve', '--config', file], { cwd: PKG, stdio });
 }
 
 describe('CLI', () => {
@@ -169,11 +169,7 @@ describe('CLI', () => {
   it('--help exits 0; a usage error exits 2 with its reason on one line', async () => {
     const { spawnSync } = await import('node:child_process');
     const cli = (...args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ['--conditions=netward-source', '--import', 'tsx', 'src/cli/netward-mcp-server.ts', ...args],
-        { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' },
-      );
+      spawnSync(process.execPath, [...CLI, ...args], { cwd: PKG, encoding: 'utf8' });
     const help = cli('--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('usage: netward-mcp-server serve --config FILE');
