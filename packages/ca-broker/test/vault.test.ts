@@ -35,11 +35,7 @@ afterAll(async () => {
   await idp.close();
   dir.remove();
 });
-beforeEach(() => {
-  vault.requests.length = 0;
-  for (const k of Object.keys(vault.behaviour)) delete (vault.behaviour as Record<string, unknown>)[k];
-  vault.behaviour.revoked = new Set();
-});
+beforeEach(() => vault.reset());
 
 function vaultBroker(
   backend: Record<string, unknown>,
