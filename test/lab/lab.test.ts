@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { sshClientArgs } from '@netward/kit/testing';
 import {
   type Agent,
   agentFor,
@@ -69,20 +70,7 @@ async function ssh(
     const { stdout, stderr } = await run(
       'ssh',
       [
-        '-F',
-        '/dev/null',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        `UserKnownHostsFile=${knownHosts}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        `CertificateFile=${keyFile}-cert.pub`,
-        '-i',
-        keyFile,
+        ...sshClientArgs({ identity: keyFile, certificate: `${keyFile}-cert.pub`, knownHosts }),
         '-l',
         account,
         d.mgmtAddress,

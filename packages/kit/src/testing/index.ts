@@ -9,6 +9,7 @@ export {
   privateFile,
   unsafePrivateFiles,
 } from './private-files.ts';
+export { type SshClientOptions, sshClientArgs } from './ssh-client.ts';
 export {
   DEVICE_ACCOUNTS,
   ensureDeviceAccounts,
