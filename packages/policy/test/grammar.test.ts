@@ -234,6 +234,17 @@ describe('issue 12 findings', () => {
 });
 
 describe('random argv through each role grammar', () => {
+  it("checks forbidden words per program: traceroute's required -n is not ip's -n", () => {
+    // The grammar admits `traceroute -n <ip>`: a check that forbade -n for every program would fail
+    // on a random draw of exactly that command.
+    expect(decide(defaultPolicy(), 'net-operator', 'traceroute -n 192.0.2.1').decision).toBe('permit');
+    expect(forbiddenWords(['traceroute', '-n', '192.0.2.1'])).toEqual([]);
+    expect(forbiddenWords(['ip', '-n', 'other', 'link', 'show'])).toEqual(['-n']);
+    expect(forbiddenWords(['ping', '-c', '5', '-f', '192.0.2.1'])).toEqual(['-f']);
+    expect(forbiddenWords(['traceroute', '-f', '3', '192.0.2.1'])).toEqual(['-f']);
+    expect(forbiddenWords(['show', 'interface', 'netns'])).toEqual([]);
+  });
+
   it.each(ROLES)(
     '%s: never throws, agrees with the rendered rules, admits nothing it does not describe',
     (role) => {
