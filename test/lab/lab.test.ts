@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { sshClientArgs } from '@netward/kit/testing';
 import {
   type Agent,
   agentFor,
   exchangeForBroker,
   isComplete,
   type LabLayout,
-  LINKS,
   labDown,
   labLayout,
   labStatus,
@@ -27,17 +27,13 @@ import {
   requestIdOf,
   restartService,
   serviceChildPid,
-  stepAdmin,
-  stepFailClosed,
-  stepOperator,
-  stepRawCommand,
-  stepViewer,
   toolError,
   traceRequest,
   writeMcpConfig,
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, labPassword, mcpRemoteLogin, sdkClientLogin } from './mcp-login.ts';
+import { demoStepTests, downSuiteLab, suiteLabNames, tracedCall, upSuiteLab } from './suite-lab.ts';
 
 const run = promisify(execFile);
 
@@ -48,36 +44,13 @@ const CERT_TTL = 8;
  * Names, addresses and ports of this run's lab, derived from the process id: two runs of the suite on
  * one machine (a developer's and CI's) must not share a namespace, an address or a port.
  */
-const RUN = process.pid % 1000;
 const E2E_ROOT = '/var/lib/netward-lab-e2e-';
 const OPTIONS = {
-  dir: `${E2E_ROOT}${process.pid}`,
-  prefix: `e${RUN}-`,
-  mgmtNet: `10.254.${1 + (process.pid % 250)}`,
+  ...suiteLabNames(E2E_ROOT, 'e', 254),
   // Below the ephemeral range (32768+), where an outgoing connection could hold the port.
   portBase: 20_000 + (process.pid % 4_000) * 3,
   certTtl: CERT_TTL,
 };
-
-/** Labs of earlier runs whose process is gone (an interrupted run): taken down before this one starts. */
-async function downStaleLabs(): Promise<void> {
-  const { readdirSync } = await import('node:fs');
-  for (const name of readdirSync('/var/lib')) {
-    const full = `/var/lib/${name}`;
-    if (!full.startsWith(E2E_ROOT)) continue;
-    const pid = Number(full.slice(E2E_ROOT.length));
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = pid !== process.pid;
-    } catch {
-      alive = false;
-    }
-    if (alive) continue;
-    await labDown(full).catch(() => undefined);
-    rmSync(full, { recursive: true, force: true });
-  }
-}
 
 async function ssh(
   layout: LabLayout,
@@ -97,20 +70,7 @@ async function ssh(
     const { stdout, stderr } = await run(
       'ssh',
       [
-        '-F',
-        '/dev/null',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        `UserKnownHostsFile=${knownHosts}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        `CertificateFile=${keyFile}-cert.pub`,
-        '-i',
-        keyFile,
+        ...sshClientArgs({ identity: keyFile, certificate: `${keyFile}-cert.pub`, knownHosts }),
         '-l',
         account,
         d.mgmtAddress,
@@ -149,11 +109,8 @@ describe('native lab end to end', () => {
   let up = false;
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0)
-      throw new Error('the end-to-end lab needs root (network namespaces, sshd, FRR)');
     layout = labLayout(OPTIONS);
-    await downStaleLabs();
-    layout = await labUp(OPTIONS);
+    layout = await upSuiteLab(E2E_ROOT, OPTIONS);
     up = true;
     keyDir = mkdtempSync(join(tmpdir(), 'netward-e2e-keys-'));
   }, 240_000);
@@ -161,13 +118,27 @@ describe('native lab end to end', () => {
   afterAll(async () => {
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
     // The last test takes the lab down and checks it; this is the safety net when it did not run.
-    if (up) await labDown(OPTIONS.dir).catch(() => undefined);
-    rmSync(OPTIONS.dir, { recursive: true, force: true });
+    await downSuiteLab(OPTIONS.dir, up);
   }, 120_000);
 
   async function freshKey(name: string): Promise<string> {
     const file = join(keyDir, name);
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file]);
+    return file;
+  }
+
+  /** A fresh key beside the certificate the broker issues for it to `user` for `device` (`<key>-cert.pub`). */
+  async function certifiedKey(user: string, name: string, device: string): Promise<string> {
+    const login = await loginAs(layout, user);
+    const file = await freshKey(name);
+    const cert = await requestCertificate(
+      layout,
+      login.accessToken,
+      readFileSync(`${file}.pub`, 'utf8'),
+      undefined,
+      device,
+    );
+    writeFileSync(`${file}-cert.pub`, `${cert.certificate}\n`);
     return file;
   }
 
@@ -179,42 +150,22 @@ describe('native lab end to end', () => {
     expect(s.bridge).toBe(true);
   });
 
-  describe('the demo, step by step', () => {
-    it('1: alice sees read tools only and reads real FRR output, both leaves Established', async () => {
-      const rows = await stepViewer(layout);
-      expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
+  demoStepTests(() => layout, {
+    viewer: (rows) => {
       expect(rows[1]?.output).toMatch(/BGP router identifier 10\.1\.0\.1, local AS number 65000/);
-    });
-
-    it("2: bob pings leaf-1's loopback from spine-a; show_running_config is hidden and refused", async () => {
-      const rows = await stepOperator(layout);
-      expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
-    });
-
-    it('3: the unsafe raw tool lets bob send configure terminal; the device grammar refuses it before TACACS+', async () => {
-      const [row] = await stepRawCommand(layout);
-      expect(row?.pass).toBe(true);
+    },
+    rawCommand: (row) => {
       // the MCP layer listed and called the mis-scoped tool; the device layer refused the command
       expect(row?.got).toMatch(/^listed, denied \(/);
       expect(row?.got).toMatch(/validator deny \(ERR_FC_GRAMMAR\) on spine-a/);
       expect(row?.got).not.toMatch(/TACACS\+ FAIL/);
-      expect(row?.output).toMatch(/ERR_FC_GRAMMAR/);
-    });
-
-    it('4: TACACS+ stopped, the device fails closed; restarted, the same call works again', async () => {
-      const rows = await stepFailClosed(layout);
-      expect(rows.map((r) => [r.action, r.pass])).toEqual(rows.map((r) => [r.action, true]));
-    });
-
-    it('5: carol reads the running configuration', async () => {
-      const [row] = await stepAdmin(layout);
-      expect(row?.pass).toBe(true);
-      expect(row?.output).toMatch(/router bgp 65000/);
+    },
+    admin: (row) => {
       // The device's own name, not the host's: every hostname line in it is spine-a's.
       const names = [...(row?.output ?? '').matchAll(/^hostname (\S+)/gm)].map((m) => m[1]);
       expect(names.length).toBeGreaterThan(0);
       expect(new Set(names)).toEqual(new Set(['spine-a']));
-    });
+    },
   });
 
   it('a configuration change that prints nothing says it was done, not ""', async () => {
@@ -268,16 +219,7 @@ describe('native lab end to end', () => {
     });
 
     it('refuses, at the device, an injection sent through an SSH session directly (validator stage 1)', async () => {
-      const login = await loginAs(layout, 'bob');
-      const key = await freshKey('inject');
-      const cert = await requestCertificate(
-        layout,
-        login.accessToken,
-        readFileSync(`${key}.pub`, 'utf8'),
-        undefined,
-        'spine-a',
-      );
-      writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
+      const key = await certifiedKey('bob', 'inject', 'spine-a');
       const r = await ssh(layout, key, 'net-operator', 'spine-a', "vtysh -c 'show version; id'");
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/ERR_FC_METACHARACTER/);
@@ -300,16 +242,7 @@ describe('native lab end to end', () => {
     });
 
     it("refuses bob's certificate (principal net-operator) for the net-admin account", async () => {
-      const login = await loginAs(layout, 'bob');
-      const key = await freshKey('role');
-      const cert = await requestCertificate(
-        layout,
-        login.accessToken,
-        readFileSync(`${key}.pub`, 'utf8'),
-        undefined,
-        'spine-a',
-      );
-      writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
+      const key = await certifiedKey('bob', 'role', 'spine-a');
       const asAdmin = await ssh(layout, key, 'net-admin', 'spine-a', 'show running-config');
       expect(asAdmin.code).toBe(255);
       expect(asAdmin.stderr).toMatch(/Permission denied/);
@@ -322,16 +255,7 @@ describe('native lab end to end', () => {
       ['bob', 'net-operator'],
       ['carol', 'net-admin'],
     ])('%s (%s): a certificate issued for spine-a opens spine-a only, not leaf-2', async (user, account) => {
-      const login = await loginAs(layout, user);
-      const key = await freshKey(`bound-${user}`);
-      const cert = await requestCertificate(
-        layout,
-        login.accessToken,
-        readFileSync(`${key}.pub`, 'utf8'),
-        undefined,
-        'spine-a',
-      );
-      writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
+      const key = await certifiedKey(user, `bound-${user}`, 'spine-a');
       const { stdout } = await run('ssh-keygen', ['-L', '-f', `${key}-cert.pub`]);
       expect(stdout).toContain(`${account}@spine-a`);
       expect(stdout).toMatch(new RegExp(`source-address ${layout.hostMgmtAddress.replace(/\./g, '\\.')}/32`));
@@ -373,32 +297,14 @@ describe('native lab end to end', () => {
         // Through the device: the account's own `ip -b FILE` (the issue's finding) reads the key as the
         // account; whether or not the policy lets it run, the key never comes back.
         const key = readFileSync(p.tacacsKey, 'utf8').trim();
-        const login = await loginAs(layout, user);
-        const sshKey = await freshKey(`secret-${user}`);
-        const cert = await requestCertificate(
-          layout,
-          login.accessToken,
-          readFileSync(`${sshKey}.pub`, 'utf8'),
-          undefined,
-          'spine-a',
-        );
-        writeFileSync(`${sshKey}-cert.pub`, `${cert.certificate}\n`);
+        const sshKey = await certifiedKey(user, `secret-${user}`, 'spine-a');
         const r = await ssh(layout, sshKey, account, 'spine-a', `ip -b ${p.tacacsKey}`);
         expect(`${r.stdout}${r.stderr}`).not.toContain(key);
       },
     );
 
     it(`refuses a certificate past its ${CERT_TTL}-second lifetime at sshd`, async () => {
-      const login = await loginAs(layout, 'bob');
-      const key = await freshKey('expiry');
-      const cert = await requestCertificate(
-        layout,
-        login.accessToken,
-        readFileSync(`${key}.pub`, 'utf8'),
-        undefined,
-        'leaf-2',
-      );
-      writeFileSync(`${key}-cert.pub`, `${cert.certificate}\n`);
+      const key = await certifiedKey('bob', 'expiry', 'leaf-2');
       const fresh = await ssh(layout, key, 'net-operator', 'leaf-2', "vtysh -c 'show bgp summary'");
       expect(fresh.code).toBe(0);
       const { stdout } = await run('ssh-keygen', ['-L', '-f', `${key}-cert.pub`]);
@@ -415,23 +321,8 @@ describe('native lab end to end', () => {
   });
 
   it('traces one call through every component: IdP, MCP server, broker, sshd, validator, TACACS+, syslog', async () => {
-    const bob = await agentFor(layout, 'bob');
-    const out = await bob.call('ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 });
-    await bob.close();
-    expect(out.ok).toBe(true);
-    const requestId = await requestIdOf(layout, out, { user: 'bob', tool: 'ping', device: 'leaf-1' });
-    expect(requestId).toBeDefined();
-    // UDP syslog and pino write asynchronously: the records land within moments.
-    let chain = traceRequest(readLabEvents(layout.paths.logs), requestId as string);
-    for (let i = 0; i < 20 && chain.missing.length > 0; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      chain = traceRequest(readLabEvents(layout.paths.logs), requestId as string);
-    }
-    expect(chain.missing).toEqual([]);
-    expect(new Set(chain.events.map((e) => e.link))).toEqual(new Set(LINKS.map((l) => l.id)));
-    expect(chain.user).toBe('bob');
-    expect(chain.sid).toBe(bob.sid);
-    expect(chain.serials).toHaveLength(1);
+    const { requestId, chain, sid } = await tracedCall(layout);
+    expect(chain.sid).toBe(sid);
     // Every record of the call names the same certificate serial, where it names one.
     for (const e of chain.events) if (e.certSerial !== undefined) expect(e.certSerial).toBe(chain.serials[0]);
     // The command line tool finds the same chain by serial, sid and user.
@@ -683,6 +574,17 @@ describe('native lab end to end', () => {
       }
     }
 
+    /** One ping by bob while a service's process is stopped (SIGSTOP), resumed whatever the call did. */
+    async function pingWhileStopped(bob: Agent, service: string, device: string, destination: string) {
+      const pid = serviceChildPid(layout, service) as number;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        return await bob.call('ping', { device, destination, count: 1 });
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+    }
+
     /** The trace of a call once the records that can still arrive have arrived. */
     async function settledTrace(requestId: string) {
       await sleep(1500);
@@ -729,14 +631,7 @@ describe('native lab end to end', () => {
 
     it('TACACS+ stalled: the device fails closed, and the late answer keeps the trace from "complete"', async () => {
       const bob = await agentFor(layout, 'bob');
-      const tacacs = serviceChildPid(layout, 'tacacs') as number;
-      let out: Awaited<ReturnType<Agent['call']>>;
-      process.kill(tacacs, 'SIGSTOP');
-      try {
-        out = await bob.call('ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 });
-      } finally {
-        process.kill(tacacs, 'SIGCONT');
-      }
+      const out = await pingWhileStopped(bob, 'tacacs', 'leaf-1', '10.1.0.12');
       await bob.close();
       expect(out.ok).toBe(false);
       const requestId = toolError(out).request_id as string;
@@ -750,14 +645,7 @@ describe('native lab end to end', () => {
 
     it('broker stalled: the call fails with a coded error; a certificate issued late is not "complete"', async () => {
       const bob = await agentFor(layout, 'bob');
-      const broker = serviceChildPid(layout, 'ca-broker') as number;
-      let out: Awaited<ReturnType<Agent['call']>>;
-      process.kill(broker, 'SIGSTOP');
-      try {
-        out = await bob.call('ping', { device: 'leaf-1', destination: '10.1.0.12', count: 1 });
-      } finally {
-        process.kill(broker, 'SIGCONT');
-      }
+      const out = await pingWhileStopped(bob, 'ca-broker', 'leaf-1', '10.1.0.12');
       expect(out.ok).toBe(false);
       expect(toolError(out).code).toMatch(/^ERR_MCP_BROKER_(TIMEOUT|UNAVAILABLE)$/);
       const chain = await settledTrace(toolError(out).request_id as string);
@@ -772,14 +660,7 @@ describe('native lab end to end', () => {
 
     it('IdP stalled: the call fails with a coded error and nothing reaches the device; resumed, it works', async () => {
       const bob = await agentFor(layout, 'bob');
-      const idp = serviceChildPid(layout, 'idp') as number;
-      let out: Awaited<ReturnType<Agent['call']>>;
-      process.kill(idp, 'SIGSTOP');
-      try {
-        out = await bob.call('ping', { device: 'leaf-2', destination: '10.1.0.1', count: 1 });
-      } finally {
-        process.kill(idp, 'SIGCONT');
-      }
+      const out = await pingWhileStopped(bob, 'idp', 'leaf-2', '10.1.0.1');
       expect(out.ok).toBe(false);
       expect(toolError(out).code).toBe('ERR_MCP_EXCHANGE_UNAVAILABLE');
       const chain = await settledTrace(toolError(out).request_id as string);

@@ -18,22 +18,17 @@ import {
   exchangeForBroker,
   isComplete,
   type LabLayout,
-  labDown,
-  labUp,
   loginAs,
   readLabEvents,
   serviceChildPid,
   traceRequest,
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downStaleLabs } from './stale-labs.ts';
+import { downSuiteLab, suiteLabNames, upSuiteLab } from './suite-lab.ts';
 
-const RUN = process.pid % 1000;
 const ROOT = '/var/lib/netward-lab-replicas-e2e-';
 const OPTIONS = {
-  dir: `${ROOT}${process.pid}`,
-  prefix: `r${RUN}-`,
-  mgmtNet: `10.251.${1 + (process.pid % 250)}`,
+  ...suiteLabNames(ROOT, 'r', 251),
   // Seven ports (IdP, HAProxy ×2, brokers, MCP servers), below the other suites' range (20000+).
   portBase: 12_000 + (process.pid % 1_000) * 7,
   replicas: 2 as const,
@@ -137,15 +132,12 @@ describe('native lab with replicas behind HAProxy', () => {
   let up = false;
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error('the end-to-end lab needs root');
-    await downStaleLabs(ROOT);
-    layout = await labUp(OPTIONS);
+    layout = await upSuiteLab(ROOT, OPTIONS);
     up = true;
   }, 600_000);
 
   afterAll(async () => {
-    if (up) await labDown(OPTIONS.dir).catch(() => undefined);
-    rmSync(OPTIONS.dir, { recursive: true, force: true });
+    await downSuiteLab(OPTIONS.dir, up);
   }, 120_000);
 
   it('HAProxy retries only connections that failed to open, and checks each replica', () => {

@@ -1,3 +1,4 @@
+import { thrownCode } from '@netward/kit/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,15 +16,7 @@ import {
 } from '../src/index.ts';
 import { contextArb, hostile, requestIdArb, sidArb, userArb } from './arbitraries.ts';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AuditContextError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, AuditContextError);
 
 const bob = {
   user: 'bob',

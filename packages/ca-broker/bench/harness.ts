@@ -5,7 +5,6 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatPublicKey } from '@netward/ssh-certificate';
-import { build } from 'esbuild';
 
 // The certificate codec the benches use, imported in this one place.
 export { formatPublicKey } from '@netward/ssh-certificate';
@@ -28,25 +27,14 @@ export function signSampleCertificate(user: KeyObject, ca: KeyObject, now: bigin
   );
 }
 
+import { bundleProgram } from '../test/helpers/bundle.ts';
 import type { TestIdp } from '../src/testing/idp.ts';
 import type { GeneratorRun } from './generator-process.ts';
 import { encodeRequests, type LoadResult } from './load.ts';
 
 /** A program of bench/ bundled as scripts/bundle.mjs builds programs: one file, run by plain node. */
 export async function bundle(entry: string, outfile: string): Promise<void> {
-  await build({
-    entryPoints: [resolve(import.meta.dirname, entry)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['netward-source'],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
+  await bundleProgram(resolve(import.meta.dirname, entry), outfile);
 }
 
 export interface Child {

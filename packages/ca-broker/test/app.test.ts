@@ -212,10 +212,10 @@ describe('POST /v1/ssh/sign', () => {
   });
 
   it('refuses keys and bodies it cannot certify with 400 and a code', async () => {
-    const rsaDir = tempDir('ca-broker-rsa-');
+    const rsaDir = tempDir('ca-broker-rsa');
     sshKeygen(['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', join(rsaDir.path, 'k')]);
     const rsa = sshKeygen(['-y', '-f', join(rsaDir.path, 'k')]).trim();
-    rsaDir.cleanup();
+    rsaDir.remove();
     const ca = freshKey();
     const someCert = signCertificate(
       {
@@ -358,10 +358,10 @@ describe('other endpoints', () => {
   it('serves the CA public key, health and readiness, and a JSON 404', async () => {
     const pub = await caPub(broker);
     expect(pub).toMatch(/^ssh-ed25519 AAAA/);
-    const d = tempDir('ca-broker-pub-');
+    const d = tempDir('ca-broker-pub');
     writeFileSync(join(d.path, 'ca.pub'), `${pub}\n`);
     expect(sshKeygen(['-l', '-f', join(d.path, 'ca.pub')])).toContain(fingerprint(parsePublicKey(pub).key));
-    d.cleanup();
+    d.remove();
     expect((await broker.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
     expect((await broker.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
     const nf = await broker.app.inject({ method: 'GET', url: '/v1/nothing' });
@@ -375,7 +375,7 @@ describe('other endpoints', () => {
 describe('POST /v1/ssh/sign-host', () => {
   const OPERATOR = 'op-token-0123456789abcdef';
   let b: TestBroker;
-  const dir = tempDir('ca-broker-op-');
+  const dir = tempDir('ca-broker-op');
   beforeAll(() => {
     const file = join(dir.path, 'operator-token');
     writeFileSync(file, `${OPERATOR}\n`, { mode: 0o600 });
@@ -383,7 +383,7 @@ describe('POST /v1/ssh/sign-host', () => {
   });
   afterAll(async () => {
     await b.close();
-    dir.cleanup();
+    dir.remove();
   });
   const post = (auth: string | undefined, payload: Record<string, unknown>) =>
     b.app.inject({

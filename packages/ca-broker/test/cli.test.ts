@@ -2,34 +2,22 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkCertificate, formatPublicKey, parseCertificate } from '@netward/ssh-certificate';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIENCE } from '../src/testing/broker.ts';
 import { startIdp, type TestIdp } from '../src/testing/idp.ts';
+import { bundleProgram } from './helpers/bundle.ts';
 import { sshKeygen, tempDir } from './helpers/openssh.ts';
 import { freePort } from './helpers/sshd.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const dir = tempDir('ca-broker-cli-');
+const dir = tempDir('ca-broker-cli');
 // The program as it ships: one esbuild bundle of src/cli/main.ts (as scripts/bundle.mjs builds it), so
 // that each run costs a Node start and not a TypeScript compile.
 const CLI = join(dir.path, 'netward-ca-broker.mjs');
 beforeAll(async () => {
-  await build({
-    entryPoints: [join(ROOT, 'src/cli/main.ts')],
-    outfile: CLI,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['netward-source'],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
+  await bundleProgram(join(ROOT, 'src/cli/main.ts'), CLI);
 }, 60_000);
-afterAll(() => dir.cleanup());
+afterAll(() => dir.remove());
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {

@@ -9,8 +9,8 @@ import { createLocalBackend, readCaKey } from '../src/signers/local.ts';
 import { freshKey } from '../src/testing/broker.ts';
 import { tempDir } from './helpers/openssh.ts';
 
-const dir = tempDir('ca-broker-config-');
-afterAll(() => dir.cleanup());
+const dir = tempDir('ca-broker-config');
+afterAll(() => dir.remove());
 
 const minimal = {
   token: {

@@ -11,22 +11,22 @@ import {
 import { join, resolve } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
 import { formatPublicKey } from '@netward/ssh-certificate';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirectoryReplayCache } from '../src/replay.ts';
 import { AUDIENCE, claims, freshKey, MCP_CLIENT, signRequest, startBroker } from '../src/testing/broker.ts';
 import { startIdp, type TestIdp } from '../src/testing/idp.ts';
+import { bundleProgram } from './helpers/bundle.ts';
 import { tempDir } from './helpers/openssh.ts';
 import { freePort } from './helpers/sshd.ts';
 
 let idp: TestIdp;
-const dir = tempDir('ca-broker-replay-');
+const dir = tempDir('ca-broker-replay');
 beforeAll(async () => {
   idp = await startIdp();
 });
 afterAll(async () => {
   await idp.close();
-  dir.cleanup();
+  dir.remove();
 });
 
 describe('one token, one certificate', () => {
@@ -219,19 +219,7 @@ describe('several broker processes sharing the cache directory', () => {
   const urls: string[] = [];
 
   beforeAll(async () => {
-    await build({
-      entryPoints: [join(ROOT, 'src/cli/main.ts')],
-      outfile: CLI,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      conditions: ['netward-source'],
-      banner: {
-        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
-      logLevel: 'error',
-    });
+    await bundleProgram(join(ROOT, 'src/cli/main.ts'), CLI);
     const state = join(dir.path, 'shared-state');
     for (let i = 0; i < 2; i++) {
       const port = await freePort();

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
+import { sshClientArgs } from '@netward/kit/testing';
 import {
   formatPrivateKey,
   formatPublicKey,
@@ -27,7 +28,7 @@ let idp: TestIdp;
 let broker: TestBroker;
 let shortLived: TestBroker;
 let sshd: RunningSshd;
-const dir = tempDir('ca-broker-sshd-');
+const dir = tempDir('ca-broker-sshd');
 let knownHosts: string;
 let baseUrl: string;
 let shortUrl: string;
@@ -77,7 +78,7 @@ afterAll(async () => {
   await broker?.close();
   await shortLived?.close();
   await idp?.close();
-  dir.cleanup();
+  dir.remove();
 });
 
 let n = 0;
@@ -263,24 +264,11 @@ describe('real OpenSSH sshd trusting the broker CA', () => {
 /** A login whose only identity comes from the agent at `socket` (no key file at all). */
 function sshAgentLogin(socket: string): Promise<SshResult> {
   const args = [
-    '-F',
-    '/dev/null',
-    '-p',
-    String(sshd.port),
-    '-o',
-    `IdentityAgent=${socket}`,
-    '-o',
-    'IdentityFile=none',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'LogLevel=ERROR',
+    ...sshClientArgs({
+      port: sshd.port,
+      knownHosts,
+      options: [`IdentityAgent=${socket}`, 'IdentityFile=none'],
+    }),
     'net-operator@127.0.0.1',
     'ignored-by-forcecommand',
   ];

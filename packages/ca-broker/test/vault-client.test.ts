@@ -30,11 +30,7 @@ afterAll(async () => {
   await vault.close();
   await idp.close();
 });
-beforeEach(() => {
-  vault.requests.length = 0;
-  for (const k of Object.keys(vault.behaviour)) delete (vault.behaviour as Record<string, unknown>)[k];
-  vault.behaviour.revoked = new Set();
-});
+beforeEach(() => vault.reset());
 
 type VaultCfg = Parameters<typeof createVaultBackend>[0];
 const vaultCfg = (extra: Record<string, unknown> = {}): VaultCfg =>

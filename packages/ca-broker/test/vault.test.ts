@@ -24,7 +24,7 @@ import { tempDir } from './helpers/openssh.ts';
 // the same and signs what sshd takes is packages/lab/test/openbao-broker.test.ts.
 let idp: TestIdp;
 let vault: FakeVault;
-const dir = tempDir('ca-broker-vault-');
+const dir = tempDir('ca-broker-vault');
 
 beforeAll(async () => {
   idp = await startIdp();
@@ -33,13 +33,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await vault.close();
   await idp.close();
-  dir.cleanup();
+  dir.remove();
 });
-beforeEach(() => {
-  vault.requests.length = 0;
-  for (const k of Object.keys(vault.behaviour)) delete (vault.behaviour as Record<string, unknown>)[k];
-  vault.behaviour.revoked = new Set();
-});
+beforeEach(() => vault.reset());
 
 function vaultBroker(
   backend: Record<string, unknown>,

@@ -6,12 +6,6 @@ import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFil
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { decideLocal } from '@netward/policy/local-rules';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRulesAuthorizer } from '../src/authorize.ts';
-import { validateConfig } from '../src/config.ts';
-import { FRR_VTY_COMMANDS } from '../src/deploy.ts';
-import { FC_ERRORS } from '../src/errors.ts';
-import { runSession } from '../src/session.ts';
 import {
   encodeRequest,
   FRAME_EXIT,
@@ -21,7 +15,13 @@ import {
   MAX_OUTPUT_FRAME,
   parseExit,
   SESSION_VERB,
-} from '../src/session-protocol.ts';
+} from '@netward/session-protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRulesAuthorizer } from '../src/authorize.ts';
+import { validateConfig } from '../src/config.ts';
+import { FRR_VTY_COMMANDS } from '../src/deploy.ts';
+import { FC_ERRORS } from '../src/errors.ts';
+import { runSession } from '../src/session.ts';
 import { authInfo, certLine, DESIGN_CONFIGS, DESIGN_RULES, memoryAudit, recordingSpawn } from './helpers.ts';
 import { BASE_EXECUTABLES, buildBundle, groupGid, type Harness, startSshd } from './sshd-harness.ts';
 

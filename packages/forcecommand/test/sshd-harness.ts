@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { groupId } from '@netward/kit/files';
-import { requireRoot, SSHD, startSshd as startKitSshd } from '@netward/kit/testing';
+import { requireRoot, SSHD, sshClientArgs, startSshd as startKitSshd } from '@netward/kit/testing';
 import { defaultPolicy, loadPolicy, renderGrammar, renderLocalRules } from '@netward/policy';
 import type { ConfigInput } from '../src/config.ts';
 import {
@@ -204,28 +204,12 @@ export async function startSshd(o: StartOptions = {}): Promise<Harness> {
       chmodSync(configFile, 0o644);
     },
     sshArgs(key = p('user')) {
-      return [
-        '-F',
-        '/dev/null',
-        '-i',
-        key,
-        '-o',
-        `CertificateFile=${key}-cert.pub`,
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'LogLevel=ERROR',
-        '-o',
-        'KexAlgorithms=curve25519-sha256',
-        '-p',
-        String(port),
-      ];
+      return sshClientArgs({
+        port,
+        identity: key,
+        certificate: `${key}-cert.pub`,
+        options: ['KexAlgorithms=curve25519-sha256'],
+      });
     },
     ssh(account, command, o = {}) {
       const key = o.cert ?? p('user');

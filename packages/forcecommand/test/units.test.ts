@@ -10,25 +10,19 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { parseAuditLine } from '@netward/audit-context';
+import { thrownCode } from '@netward/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditSink } from '../src/audit.ts';
 import { readSharedKey, readTacacsAnswer } from '../src/authorize.ts';
 import { checkFileSafety, parseConfigText, validateConfig } from '../src/config.ts';
-import { clientMessage, FC_ERRORS, type ForceCommandError } from '../src/errors.ts';
+import { clientMessage, FC_ERRORS, ForceCommandError } from '../src/errors.ts';
 import { readIdentity } from '../src/identity.ts';
 import { preparsed } from '../src/preparsed.ts';
 import { formatSyslog } from '../src/syslog.ts';
 import { warmUp } from '../src/warm-up.ts';
 import { authInfo, certLine, REQ, runInProcess, SID } from './helpers.ts';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, ForceCommandError);
 
 describe('error catalogue', () => {
   it('gives every code a distinct exit status and a client message without detail', () => {

@@ -1,71 +1,60 @@
-import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPrivateFile, KitError, readPrivateFile, stripNewline } from '../src/files-entry.ts';
-import { requireRoot, tempDir } from '../src/testing/index.ts';
+import {
+  acceptedPrivateFiles,
+  PRIVATE_CONTENT,
+  privateFile,
+  requireRoot,
+  tempDir,
+  thrownCode,
+  unsafePrivateFiles,
+} from '../src/testing/index.ts';
 
 const dir = tempDir('kit-files');
 beforeAll(() => requireRoot('private files (chown)'));
 afterAll(() => dir.remove());
 
-function file(name: string, mode: number, content = 'topsecret\n'): string {
-  const p = dir.join(name);
-  writeFileSync(p, content);
-  chmodSync(p, mode);
-  return p;
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KitError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, KitError);
 
 describe('private files', () => {
   it('reads 0600 and 0400 files owned by this process', () => {
-    expect(readPrivateFile(file('a', 0o600)).toString()).toBe('topsecret\n');
-    expect(readPrivateFile(file('b', 0o400)).toString()).toBe('topsecret\n');
-    expect(codeOf(() => checkPrivateFile(dir.join('a')))).toBeUndefined();
+    for (const c of acceptedPrivateFiles(dir, 'accepted')) {
+      expect(readPrivateFile(c.path).toString(), c.what).toBe(PRIVATE_CONTENT);
+      expect(
+        codeOf(() => checkPrivateFile(c.path)),
+        c.what,
+      ).toBeUndefined();
+    }
   });
 
-  it('refuses any access for group or others, without the content in the message', () => {
-    for (const mode of [0o640, 0o604, 0o644, 0o620, 0o602, 0o610, 0o601]) {
-      const p = file(`m${mode.toString(8)}`, mode);
-      for (const fn of [() => readPrivateFile(p, { what: 'CA key' }), () => checkPrivateFile(p)]) {
+  it('refuses any access for group or others, a symlink, a directory, a foreign owner, without the content in the message', () => {
+    for (const c of unsafePrivateFiles(dir, 'unsafe')) {
+      for (const fn of [() => readPrivateFile(c.path, { what: 'CA key' }), () => checkPrivateFile(c.path)]) {
         try {
           fn();
-          expect.unreachable(`mode ${mode.toString(8)} accepted`);
+          expect.unreachable(`${c.what} accepted`);
         } catch (e) {
-          expect((e as KitError).code).toBe('ERR_KIT_FILE_UNSAFE');
-          expect((e as Error).message).toContain(`mode ${mode.toString(8)}`);
-          expect((e as Error).message).not.toContain('topsecret');
+          expect((e as KitError).code, c.what).toBe('ERR_KIT_FILE_UNSAFE');
+          if (c.mode !== undefined) expect((e as Error).message).toContain(`mode ${c.mode.toString(8)}`);
+          expect((e as Error).message).not.toContain(PRIVATE_CONTENT.trim());
         }
       }
     }
   });
 
-  it('refuses a symlink (even to a private file), a directory, a foreign owner', () => {
-    const target = file('target', 0o600);
-    symlinkSync(target, dir.join('link'));
-    expect(codeOf(() => readPrivateFile(dir.join('link')))).toBe('ERR_KIT_FILE_UNSAFE');
-    expect(codeOf(() => checkPrivateFile(dir.join('link')))).toBe('ERR_KIT_FILE_UNSAFE');
-    mkdirSync(dir.join('sub'), { mode: 0o700 });
-    expect(codeOf(() => readPrivateFile(dir.join('sub')))).toBe('ERR_KIT_FILE_UNSAFE');
-    const foreign = file('foreign', 0o600);
+  it("reads a foreign owner's file when that owner is named; refuses a missing file and an empty path", () => {
+    const foreign = privateFile(dir, 'foreign');
     chownSync(foreign, 4242, 0);
-    expect(codeOf(() => readPrivateFile(foreign))).toBe('ERR_KIT_FILE_UNSAFE');
-    expect(readPrivateFile(foreign, { owner: 4242 }).toString()).toBe('topsecret\n');
+    expect(readPrivateFile(foreign, { owner: 4242 }).toString()).toBe(PRIVATE_CONTENT);
     expect(codeOf(() => readPrivateFile(dir.join('missing')))).toBe('ERR_KIT_FILE_READ');
     expect(() => readPrivateFile('')).toThrow(TypeError);
   });
 
   it('lets one group read (root:<gid> 0640) when asked, never write', () => {
-    const p = file('shared', 0o640);
+    const p = privateFile(dir, 'shared', PRIVATE_CONTENT, 0o640);
     chownSync(p, 0, 995);
-    expect(readPrivateFile(p, { owner: 0, groupReadable: 995 }).toString()).toBe('topsecret\n');
+    expect(readPrivateFile(p, { owner: 0, groupReadable: 995 }).toString()).toBe(PRIVATE_CONTENT);
     expect(codeOf(() => readPrivateFile(p, { owner: 0, groupReadable: 4242 }))).toBe('ERR_KIT_FILE_UNSAFE');
     chmodSync(p, 0o660);
     expect(codeOf(() => readPrivateFile(p, { owner: 0, groupReadable: 995 }))).toBe('ERR_KIT_FILE_UNSAFE');

@@ -7,6 +7,7 @@ import {
   ensureDeviceAccounts,
   freePort,
   SSH,
+  sshClientArgs,
   sshKeygen,
   startSshd,
   tempDir,
@@ -55,18 +56,7 @@ describe('startSshd', () => {
       const login = (user: string) =>
         spawnSync(
           SSH,
-          [
-            ...['-F', '/dev/null', '-p', String(sshd.port), '-i', p('user')],
-            ...[
-              '-o',
-              'BatchMode=yes',
-              '-o',
-              'StrictHostKeyChecking=no',
-              '-o',
-              'UserKnownHostsFile=/dev/null',
-            ],
-            ...['-o', 'LogLevel=ERROR', `${user}@127.0.0.1`, 'ignored'],
-          ],
+          [...sshClientArgs({ port: sshd.port, identity: p('user') }), `${user}@127.0.0.1`, 'ignored'],
           { encoding: 'utf8', timeout: 20_000 },
         );
       const ok = login('net-viewer');

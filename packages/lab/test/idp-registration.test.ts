@@ -63,6 +63,10 @@ describe('lab IdP: clients that register themselves', () => {
     }
   });
 
+  /** bob's PKCE login through a client registered as `publicClient`. */
+  const bobThrough = (client: Record<string, unknown>, resource: string, scope: string) =>
+    loginAs(fixture, String(client['client_id']), publicClient.redirect_uris[0]!, resource, scope, 'bob');
+
   it('registers a public client (RFC 7591) that logs in with PKCE for the MCP server, and whose token the MCP server can exchange', async () => {
     const res = await register(publicClient);
     expect(res.status).toBe(201);
@@ -71,15 +75,11 @@ describe('lab IdP: clients that register themselves', () => {
     expect(client['client_secret']).toBeUndefined();
     expect(client['token_endpoint_auth_method']).toBe('none');
 
-    const login = await loginWithPkce({
-      issuer: fixture.config.issuer,
-      clientId: String(client['client_id']),
-      redirectUri: publicClient.redirect_uris[0]!,
-      resource: fixture.config.mcp.resource,
-      scope: 'openid mcp:ctrl-plane:read mcp:diag:run',
-      username: 'bob',
-      password: PASSWORDS.bob,
-    });
+    const login = await bobThrough(
+      client,
+      fixture.config.mcp.resource,
+      'openid mcp:ctrl-plane:read mcp:diag:run',
+    );
     const jwks = createRemoteJWKSet(new URL(`${fixture.config.issuer}/jwks`));
     const { payload } = await jwtVerify(login.accessToken, jwks, {
       issuer: fixture.config.issuer,
@@ -88,13 +88,7 @@ describe('lab IdP: clients that register themselves', () => {
     });
     expect(payload).toMatchObject({ client_id: client['client_id'], net_role: 'net-operator', sub: 'bob' });
 
-    const exchanged = await exchangeToken({
-      tokenEndpoint: `${fixture.config.issuer}/token`,
-      clientId: 'netward-mcp-server',
-      clientSecret: fixture.secret,
-      subjectToken: login.accessToken,
-      audience: fixture.config.broker.audience,
-    });
+    const exchanged = await exchangeForBroker(fixture, login.accessToken);
     const { payload: broker } = await jwtVerify(exchanged.accessToken, jwks, {
       issuer: fixture.config.issuer,
       audience: fixture.config.broker.audience,
@@ -106,15 +100,7 @@ describe('lab IdP: clients that register themselves', () => {
   it('gives a registered client no token for any other resource (RFC 8707)', async () => {
     const client = (await (await register(publicClient)).json()) as Record<string, unknown>;
     await expect(
-      loginWithPkce({
-        issuer: fixture.config.issuer,
-        clientId: String(client['client_id']),
-        redirectUri: publicClient.redirect_uris[0]!,
-        resource: fixture.config.broker.audience,
-        scope: 'openid mcp:ctrl-plane:read',
-        username: 'bob',
-        password: PASSWORDS.bob,
-      }),
+      bobThrough(client, fixture.config.broker.audience, 'openid mcp:ctrl-plane:read'),
     ).rejects.toMatchObject({ code: 'ERR_LAB_LOGIN', message: /invalid_target/ });
   });
 
@@ -250,15 +236,14 @@ describe('lab IdP: a Client ID Metadata Document client', () => {
   });
 
   it('logs in with the document URL as client_id, and the token is for the MCP server and exchangeable', async () => {
-    const login = await loginWithPkce({
-      issuer: fixture.config.issuer,
+    const login = await loginAs(
+      fixture,
       clientId,
-      redirectUri: redirect,
-      resource: fixture.config.mcp.resource,
-      scope: 'openid mcp:ctrl-plane:read',
-      username: 'alice',
-      password: PASSWORDS.alice,
-    });
+      redirect,
+      fixture.config.mcp.resource,
+      'openid mcp:ctrl-plane:read',
+      'alice',
+    );
     expect(fetched).toBeGreaterThan(0);
     const jwks = createRemoteJWKSet(new URL(`${fixture.config.issuer}/jwks`));
     const { payload } = await jwtVerify(login.accessToken, jwks, {
@@ -266,27 +251,52 @@ describe('lab IdP: a Client ID Metadata Document client', () => {
       audience: fixture.config.mcp.resource,
     });
     expect(payload).toMatchObject({ client_id: clientId, sub: 'alice', scope: 'mcp:ctrl-plane:read' });
-    const exchanged = await exchangeToken({
-      tokenEndpoint: `${fixture.config.issuer}/token`,
-      clientId: 'netward-mcp-server',
-      clientSecret: fixture.secret,
-      subjectToken: login.accessToken,
-      audience: fixture.config.broker.audience,
-    });
+    const exchanged = await exchangeForBroker(fixture, login.accessToken);
     expect(exchanged.accessToken).toMatch(/^ey/);
   });
 
   it('refuses a redirect URI the document does not list', async () => {
     await expect(
-      loginWithPkce({
-        issuer: fixture.config.issuer,
+      loginAs(
+        fixture,
         clientId,
-        redirectUri: 'http://127.0.0.1:33419/elsewhere',
-        resource: fixture.config.mcp.resource,
-        scope: 'openid mcp:ctrl-plane:read',
-        username: 'alice',
-        password: PASSWORDS.alice,
-      }),
+        'http://127.0.0.1:33419/elsewhere',
+        fixture.config.mcp.resource,
+        'openid mcp:ctrl-plane:read',
+        'alice',
+      ),
     ).rejects.toMatchObject({ code: 'ERR_LAB_LOGIN' });
   });
 });
+
+/** `user` logs in with PKCE through `clientId` at the fixture's IdP (with the user's password). */
+function loginAs(
+  fixture: Awaited<ReturnType<typeof idpFixture>>,
+  clientId: string,
+  redirectUri: string,
+  resource: string,
+  scope: string,
+  user: keyof typeof PASSWORDS,
+) {
+  const issuer = fixture.config.issuer;
+  return loginWithPkce({
+    issuer,
+    clientId,
+    redirectUri,
+    resource,
+    scope,
+    username: user,
+    password: PASSWORDS[user],
+  });
+}
+
+/** The MCP server's exchange of a user's token for one the CA broker accepts (RFC 8693). */
+function exchangeForBroker(fixture: Awaited<ReturnType<typeof idpFixture>>, subjectToken: string) {
+  return exchangeToken({
+    tokenEndpoint: `${fixture.config.issuer}/token`,
+    clientId: 'netward-mcp-server',
+    clientSecret: fixture.secret,
+    subjectToken,
+    audience: fixture.config.broker.audience,
+  });
+}

@@ -7,26 +7,30 @@ import { childPid, runningPid, startService, stopService } from '../src/services
 import { httpOk } from '../src/system/probe.ts';
 import { freePort } from './helpers.ts';
 
-describe('service supervisor', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'netward-sup-'));
-  });
-  afterEach(async () => {
-    await stopService(dir, 'web', 1000);
-    rmSync(dir, { recursive: true, force: true });
-  });
+// Each test's own directory of services; its service "web" stopped and the directory removed after it.
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'netward-sup-'));
+});
+afterEach(async () => {
+  await stopService(dir, 'web', 1000);
+  rmSync(dir, { recursive: true, force: true });
+});
 
-  const web = (port: number) => ({
+/** The service "web": a node HTTP server on `port` answering `body` (a JS expression), `listened` run once listening. */
+function webService(port: number, body: string, listened = '') {
+  const server = `require('http').createServer((q,s)=>s.end(${body}))`;
+  return {
     name: 'web',
     command: process.execPath,
-    args: [
-      '-e',
-      `require('http').createServer((q,s)=>s.end('ok')).listen(${port},'127.0.0.1',()=>console.log('listening'))`,
-    ],
+    args: ['-e', `${server}.listen(${port},'127.0.0.1'${listened && `,()=>${listened}`})`],
     log: join(dir, 'web.log'),
     ready: () => httpOk(`http://127.0.0.1:${port}/`),
-  });
+  };
+}
+
+describe('service supervisor', () => {
+  const web = (port: number) => webService(port, "'ok'", "console.log('listening')");
 
   it('starts a detached service, waits until it answers, keeps it on a second start, stops it', async () => {
     const port = await freePort();
@@ -52,24 +56,8 @@ describe('service supervisor', () => {
 });
 
 describe('supervisor restarts', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'netward-sup-'));
-  });
-  afterEach(async () => {
-    await stopService(dir, 'web', 1000);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   const web = (port: number) => ({
-    name: 'web',
-    command: process.execPath,
-    args: [
-      '-e',
-      `require('http').createServer((q,s)=>s.end(String(process.pid))).listen(${port},'127.0.0.1')`,
-    ],
-    log: join(dir, 'web.log'),
-    ready: () => httpOk(`http://127.0.0.1:${port}/`),
+    ...webService(port, 'String(process.pid)'),
     restart: { policy: 'always' as const, initialDelayMs: 100, maxDelayMs: 400 },
   });
 

@@ -35,8 +35,9 @@ const rpc = (method: string, params: Record<string, unknown> = {}) => ({
   params,
 });
 
-function post(body: unknown, headers: Record<string, string> = {}) {
-  return app.inject({
+/** A POST /mcp as an MCP client sends it, to `target` (default: the suite's app), with a raw payload. */
+function postRaw(payload: string, headers: Record<string, string> = {}, target: FastifyInstance = app) {
+  return target.inject({
     method: 'POST',
     url: '/mcp',
     headers: {
@@ -45,9 +46,11 @@ function post(body: unknown, headers: Record<string, string> = {}) {
       'content-type': 'application/json',
       ...headers,
     },
-    payload: JSON.stringify(body),
+    payload,
   });
 }
+
+const post = (body: unknown, headers: Record<string, string> = {}) => postRaw(JSON.stringify(body), headers);
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
@@ -158,17 +161,9 @@ describe('RFC 6750 edges', () => {
   it('two Authorization headers: 400 invalid_request, even when both carry a good token', async () => {
     const token = await signed(baseClaims());
     for (const second of [`Bearer ${token}`, 'Bearer x.y.z', 'Basic Ym9iOmJvYg==']) {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/mcp',
-        headers: {
-          host,
-          accept: 'application/json, text/event-stream',
-          'content-type': 'application/json',
-          // light-my-request sends each array entry as its own header line.
-          authorization: [`Bearer ${token}`, second] as unknown as string,
-        },
-        payload: JSON.stringify(rpc('tools/list')),
+      const res = await post(rpc('tools/list'), {
+        // light-my-request sends each array entry as its own header line.
+        authorization: [`Bearer ${token}`, second] as unknown as string,
       });
       expect(res.statusCode).toBe(400);
       expect(res.headers['www-authenticate']).toBe(invalidRequest());
@@ -215,18 +210,7 @@ describe('RFC 9068 section 4: typ', () => {
 
 describe('JSON-RPC edges', () => {
   const raw = async (payload: string, headers: Record<string, string> = {}) =>
-    app.inject({
-      method: 'POST',
-      url: '/mcp',
-      headers: {
-        host,
-        accept: 'application/json, text/event-stream',
-        'content-type': 'application/json',
-        ...bearer(await signed(baseClaims())),
-        ...headers,
-      },
-      payload,
-    });
+    postRaw(payload, { ...bearer(await signed(baseClaims())), ...headers });
 
   it('invalid JSON: a JSON-RPC parse error (-32700), not a framework body', async () => {
     for (const payload of ['{', '{"jsonrpc":"2.0",', 'null x', '', '\u0000']) {
@@ -488,17 +472,7 @@ describe('issuer keys', () => {
   it('discovers the JWKS from the issuer metadata when jwksUri is not configured', async () => {
     const { app: discovering } = await h.app({ jwksUri: undefined });
     try {
-      const res = await discovering.inject({
-        method: 'POST',
-        url: '/mcp',
-        headers: {
-          host,
-          accept: 'application/json, text/event-stream',
-          'content-type': 'application/json',
-          ...bearer(await h.idp.mint()),
-        },
-        payload: JSON.stringify(rpc('tools/list')),
-      });
+      const res = await postRaw(JSON.stringify(rpc('tools/list')), bearer(await h.idp.mint()), discovering);
       expect(res.statusCode).toBe(200);
     } finally {
       await discovering.close();
@@ -508,17 +482,7 @@ describe('issuer keys', () => {
   it('answers 503, not 401 and never a pass, when the JWKS cannot be fetched', async () => {
     const { app: blind, logs: l } = await h.app({ jwksUri: 'http://127.0.0.1:1/jwks' });
     try {
-      const res = await blind.inject({
-        method: 'POST',
-        url: '/mcp',
-        headers: {
-          host,
-          accept: 'application/json, text/event-stream',
-          'content-type': 'application/json',
-          ...bearer(await h.idp.mint()),
-        },
-        payload: JSON.stringify(rpc('tools/list')),
-      });
+      const res = await postRaw(JSON.stringify(rpc('tools/list')), bearer(await h.idp.mint()), blind);
       expect(res.statusCode).toBe(503);
       expect(res.json().error).toBe('ERR_MCP_AUTH_UNAVAILABLE');
       expect(res.headers['www-authenticate']).toBeUndefined();
@@ -530,26 +494,13 @@ describe('issuer keys', () => {
 });
 
 describe('tool filtering per role', () => {
+  // Each role sees the tools of the role below it and its own.
+  const viewer = ['list_devices', 'show_bgp_summary', 'show_ip_route', 'show_interfaces'];
+  const operator = [...viewer, 'ping', 'traceroute'];
   const expected: Record<string, string[]> = {
-    'net-viewer': ['list_devices', 'show_bgp_summary', 'show_ip_route', 'show_interfaces'],
-    'net-operator': [
-      'list_devices',
-      'show_bgp_summary',
-      'show_ip_route',
-      'show_interfaces',
-      'ping',
-      'traceroute',
-    ],
-    'net-admin': [
-      'list_devices',
-      'show_bgp_summary',
-      'show_ip_route',
-      'show_interfaces',
-      'ping',
-      'traceroute',
-      'show_running_config',
-      'set_interface_description',
-    ],
+    'net-viewer': viewer,
+    'net-operator': operator,
+    'net-admin': [...operator, 'show_running_config', 'set_interface_description'],
   };
   for (const [role, tools] of Object.entries(expected)) {
     it(`${role} sees exactly its tools`, async () => {

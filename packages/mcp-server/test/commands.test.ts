@@ -2,6 +2,8 @@
  * Device commands from untrusted arguments: properties over generated inputs, and golden examples
  * whose expected strings are written out by hand from the FRR/iputils command syntax.
  */
+
+import { thrownCode } from '@netward/kit/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { McpServerError } from '../src/errors.ts';
@@ -11,15 +13,7 @@ import { deviceCommands, parseAddress, parsePrefix, vtysh } from '../src/tools/c
 const DEVICE_ALLOWLIST = /^[a-zA-Z0-9 _./:,=@'-]+$/;
 const VTYSH_SHAPE = /^vtysh( -c '[^']+')+$/;
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(McpServerError);
-    return (e as McpServerError).code;
-  }
-  return 'accepted';
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, McpServerError) ?? 'accepted';
 
 describe('golden commands', () => {
   const cases: [keyof typeof deviceCommands, Record<string, unknown>, string][] = [

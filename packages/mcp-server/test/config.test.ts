@@ -2,10 +2,11 @@
  * Configuration: validated once, frozen, secure defaults, precise refusals. And the CLI starting from
  * a YAML file and serving the metadata document.
  */
-import { spawn } from 'node:child_process';
+import { type StdioOptions, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { thrownCode } from '@netward/kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config.ts';
 import { McpServerError } from '../src/errors.ts';
@@ -34,15 +35,7 @@ const minimal = {
   inventory: [{ name: 'spine-a', address: '10.0.0.1' }],
 };
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(McpServerError);
-    return (e as McpServerError).code;
-  }
-  return 'accepted';
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, McpServerError) ?? 'accepted';
 
 describe('parseConfig', () => {
   it('applies the secure defaults and freezes the result', () => {
@@ -112,6 +105,15 @@ describe('parseConfig', () => {
   });
 });
 
+/** The program from source: node's arguments before the program's own. */
+const CLI = ['--conditions=netward-source', '--import', 'tsx', 'src/cli/netward-mcp-server.ts'];
+const PKG = join(import.meta.dirname, '..');
+
+/** `netward-mcp-server serve --config <file>`, as a child process. */
+function serve(file: string, stdio: StdioOptions) {
+  return spawn(process.execPath, [...CLI, 'serve', '--config', file], { cwd: PKG, stdio });
+}
+
 describe('CLI', () => {
   it('serve --config FILE listens and serves the protected resource metadata', async () => {
     const port = await freePort();
@@ -136,22 +138,10 @@ describe('CLI', () => {
       ].join('\n'),
     );
     expect(loadConfig(file).listen.port).toBe(port);
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=netward-source',
-        '--import',
-        'tsx',
-        'src/cli/netward-mcp-server.ts',
-        'serve',
-        '--config',
-        file,
-      ],
-      { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = serve(file, ['ignore', 'pipe', 'pipe']);
     try {
       let out = '';
-      child.stdout.on('data', (d) => {
+      child.stdout?.on('data', (d) => {
         out += d;
       });
       const deadline = Date.now() + 15_000;
@@ -171,19 +161,7 @@ describe('CLI', () => {
 
   it('exits 2 on a bad configuration', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'publicUrl: 3\n');
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=netward-source',
-        '--import',
-        'tsx',
-        'src/cli/netward-mcp-server.ts',
-        'serve',
-        '--config',
-        join(dir, 'bad.yaml'),
-      ],
-      { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' },
-    );
+    const child = serve(join(dir, 'bad.yaml'), 'ignore');
     const code = await new Promise((r) => child.once('exit', r));
     expect(code).toBe(2);
   }, 20_000);
@@ -191,11 +169,7 @@ describe('CLI', () => {
   it('--help exits 0; a usage error exits 2 with its reason on one line', async () => {
     const { spawnSync } = await import('node:child_process');
     const cli = (...args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ['--conditions=netward-source', '--import', 'tsx', 'src/cli/netward-mcp-server.ts', ...args],
-        { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' },
-      );
+      spawnSync(process.execPath, [...CLI, ...args], { cwd: PKG, encoding: 'utf8' });
     const help = cli('--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('usage: netward-mcp-server serve --config FILE');

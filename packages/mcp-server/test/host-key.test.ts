@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { thrownCode } from '@netward/kit/testing';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { McpServerError } from '../src/errors.ts';
@@ -45,15 +46,7 @@ function cert(opts: { ca?: string; host?: boolean; principals?: string; validity
 const policy: HostKeyPolicy = { kind: 'ca', caBlobs: [blobOf(join(dir, 'ca.pub'))] };
 const now = new Date();
 
-function codeOf(f: () => void): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(McpServerError);
-    return (e as McpServerError).code;
-  }
-  return 'accepted';
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, McpServerError) ?? 'accepted';
 
 describe('host certificates', () => {
   it('reads what ssh-keygen wrote', () => {

@@ -2,6 +2,7 @@
  * Certificate login with ssh2 (patched, patches/ssh2@1.17.0.patch) against a real OpenSSH sshd, and
  * the host key checks: host CA, pinned key, and refusals.
  */
+import { rejectedCode } from '@netward/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpServerError } from '../src/errors.ts';
 import { connectDevice, type ExecOptions } from '../src/ssh/connection.ts';
@@ -57,15 +58,7 @@ function connectWith(opts: {
   });
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(McpServerError);
-    return (e as McpServerError).code;
-  }
-  return 'resolved';
-}
+const codeOf = async (p: Promise<unknown>) => (await rejectedCode(p, McpServerError)) ?? 'resolved';
 
 describe('certificate login against real sshd', () => {
   it('logs in with a user certificate, verifies the host certificate, and passes MCP_* env', async () => {

@@ -5,6 +5,7 @@
  */
 import { createAuditContext } from '@netward/audit-context';
 import type { BrokerClient, SignedUserCertificate } from '@netward/ca-broker/client';
+import { thrownCode } from '@netward/kit/testing';
 import { defaultPolicy, roleByName } from '@netward/policy';
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../src/auth/token.ts';
@@ -51,15 +52,7 @@ function call(roleName: string, tool: string, scopes?: string[]): ToolCall {
   };
 }
 
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (e) {
-    expect(e).toBeInstanceOf(McpServerError);
-    return (e as McpServerError).code;
-  }
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, McpServerError);
 
 describe('authorizeScope', () => {
   it('admits a tool the scopes cover and refuses the rest with its code', () => {

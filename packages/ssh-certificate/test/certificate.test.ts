@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir, thrownCode } from '@netward/kit/testing';
 import fc from 'fast-check';
 import sshpk from 'sshpk';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,23 +19,15 @@ import {
   signCertificateAsync,
   verifyCertificateSignature,
 } from '../src/index.ts';
-import { listCertificate, sshKeygen, tempDir } from '../src/testing/openssh.ts';
+import { listCertificate, sshKeygen } from '../src/testing/openssh.ts';
 
-const dir = tempDir('ssh-certificate-');
-afterAll(() => dir.cleanup());
+const dir = tempDir('ssh-certificate');
+afterAll(() => dir.remove());
 
 const ca = generateKeyPairSync('ed25519');
 const user = generateKeyPairSync('ed25519');
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SshCertificateError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, SshCertificateError);
 
 function utc(seconds: number): string {
   return new Date(seconds * 1000).toISOString().slice(0, 19);
@@ -43,22 +36,26 @@ function utc(seconds: number): string {
 const after = 1_781_094_595; // 2026-06-10T12:29:55Z
 const before = after + 60;
 
+/** The fields of the sample certificate (a broker-issued one for bob), with `overrides`. */
+function sampleFields(
+  overrides: Partial<Parameters<typeof signCertificate>[0]> = {},
+): Parameters<typeof signCertificate>[0] {
+  return {
+    publicKey: user.publicKey,
+    type: 'user',
+    serial: 15_800_344_769_086_219_675n,
+    keyId: 'sid=fd9e4bdc77df2fa8,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
+    principals: ['net-operator'],
+    validAfter: BigInt(after),
+    validBefore: BigInt(before),
+    criticalOptions: { 'source-address': '127.0.0.1/32,::1/128' },
+    extensions: ['permit-pty'],
+    ...overrides,
+  };
+}
+
 function sampleCert(overrides: Partial<Parameters<typeof signCertificate>[0]> = {}) {
-  return signCertificate(
-    {
-      publicKey: user.publicKey,
-      type: 'user',
-      serial: 15_800_344_769_086_219_675n,
-      keyId: 'sid=fd9e4bdc77df2fa8,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
-      principals: ['net-operator'],
-      validAfter: BigInt(after),
-      validBefore: BigInt(before),
-      criticalOptions: { 'source-address': '127.0.0.1/32,::1/128' },
-      extensions: ['permit-pty'],
-      ...overrides,
-    },
-    ca.privateKey,
-  );
+  return signCertificate(sampleFields(overrides), ca.privateKey);
 }
 
 describe('signCertificate, read back by ssh-keygen -L', () => {
@@ -133,21 +130,7 @@ describe('signCertificateAsync', () => {
   it('produces the same certificate as the synchronous signer for the same nonce', async () => {
     const nonce = Buffer.alloc(32, 7);
     const sync = sampleCert({ nonce });
-    const asyncSigned = await signCertificateAsync(
-      {
-        publicKey: user.publicKey,
-        type: 'user',
-        serial: 15_800_344_769_086_219_675n,
-        keyId: 'sid=fd9e4bdc77df2fa8,user=bob,req=Qm9iUmVxdWVzdElkMDAx',
-        principals: ['net-operator'],
-        validAfter: BigInt(after),
-        validBefore: BigInt(before),
-        criticalOptions: { 'source-address': '127.0.0.1/32,::1/128' },
-        extensions: ['permit-pty'],
-        nonce,
-      },
-      ca.privateKey,
-    );
+    const asyncSigned = await signCertificateAsync(sampleFields({ nonce }), ca.privateKey);
     // Ed25519 signatures are deterministic (RFC 8032 section 5.1.6): same input, same bytes.
     expect(asyncSigned.line).toBe(sync.line);
     expect(() => signCertificateAsync(fieldsOf(), ca.publicKey)).toThrow(TypeError);

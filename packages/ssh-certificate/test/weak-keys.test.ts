@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '@netward/kit/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,7 +11,7 @@ import {
   parsePublicKey,
   verifyCertificateSignature,
 } from '../src/index.ts';
-import { sshKeygen, tempDir } from '../src/testing/openssh.ts';
+import { sshKeygen } from '../src/testing/openssh.ts';
 import { keyLine, NON_CANONICAL, SMALL_ORDER } from '../src/testing/weak-keys.ts';
 
 describe('weak Ed25519 public keys', () => {
@@ -48,7 +49,7 @@ describe('weak Ed25519 public keys', () => {
 
 describe('RSA CA keys below 2048 bits', () => {
   it('are refused, so a certificate they signed never verifies; 2048 bits verify', () => {
-    const dir = tempDir('ssh-certificate-rsa-');
+    const dir = tempDir('ssh-certificate-rsa');
     try {
       const user = join(dir.path, 'user');
       sshKeygen(['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', user]);
@@ -70,7 +71,7 @@ describe('RSA CA keys below 2048 bits', () => {
       }
       expect(results).toEqual({ 1024: false, 2048: true });
     } finally {
-      dir.cleanup();
+      dir.remove();
     }
   });
 });

@@ -1,56 +1,51 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import {
+  acceptedPrivateFiles,
+  PRIVATE_CONTENT,
+  privateFile,
+  requireRoot,
+  tempDir,
+  thrownCode,
+  unsafePrivateFiles,
+} from '@netward/kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readKeyFile, TacacsError } from '../src/index.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tacacs-key-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The private-file checks themselves are the kit's (packages/kit/test/files.test.ts); here, that the
+// key reader applies them to every such file, answers with its own code, and trims the key.
+const dir = tempDir('tacacs-key');
+beforeAll(() => requireRoot('key files (chown)'));
+afterAll(() => dir.remove());
 
-function file(name: string, content: string | Buffer, mode = 0o600): string {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  chmodSync(p, mode);
-  return p;
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TacacsError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown) => thrownCode(fn, TacacsError);
 
 describe('readKeyFile', () => {
   it('reads the key and trims exactly one trailing newline', () => {
-    expect(readKeyFile(file('a', 'labsecret\n')).toString()).toBe('labsecret');
-    expect(readKeyFile(file('b', 'labsecret\r\n')).toString()).toBe('labsecret');
-    expect(readKeyFile(file('c', 'labsecret\n\n')).toString()).toBe('labsecret\n');
-    expect(readKeyFile(file('d', ' spaced key ')).toString()).toBe(' spaced key ');
-    expect(readKeyFile(file('e', 'x', 0o400)).toString()).toBe('x');
+    expect(readKeyFile(privateFile(dir, 'a', 'labsecret\n')).toString()).toBe('labsecret');
+    expect(readKeyFile(privateFile(dir, 'b', 'labsecret\r\n')).toString()).toBe('labsecret');
+    expect(readKeyFile(privateFile(dir, 'c', 'labsecret\n\n')).toString()).toBe('labsecret\n');
+    expect(readKeyFile(privateFile(dir, 'd', ' spaced key ')).toString()).toBe(' spaced key ');
+    expect(readKeyFile(privateFile(dir, 'e', 'x', 0o400)).toString()).toBe('x');
+    for (const c of acceptedPrivateFiles(dir, 'accepted'))
+      expect(readKeyFile(c.path).toString(), c.what).toBe(PRIVATE_CONTENT.trim());
   });
 
-  it('refuses files readable or writable by group or others, without naming the key', () => {
-    for (const mode of [0o640, 0o604, 0o644, 0o620, 0o660]) {
-      const p = file(`m${mode.toString(8)}`, 'topsecretkey\n', mode);
-      expect(codeOf(() => readKeyFile(p))).toBe('ERR_TACACS_KEY_FILE');
+  it('refuses every file the kit finds unsafe (group or others, symlink, directory, owner), without naming the key', () => {
+    for (const c of unsafePrivateFiles(dir, 'unsafe')) {
+      expect(
+        codeOf(() => readKeyFile(c.path)),
+        c.what,
+      ).toBe('ERR_TACACS_KEY_FILE');
       try {
-        readKeyFile(p);
+        readKeyFile(c.path);
       } catch (e) {
-        expect((e as Error).message).not.toContain('topsecretkey');
+        expect((e as Error).message).not.toContain(PRIVATE_CONTENT.trim());
       }
     }
   });
 
-  it('refuses a missing file, an empty key, a directory', () => {
-    expect(codeOf(() => readKeyFile(join(dir, 'missing')))).toBe('ERR_TACACS_KEY_FILE');
-    expect(codeOf(() => readKeyFile(file('empty', '\n')))).toBe('ERR_TACACS_KEY_FILE');
-    const sub = join(dir, 'sub');
-    mkdirSync(sub, { mode: 0o700 });
-    expect(codeOf(() => readKeyFile(sub))).toBe('ERR_TACACS_KEY_FILE');
+  it('refuses a missing file, an empty key, an empty path', () => {
+    expect(codeOf(() => readKeyFile(dir.join('missing')))).toBe('ERR_TACACS_KEY_FILE');
+    expect(codeOf(() => readKeyFile(privateFile(dir, 'empty', '\n')))).toBe('ERR_TACACS_KEY_FILE');
     expect(() => readKeyFile('')).toThrow(TypeError);
   });
 });

@@ -40,6 +40,8 @@ export interface FakeVault {
     /** Drop the connection on a sign request (a transport error after a successful login). */
     signReset?: boolean;
   };
+  /** Forgets the recorded requests and every override: each test starts from a well-behaved Vault. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -135,6 +137,11 @@ export async function startFakeVault(): Promise<FakeVault> {
     caLine: formatPublicKey(ca.publicKey),
     hostCaLine: formatPublicKey(hostCa.publicKey),
     behaviour,
+    reset() {
+      requests.length = 0;
+      for (const k of Object.keys(behaviour)) delete (behaviour as Record<string, unknown>)[k];
+      behaviour.revoked = new Set();
+    },
     close: () => app.close(),
   };
 }

@@ -1,8 +1,10 @@
 // OpenSSH's own tools for the tests, shared with the codec's tests.
+
+// Temporary directories are the kit's, as for every package.
+export { tempDir } from '@netward/kit/testing';
 export {
   listCertificate,
   requireProgram,
   SSH_KEYGEN,
   sshKeygen,
-  tempDir,
 } from '@netward/ssh-certificate/testing';

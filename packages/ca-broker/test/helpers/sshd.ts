@@ -6,6 +6,7 @@ import {
   ensureDeviceAccounts,
   type RunningSshd,
   SSH,
+  sshClientArgs,
   startSshd as startKitSshd,
 } from '@netward/kit/testing';
 import { requireProgram } from './openssh.ts';
@@ -69,28 +70,7 @@ export function sshLogin(options: {
   knownHosts: string;
 }): Promise<SshResult> {
   const args = [
-    '-F',
-    '/dev/null',
-    '-p',
-    String(options.port),
-    '-i',
-    options.identity,
-    '-o',
-    `CertificateFile=${options.certificate}`,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${options.knownHosts}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'ConnectTimeout=10',
-    '-o',
-    'LogLevel=ERROR',
+    ...sshClientArgs({ ...options, options: ['ConnectTimeout=10'] }),
     `${options.user}@127.0.0.1`,
     'ignored-by-forcecommand',
   ];

@@ -44,6 +44,28 @@ export function run(
   });
 }
 
+/** The argv that runs `file args` inside a network namespace: `ip netns exec <ns> file args`. */
+export function inNamespace(ns: string, file: string, args: readonly string[]): [string, ...string[]] {
+  return ['ip', 'netns', 'exec', ns, file, ...args];
+}
+
+/**
+ * The argv that runs `file args` inside a network namespace and in a UTS namespace of its own named
+ * `hostname`: `ip netns exec <ns> unshare --uts -- sh -c 'hostname "$1" && shift && exec "$@"' sh
+ * <hostname> file args`. A device's FRR and sshd run so; vtysh, under either, prints the device's name in
+ * `show running-config`, not the host's. The names are positional parameters, not interpolated: they
+ * never reach the shell's parser.
+ */
+export function inNamespaceNamed(
+  ns: string,
+  hostname: string,
+  file: string,
+  args: readonly string[],
+): [string, ...string[]] {
+  const script = 'hostname "$1" && shift && exec "$@"';
+  return inNamespace(ns, 'unshare', ['--uts', '--', 'sh', '-c', script, 'sh', hostname, file, ...args]);
+}
+
 /** Runs a program inside a network namespace (`ip netns exec`). */
 export function runIn(
   ns: string,
@@ -51,7 +73,8 @@ export function runIn(
   args: readonly string[],
   options: Parameters<typeof run>[2] = {},
 ): Promise<RunResult> {
-  return run('ip', ['netns', 'exec', ns, file, ...args], options);
+  const [ip, ...argv] = inNamespace(ns, file, args);
+  return run(ip, argv, options);
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

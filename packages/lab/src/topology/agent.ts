@@ -4,6 +4,7 @@ import { agentSocketPath } from '@netward/forcecommand';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
 import { ROLES } from '../layout.ts';
 import type { ServiceSpec } from '../services/supervisor.ts';
+import { inNamespace } from '../system/exec.ts';
 import { devicePaths } from './sshd.ts';
 
 /**
@@ -24,19 +25,17 @@ export function agentSocketDir(device: DeviceLayout, layout: LabLayout): string 
 export function agentSpec(device: DeviceLayout, layout: LabLayout): ServiceSpec {
   const name = agentServiceName(device);
   const sockets = ROLES.map((r) => agentSocketPath(agentSocketDir(device, layout), r));
+  const config = devicePaths(device, layout).forcecommandConfig;
+  const [command, ...args] = inNamespace(device.ns, process.execPath, [
+    layout.paths.forcecommand,
+    'agent',
+    '--config',
+    config,
+  ]);
   return {
     name,
-    command: 'ip',
-    args: [
-      'netns',
-      'exec',
-      device.ns,
-      process.execPath,
-      layout.paths.forcecommand,
-      'agent',
-      '--config',
-      devicePaths(device, layout).forcecommandConfig,
-    ],
+    command,
+    args,
     log: join(layout.paths.logs, `${name}.log`),
     ready: async () => sockets.every((s) => existsSync(s)),
   };

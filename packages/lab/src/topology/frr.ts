@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LabError } from '../errors.ts';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
 import { groupId, userId } from '../system/accounts.ts';
-import { run, waitFor } from '../system/exec.ts';
+import { inNamespaceNamed, run, waitFor } from '../system/exec.ts';
 
 export const FRR_INIT = '/usr/lib/frr/frrinit.sh';
 export const FRR_ETC = '/etc/frr';
@@ -145,25 +145,8 @@ export async function frrRunning(device: DeviceLayout): Promise<boolean> {
 /** Starts the instance inside its namespace with its own UTS namespace (hostname = device name). */
 export async function startFrr(device: DeviceLayout): Promise<void> {
   if (await frrRunning(device)) return;
-  await run(
-    'ip',
-    [
-      'netns',
-      'exec',
-      device.ns,
-      'unshare',
-      '--uts',
-      'sh',
-      '-c',
-      // positional parameters, not interpolation: the names never reach the shell's parser
-      'hostname "$1" && exec "$2" start "$3"',
-      'sh',
-      device.name,
-      FRR_INIT,
-      device.ns,
-    ],
-    { timeoutMs: 60_000 },
-  );
+  const [ip, ...args] = inNamespaceNamed(device.ns, device.name, FRR_INIT, ['start', device.ns]);
+  await run(ip, args, { timeoutMs: 60_000 });
 }
 
 export async function stopFrr(device: DeviceLayout): Promise<void> {

@@ -7,13 +7,26 @@ export async function namespaceExists(ns: string): Promise<boolean> {
   return stdout.split('\n').some((line) => line.split(' ')[0] === ns);
 }
 
+/** `ip args` on the host, or inside the namespace `ns`. */
+function ip(ns: string | undefined, args: readonly string[], options: Parameters<typeof run>[2] = {}) {
+  return ns === undefined ? run('ip', args, options) : runIn(ns, 'ip', args, options);
+}
+
 async function linkExists(name: string, ns?: string): Promise<boolean> {
-  const args = ['link', 'show', 'dev', name];
-  const r =
-    ns === undefined
-      ? await run('ip', args, { allowFailure: true })
-      : await runIn(ns, 'ip', args, { allowFailure: true });
-  return r.code === 0;
+  return (await ip(ns, ['link', 'show', 'dev', name], { allowFailure: true })).code === 0;
+}
+
+/** `address` on the link `dev` (kept if already there), and the link up. */
+async function addressUp(ns: string | undefined, dev: string, address: string): Promise<void> {
+  await ip(ns, ['addr', 'replace', address, 'dev', dev]);
+  await ip(ns, ['link', 'set', dev, 'up']);
+}
+
+/** A veth pair, each end created directly in its namespace (`ns` undefined: the host), unless it exists. */
+async function ensureVeth(name: string, ns: string | undefined, peer: string, peerNs: string): Promise<void> {
+  if (await linkExists(name, ns)) return;
+  const where = ns === undefined ? [] : ['netns', ns];
+  await run('ip', ['link', 'add', name, ...where, 'type', 'veth', 'peer', 'name', peer, 'netns', peerNs]);
 }
 
 /**
@@ -24,11 +37,10 @@ async function linkExists(name: string, ns?: string): Promise<boolean> {
 export async function createNetwork(layout: LabLayout): Promise<void> {
   for (const d of layout.devices) {
     if (!(await namespaceExists(d.ns))) await run('ip', ['netns', 'add', d.ns]);
-    await runIn(d.ns, 'ip', ['link', 'set', 'lo', 'up']);
     // A new namespace does not forward (net.ipv4.ip_forward=0), and zebra does not change that: the
     // spine would answer its own pings but drop leaf-to-leaf traffic, traceroute's included.
     await runIn(d.ns, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
-    await runIn(d.ns, 'ip', ['addr', 'replace', `${d.loopback}/32`, 'dev', 'lo']);
+    await addressUp(d.ns, 'lo', `${d.loopback}/32`);
   }
 
   // Data plane: one veth per spine–leaf link, created with each end already in its namespace.
@@ -37,55 +49,21 @@ export async function createNetwork(layout: LabLayout): Promise<void> {
       if (d.name > l.peer) continue; // each link once
       const peer = layout.devices.find((x) => x.name === l.peer);
       if (peer === undefined) throw new LabError('ERR_LAB_CONFIG', `link to unknown device ${l.peer}`);
-      if (!(await linkExists(l.ifname, d.ns))) {
-        await run('ip', [
-          'link',
-          'add',
-          l.ifname,
-          'netns',
-          d.ns,
-          'type',
-          'veth',
-          'peer',
-          'name',
-          l.peerIfname,
-          'netns',
-          peer.ns,
-        ]);
-      }
+      await ensureVeth(l.ifname, d.ns, l.peerIfname, peer.ns);
     }
   }
   for (const d of layout.devices) {
-    for (const l of d.links) {
-      await runIn(d.ns, 'ip', ['addr', 'replace', l.address, 'dev', l.ifname]);
-      await runIn(d.ns, 'ip', ['link', 'set', l.ifname, 'up']);
-    }
+    for (const l of d.links) await addressUp(d.ns, l.ifname, l.address);
   }
 
   // Management: a bridge on the host with the services' address, one veth per device.
   if (!(await linkExists(layout.bridge))) await run('ip', ['link', 'add', layout.bridge, 'type', 'bridge']);
-  await run('ip', [
-    'addr',
-    'replace',
-    `${layout.hostMgmtAddress}/${layout.mgmtPrefixLength}`,
-    'dev',
-    layout.bridge,
-  ]);
-  await run('ip', ['link', 'set', layout.bridge, 'up']);
+  await addressUp(undefined, layout.bridge, `${layout.hostMgmtAddress}/${layout.mgmtPrefixLength}`);
   for (const d of layout.devices) {
-    if (!(await linkExists(d.hostVeth))) {
-      await run('ip', ['link', 'add', d.hostVeth, 'type', 'veth', 'peer', 'name', 'mgmt0', 'netns', d.ns]);
-    }
+    await ensureVeth(d.hostVeth, undefined, 'mgmt0', d.ns);
     await run('ip', ['link', 'set', d.hostVeth, 'master', layout.bridge]);
     await run('ip', ['link', 'set', d.hostVeth, 'up']);
-    await runIn(d.ns, 'ip', [
-      'addr',
-      'replace',
-      `${d.mgmtAddress}/${layout.mgmtPrefixLength}`,
-      'dev',
-      'mgmt0',
-    ]);
-    await runIn(d.ns, 'ip', ['link', 'set', 'mgmt0', 'up']);
+    await addressUp(d.ns, 'mgmt0', `${d.mgmtAddress}/${layout.mgmtPrefixLength}`);
   }
 }
 

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { forceCommandLine, renderSshdConfig as renderDeviceSshdConfig } from '@netward/forcecommand';
 import { LabError } from '../errors.ts';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
+import { inNamespaceNamed } from '../system/exec.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -85,33 +86,10 @@ export function validatorCommand(device: DeviceLayout, layout: LabLayout): strin
     : forceCommandLine({ node: validatorNode(layout), script: layout.paths.forcecommand, config, guard });
 }
 
-/**
- * `ip netns exec <ns> unshare --uts sh -c 'hostname <device> && exec sshd -D -e -f <config>'`:
- * foreground, logging to stderr (timestamped by the lab).
- */
+/** sshd in the device's namespaces (`inNamespaceNamed`), foreground, logging to stderr (timestamped by the lab). */
 export function sshdCommand(device: DeviceLayout, layout: LabLayout): string[] {
   if (!existsSync(SSHD))
     throw new LabError('ERR_LAB_MISSING_PEER', `${SSHD} not found: install openssh-server`);
   const p = devicePaths(device, layout);
-  // Its own UTS namespace named after the device, as FRR's: vtysh, which the validator runs under
-  // this sshd, prints its own hostname in `show running-config`, and would otherwise print the host's.
-  return [
-    'ip',
-    'netns',
-    'exec',
-    device.ns,
-    'unshare',
-    '--uts',
-    '--',
-    'sh',
-    '-c',
-    'hostname "$1" && shift && exec "$@"',
-    'sh',
-    device.name,
-    SSHD,
-    '-D',
-    '-e',
-    '-f',
-    p.sshdConfig,
-  ];
+  return inNamespaceNamed(device.ns, device.name, SSHD, ['-D', '-e', '-f', p.sshdConfig]);
 }

@@ -1,7 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 
 /** Fails (never skips) when an OpenSSH program the test relies on is missing. */
 export function requireProgram(path: string): string {
@@ -68,9 +66,4 @@ export function listCertificate(file: string): KeygenListing {
     criticalOptions: block('Critical Options'),
     extensions: block('Extensions'),
   };
-}
-
-export function tempDir(prefix: string): { path: string; cleanup: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
