@@ -52,6 +52,12 @@ function randomSessionId(): number {
  */
 let readBuffer: Buffer | undefined;
 
+/** The shared read buffer, made by the first connection rather than at import. */
+function sharedReadBuffer(): Buffer {
+  readBuffer ??= Buffer.alloc(64 * 1024);
+  return readBuffer;
+}
+
 const CLOSED_BY_CLIENT = new TacacsError('ERR_TACACS_CLOSED', 'connection closed by the client');
 
 /** Sessions that timed out on a shared connection: a late reply for one of them is dropped quietly. */
@@ -99,7 +105,7 @@ export class ClientConnection implements FrameSink {
           host: server.host,
           port: server.port,
           onread: {
-            buffer: (readBuffer ??= Buffer.alloc(64 * 1024)),
+            buffer: sharedReadBuffer(),
             callback: (n: number) => this.#onRead(n),
           },
         });
