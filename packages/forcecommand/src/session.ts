@@ -77,6 +77,10 @@ class Session {
   /** Random, per channel: every record of the channel carries it (`channel`). */
   readonly #channel = randomBytes(6).toString('hex');
   #grammars: ((file: string) => Promise<Grammars>) | undefined;
+  /** Kills the running request's process group (registered by execute, as for SIGTERM). */
+  readonly #stops = new Set<() => void>();
+  /** A write to the channel failed: the client is gone, nothing more is written. */
+  #gone = false;
 
   constructor(deps: SessionDeps) {
     this.#deps = deps;
@@ -87,7 +91,24 @@ class Session {
   }
 
   #sendBytes(bytes: Buffer): void {
-    this.#writes = this.#writes.then(() => this.#deps.write(bytes)).catch(() => {});
+    this.#writes = this.#writes
+      .then(() => (this.#gone ? undefined : this.#deps.write(bytes)))
+      .catch(() => this.#clientGone());
+  }
+
+  /**
+   * The channel's far end is gone (sshd closed our stdout: EPIPE). In per-call mode the command writes
+   * to that pipe itself and dies of SIGPIPE; here its output goes through us, so the running request's
+   * process group is killed instead and its completion recorded. Nothing queued starts.
+   */
+  #clientGone(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#queue.length = 0;
+    // 141 = 128 + SIGPIPE, what a per-call command writing to the closed channel ends with.
+    this.#end ??= { status: 141 };
+    for (const stop of this.#stops) stop();
+    this.#wake?.();
   }
 
   #sendOutput(type: number, chunk: Buffer): void {
@@ -232,6 +253,15 @@ class Session {
       loadGrammars: this.#grammars,
       channel: this.#channel,
       stderr: (text) => this.#sendOutput(FRAME_STDERR, Buffer.from(text)),
+      onStopSignal: (stop) => {
+        const off = deps.onStopSignal?.(stop);
+        this.#stops.add(stop);
+        if (this.#gone) stop();
+        return () => {
+          off?.();
+          this.#stops.delete(stop);
+        };
+      },
     };
   }
 

@@ -2,7 +2,7 @@
 // answering framed requests, each through every stage with its own request id in the audit record and
 // in TACACS+ rem_addr; bad and oversized frames end the channel with nothing run; the certificate's end
 // ends the channel.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '@netward/audit-context';
 import { decideLocal } from '@netward/policy/local-rules';
@@ -68,6 +68,20 @@ class Channel {
 
   end(): void {
     this.#ssh.stdin?.end();
+  }
+
+  /** The client goes away without a word (its process killed): sshd closes the channel. */
+  kill(): void {
+    this.#ssh.kill('SIGKILL');
+  }
+
+  /** Waits for the first frame of `type` from index `from` on. */
+  async frame(type: number, from = 0): Promise<string> {
+    for (;;) {
+      const f = this.frames.find((x, i) => i >= from && x.type === type);
+      if (f !== undefined) return f.text;
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
   }
 
   /** Sends one request and collects its output up to its EXIT frame. */
@@ -241,6 +255,26 @@ describe('session mode with local rules', () => {
     // Idle at expiry: the validator ends the channel itself, with the expiry's status.
     expect(await ch.closed).toBe(FC_ERRORS.ERR_FC_CERT_EXPIRED.exit);
     expect(Date.now() - signedAt).toBeGreaterThanOrEqual(5_000);
+  }, 20_000);
+});
+
+describe('session mode when the client goes away', () => {
+  it('kills the running command and records its end (it was left running, unrecorded)', async () => {
+    const id = requestId(71);
+    // 20 echo requests 0.5 s apart: ~10 s if nothing stops it.
+    const command = 'ping -c 20 -i 0.5 127.0.0.1';
+    const ch = new Channel(h, 'net-operator');
+    ch.write(encodeRequest({ id, command }));
+    expect(await ch.frame(FRAME_STDOUT)).toContain('PING 127.0.0.1');
+    ch.kill();
+    let completed: Record<string, unknown> | undefined;
+    for (let t = 0; t < 80 && completed === undefined; t++) {
+      await new Promise((r) => setTimeout(r, 100));
+      completed = records(id).find((r) => r['event'] === 'completed');
+    }
+    expect(completed).toMatchObject({ decision: 'permit', signal: 'SIGKILL', exit_status: 137 });
+    const left = spawnSync('pgrep', ['-u', 'net-operator', '-f', command], { encoding: 'utf8' });
+    expect(left.stdout).toBe('');
   }, 20_000);
 });
 
