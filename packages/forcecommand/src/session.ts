@@ -38,6 +38,13 @@ import {
   type ValidatorDeps,
 } from './validator.ts';
 
+/**
+ * Output bytes handed to the channel and not yet taken by it. Above this the command's pipes are not
+ * read (it blocks writing, as on the channel itself in per-call mode): a client that stops reading
+ * cannot make the validator hold a command's whole output (a full routing table is hundreds of MB).
+ */
+export const MAX_PENDING_OUTPUT = 1024 * 1024;
+
 /** Requests received and not yet answered. The MCP server sends one at a time per channel. */
 export const MAX_QUEUED_REQUESTS = 8;
 
@@ -81,6 +88,8 @@ class Session {
   readonly #stops = new Set<() => void>();
   /** A write to the channel failed: the client is gone, nothing more is written. */
   #gone = false;
+  /** Bytes queued for the channel, not yet written. */
+  #pending = 0;
 
   constructor(deps: SessionDeps) {
     this.#deps = deps;
@@ -91,9 +100,13 @@ class Session {
   }
 
   #sendBytes(bytes: Buffer): void {
+    this.#pending += bytes.length;
     this.#writes = this.#writes
       .then(() => (this.#gone ? undefined : this.#deps.write(bytes)))
-      .catch(() => this.#clientGone());
+      .catch(() => this.#clientGone())
+      .finally(() => {
+        this.#pending -= bytes.length;
+      });
   }
 
   /**
@@ -196,6 +209,7 @@ class Session {
       output: {
         stdout: (chunk) => this.#sendOutput(FRAME_STDOUT, chunk),
         stderr: (chunk) => this.#sendOutput(FRAME_STDERR, chunk),
+        backlog: () => (this.#pending > MAX_PENDING_OUTPUT ? this.#writes : undefined),
       },
     });
     const signal = outcome.signal === undefined ? {} : { signal: outcome.signal };

@@ -2,13 +2,14 @@
 // answering framed requests, each through every stage with its own request id in the audit record and
 // in TACACS+ rem_addr; bad and oversized frames end the channel with nothing run; the certificate's end
 // ends the channel.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '@netward/audit-context';
 import { decideLocal } from '@netward/policy/local-rules';
 import { createTacacsServer, type ServerAuthorizationRequest, type TacacsServer } from '@netward/tacacs-plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRulesAuthorizer } from '../src/authorize.ts';
+import { validateConfig } from '../src/config.ts';
 import { FC_ERRORS } from '../src/errors.ts';
 import { runSession } from '../src/session.ts';
 import {
@@ -378,4 +379,60 @@ describe('session mode in process (a clock that moves)', () => {
       [requestId(62), 'decision', 'ERR_FC_CERT_EXPIRED'],
     ]);
   });
+});
+
+describe('session mode in process (a client that stops reading)', () => {
+  it('stops reading the command while the channel is behind, and loses nothing once it reads again', async () => {
+    // seq writes ~15 MB at once; a stalled client must not make the validator read it all into memory.
+    const expected = execFileSync('/usr/bin/seq', ['1', '2000000'], { maxBuffer: 64 * 1024 * 1024 }).length;
+    let child: ChildProcess | undefined;
+    const stdin = new PassThrough();
+    const out: Buffer[] = [];
+    let stalled = true;
+    const waiters: (() => void)[] = [];
+    const done = runSession({
+      config: validateConfig({
+        device: 'spine-a',
+        executables: { seq: { path: '/usr/bin/seq' } },
+        authorization: { mode: 'local', rulesFile: '/etc/netward/local-rules.json' },
+        audit: { file: '/var/log/netward/forcecommand.log' },
+      }),
+      account: 'net-admin',
+      env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
+      authorizer: async () =>
+        createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
+      audit: memoryAudit(),
+      spawn: (file, args, options) => {
+        child = spawn(file, [...args], options);
+        return child;
+      },
+      readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
+      stdin,
+      write: (bytes) => {
+        out.push(bytes);
+        return stalled ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve();
+      },
+    });
+    stdin.write(encodeRequest({ id: requestId(81), command: 'seq 1 2000000' }));
+    let paused = false;
+    for (let t = 0; t < 200 && !paused && (child === undefined || child.exitCode === null); t++) {
+      await new Promise((r) => setTimeout(r, 25));
+      paused = child?.stdout?.isPaused() ?? false;
+    }
+    // Held back: the child is blocked on its pipe, not finished with everything read into memory.
+    expect(paused).toBe(true);
+    expect(child?.exitCode).toBeNull();
+    stalled = false;
+    for (const w of waiters.splice(0)) w();
+    stdin.end();
+    expect(await done).toBe(0);
+    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDOUT, FRAME_EXIT]).push(
+      Buffer.concat(out),
+    );
+    const stdout = frames.filter((f) => f.type === FRAME_STDOUT).reduce((n, f) => n + f.payload.length, 0);
+    expect(stdout).toBe(expected);
+    expect(frames.filter((f) => f.type === FRAME_EXIT).map((f) => parseExit(f.payload))).toEqual([
+      { id: requestId(81), exit: 0 },
+    ]);
+  }, 20_000);
 });
