@@ -315,6 +315,7 @@ function disagreements(
         `TACACS+ said ${t.decision ?? '?'} at ${shortTime(t.time)}, after the validator had decided ${validator.decision ?? '?'} at ${shortTime(validator.time)}`,
       );
   }
+  out.push(...foreignRecords(own, mcp));
   if (end !== undefined) {
     for (const c of events.filter((e) => e.link === 'ca-issue' && e.requestId === requestId)) {
       if (c.time > end.time)
@@ -322,6 +323,34 @@ function disagreements(
           `certificate issued at ${shortTime(c.time)}, after the call ended at ${shortTime(end.time)}`,
         );
     }
+  }
+  return out;
+}
+
+/**
+ * Records under this call's request id that another user or certificate wrote. A session-mode client
+ * names each framed request's id itself (the device cannot check it), so a caller holding any valid
+ * certificate can put its commands under another call's id; the device records still carry the user
+ * and serial of the certificate that ran them, which must be the call's (the MCP server's records, or
+ * the certificate the broker issued for it).
+ */
+function foreignRecords(own: readonly AuditEvent[], mcp: readonly AuditEvent[]): string[] {
+  const user = mcp.find((e) => e.user !== undefined)?.user;
+  const serials = new Set(
+    own
+      .filter((e) => e.component === 'mcp-server' || e.component === 'ca-broker')
+      .map((e) => e.certSerial)
+      .filter((v): v is string => v !== undefined),
+  );
+  const out: string[] = [];
+  for (const e of own) {
+    if (e.component === 'mcp-server') continue;
+    const otherUser = user !== undefined && e.user !== undefined && e.user !== user;
+    const otherCert = serials.size > 0 && e.certSerial !== undefined && !serials.has(e.certSerial);
+    if (otherUser || otherCert)
+      out.push(
+        `${e.component} at ${shortTime(e.time)} names user ${e.user ?? '?'} and certificate ${e.certSerial ?? '?'} under this request id, not the call's (${user ?? '?'}, ${[...serials].join(',') || '?'}): another client chose this id`,
+      );
   }
   return out;
 }
