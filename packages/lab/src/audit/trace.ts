@@ -342,17 +342,17 @@ function foreignRecords(own: readonly AuditEvent[], mcp: readonly AuditEvent[]):
       .map((e) => e.certSerial)
       .filter((v): v is string => v !== undefined),
   );
-  const out: string[] = [];
-  for (const e of own) {
-    if (e.component === 'mcp-server') continue;
-    const otherUser = user !== undefined && e.user !== undefined && e.user !== user;
-    const otherCert = serials.size > 0 && e.certSerial !== undefined && !serials.has(e.certSerial);
-    if (otherUser || otherCert)
-      out.push(
-        `${e.component} at ${shortTime(e.time)} names user ${e.user ?? '?'} and certificate ${e.certSerial ?? '?'} under this request id, not the call's (${user ?? '?'}, ${[...serials].join(',') || '?'}): another client chose this id`,
-      );
-  }
-  return out;
+  const foreign = own.filter(
+    (e) =>
+      e.component !== 'mcp-server' &&
+      ((user !== undefined && e.user !== undefined && e.user !== user) ||
+        (serials.size > 0 && e.certSerial !== undefined && !serials.has(e.certSerial))),
+  );
+  if (foreign.length === 0) return [];
+  const who = [...new Set(foreign.map((e) => `${e.user ?? '?'}/cert:${e.certSerial ?? '?'}`))].join(', ');
+  return [
+    `${foreign.length} record(s) from ${shortTime(foreign[0]?.time ?? '')} under this request id name ${who}, not the call's user and certificate: another client chose this id`,
+  ];
 }
 
 function plusMs(iso: string, ms: number): string {
