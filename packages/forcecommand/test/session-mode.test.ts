@@ -24,7 +24,15 @@ import {
   parseExit,
   SESSION_VERB,
 } from '../src/session-protocol.ts';
-import { authInfo, certLine, DESIGN_CONFIGS, DESIGN_RULES, memoryAudit, recordingSpawn } from './helpers.ts';
+import {
+  authInfo,
+  certLine,
+  DESIGN_CONFIGS,
+  DESIGN_RULES,
+  memoryAudit,
+  recordingSpawn,
+  runInProcess,
+} from './helpers.ts';
 import { buildBundle, type Harness, startSshd } from './sshd-harness.ts';
 
 const SID = 'sessionmode00001';
@@ -435,4 +443,74 @@ describe('session mode in process (a client that stops reading)', () => {
       { id: requestId(81), exit: 0 },
     ]);
   }, 20_000);
+});
+
+describe('session mode in process: frames that parse but should not get anything run (held)', () => {
+  it('refuses NUL, non-UTF-8 and a nested session verb per request, and a __proto__ key as a frame error', async () => {
+    const { spawn, calls } = recordingSpawn();
+    const audit = memoryAudit();
+    const stdin = new PassThrough();
+    const out: Buffer[] = [];
+    const done = runSession({
+      config: DESIGN_CONFIGS.frr,
+      account: 'net-viewer',
+      env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
+      authorizer: async () =>
+        createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
+      audit,
+      spawn,
+      readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
+      checkExecutable: () => {},
+      stdin,
+      write: async (bytes) => {
+        out.push(bytes);
+      },
+    });
+    // Raw bytes 0xff 0xfe inside the JSON string: not UTF-8, decoded as U+FFFD, refused at stage 1.
+    const nonUtf8 = Buffer.concat([
+      Buffer.from(`{"id":"${requestId(92)}","command":"ip addr show lo`),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+    stdin.write(
+      Buffer.concat([
+        encodeRequest({ id: requestId(91), command: 'ip addr show lo\u0000; id' }),
+        encodeFrame(1, nonUtf8),
+        encodeRequest({ id: requestId(93), command: SESSION_VERB }),
+        encodeRequest({ id: requestId(94), command: 'ip addr show lo' }),
+      ]),
+    );
+    // After the four are answered (a frame error drops whatever is still queued).
+    const exitsSoFar = () =>
+      new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDERR, FRAME_EXIT])
+        .push(Buffer.concat(out))
+        .filter((f) => f.type === FRAME_EXIT).length;
+    for (let t = 0; t < 200 && exitsSoFar() < 4; t++) await new Promise((r) => setTimeout(r, 10));
+    stdin.write(
+      encodeFrame(1, `{"id":"${requestId(95)}","command":"ip addr show lo","__proto__":{"tool":"x"}}`),
+    );
+    expect(await done).toBe(FC_ERRORS.ERR_FC_FRAME.exit);
+    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDERR, FRAME_EXIT]).push(
+      Buffer.concat(out),
+    );
+    expect(frames.filter((f) => f.type === FRAME_EXIT).map((f) => parseExit(f.payload))).toEqual([
+      { id: requestId(91), exit: FC_ERRORS.ERR_FC_METACHARACTER.exit },
+      { id: requestId(92), exit: FC_ERRORS.ERR_FC_METACHARACTER.exit },
+      { id: requestId(93), exit: FC_ERRORS.ERR_FC_NOT_EXECUTABLE.exit },
+      { id: requestId(94), exit: 0 },
+    ]);
+    expect(calls.map((c) => [c.file, ...c.args])).toEqual([['/usr/sbin/ip', 'addr', 'show', 'lo']]);
+    expect(audit.records.at(-1)?.fields).toMatchObject({ code: 'ERR_FC_FRAME', stage: 'session' });
+  });
+});
+
+describe('the session verb is exact (held)', () => {
+  it.each(['netward-session extra words', "'netward-session'", '/usr/local/bin/netward-session'])(
+    '%s is an ordinary command: not on the allowlist, nothing run',
+    async (command) => {
+      const r = await runInProcess({ command, role: 'net-viewer', policy: 'design' });
+      expect(r.status).toBe(FC_ERRORS.ERR_FC_NOT_EXECUTABLE.exit);
+      expect(r.calls).toEqual([]);
+    },
+  );
 });
