@@ -9,9 +9,9 @@ import { decideLocal } from '@netward/policy/local-rules';
 import { createTacacsServer, type ServerAuthorizationRequest, type TacacsServer } from '@netward/tacacs-plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRulesAuthorizer } from '../src/authorize.ts';
-import { validateConfig } from '../src/config.ts';
+import { checkFileSafety, validateConfig } from '../src/config.ts';
 import { FC_ERRORS } from '../src/errors.ts';
-import { runSession } from '../src/session.ts';
+import { runSession, type SessionDeps } from '../src/session.ts';
 import {
   encodeFrame,
   encodeRequest,
@@ -123,6 +123,22 @@ class Channel {
 }
 
 const requestId = (n: number) => `sessionrequest${String(n).padStart(8, '0')}`;
+
+/** An in-process session as net-viewer on the design's rules; `o` replaces any of it. */
+function sessionDeps(o: Partial<SessionDeps> & Pick<SessionDeps, 'stdin' | 'write'>): SessionDeps {
+  return {
+    config: DESIGN_CONFIGS.frr,
+    account: 'net-viewer',
+    env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
+    authorizer: async () =>
+      createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
+    audit: memoryAudit(),
+    spawn: recordingSpawn().spawn,
+    readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
+    checkExecutable: () => {},
+    ...o,
+  };
+}
 
 let h: Harness;
 
@@ -348,22 +364,17 @@ describe('session mode in process (a clock that moves)', () => {
     const stdin = new PassThrough();
     const out: Buffer[] = [];
     let skew = 0;
-    const done = runSession({
-      config: DESIGN_CONFIGS.frr,
-      account: 'net-viewer',
-      env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
-      authorizer: async () =>
-        createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
-      audit,
-      spawn,
-      clock: () => Date.now() + skew,
-      readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
-      checkExecutable: () => {},
-      stdin,
-      write: async (bytes) => {
-        out.push(bytes);
-      },
-    });
+    const done = runSession(
+      sessionDeps({
+        audit,
+        spawn,
+        clock: () => Date.now() + skew,
+        stdin,
+        write: async (bytes) => {
+          out.push(bytes);
+        },
+      }),
+    );
     stdin.write(encodeRequest({ id: requestId(61), command: 'ip addr show lo' }));
     await new Promise((r) => setTimeout(r, 50));
     // The device's clock passes valid_before before the channel's timer fires.
@@ -398,29 +409,28 @@ describe('session mode in process (a client that stops reading)', () => {
     const out: Buffer[] = [];
     let stalled = true;
     const waiters: (() => void)[] = [];
-    const done = runSession({
-      config: validateConfig({
-        device: 'spine-a',
-        executables: { seq: { path: '/usr/bin/seq' } },
-        authorization: { mode: 'local', rulesFile: '/etc/netward/local-rules.json' },
-        audit: { file: '/var/log/netward/forcecommand.log' },
+    const done = runSession(
+      sessionDeps({
+        config: validateConfig({
+          device: 'spine-a',
+          executables: { seq: { path: '/usr/bin/seq' } },
+          authorization: { mode: 'local', rulesFile: '/etc/netward/local-rules.json' },
+          audit: { file: '/var/log/netward/forcecommand.log' },
+        }),
+        account: 'net-admin',
+        spawn: (file, args, options) => {
+          child = spawn(file, [...args], options);
+          return child;
+        },
+        // The real file check: /usr/bin/seq is root's.
+        checkExecutable: checkFileSafety,
+        stdin,
+        write: (bytes) => {
+          out.push(bytes);
+          return stalled ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve();
+        },
       }),
-      account: 'net-admin',
-      env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
-      authorizer: async () =>
-        createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
-      audit: memoryAudit(),
-      spawn: (file, args, options) => {
-        child = spawn(file, [...args], options);
-        return child;
-      },
-      readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
-      stdin,
-      write: (bytes) => {
-        out.push(bytes);
-        return stalled ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve();
-      },
-    });
+    );
     stdin.write(encodeRequest({ id: requestId(81), command: 'seq 1 2000000' }));
     let paused = false;
     for (let t = 0; t < 200 && !paused && (child === undefined || child.exitCode === null); t++) {
@@ -451,21 +461,16 @@ describe('session mode in process: frames that parse but should not get anything
     const audit = memoryAudit();
     const stdin = new PassThrough();
     const out: Buffer[] = [];
-    const done = runSession({
-      config: DESIGN_CONFIGS.frr,
-      account: 'net-viewer',
-      env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
-      authorizer: async () =>
-        createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
-      audit,
-      spawn,
-      readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
-      checkExecutable: () => {},
-      stdin,
-      write: async (bytes) => {
-        out.push(bytes);
-      },
-    });
+    const done = runSession(
+      sessionDeps({
+        audit,
+        spawn,
+        stdin,
+        write: async (bytes) => {
+          out.push(bytes);
+        },
+      }),
+    );
     // Raw bytes 0xff 0xfe inside the JSON string: not UTF-8, decoded as U+FFFD, refused at stage 1.
     const nonUtf8 = Buffer.concat([
       Buffer.from(`{"id":"${requestId(92)}","command":"ip addr show lo`),
