@@ -23,6 +23,11 @@ export interface ExecuteOptions {
 export interface ExecuteOutput {
   stdout(chunk: Buffer): void;
   stderr(chunk: Buffer): void;
+  /**
+   * A promise while the consumer holds more than it wants to: the child's pipes are not read until it
+   * settles, so the child blocks writing, as it would on the channel itself in per-call mode.
+   */
+  backlog?(): Promise<void> | undefined;
 }
 
 export interface ExecuteResult {
@@ -61,13 +66,12 @@ export function execute(plan: ExecutionPlan, options: ExecuteOptions): Promise<E
       return;
     }
     const output = options.output;
-    if (output !== undefined) {
-      child.stdout?.on('data', (chunk: Buffer) => output.stdout(chunk));
-      child.stderr?.on('data', (chunk: Buffer) => output.stderr(chunk));
-    }
+    const throttle = output === undefined ? undefined : readOutput(child, output);
     let timedOut = false;
     let settled = false;
     const killGroup = () => {
+      // Read what is left, whoever is behind: the pipes must reach their end for 'close' to come.
+      throttle?.release();
       if (child.pid === undefined) return;
       try {
         process.kill(-child.pid, 'SIGKILL');
@@ -125,4 +129,36 @@ async function executeVty(plan: ExecutionPlan, options: ExecuteOptions): Promise
   });
   await flushed;
   return result;
+}
+
+/** Hands the child's output to `output`, pausing both pipes while `output.backlog()` says it is behind. */
+function readOutput(child: ChildProcess, output: ExecuteOutput): { release(): void } {
+  const pipes = [child.stdout, child.stderr].filter((p) => p !== null && p !== undefined);
+  let released = false;
+  let waiting = false;
+  const check = () => {
+    if (released || waiting) return;
+    const wait = output.backlog?.();
+    if (wait === undefined) return;
+    waiting = true;
+    for (const p of pipes) p.pause();
+    void wait.then(() => {
+      waiting = false;
+      if (!released) for (const p of pipes) p.resume();
+    });
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output.stdout(chunk);
+    check();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output.stderr(chunk);
+    check();
+  });
+  return {
+    release() {
+      released = true;
+      for (const p of pipes) p.resume();
+    },
+  };
 }

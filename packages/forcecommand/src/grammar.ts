@@ -102,7 +102,49 @@ export async function checkGrammar(
         });
       }
     }
+    for (const address of m.addresses) {
+      if (isGroupAddress(address)) {
+        throw new ForceCommandError('ERR_FC_GRAMMAR', undefined, {
+          detail: {
+            request: command,
+            reason: `address "${address}" is multicast or broadcast`,
+            set: m.set,
+            entry: m.entry,
+          },
+        });
+      }
+    }
     out.push({ command, set: m.set, class: m.class, entry: m.entry });
   }
   return out;
+}
+
+/**
+ * A multicast or broadcast address: every host of a link (or more) answers it, which is the flood that
+ * `ping -b` is refused for. IPv4 224.0.0.0 and up (multicast 224/4, reserved 240/4, 255.255.255.255),
+ * read as inet_aton(3) reads it, which ping and traceroute use through getaddrinfo: 1-4 parts, each
+ * decimal, octal (leading 0) or hex (0x), so `<host>` words like `3758096385` or `0xe0.1` count too.
+ * IPv6 ff00::/8: a first group of four hex digits starting with ff (`ff02::1` is every node of the
+ * link; measured in the lab: `ping -I mgmt0 ff02::1` as net-operator was answered by the host and every
+ * device on the management LAN). A name that resolves to one cannot be told here.
+ */
+export function isGroupAddress(value: string): boolean {
+  if (value.includes(':')) {
+    const first = value.split(':')[0] as string;
+    return first.length === 4 && first.toLowerCase().startsWith('ff');
+  }
+  const parts = value.split('.');
+  if (parts.length > 4) return false;
+  const numbers = parts.map((p) =>
+    /^0x[0-9a-f]+$/i.test(p)
+      ? Number.parseInt(p.slice(2), 16)
+      : /^0[0-7]*$/.test(p)
+        ? Number.parseInt(p, 8)
+        : /^[1-9][0-9]*$/.test(p)
+          ? Number(p)
+          : Number.NaN,
+  );
+  if (numbers.some((n) => Number.isNaN(n))) return false;
+  const first = numbers.length === 1 ? Math.floor((numbers[0] as number) / 2 ** 24) : (numbers[0] as number);
+  return first >= 224;
 }

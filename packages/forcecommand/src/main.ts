@@ -54,6 +54,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     onStopSignal,
   };
   const perCall = { ...deps, startup };
+  // Session mode writes every frame itself: when sshd closes the channel (the client went away), the
+  // write's callback reports EPIPE and the session stops its command; unhandled, the same error would
+  // also be thrown from the stream and end the process with the command still running, unrecorded.
+  process.stdout.on('error', () => {});
   const status =
     process.env['SSH_ORIGINAL_COMMAND'] === SESSION_VERB
       ? await runSession({ ...deps, stdin: process.stdin, write: writeStdout })

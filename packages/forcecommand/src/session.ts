@@ -38,6 +38,13 @@ import {
   type ValidatorDeps,
 } from './validator.ts';
 
+/**
+ * Output bytes handed to the channel and not yet taken by it. Above this the command's pipes are not
+ * read (it blocks writing, as on the channel itself in per-call mode): a client that stops reading
+ * cannot make the validator hold a command's whole output (a full routing table is hundreds of MB).
+ */
+export const MAX_PENDING_OUTPUT = 1024 * 1024;
+
 /** Requests received and not yet answered. The MCP server sends one at a time per channel. */
 export const MAX_QUEUED_REQUESTS = 8;
 
@@ -77,6 +84,12 @@ class Session {
   /** Random, per channel: every record of the channel carries it (`channel`). */
   readonly #channel = randomBytes(6).toString('hex');
   #grammars: ((file: string) => Promise<Grammars>) | undefined;
+  /** Kills the running request's process group (registered by execute, as for SIGTERM). */
+  readonly #stops = new Set<() => void>();
+  /** A write to the channel failed: the client is gone, nothing more is written. */
+  #gone = false;
+  /** Bytes queued for the channel, not yet written. */
+  #pending = 0;
 
   constructor(deps: SessionDeps) {
     this.#deps = deps;
@@ -87,7 +100,28 @@ class Session {
   }
 
   #sendBytes(bytes: Buffer): void {
-    this.#writes = this.#writes.then(() => this.#deps.write(bytes)).catch(() => {});
+    this.#pending += bytes.length;
+    this.#writes = this.#writes
+      .then(() => (this.#gone ? undefined : this.#deps.write(bytes)))
+      .catch(() => this.#clientGone())
+      .finally(() => {
+        this.#pending -= bytes.length;
+      });
+  }
+
+  /**
+   * The channel's far end is gone (sshd closed our stdout: EPIPE). In per-call mode the command writes
+   * to that pipe itself and dies of SIGPIPE; here its output goes through us, so the running request's
+   * process group is killed instead and its completion recorded. Nothing queued starts.
+   */
+  #clientGone(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#queue.length = 0;
+    // 141 = 128 + SIGPIPE, what a per-call command writing to the closed channel ends with.
+    this.#end ??= { status: 141 };
+    for (const stop of this.#stops) stop();
+    this.#wake?.();
   }
 
   #sendOutput(type: number, chunk: Buffer): void {
@@ -176,6 +210,7 @@ class Session {
       output: {
         stdout: (chunk) => this.#sendOutput(FRAME_STDOUT, chunk),
         stderr: (chunk) => this.#sendOutput(FRAME_STDERR, chunk),
+        backlog: () => (this.#pending > MAX_PENDING_OUTPUT ? this.#writes : undefined),
       },
     });
     const signal = outcome.signal === undefined ? {} : { signal: outcome.signal };
@@ -233,6 +268,15 @@ class Session {
       loadGrammars: this.#grammars,
       channel: this.#channel,
       stderr: (text) => this.#sendOutput(FRAME_STDERR, Buffer.from(text)),
+      onStopSignal: (stop) => {
+        const off = deps.onStopSignal?.(stop);
+        this.#stops.add(stop);
+        if (this.#gone) stop();
+        return () => {
+          off?.();
+          this.#stops.delete(stop);
+        };
+      },
     };
   }
 

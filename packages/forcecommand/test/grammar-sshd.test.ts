@@ -66,6 +66,9 @@ function findings(): [string, string, readonly Role[]][] {
     ['floods with ping -i 0', 'ping -c 1 -W 1 -i 0 127.0.0.1', ROLES],
     ['preloads with ping -l', 'ping -c 1 -W 1 -l 65536 127.0.0.1', ROLES],
     ['pings broadcast with ping -b', 'ping -c 1 -W 1 -b 127.255.255.255', ROLES],
+    // The same flood without -b: every node of the link answers (kept on lo here).
+    ['pings every node of a link (IPv6 multicast ff02::1)', 'ping -c 1 -W 1 -I lo ff02::1', ROLES],
+    ['pings an IPv4 multicast group', 'ping -c 1 -W 1 -I lo 224.0.0.1', ROLES],
     ['reads the running configuration without mcp:config:read', 'show running-config', BELOW_ADMIN],
   ];
 }

@@ -283,3 +283,61 @@ describe('a refusal reaches syslog when the audit file cannot be written', () =>
     }
   });
 });
+
+describe('what the rendered sshd refuses before the validator runs (held)', () => {
+  let h: Harness;
+  let key: string;
+  beforeAll(async () => {
+    h = await startSshd({ principalDevice: 'spine-a' });
+    h.writeConfig({ device: 'spine-a' });
+    key = h.sign({ keyId: keyId(7), principals: ['net-viewer@spine-a'], serial: 9700, name: 'held' });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  /** The OpenSSH client as the viewer, with `args` between its options and the destination. */
+  const ssh = (args: string[], after: string[] = [], env: Record<string, string> = {}) =>
+    spawnSync('ssh', [...h.sshArgs(key), ...args, 'net-viewer@127.0.0.1', ...after], {
+      encoding: 'utf8',
+      input: '',
+      timeout: 15_000,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
+    });
+
+  it.each([
+    ['a stdio forward (-W)', ['-W', '127.0.0.1:22'], /stdio forwarding failed/],
+    [
+      'a remote forward (-R)',
+      ['-o', 'ExitOnForwardFailure=yes', '-N', '-R', '127.0.0.1:0:127.0.0.1:22'],
+      /remote port forwarding failed/,
+    ],
+    ['the sftp subsystem', ['-s'], /subsystem request failed/],
+  ])('%s: refused by sshd, no validator record', (_name, args, message) => {
+    const before = h.auditRecords().length;
+    const r = ssh(args, args[0] === '-s' ? ['sftp'] : []);
+    expect(r.status).toBe(255);
+    expect(r.stderr).toMatch(message);
+    expect(h.auditRecords().slice(before)).toEqual([]);
+  });
+
+  it('a pty request is refused (PermitTTY no, restrict)', () => {
+    // The client then gives up at once with stdin closed; the validator may start after sshd has
+    // cleaned the connection up and deny for want of SSH_USER_AUTH: nothing runs either way.
+    const r = ssh(['-tt'], ['ip addr show lo']);
+    expect(r.stderr).toMatch(/PTY allocation request failed/);
+  });
+
+  it('no command (a shell) is ERR_FC_EMPTY', () => {
+    const r = ssh(['-T']);
+    expect(r.status).toBe(FC_ERRORS.ERR_FC_EMPTY.exit);
+  });
+
+  it('LD_PRELOAD, NODE_OPTIONS and a forged SSH_USER_AUTH sent by the client are dropped by AcceptEnv', () => {
+    const sent = { LD_PRELOAD: '/nonexistent.so', NODE_OPTIONS: '--inspect', SSH_USER_AUTH: '/etc/passwd' };
+    const r = ssh(['-o', `SendEnv=${Object.keys(sent).join(' ')}`], ['ip addr show lo'], sent);
+    expect(r.status).toBe(0);
+    const last = h.auditRecords().at(-1);
+    expect(last).toMatchObject({ event: 'completed', cert_serial: '9700', user: 'erin' });
+  });
+});

@@ -2,7 +2,7 @@
 // answering framed requests, each through every stage with its own request id in the audit record and
 // in TACACS+ rem_addr; bad and oversized frames end the channel with nothing run; the certificate's end
 // ends the channel.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '@netward/audit-context';
 import { decideLocal } from '@netward/policy/local-rules';
@@ -21,9 +21,18 @@ import {
 import { createTacacsServer, type ServerAuthorizationRequest, type TacacsServer } from '@netward/tacacs-plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRulesAuthorizer } from '../src/authorize.ts';
+import { checkFileSafety, validateConfig } from '../src/config.ts';
 import { FC_ERRORS } from '../src/errors.ts';
-import { runSession } from '../src/session.ts';
-import { authInfo, certLine, DESIGN_CONFIGS, DESIGN_RULES, memoryAudit, recordingSpawn } from './helpers.ts';
+import { runSession, type SessionDeps } from '../src/session.ts';
+import {
+  authInfo,
+  certLine,
+  DESIGN_CONFIGS,
+  DESIGN_RULES,
+  memoryAudit,
+  recordingSpawn,
+  runInProcess,
+} from './helpers.ts';
 import { buildBundle, type Harness, startSshd } from './sshd-harness.ts';
 
 const SID = 'sessionmode00001';
@@ -70,6 +79,20 @@ class Channel {
     this.#ssh.stdin?.end();
   }
 
+  /** The client goes away without a word (its process killed): sshd closes the channel. */
+  kill(): void {
+    this.#ssh.kill('SIGKILL');
+  }
+
+  /** Waits for the first frame of `type` from index `from` on. */
+  async frame(type: number, from = 0): Promise<string> {
+    for (;;) {
+      const f = this.frames.find((x, i) => i >= from && x.type === type);
+      if (f !== undefined) return f.text;
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+  }
+
   /** Sends one request and collects its output up to its EXIT frame. */
   async request(id: string, command: string): Promise<Answer> {
     const from = this.frames.length;
@@ -100,6 +123,22 @@ class Channel {
 }
 
 const requestId = (n: number) => `sessionrequest${String(n).padStart(8, '0')}`;
+
+/** An in-process session as net-viewer on the design's rules; `o` replaces any of it. */
+function sessionDeps(o: Partial<SessionDeps> & Pick<SessionDeps, 'stdin' | 'write'>): SessionDeps {
+  return {
+    config: DESIGN_CONFIGS.frr,
+    account: 'net-viewer',
+    env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
+    authorizer: async () =>
+      createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
+    audit: memoryAudit(),
+    spawn: recordingSpawn().spawn,
+    readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
+    checkExecutable: () => {},
+    ...o,
+  };
+}
 
 let h: Harness;
 
@@ -244,6 +283,26 @@ describe('session mode with local rules', () => {
   }, 20_000);
 });
 
+describe('session mode when the client goes away', () => {
+  it('kills the running command and records its end (it was left running, unrecorded)', async () => {
+    const id = requestId(71);
+    // 20 echo requests 0.5 s apart: ~10 s if nothing stops it.
+    const command = 'ping -c 20 -i 0.5 127.0.0.1';
+    const ch = new Channel(h, 'net-operator');
+    ch.write(encodeRequest({ id, command }));
+    expect(await ch.frame(FRAME_STDOUT)).toContain('PING 127.0.0.1');
+    ch.kill();
+    let completed: Record<string, unknown> | undefined;
+    for (let t = 0; t < 80 && completed === undefined; t++) {
+      await new Promise((r) => setTimeout(r, 100));
+      completed = records(id).find((r) => r['event'] === 'completed');
+    }
+    expect(completed).toMatchObject({ decision: 'permit', signal: 'SIGKILL', exit_status: 137 });
+    const left = spawnSync('pgrep', ['-u', 'net-operator', '-f', command], { encoding: 'utf8' });
+    expect(left.stdout).toBe('');
+  }, 20_000);
+});
+
 describe('session mode with our TACACS+ server', () => {
   let server: TacacsServer;
   const seen: ServerAuthorizationRequest[] = [];
@@ -305,22 +364,17 @@ describe('session mode in process (a clock that moves)', () => {
     const stdin = new PassThrough();
     const out: Buffer[] = [];
     let skew = 0;
-    const done = runSession({
-      config: DESIGN_CONFIGS.frr,
-      account: 'net-viewer',
-      env: { SSH_USER_AUTH: '/run/sshd-auth-info', SSH_ORIGINAL_COMMAND: SESSION_VERB },
-      authorizer: async () =>
-        createRulesAuthorizer((role, command) => decideLocal(DESIGN_RULES, role, command)),
-      audit,
-      spawn,
-      clock: () => Date.now() + skew,
-      readAuthInfo: () => authInfo(certLine({ validForSeconds: 60 })),
-      checkExecutable: () => {},
-      stdin,
-      write: async (bytes) => {
-        out.push(bytes);
-      },
-    });
+    const done = runSession(
+      sessionDeps({
+        audit,
+        spawn,
+        clock: () => Date.now() + skew,
+        stdin,
+        write: async (bytes) => {
+          out.push(bytes);
+        },
+      }),
+    );
     stdin.write(encodeRequest({ id: requestId(61), command: 'ip addr show lo' }));
     await new Promise((r) => setTimeout(r, 50));
     // The device's clock passes valid_before before the channel's timer fires.
@@ -344,4 +398,124 @@ describe('session mode in process (a clock that moves)', () => {
       [requestId(62), 'decision', 'ERR_FC_CERT_EXPIRED'],
     ]);
   });
+});
+
+describe('session mode in process (a client that stops reading)', () => {
+  it('stops reading the command while the channel is behind, and loses nothing once it reads again', async () => {
+    // seq writes ~15 MB at once; a stalled client must not make the validator read it all into memory.
+    const expected = execFileSync('/usr/bin/seq', ['1', '2000000'], { maxBuffer: 64 * 1024 * 1024 }).length;
+    let child: ChildProcess | undefined;
+    const stdin = new PassThrough();
+    const out: Buffer[] = [];
+    let stalled = true;
+    const waiters: (() => void)[] = [];
+    const done = runSession(
+      sessionDeps({
+        config: validateConfig({
+          device: 'spine-a',
+          executables: { seq: { path: '/usr/bin/seq' } },
+          authorization: { mode: 'local', rulesFile: '/etc/netward/local-rules.json' },
+          audit: { file: '/var/log/netward/forcecommand.log' },
+        }),
+        account: 'net-admin',
+        spawn: (file, args, options) => {
+          child = spawn(file, [...args], options);
+          return child;
+        },
+        // The real file check: /usr/bin/seq is root's.
+        checkExecutable: checkFileSafety,
+        stdin,
+        write: (bytes) => {
+          out.push(bytes);
+          return stalled ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve();
+        },
+      }),
+    );
+    stdin.write(encodeRequest({ id: requestId(81), command: 'seq 1 2000000' }));
+    let paused = false;
+    for (let t = 0; t < 200 && !paused && (child === undefined || child.exitCode === null); t++) {
+      await new Promise((r) => setTimeout(r, 25));
+      paused = child?.stdout?.isPaused() ?? false;
+    }
+    // Held back: the child is blocked on its pipe, not finished with everything read into memory.
+    expect(paused).toBe(true);
+    expect(child?.exitCode).toBeNull();
+    stalled = false;
+    for (const w of waiters.splice(0)) w();
+    stdin.end();
+    expect(await done).toBe(0);
+    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDOUT, FRAME_EXIT]).push(
+      Buffer.concat(out),
+    );
+    const stdout = frames.filter((f) => f.type === FRAME_STDOUT).reduce((n, f) => n + f.payload.length, 0);
+    expect(stdout).toBe(expected);
+    expect(frames.filter((f) => f.type === FRAME_EXIT).map((f) => parseExit(f.payload))).toEqual([
+      { id: requestId(81), exit: 0 },
+    ]);
+  }, 20_000);
+});
+
+describe('session mode in process: frames that parse but should not get anything run (held)', () => {
+  it('refuses NUL, non-UTF-8 and a nested session verb per request, and a __proto__ key as a frame error', async () => {
+    const { spawn, calls } = recordingSpawn();
+    const audit = memoryAudit();
+    const stdin = new PassThrough();
+    const out: Buffer[] = [];
+    const done = runSession(
+      sessionDeps({
+        audit,
+        spawn,
+        stdin,
+        write: async (bytes) => {
+          out.push(bytes);
+        },
+      }),
+    );
+    // Raw bytes 0xff 0xfe inside the JSON string: not UTF-8, decoded as U+FFFD, refused at stage 1.
+    const nonUtf8 = Buffer.concat([
+      Buffer.from(`{"id":"${requestId(92)}","command":"ip addr show lo`),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+    stdin.write(
+      Buffer.concat([
+        encodeRequest({ id: requestId(91), command: 'ip addr show lo\u0000; id' }),
+        encodeFrame(1, nonUtf8),
+        encodeRequest({ id: requestId(93), command: SESSION_VERB }),
+        encodeRequest({ id: requestId(94), command: 'ip addr show lo' }),
+      ]),
+    );
+    // After the four are answered (a frame error drops whatever is still queued).
+    const exitsSoFar = () =>
+      new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDERR, FRAME_EXIT])
+        .push(Buffer.concat(out))
+        .filter((f) => f.type === FRAME_EXIT).length;
+    for (let t = 0; t < 200 && exitsSoFar() < 4; t++) await new Promise((r) => setTimeout(r, 10));
+    stdin.write(
+      encodeFrame(1, `{"id":"${requestId(95)}","command":"ip addr show lo","__proto__":{"tool":"x"}}`),
+    );
+    expect(await done).toBe(FC_ERRORS.ERR_FC_FRAME.exit);
+    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDERR, FRAME_EXIT]).push(
+      Buffer.concat(out),
+    );
+    expect(frames.filter((f) => f.type === FRAME_EXIT).map((f) => parseExit(f.payload))).toEqual([
+      { id: requestId(91), exit: FC_ERRORS.ERR_FC_METACHARACTER.exit },
+      { id: requestId(92), exit: FC_ERRORS.ERR_FC_METACHARACTER.exit },
+      { id: requestId(93), exit: FC_ERRORS.ERR_FC_NOT_EXECUTABLE.exit },
+      { id: requestId(94), exit: 0 },
+    ]);
+    expect(calls.map((c) => [c.file, ...c.args])).toEqual([['/usr/sbin/ip', 'addr', 'show', 'lo']]);
+    expect(audit.records.at(-1)?.fields).toMatchObject({ code: 'ERR_FC_FRAME', stage: 'session' });
+  });
+});
+
+describe('the session verb is exact (held)', () => {
+  it.each(['netward-session extra words', "'netward-session'", '/usr/local/bin/netward-session'])(
+    '%s is an ordinary command: not on the allowlist, nothing run',
+    async (command) => {
+      const r = await runInProcess({ command, role: 'net-viewer', policy: 'design' });
+      expect(r.status).toBe(FC_ERRORS.ERR_FC_NOT_EXECUTABLE.exit);
+      expect(r.calls).toEqual([]);
+    },
+  );
 });

@@ -16,6 +16,7 @@ import { createAuditSink } from '../src/audit.ts';
 import { readSharedKey, readTacacsAnswer } from '../src/authorize.ts';
 import { checkFileSafety, parseConfigText, validateConfig } from '../src/config.ts';
 import { clientMessage, FC_ERRORS, ForceCommandError } from '../src/errors.ts';
+import { isGroupAddress } from '../src/grammar.ts';
 import { readIdentity } from '../src/identity.ts';
 import { preparsed } from '../src/preparsed.ts';
 import { formatSyslog } from '../src/syslog.ts';
@@ -379,5 +380,28 @@ describe('files parsed into the snapshot (preparsed.ts)', () => {
     expect(cache.get('{"version":1}')).toBe(value);
     expect(cache.get('{"version":1}\n')).toBeUndefined();
     expect(cache.get('{"version":2}')).toBeUndefined();
+  });
+});
+
+describe('group addresses (issue 12, second round: multicast is broadcast without -b)', () => {
+  it.each([
+    ['ff02::1', true],
+    ['ff05::1:3', true],
+    ['ff02:0:0:0:0:0:0:1', true],
+    ['224.0.0.1', true],
+    ['239.255.255.250', true],
+    ['255.255.255.255', true],
+    ['3758096385', true],
+    ['0xe0.1', true],
+    ['fe80::1', false],
+    ['ff::1', false],
+    ['2001:db8::1', false],
+    ['::1', false],
+    ['10.1.0.11', false],
+    ['223.255.255.255', false],
+    ['077.0.0.1', false],
+    ['leaf-1', false],
+  ])('%s: %s', (value, group) => {
+    expect(isGroupAddress(value)).toBe(group);
   });
 });

@@ -354,6 +354,37 @@ describe('audit trace', () => {
     }
   });
 
+  it("is not complete when another user's certificate recorded commands under this call's request id", () => {
+    writeLogs(dir);
+    // A session-mode client names each request's id itself: mallory's channel, on her own certificate,
+    // sends frames carrying bob's request id. The device records say who really ran them.
+    const at = (o: Record<string, unknown>) => j({ level: 'info', time: '2026-11-22T03:26:10.000Z', ...o });
+    const append = (file: string, text: string) =>
+      writeFileSync(join(dir, file), `${readFileSync(join(dir, file), 'utf8')}${text}`);
+    append(
+      'forcecommand-spine-a.jsonl',
+      at({
+        component: 'forcecommand',
+        event: 'completed',
+        user: 'mallory',
+        sid: 'malloryssession00001',
+        role: 'net-viewer',
+        cert_serial: '27074',
+        request_id: REQ,
+        device: 'spine-a',
+        decision: 'permit',
+        msg: 'EXIT 0: show version',
+      }),
+    );
+    const chain = traceRequest(readLabEvents(dir), REQ);
+    expect(isComplete(chain)).toBe(false);
+    expect(chain.inconsistent).toEqual([
+      expect.stringMatching(
+        /^1 record\(s\) from 03:26:10\.000 under this request id name mallory\/cert:27074,/,
+      ),
+    ]);
+  });
+
   it('fits every line of a chain in 120 columns and names the ids each record carries', () => {
     writeLogs(dir);
     const lines = formatChain(traceRequest(readLabEvents(dir), REQ));

@@ -315,6 +315,7 @@ function disagreements(
         `TACACS+ said ${t.decision ?? '?'} at ${shortTime(t.time)}, after the validator had decided ${validator.decision ?? '?'} at ${shortTime(validator.time)}`,
       );
   }
+  out.push(...foreignRecords(own, mcp));
   if (end !== undefined) {
     for (const c of events.filter((e) => e.link === 'ca-issue' && e.requestId === requestId)) {
       if (c.time > end.time)
@@ -324,6 +325,34 @@ function disagreements(
     }
   }
   return out;
+}
+
+/**
+ * Records under this call's request id that another user or certificate wrote. A session-mode client
+ * names each framed request's id itself (the device cannot check it), so a caller holding any valid
+ * certificate can put its commands under another call's id; the device records still carry the user
+ * and serial of the certificate that ran them, which must be the call's (the MCP server's records, or
+ * the certificate the broker issued for it).
+ */
+function foreignRecords(own: readonly AuditEvent[], mcp: readonly AuditEvent[]): string[] {
+  const user = mcp.find((e) => e.user !== undefined)?.user;
+  const serials = new Set(
+    own
+      .filter((e) => e.component === 'mcp-server' || e.component === 'ca-broker')
+      .map((e) => e.certSerial)
+      .filter((v): v is string => v !== undefined),
+  );
+  const foreign = own.filter(
+    (e) =>
+      e.component !== 'mcp-server' &&
+      ((user !== undefined && e.user !== undefined && e.user !== user) ||
+        (serials.size > 0 && e.certSerial !== undefined && !serials.has(e.certSerial))),
+  );
+  if (foreign.length === 0) return [];
+  const who = [...new Set(foreign.map((e) => `${e.user ?? '?'}/cert:${e.certSerial ?? '?'}`))].join(', ');
+  return [
+    `${foreign.length} record(s) from ${shortTime(foreign[0]?.time ?? '')} under this request id name ${who}, not the call's user and certificate: another client chose this id`,
+  ];
 }
 
 function plusMs(iso: string, ms: number): string {

@@ -100,6 +100,8 @@ export type GrammarMatch =
       readonly index: number;
       /** Words in `<interface>` positions: the validator checks that they exist on the device. */
       readonly interfaces: readonly string[];
+      /** Words in `<ip>`, `<ipv4>`, `<ipv6>` and `<host>` positions: the validator refuses group addresses. */
+      readonly addresses: readonly string[];
     }
   | {
       readonly matched: false;
@@ -108,6 +110,9 @@ export type GrammarMatch =
       /** The entry that matched the most leading words, if any matched the command name. */
       readonly closest?: { readonly set: string; readonly entry: string; readonly stoppedAt: number };
     };
+
+/** Value types whose words name a host the command talks to. */
+const ADDRESS_TYPES: readonly string[] = ['ip', 'ipv4', 'ipv6', 'host'];
 
 /**
  * Matches a request (the command name and its arguments, as the validator authorizes it) against a
@@ -121,10 +126,13 @@ export function matchGrammar(sets: readonly GrammarSet[], words: readonly string
       for (const variant of entry.variants) {
         const at = mismatchAt(variant, words);
         if (at === -1) {
-          const interfaces = words.filter((_, i) => {
-            const t = variant[i];
-            return t?.kind === 'value' && t.type === 'interface';
-          });
+          const typed = (types: readonly string[]) =>
+            words.filter((_, i) => {
+              const t = variant[i];
+              return t?.kind === 'value' && types.includes(t.type);
+            });
+          const interfaces = typed(['interface']);
+          const addresses = typed(ADDRESS_TYPES);
           return {
             matched: true,
             set: set.name,
@@ -133,6 +141,7 @@ export function matchGrammar(sets: readonly GrammarSet[], words: readonly string
             entry: entry.spec,
             index,
             interfaces,
+            addresses,
           };
         }
         if (at > 0 && (best === undefined || at > best.stoppedAt))
