@@ -3,7 +3,7 @@
 // same run. Prints figures; asserts nothing (the machine is shared). The client is the bundle `pnpm build`
 // ships (see shippedClient); the server runs from source in its own process (peer.ts).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -271,6 +271,8 @@ try {
 function startPython(port: number) {
   const python = fileURLToPath(new URL('../../../.cache/python-tacacs/bin/python', import.meta.url));
   const script = fileURLToPath(new URL('../test/peers/python-client.py', import.meta.url));
+  // Without it the comparison cannot run: say so at once rather than wait for a slice that never ends.
+  if (!existsSync(python)) throw new Error(`${python} is missing: run scripts/setup.sh`);
   const child = spawn(python, [script, String(port), 'bench'], {
     env: { ...process.env, TACACS_KEY: 'benchsecret' },
     stdio: ['pipe', 'pipe', 'inherit'],
