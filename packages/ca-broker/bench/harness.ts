@@ -1,7 +1,7 @@
 // What the broker's benchmarks share: the broker bundled and started in its own process (the load
 // generator gets the other core), users and a distinct token per request, the broker's CPU time.
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomFill } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatPublicKey } from '@netward/ssh-certificate';
@@ -215,6 +215,49 @@ export async function cpuPerAsyncCall(
   await run(0, calls);
   const c = process.cpuUsage(c0);
   const us = (c.user + c.system) / calls;
+  console.log(`${label.padEnd(44)} ${us.toFixed(1).padStart(8)} us CPU`);
+  return us;
+}
+
+/**
+ * CPU µs per arrival of `handOffs` thread-pool round trips in a row (`crypto.randomFill` of one byte:
+ * the work itself is nothing), arrivals paced at `perSecond` as the load generator paces requests,
+ * minus the same arrivals doing nothing. What is left is the hand-off itself: queueing the job, waking
+ * a pool thread, and waking the event loop with the result, which a synchronous stage measured alone
+ * never pays. All of this process's threads, as the broker's figure.
+ */
+export async function handOffCpu(
+  label: string,
+  handOffs: number,
+  perSecond = 2000,
+  seconds = 2,
+): Promise<number> {
+  const byte = Buffer.alloc(1);
+  const roundTrip = () => new Promise<void>((res) => randomFill(byte, () => res()));
+  const paced = async (work: () => Promise<void>): Promise<number> => {
+    const total = perSecond * seconds;
+    const perTick = Math.max(1, Math.round(perSecond / 1000));
+    const pending: Promise<void>[] = [];
+    const c0 = process.cpuUsage();
+    await new Promise<void>((done) => {
+      const timer = setInterval(() => {
+        for (let i = 0; i < perTick && pending.length < total; i++) pending.push(work());
+        if (pending.length >= total) {
+          clearInterval(timer);
+          done();
+        }
+      }, 1);
+    });
+    await Promise.all(pending);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / total;
+  };
+  const chain = async () => {
+    for (let i = 0; i < handOffs; i++) await roundTrip();
+  };
+  await paced(chain); // warm up
+  const idle = await paced(async () => undefined);
+  const us = Math.max(0, (await paced(chain)) - idle);
   console.log(`${label.padEnd(44)} ${us.toFixed(1).padStart(8)} us CPU`);
   return us;
 }

@@ -29,6 +29,7 @@ import {
   cpuPerCall,
   formatPublicKey,
   type GeneratorResult,
+  handOffCpu,
   makeUsers,
   mintTokens,
   processCpu,
@@ -136,6 +137,17 @@ stages.push([
   await cpuPerAsyncCall('  replay claim (shared directory, 16 at once)', (i) => replay.claim(`s${i}`, exp)),
 ]);
 replay.close();
+// The broker's verification and signature run on the thread pool, the replay claim writes and reads
+// its log there and the audit line is written there: up to five hand-offs per certificate, fewer when
+// claims and lines share a batch. Each costs the process a wake-up when it was asleep, which the
+// stages above, measured synchronously and back to back, never pay; on a busy broker the loop is
+// rarely asleep and the cost falls towards nothing. So it is printed beside the stages, not
+// subtracted: an upper bound on what of "the rest" is waking up.
+const handOffs = await handOffCpu(
+  `  thread-pool hand-offs (5, paced ${TARGET_RATE.toLocaleString('en-US')}/s)`,
+  5,
+  TARGET_RATE,
+);
 
 // --- The servers under load, each in its own process ---
 const echoJs = join(dir, 'echo.mjs');
@@ -191,7 +203,7 @@ console.log(
 );
 const stageSum = stages.reduce((a, [, v]) => a + v, 0);
 console.log(
-  `  the broker's CPU per certificate by stage: ${stages.map(([name, v]) => `${name} ${v.toFixed(1)}`).join(', ')}, HTTP + fastify (the floor) ${floor.cpuUs.toFixed(1)}; the rest (hooks, checks, GC) ${(target.cpuUs - stageSum - floor.cpuUs).toFixed(1)} us`,
+  `  the broker's CPU per certificate by stage: ${stages.map(([name, v]) => `${name} ${v.toFixed(1)}`).join(', ')}, HTTP + fastify (the floor) ${floor.cpuUs.toFixed(1)}; the rest (hooks, checks, GC, waking up: thread-pool hand-offs cost up to ${handOffs.toFixed(1)} when asleep) ${(target.cpuUs - stageSum - floor.cpuUs).toFixed(1)} us`,
 );
 console.log(
   `  target p99 < ${P99_LIMIT_MS} ms at ${TARGET_RATE.toLocaleString('en-US')}/s, nothing failed: ${passes(target.result) ? 'met' : 'NOT met'}`,
