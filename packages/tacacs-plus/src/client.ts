@@ -135,12 +135,22 @@ export interface AuthenticateRequest {
   readonly privLvl?: number;
 }
 
-/** RFC 8907 section 6.1 values this client sends on authorization and accounting. */
-const REQUEST_DEFAULTS = {
-  authenMethod: AuthenMethod.TACACSPLUS,
-  authenType: AuthenType.ASCII,
-  authenService: AuthenService.LOGIN,
-} as const;
+/**
+ * The fields authorization and accounting requests share, with the RFC 8907 section 6.1 values this
+ * client sends: one object literal, no spread of a defaults object on every request.
+ */
+function requestFields(req: AuthorizeRequest | AccountRequest, args: readonly string[]) {
+  return {
+    authenMethod: AuthenMethod.TACACSPLUS,
+    privLvl: req.privLvl ?? 1,
+    authenType: AuthenType.ASCII,
+    authenService: AuthenService.LOGIN,
+    user: req.user,
+    port: req.port ?? 'ssh',
+    remAddr: req.remAddr ?? '',
+    args,
+  };
+}
 
 /** An ASCII login is START plus a few CONTINUEs; a server that keeps asking is refused. */
 const MAX_ASCII_ROUNDS = 6;
@@ -188,37 +198,30 @@ export class TacacsClient {
 
   async authorize(req: AuthorizeRequest): Promise<AuthorizationResult> {
     checkRequest(req, 'cmd');
-    const avPairs = [
-      `service=${req.service ?? 'shell'}`,
-      `cmd=${req.cmd}`,
-      ...(req.args ?? []).map((a) => `cmd-arg=${a}`),
-      ...(req.extraArgs ?? []),
-    ];
-    const body = encodeOrThrow(() =>
-      encodeAuthorRequest({
-        ...REQUEST_DEFAULTS,
-        privLvl: req.privLvl ?? 1,
-        user: req.user,
-        port: req.port ?? 'ssh',
-        remAddr: req.remAddr ?? '',
-        args: avPairs,
-      }),
-    );
+    // Built with push, not spreads: this runs on every command a device checks.
+    const avPairs = [`service=${req.service ?? 'shell'}`, `cmd=${req.cmd}`];
+    if (req.args) for (const a of req.args) avPairs.push(`cmd-arg=${a}`);
+    if (req.extraArgs) for (const a of req.extraArgs) avPairs.push(a);
+    const body = encodeOrThrow(encodeAuthorRequest, requestFields(req, avPairs));
     const outcome = await this.#run(PacketType.AUTHOR, async (s) =>
       decodeAuthorResponse((await s.send(body)).body),
     );
     if (!outcome.ok) return { ...noReply(outcome.error), args: [], data: '', permitted: false };
     const r = outcome.value;
     const status = nameOf(AuthorStatus, r.status) as AuthorStatusName;
-    const permitted = status === 'PASS_ADD' || status === 'PASS_REPL';
+    // The decoder made r.args for this reply alone: handed over as it is, not copied.
+    const args = r.args as string[];
+    if (status === 'PASS_ADD' || status === 'PASS_REPL') {
+      return { permitted: true, status, args, serverMsg: r.serverMsg, data: r.data, server: outcome.server };
+    }
     return {
-      permitted,
+      permitted: false,
       status,
-      args: [...r.args],
+      args,
       serverMsg: r.serverMsg,
       data: r.data,
       server: outcome.server,
-      ...(permitted ? {} : { reason: `server answered ${status}` }),
+      reason: `server answered ${status}`,
     };
   }
 
@@ -234,17 +237,7 @@ export class TacacsClient {
       ...(req.args ?? []).map((a) => `cmd-arg=${a}`),
       ...(req.extraArgs ?? []),
     ];
-    const body = encodeOrThrow(() =>
-      encodeAcctRequest({
-        ...REQUEST_DEFAULTS,
-        flags,
-        privLvl: req.privLvl ?? 1,
-        user: req.user,
-        port: req.port ?? 'ssh',
-        remAddr: req.remAddr ?? '',
-        args: avPairs,
-      }),
-    );
+    const body = encodeOrThrow(encodeAcctRequest, { ...requestFields(req, avPairs), flags });
     const outcome = await this.#run(PacketType.ACCT, async (s) => decodeAcctReply((await s.send(body)).body));
     if (!outcome.ok) return { ...noReply(outcome.error), data: '', recorded: false };
     const status = nameOf(AcctStatus, outcome.value.status) as AcctStatusName;
@@ -267,20 +260,18 @@ export class TacacsClient {
     if (req.remAddr !== undefined) checkString(req.remAddr, 'remAddr', false);
     const privLvl = checkPrivLvl(req.privLvl);
     const pap = req.type === 'pap';
-    const start = encodeOrThrow(() =>
-      encodeAuthenStart({
-        action: AuthenAction.LOGIN,
-        privLvl,
-        authenType: pap ? AuthenType.PAP : AuthenType.ASCII,
-        authenService: AuthenService.LOGIN,
-        user: req.user,
-        port: req.port ?? 'ssh',
-        remAddr: req.remAddr ?? '',
-        // RFC 8907 section 5.4.2.2: PAP carries the password in the START data field.
-        data: pap ? req.password : '',
-      }),
-    );
-    encodeOrThrow(() => encodeAuthenContinue({ userMsg: req.password }));
+    const start = encodeOrThrow(encodeAuthenStart, {
+      action: AuthenAction.LOGIN,
+      privLvl,
+      authenType: pap ? AuthenType.PAP : AuthenType.ASCII,
+      authenService: AuthenService.LOGIN,
+      user: req.user,
+      port: req.port ?? 'ssh',
+      remAddr: req.remAddr ?? '',
+      // RFC 8907 section 5.4.2.2: PAP carries the password in the START data field.
+      data: pap ? req.password : '',
+    });
+    encodeOrThrow(encodeAuthenContinue, { userMsg: req.password });
     // Section 5.4.2.2: PAP, CHAP and MS-CHAP use minor version 1; ASCII uses 0.
     const version = pap ? VERSION_ONE : VERSION_DEFAULT;
     const outcome = await this.#run(
@@ -410,12 +401,13 @@ export class TacacsClient {
     state: AttemptState,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const { conn, fresh } =
-        this.#singleConnection && server.singleConnect !== 'no'
-          ? await this.#acquireShared(server)
-          : this.#perRequest(server);
+      let conn: ClientConnection;
+      let fresh = true;
+      if (this.#singleConnection && server.singleConnect !== 'no')
+        ({ conn, fresh } = await this.#acquireShared(server));
+      else conn = this.#perRequest(server);
       state.conn = conn;
-      let replied = false;
+      let io: Session | undefined;
       try {
         if (conn.shared) {
           await conn.ready();
@@ -426,21 +418,7 @@ export class TacacsClient {
         }
         const sessionId = conn.allocateSession();
         state.sessionId = sessionId;
-        let seqNo = 1;
-        const io: SessionIo = {
-          send: async (body: Buffer): Promise<Packet> => {
-            if (state.aborted) throw new AttemptAborted();
-            const p = conn.exchange({ version, type, seqNo, sessionId }, body);
-            seqNo += 2;
-            const reply = await p;
-            replied = true;
-            return reply;
-          },
-          post: (body: Buffer): void => {
-            state.posted = true;
-            conn.post({ version, type, seqNo, sessionId }, body);
-          },
-        };
+        io = new Session(conn, state, version, type, sessionId);
         return await talk(io);
       } catch (e) {
         // A kept connection the server closed while it sat idle (tac_plus-ng and ours both time idle
@@ -450,7 +428,7 @@ export class TacacsClient {
         const stale =
           !fresh &&
           attempt === 0 &&
-          !replied &&
+          io?.replied !== true &&
           !state.aborted &&
           e instanceof TacacsError &&
           e.code === 'ERR_TACACS_CONNECTION';
@@ -495,7 +473,7 @@ export class TacacsClient {
       if (server.singleConnect === 'unknown') await existing.negotiated;
       if (existing.alive && singleConnectOf(server) === 'yes') return { conn: existing, fresh: false };
     }
-    if (singleConnectOf(server) === 'no') return this.#perRequest(server);
+    if (singleConnectOf(server) === 'no') return { conn: this.#perRequest(server), fresh: true };
     const conn = this.#track(new ClientConnection(server, true, this.#maxBodyLength, this.#maxSessions));
     this.#shared.set(server, conn);
     conn.onClose = () => {
@@ -506,10 +484,10 @@ export class TacacsClient {
   }
 
   /** Synchronous: a per-request connection is made and written to in the same turn. */
-  #perRequest(server: ResolvedServer): { conn: ClientConnection; fresh: boolean } {
+  #perRequest(server: ResolvedServer): ClientConnection {
     const conn = this.#track(new ClientConnection(server, false, this.#maxBodyLength));
     conn.onClose = () => this.#open.delete(conn);
-    return { conn, fresh: true };
+    return conn;
   }
 
   #track(conn: ClientConnection): ClientConnection {
@@ -523,6 +501,41 @@ interface SessionIo {
   send(body: Buffer): Promise<Packet>;
   /** Sends a packet that gets no reply (an abort). */
   post(body: Buffer): void;
+}
+
+/** One session's packets: a class, so a request makes one object instead of an object and two closures. */
+class Session implements SessionIo {
+  readonly #conn: ClientConnection;
+  readonly #state: AttemptState;
+  readonly #fields: { version: number; type: PacketTypeValue; seqNo: number; sessionId: number };
+  /** A reply came: the connection was alive, so a failure after it is not a stale kept connection. */
+  replied = false;
+
+  constructor(
+    conn: ClientConnection,
+    state: AttemptState,
+    version: number,
+    type: PacketTypeValue,
+    sessionId: number,
+  ) {
+    this.#conn = conn;
+    this.#state = state;
+    this.#fields = { version, type, seqNo: 1, sessionId };
+  }
+
+  async send(body: Buffer): Promise<Packet> {
+    if (this.#state.aborted) throw new AttemptAborted();
+    const p = this.#conn.exchange(this.#fields, body);
+    this.#fields.seqNo += 2;
+    const reply = await p;
+    this.replied = true;
+    return reply;
+  }
+
+  post(body: Buffer): void {
+    this.#state.posted = true;
+    this.#conn.post(this.#fields, body);
+  }
 }
 
 function resolveServer(s: TacacsServerAddress, i: number): ResolvedServer {
@@ -612,9 +625,9 @@ function checkRequest(req: AuthorizeRequest | AccountRequest, required: 'cmd' | 
 }
 
 /** Field lengths are arguments: a user over 255 bytes is the caller's mistake, reported as TypeError. */
-function encodeOrThrow(encode: () => Buffer): Buffer {
+function encodeOrThrow<I>(encode: (input: I) => Buffer, input: I): Buffer {
   try {
-    return encode();
+    return encode(input);
   } catch (e) {
     if (e instanceof TacacsError) throw new TypeError(e.message, { cause: e });
     throw e;

@@ -1,7 +1,14 @@
 import { TacacsError } from '../errors.ts';
 import { nameOf } from './constants.ts';
 import { BodyReader, lenientText } from './reader.ts';
-import { BodyWriter, len8 as checkLen8, len16 as checkLen16, type FieldValue, fieldBytes } from './writer.ts';
+import {
+  byte,
+  len8 as checkLen8,
+  len16 as checkLen16,
+  type FieldValue,
+  fieldLength,
+  writeField,
+} from './writer.ts';
 
 /**
  * Every RFC 8907 body has the same shape (sections 5.1-5.3, 6.1-6.2, 7.1-7.2): a fixed part of one-byte
@@ -37,7 +44,11 @@ export type FieldSpec =
 interface Layout {
   readonly name: string;
   readonly fields: readonly FieldSpec[];
+  /** Whether the body carries arguments: the others skip looking for them. */
+  readonly hasArgs: boolean;
 }
+
+const NO_ARGS: readonly FieldValue[] = [];
 
 /** The encoder and decoder of one packet body; D is what decoding gives, E what encoding takes. */
 export interface BodyCodec<D, E> {
@@ -46,7 +57,7 @@ export interface BodyCodec<D, E> {
 }
 
 export function bodyCodec<D, E>(name: string, fields: readonly FieldSpec[]): BodyCodec<D, E> {
-  const l: Layout = { name, fields };
+  const l: Layout = { name, fields, hasArgs: fields.some((f) => f.kind === 'args') };
   return { encode: (input) => encodeBody(l, input), decode: (body) => decodeBody(body, l) as D };
 }
 
@@ -116,33 +127,46 @@ function decodeBody(body: Buffer, l: Layout): unknown {
   return out;
 }
 
-/** Writes one body; every length is checked against its field's size (ERR_TACACS_FIELD_TOO_LONG). */
+/**
+ * Writes one body; every length is checked against its field's size (ERR_TACACS_FIELD_TOO_LONG). The
+ * lengths are measured first and the body written once into a buffer of the exact size, the fixed part
+ * in field order (so the first field that does not fit is the one reported), then the values.
+ */
 function encodeBody(l: Layout, input: unknown): Buffer {
   const s = input as Record<string, unknown>;
-  const values: Buffer[] = [];
-  let argValues: Buffer[] = [];
+  const argValues = l.hasArgs ? ((s['args'] ?? NO_ARGS) as readonly FieldValue[]) : NO_ARGS;
+  if (argValues.length > 0xff) throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', 'more than 255 arguments');
+  const values: FieldValue[] = [];
+  const lengths: number[] = [];
+  let size = 0;
   for (const f of l.fields) {
-    if (f.kind === 'len8' || f.kind === 'len16') values.push(fieldBytes((s[f.key] ?? '') as FieldValue));
-    else if (f.kind === 'args') {
-      argValues = ((s['args'] ?? []) as readonly FieldValue[]).map(fieldBytes);
-      if (argValues.length > 0xff) {
-        throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', 'more than 255 arguments');
-      }
+    if (f.kind === 'u8') size += 1;
+    else if (f.kind === 'args') size += 1 + argValues.length;
+    else {
+      const v = (s[f.key] ?? '') as FieldValue;
+      const n = fieldLength(v);
+      values.push(v);
+      lengths.push(n);
+      size += (f.kind === 'len8' ? 1 : 2) + n;
     }
   }
-  const w = new BodyWriter();
+  const argLengths = argValues.map(fieldLength);
+  for (const n of argLengths) size += n;
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
   let at = 0;
   for (const f of l.fields) {
-    if (f.kind === 'u8') w.u8((s[f.key] ?? f.default) as number, f.wire);
-    else if (f.kind === 'args') w.u8(argValues.length, 'arg_cnt');
+    if (f.kind === 'u8') out[pos++] = byte((s[f.key] ?? f.default) as number, f.wire);
+    else if (f.kind === 'args') out[pos++] = argValues.length;
     else {
-      const v = values[at++] as Buffer;
-      if (f.kind === 'len8') w.u8(checkLen8(v, f.wire), f.lengthWire);
-      else w.u16(checkLen16(v, f.wire), f.lengthWire);
+      const n = lengths[at++] as number;
+      if (f.kind === 'len8') out[pos++] = byte(checkLen8(n, f.wire), f.lengthWire);
+      else pos = out.writeUInt16BE(checkLen16(n, f.wire), pos);
     }
   }
-  for (const a of argValues) w.u8(checkLen8(a, 'argument'), 'arg_len');
-  for (const v of values) w.bytes(v);
-  for (const a of argValues) w.bytes(a);
-  return w.finish();
+  // One length byte per argument follows the whole fixed part (sections 6.1-6.2, 7.1).
+  for (const n of argLengths) out[pos++] = byte(checkLen8(n, 'argument'), 'arg_len');
+  for (const v of values) pos = writeField(out, v, pos);
+  for (const a of argValues) pos = writeField(out, a, pos);
+  return out;
 }

@@ -3,65 +3,36 @@ import { TacacsError } from '../errors.ts';
 /** A field value: text is written as UTF-8, buffers as they are. */
 export type FieldValue = string | Buffer;
 
-export function fieldBytes(value: FieldValue): Buffer {
-  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+/** The bytes `value` takes on the wire, measured without encoding it. */
+export function fieldLength(value: FieldValue): number {
+  return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
 }
+
 /**
- * Builds a body from fixed-size numbers and length-prefixed fields, checking every length field. Bytes
- * are collected as numbers and buffers and copied once into a buffer of the exact size.
+ * Writes `value` at `pos` and returns the position after it. Text goes straight into the body as UTF-8:
+ * no intermediate buffer per field (a request has seven or more, and each was an allocation).
  */
-export class BodyWriter {
-  readonly #parts: (number | Buffer)[] = [];
-  #length = 0;
+export function writeField(out: Buffer, value: FieldValue, pos: number): number {
+  if (typeof value === 'string') return pos + out.write(value, pos, 'utf8');
+  return pos + value.copy(out, pos);
+}
 
-  u8(v: number, what: string): this {
-    if (!Number.isInteger(v) || v < 0 || v > 0xff) {
-      throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', `${what} does not fit in one byte`);
-    }
-    this.#parts.push(v);
-    this.#length += 1;
-    return this;
+/** A one-byte number field, checked. */
+export function byte(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xff) {
+    throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', `${what} does not fit in one byte`);
   }
-
-  u16(v: number, what: string): this {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
-      throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', `${what} does not fit in two bytes`);
-    }
-    this.#parts.push(v >>> 8, v & 0xff);
-    this.#length += 2;
-    return this;
-  }
-
-  bytes(b: Buffer): this {
-    if (b.length > 0) {
-      this.#parts.push(b);
-      this.#length += b.length;
-    }
-    return this;
-  }
-
-  finish(): Buffer {
-    const out = Buffer.allocUnsafe(this.#length);
-    let pos = 0;
-    for (const p of this.#parts) {
-      if (typeof p === 'number') out[pos++] = p;
-      else {
-        p.copy(out, pos);
-        pos += p.length;
-      }
-    }
-    return out;
-  }
+  return v;
 }
 
 /** Length of a field that is announced in one byte (RFC 8907: user, port, rem_addr, args, data). */
-export function len8(b: Buffer, what: string): number {
-  if (b.length > 0xff) throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', `${what} is over 255 bytes`);
-  return b.length;
+export function len8(n: number, what: string): number {
+  if (n > 0xff) throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', `${what} is over 255 bytes`);
+  return n;
 }
 
 /** Length of a field that is announced in two bytes (server_msg, data, user_msg). */
-export function len16(b: Buffer, what: string): number {
-  if (b.length > 0xffff) throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', `${what} is over 65535 bytes`);
-  return b.length;
+export function len16(n: number, what: string): number {
+  if (n > 0xffff) throw new TacacsError('ERR_TACACS_FIELD_TOO_LONG', `${what} is over 65535 bytes`);
+  return n;
 }
