@@ -27,8 +27,8 @@ export function signSampleCertificate(user: KeyObject, ca: KeyObject, now: bigin
   );
 }
 
+import { bundleProgram } from '@netward/kit/testing';
 import type { TestIdp } from '../src/testing/idp.ts';
-import { bundleProgram } from '../test/helpers/bundle.ts';
 import type { GeneratorRun } from './generator-process.ts';
 import { encodeRequests, type LoadResult } from './load.ts';
 

@@ -1,11 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { bundleProgram } from '@netward/kit/testing';
 import { checkCertificate, formatPublicKey, parseCertificate } from '@netward/ssh-certificate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIENCE } from '../src/testing/broker.ts';
 import { startIdp, type TestIdp } from '../src/testing/idp.ts';
-import { bundleProgram } from './helpers/bundle.ts';
 import { sshKeygen, tempDir } from './helpers/openssh.ts';
 import { freePort } from './helpers/sshd.ts';
 

@@ -10,12 +10,12 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { newRequestId } from '@netward/audit-context';
+import { bundleProgram } from '@netward/kit/testing';
 import { formatPublicKey } from '@netward/ssh-certificate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirectoryReplayCache } from '../src/replay.ts';
 import { AUDIENCE, claims, freshKey, MCP_CLIENT, signRequest, startBroker } from '../src/testing/broker.ts';
 import { startIdp, type TestIdp } from '../src/testing/idp.ts';
-import { bundleProgram } from './helpers/bundle.ts';
 import { tempDir } from './helpers/openssh.ts';
 import { freePort } from './helpers/sshd.ts';
 

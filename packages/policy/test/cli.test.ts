@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleProgram } from '@netward/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, runCli } from '../src/cli/main.ts';
 import {
@@ -297,20 +297,7 @@ describe('check', () => {
 describe('the bundled program', () => {
   it('runs from a self-contained esbuild bundle with the default policy embedded', async () => {
     const out = join(dir, 'bundle', 'netward-policy.js');
-    // same settings as scripts/bundle.mjs --self-contained
-    await build({
-      entryPoints: [join(PKG, 'src/cli/netward-policy.ts')],
-      outfile: out,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      conditions: ['netward-source'],
-      banner: {
-        js: "import { createRequire as __netwardCreateRequire } from 'node:module';\nconst require = __netwardCreateRequire(import.meta.url);",
-      },
-      logLevel: 'warning',
-    });
+    await bundleProgram(join(PKG, 'src/cli/netward-policy.ts'), out);
     const r = spawnSync(
       process.execPath,
       [out, 'explain', '--role', 'net-viewer', '--', 'show', 'ip', 'route'],

@@ -1,5 +1,5 @@
 // `@netward/kit/testing`: real peers for tests and benchmarks (sshd), ports and temporary directories.
-export { bundleInputs } from './bundle.ts';
+export { bundleInputs, bundleProgram } from './bundle.ts';
 export { type CodedErrorClass, rejectedCode, thrownCode } from './errors.ts';
 export { freePort } from './ports.ts';
 export {
