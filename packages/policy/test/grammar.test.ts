@@ -227,6 +227,25 @@ describe('issue 12 findings', () => {
     expect(allowed('net-admin', 'description uplink to spine-a')).toBe('permit');
     expect(allowed('net-admin', 'ip link set dev eth0 down')).toBe('permit');
   });
+
+  it('takes addresses and prefix lengths only in canonical form', () => {
+    const allowed = (role: string, c: string) => decide(defaultPolicy(), role, c).decision;
+    // inet_aton, which ping and traceroute use, reads a leading zero as octal: 010.0.0.1 is 8.0.0.1
+    expect(allowed('net-operator', 'ping -c 3 010.0.0.1')).toBe('deny');
+    expect(allowed('net-operator', 'ping -c 3 192.168.001.1')).toBe('deny');
+    expect(allowed('net-operator', 'ping -c 3 0.0.0.0')).toBe('permit');
+    expect(allowed('net-operator', 'ping -c 3 10.0.100.1')).toBe('permit');
+    expect(allowed('net-viewer', 'show ip route 10.0.0.0/33')).toBe('deny');
+    expect(allowed('net-viewer', 'show ip route 10.0.0.0/08')).toBe('deny');
+    expect(allowed('net-viewer', 'show ip route 10.0.0.0/0')).toBe('permit');
+    expect(allowed('net-viewer', 'show ip route 10.0.0.0/32')).toBe('permit');
+    expect(allowed('net-viewer', 'show ipv6 route 2001:db8::/129')).toBe('deny');
+    expect(allowed('net-viewer', 'show ipv6 route 2001:db8::/128')).toBe('permit');
+    // the rendered tac_plus-ng rules decide alike (PCRE2, as tac_plus-ng runs them)
+    const cfg = renderTacPlusNg(defaultPolicy());
+    const rules = readProfiles(cfg).get(readUserProfiles(cfg).get('net-operator') as string) ?? [];
+    expect(pcre2Decide(rules, ['ping -c 3 010.0.0.1', 'ping -c 3 10.0.100.1'])).toEqual(['deny', 'permit']);
+  });
 });
 
 describe('random argv through each role grammar', () => {

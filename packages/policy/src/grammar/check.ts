@@ -172,7 +172,25 @@ const SAMPLES: Record<string, readonly string[]> = {
   text: ['uplink', 'uplink to spine-a'],
 };
 // Values that must not fit a typed position: options, paths, the other family, out-of-alphabet.
-const WRONG = ['-f', '-b', '/etc/shadow', 'a/b', 'ABC', '', '1.2.3', '10.0.0.0/8x', 'eth0;id', '-1'];
+// Non-canonical numbers too: octal-looking octets (inet_aton reads 010 as 8) and prefix lengths past the
+// family's width.
+const WRONG = [
+  '-f',
+  '-b',
+  '/etc/shadow',
+  'a/b',
+  'ABC',
+  '',
+  '1.2.3',
+  '10.0.0.0/8x',
+  'eth0;id',
+  '-1',
+  '010.0.0.1',
+  '192.168.001.1',
+  '10.0.0.0/33',
+  '10.0.0.0/08',
+  '2001:db8::/129',
+];
 
 function samplesOf(t: Token): string[] {
   switch (t.kind) {

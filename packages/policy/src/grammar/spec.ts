@@ -16,21 +16,28 @@
  * None matches a word that starts with `-` (an option) or contains `/` except a prefix length (a path),
  * and none matches a space, so a value is always exactly one word (except `text`, which is the rest).
  */
-const OCTETS = '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}';
+// No leading zeros: inet_aton (ping, traceroute) reads `010` as octal 8, so `010.0.0.1` would name another
+// address than the one the grammar, the multicast check and an operator reading the log see.
+const OCTET = '(0|[1-9][0-9]{0,2})';
+const OCTETS = `${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}`;
 // Hex digits and colons with at least one colon: the program parses the address; the shape is what keeps
 // options, paths and names out. Zone ids (`%eth0`) are outside the input alphabet anyway.
 const HEX6 = '[0-9a-f]{0,4}:[0-9a-f:]{1,38}';
+const LEN4 = '(3[0-2]|[12]?[0-9])';
+const LEN6 = '(12[0-8]|1[01][0-9]|[1-9]?[0-9])';
 const HOST = '[a-z0-9][a-z0-9.-]{0,62}';
 
 export const VALUE_TYPES = Object.freeze({
-  /** Dotted quad (each part 1-3 digits). */
+  /** Dotted quad (each part 1-3 digits, no leading zero). */
   ipv4: OCTETS,
   /** Lower-case hex digits and colons, at least one colon, at most 43 characters. */
   ipv6: HEX6,
   ip: `(${OCTETS}|${HEX6})`,
-  prefix4: `${OCTETS}/[0-9]{1,2}`,
-  prefix6: `${HEX6}/[0-9]{1,3}`,
-  prefix: `(${OCTETS}/[0-9]{1,2}|${HEX6}/[0-9]{1,3})`,
+  /** IPv4 address, `/`, a length 0-32 (no leading zero). */
+  prefix4: `${OCTETS}/${LEN4}`,
+  /** IPv6 address, `/`, a length 0-128 (no leading zero). */
+  prefix6: `${HEX6}/${LEN6}`,
+  prefix: `(${OCTETS}/${LEN4}|${HEX6}/${LEN6})`,
   /** A DNS name (lower case, RFC 1123 label characters) or an IPv4 address, at most 63 characters. */
   hostname: HOST,
   /** hostname, IPv4 or IPv6. */
