@@ -99,6 +99,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     clockToleranceSeconds: config.clockToleranceSeconds,
     policy,
     jwks: deps.jwks ?? remoteKeys({ issuer: config.issuer, jwksUri: config.jwksUri }),
+    cacheEntries: config.verifiedTokenCacheEntries,
   });
   const runner = toolRunner(config, deps, policy, logger);
   const maxBodyBytes = config.limits.maxBodyBytes;

@@ -108,6 +108,12 @@ export const configSchema = z.strictObject({
   roleClaim: z.string().min(1).default('net_role'),
   /** Allowed clock skew on exp/nbf. Default 5 s. */
   clockToleranceSeconds: z.number().int().min(0).max(300).default(5),
+  /**
+   * Agents' tokens verified in full once, then answered from a cache keyed by the token's SHA-256 until
+   * it expires (@netward/bearer `cacheEntries`): an agent sends the same token with every call. 0 turns
+   * it off. A key the issuer withdraws goes on vouching for the cached tokens it signed until they expire.
+   */
+  verifiedTokenCacheEntries: z.int().min(0).max(1_000_000).default(10_000),
   tokenExchange: z.strictObject({
     tokenEndpoint: url,
     clientId: z.string().min(1),

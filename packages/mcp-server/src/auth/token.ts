@@ -34,6 +34,8 @@ export interface TokenVerifierOptions {
   readonly clockToleranceSeconds: number;
   readonly policy: Policy;
   readonly jwks: JWTVerifyGetKey | KeySource;
+  /** Verified tokens kept until they expire (config verifiedTokenCacheEntries). Default 0: none. */
+  readonly cacheEntries?: number;
 }
 
 export type TokenVerifier = (token: string) => Promise<Identity>;
@@ -47,6 +49,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     keys: options.jwks,
     requiredClaims: ['sub'],
     roleClaim: options.roleClaim,
+    cacheEntries: options.cacheEntries ?? 0,
   });
   return async (token) => {
     let id: BearerIdentity;
