@@ -90,6 +90,12 @@ class Session {
   #gone = false;
   /** Bytes queued for the channel, not yet written. */
   #pending = 0;
+  /**
+   * Request ids seen on this channel. Every record of a request carries its id, so an id used twice
+   * would join two commands in one trace: the second ends the channel as a frame error. At most one
+   * certificate's lifetime of ids (60 s by default), 43 bytes each.
+   */
+  readonly #ids = new Set<string>();
 
   constructor(deps: SessionDeps) {
     this.#deps = deps;
@@ -167,7 +173,11 @@ class Session {
       if (this.#end !== undefined) return;
       try {
         for (const frame of this.#decoder.push(chunk)) {
-          this.#queue.push(parseRequest(frame.payload));
+          const request = parseRequest(frame.payload);
+          if (this.#ids.has(request.id))
+            throw new SessionProtocolError('ERR_SESSION_MESSAGE', 'request id used twice on this channel');
+          this.#ids.add(request.id);
+          this.#queue.push(request);
           if (this.#queue.length > MAX_QUEUED_REQUESTS)
             throw new SessionProtocolError('ERR_SESSION_FRAME', 'too many queued requests');
         }

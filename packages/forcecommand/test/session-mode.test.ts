@@ -509,6 +509,39 @@ describe('session mode in process: frames that parse but should not get anything
   });
 });
 
+describe('session mode in process: one request id, one request (held)', () => {
+  it('ends the channel when a request id comes again, after the first was answered', async () => {
+    const { spawn, calls } = recordingSpawn();
+    const audit = memoryAudit();
+    const stdin = new PassThrough();
+    const out: Buffer[] = [];
+    const done = runSession(
+      sessionDeps({
+        audit,
+        spawn,
+        stdin,
+        write: async (bytes) => {
+          out.push(bytes);
+        },
+      }),
+    );
+    stdin.write(encodeRequest({ id: requestId(71), command: 'ip addr show lo' }));
+    stdin.write(encodeRequest({ id: requestId(72), command: 'ip link show' }));
+    stdin.write(encodeRequest({ id: requestId(71), command: 'ip route show' }));
+    expect(await done).toBe(FC_ERRORS.ERR_FC_FRAME.exit);
+    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDERR, FRAME_EXIT]).push(
+      Buffer.concat(out),
+    );
+    // The duplicate is refused as it arrives: whatever was still queued is dropped with it.
+    expect(calls.map((c) => c.args.join(' '))).not.toContain('route show');
+    expect(frames.filter((f) => f.type === FRAME_EXIT).length).toBeLessThanOrEqual(2);
+    expect(audit.records.at(-1)?.fields).toMatchObject({
+      code: 'ERR_FC_FRAME',
+      detail: { reason: 'request id used twice on this channel' },
+    });
+  });
+});
+
 describe('the session verb is exact (held)', () => {
   it.each(['netward-session extra words', "'netward-session'", '/usr/local/bin/netward-session'])(
     '%s is an ordinary command: not on the allowlist, nothing run',
