@@ -186,7 +186,12 @@ describe('config', () => {
 
   it('fills documented defaults and freezes the result', () => {
     const c = validateConfig(minimal);
-    expect(c.limits).toEqual({ maxCommandLength: 1024, maxCliCommands: 8, runTimeoutMs: 30_000 });
+    expect(c.limits).toEqual({
+      maxCommandLength: 1024,
+      maxCliCommands: 8,
+      runTimeoutMs: 30_000,
+      maxResidentRequests: 32,
+    });
     expect(c.accountGroup).toBe('netward');
     expect(c.wrappers).toEqual(['vyatta-op-cmd-wrapper']);
     expect(Object.isFrozen(c.executables['ip'])).toBe(true);
