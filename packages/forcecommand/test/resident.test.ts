@@ -3,7 +3,7 @@
 // "The same as the per-process validator" is measured, not assumed: every case runs first with no
 // resident process (the shim's fallback: today's validator), then through the resident processes.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -23,7 +23,10 @@ import {
 } from '@netward/session-protocol';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateConfig } from '../src/config.ts';
 import { clientMessage, FC_ERRORS } from '../src/errors.ts';
+import { startResident } from '../src/resident.ts';
+import { memoryAudit, recordingSpawn } from './helpers.ts';
 import { buildBundle, type Harness, type Resident, type SshResult, startSshd } from './sshd-harness.ts';
 
 const ACCOUNTS = ['net-viewer', 'net-operator', 'net-admin'] as const;
@@ -248,6 +251,34 @@ describe('fail closed around the resident validator', () => {
     expect((await sshRecorded('net-viewer', 'ip addr show lo')).records[0]?.['served_by']).toBeUndefined();
   }, 60_000);
 
+  it('SIGTERM: a running command finishes and is recorded, the process exits 0, the next one falls back', async () => {
+    await startResidents();
+    const before = h.auditRecords().length;
+    const running = h.ssh('net-admin', 'sleep 1');
+    for (let i = 0; i < 200; i++) {
+      if (
+        h
+          .auditRecords()
+          .slice(before)
+          .some((r) => r['decision'] === 'permit')
+      )
+        break;
+      await sleep(25);
+    }
+    const stopped = stopResident('net-admin');
+    expect((await running).code).toBe(0);
+    expect(await stopped).toBe(0);
+    expect(h.auditRecords().slice(before).at(-1)).toMatchObject({
+      event: 'completed',
+      command: 'sleep 1',
+      exit_status: 0,
+      served_by: 'resident',
+    });
+    const next = await sshRecorded('net-admin', 'echo after');
+    expect(next.result.stdout).toBe('after\n');
+    expect(next.records[0]?.['served_by']).toBeUndefined();
+  }, 30_000);
+
   it('a client that goes away mid-command: the command is stopped and the record says so', async () => {
     await startResidents();
     const before = h.auditRecords().length;
@@ -471,6 +502,40 @@ describe('CALL frames that are not one well-formed request', () => {
     expect(records.filter((r) => r['decision'] === 'permit')).toEqual([]);
     expect(records.length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('a frame that does not arrive in time is refused (in process, with a short limit)', async () => {
+    const dir = mkdtempSync('/run/netward-fc-resident-');
+    chmodSync(dir, 0o700);
+    const audit = memoryAudit();
+    const { spawn: recording, calls } = recordingSpawn();
+    const resident = await startResident({
+      config: validateConfig({
+        device: 'spine-a',
+        accounts: ['root'],
+        executables: { echo: { path: '/usr/bin/echo' } },
+        authorization: { mode: 'local', rulesFile: '/nonexistent' },
+        audit: { file: '/nonexistent' },
+      }),
+      account: 'root',
+      socket: join(dir, 'r.sock'),
+      spawn: recording,
+      audit: () => audit,
+      authorizer: () => Promise.reject(new Error('not reached')),
+      frameTimeoutMs: 100,
+    });
+    try {
+      expect(statSync(join(dir, 'r.sock')).mode & 0o777).toBe(0o600);
+      const frames = await exchange(join(dir, 'r.sock'), valid.subarray(0, 10));
+      refused(frames);
+      expect(audit.records.map((r) => r.fields)).toEqual([
+        expect.objectContaining({ code: 'ERR_FC_CALL_FRAME', detail: { reason: 'no frame in time' } }),
+      ]);
+      expect(calls).toEqual([]);
+    } finally {
+      await resident.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('a connection closed before its first byte (a readiness probe) is not recorded', async () => {
     await startResidents();
