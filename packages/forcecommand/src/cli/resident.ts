@@ -5,6 +5,7 @@
 // requests finish (each bounded by limits.runTimeoutMs), exit 0. Logs JSON lines to stdout.
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
+import { isAbsolute } from 'node:path';
 import { createLogger } from '@netward/audit-context';
 import { createAuditSink } from '../audit.ts';
 import { createAuthorizer } from '../authorize.ts';
@@ -24,12 +25,19 @@ export async function runResidentCommand(argv: readonly string[]): Promise<numbe
   try {
     // It serves one account with that account's rights: as root it would run every command as root.
     if (process.getuid?.() === 0) throw new ForceCommandError('ERR_FC_RESIDENT_ROOT');
-    if (file === undefined || socket === undefined)
-      throw new TypeError('usage: netward-forcecommand resident --config FILE --socket PATH');
+    if (file === undefined || socket === undefined || !isAbsolute(socket))
+      throw new TypeError('usage: netward-forcecommand resident --config FILE --socket /ABSOLUTE/PATH');
     const config = await loadConfig(file);
     const user = userInfo();
     if (!config.accounts.includes(user.username))
       throw new ForceCommandError('ERR_FC_CONFIG', `${user.username} is not in ${file} accounts`);
+    // Commands inherit the working directory: the account's home, as sshd sets for the per-process
+    // validator (and `/`, as sshd falls back to, when the home cannot be entered).
+    try {
+      process.chdir(user.homedir);
+    } catch {
+      process.chdir('/');
+    }
     const resident = await startResident({
       config,
       account: user.username,
@@ -56,12 +64,12 @@ export async function runResidentCommand(argv: readonly string[]): Promise<numbe
   } catch (e) {
     const code = e instanceof ForceCommandError ? e.code : 'ERR_FC_CONFIG';
     const message =
-      e instanceof ForceCommandError && e.code === 'ERR_FC_RESIDENT_ROOT'
-        ? 'start it as the account it serves'
+      code === 'ERR_FC_RESIDENT_ROOT'
+        ? `${FC_ERRORS.ERR_FC_RESIDENT_ROOT.message}: start it as the account it serves`
         : (e as Error).message;
     logger.error(
       { event: 'resident_failed', code, err: e },
-      `resident validator failed (${code}): ${message}`,
+      `resident validator not started (${code}): ${message}`,
     );
     return FC_ERRORS[code].exit;
   }
