@@ -5,9 +5,10 @@
  * Needs root, and `pnpm build` first (the lab runs the built programs): scripts/test.sh does both.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { sshClientArgs } from '@netward/kit/testing';
@@ -25,6 +26,9 @@ import {
   readLabEvents,
   requestCertificate,
   requestIdOf,
+  residentServiceName,
+  residentServiceNames,
+  residentSocket,
   restartService,
   serviceChildPid,
   toolError,
@@ -33,7 +37,14 @@ import {
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, labPassword, mcpRemoteLogin, sdkClientLogin } from './mcp-login.ts';
-import { demoStepTests, downSuiteLab, suiteLabNames, tracedCall, upSuiteLab } from './suite-lab.ts';
+import {
+  demoStepTests,
+  downSuiteLab,
+  suiteLabNames,
+  tracedCall,
+  upSuiteLab,
+  validatorRecords,
+} from './suite-lab.ts';
 
 const run = promisify(execFile);
 
@@ -83,6 +94,18 @@ async function ssh(
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/** True when a Unix socket accepts a connection (closed at once: the resident validator records nothing). */
+function unixAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
 
 /** A bare MCP `initialize` POST with a bearer token, to look at the HTTP answer itself. */
@@ -148,6 +171,9 @@ describe('native lab end to end', () => {
     expect(s.frr).toEqual({ 'spine-a': true, 'leaf-1': true, 'leaf-2': true });
     expect(s.routes['spine-a']).toEqual(expect.arrayContaining(['10.1.0.11/32', '10.1.0.12/32']));
     expect(s.bridge).toBe(true);
+    // One resident validator per device and account, supervised like the rest.
+    expect(residentServiceNames(layout)).toHaveLength(9);
+    for (const name of residentServiceNames(layout)) expect(s.services[name], name).toBe(true);
   });
 
   demoStepTests(() => layout, {
@@ -323,6 +349,13 @@ describe('native lab end to end', () => {
   it('traces one call through every component: IdP, MCP server, broker, sshd, validator, TACACS+, syslog', async () => {
     const { requestId, chain, sid } = await tracedCall(layout);
     expect(chain.sid).toBe(sid);
+    // Served by leaf-1's resident validator for net-operator, and its records carry all four ids.
+    const records = validatorRecords(layout, 'leaf-1', requestId);
+    expect(records.map((r) => r['event'])).toEqual(expect.arrayContaining(['decision', 'completed']));
+    for (const r of records) {
+      expect(r).toMatchObject({ served_by: 'resident', user: 'bob', sid, request_id: requestId });
+      expect(r['cert_serial']).toBe(chain.serials[0]);
+    }
     // Every record of the call names the same certificate serial, where it names one.
     for (const e of chain.events) if (e.certSerial !== undefined) expect(e.certSerial).toBe(chain.serials[0]);
     // The command line tool finds the same chain by serial, sid and user.
@@ -332,6 +365,102 @@ describe('native lab end to end', () => {
       expect(stdout).toContain(`request ${requestId}`);
       expect(stdout).toContain('every link of the chain has a record');
     }
+  });
+
+  describe('resident validators', () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const asAccount = (account: string, file: string, args: string[]) =>
+      run('setpriv', ['--reuid', account, '--regid', account, '--init-groups', '--', file, ...args]).then(
+        () => 0,
+        (e: { code?: number }) => e.code ?? -1,
+      );
+
+    it('each runs as its account with its groups, in its device namespace, behind a directory only that account enters', async () => {
+      for (const d of layout.devices) {
+        const netns = (await run('stat', ['-L', '-c', '%i', `/run/netns/${d.ns}`])).stdout.trim();
+        for (const account of ['net-viewer', 'net-operator', 'net-admin']) {
+          const pid = serviceChildPid(layout, residentServiceName(d, account)) as number;
+          expect(pid, `${d.name} ${account}`).toBeGreaterThan(1);
+          const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+          const uid = (await run('id', ['-u', account])).stdout.trim();
+          expect(status).toMatch(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'));
+          expect(status).toMatch(/^CapEff:\s+0+$/m);
+          const frrvty = (await run('getent', ['group', 'frrvty'])).stdout.split(':')[2];
+          expect(
+            status
+              .match(/^Groups:(.*)$/m)?.[1]
+              ?.trim()
+              .split(/\s+/),
+          ).toContain(frrvty);
+          expect(statSync(`/proc/${pid}/ns/net`).ino).toBe(Number(netns));
+          const dir = dirname(residentSocket(d, layout, account));
+          const st = statSync(dir);
+          expect([st.uid, st.mode & 0o777]).toEqual([Number(uid), 0o700]);
+        }
+      }
+      // Another account cannot even see the operator's socket, let alone connect to it.
+      const socket = residentSocket(
+        layout.devices[0] as (typeof layout.devices)[number],
+        layout,
+        'net-operator',
+      );
+      expect(await asAccount('net-operator', '/usr/bin/test', ['-S', socket])).toBe(0);
+      expect(await asAccount('net-viewer', '/usr/bin/test', ['-S', socket])).toBe(1);
+      expect(await asAccount('net-admin', '/usr/bin/test', ['-S', socket])).toBe(1);
+    });
+
+    it('one killed: calls fall back to a validator process and succeed; the supervisor restarts it and it serves again', async () => {
+      const spine = layout.devices[0] as (typeof layout.devices)[number];
+      const name = residentServiceName(spine, 'net-operator');
+      const supervisor = Number(readFileSync(join(layout.paths.run, `${name}.pid`), 'utf8'));
+      const before = serviceChildPid(layout, name) as number;
+      const bob = await agentFor(layout, 'bob');
+      const served = async () => {
+        const out = await bob.call('show_bgp_summary', { device: 'spine-a' });
+        expect(out.text).toMatch(/BGP router identifier 10\.1\.0\.1/);
+        const requestId = await requestIdOf(layout, out, {
+          user: 'bob',
+          tool: 'show_bgp_summary',
+          device: 'spine-a',
+        });
+        const records = validatorRecords(layout, 'spine-a', requestId as string);
+        expect(records.length).toBeGreaterThan(0);
+        return new Set(records.map((r) => r['served_by'] ?? 'process'));
+      };
+      try {
+        // The supervisor held still, so that the calls below surely find no validator listening.
+        process.kill(supervisor, 'SIGSTOP');
+        try {
+          process.kill(before, 'SIGKILL');
+          while (serviceChildPid(layout, name) === before) await sleep(20);
+          expect(await served()).toEqual(new Set(['process']));
+        } finally {
+          process.kill(supervisor, 'SIGCONT');
+        }
+        let after: number | undefined;
+        for (let i = 0; i < 300; i++) {
+          after = serviceChildPid(layout, name);
+          if (
+            after !== undefined &&
+            after !== before &&
+            (await unixAnswers(residentSocket(spine, layout, 'net-operator')))
+          )
+            break;
+          await sleep(100);
+        }
+        expect(after).not.toBe(before);
+        expect(await served()).toEqual(new Set(['resident']));
+        const restarts = readFileSync(join(layout.paths.logs, 'supervisor.log'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { service: string; event: string; signal?: string });
+        expect(
+          restarts.some((e) => e.service === name && e.event === 'restart' && e.signal === 'SIGKILL'),
+        ).toBe(true);
+      } finally {
+        await bob.close();
+      }
+    }, 60_000);
   });
 
   it('works with the MCP Inspector CLI, a second and independent MCP client', async () => {

@@ -4,7 +4,8 @@
  * network and ports, beside lab.test.ts's and stack.test.ts's labs. Agents call tools through HAProxy
  * while one MCP server, one broker and one TACACS+ server are killed and restarted in turn: no call
  * may fail and every call's audit trail must be complete. Then an MCP server is killed with a call in
- * flight: the agent gets an error, never an answer, and the call is not sent a second time.
+ * flight: the agent gets an error, never an answer, and the call is not sent a second time. Its devices
+ * run `--validators per-process`: a validator process per command, no resident validator.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,13 +19,14 @@ import {
   exchangeForBroker,
   isComplete,
   type LabLayout,
+  labStatus,
   loginAs,
   readLabEvents,
   serviceChildPid,
   traceRequest,
 } from '@netward/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downSuiteLab, suiteLabNames, upSuiteLab } from './suite-lab.ts';
+import { downSuiteLab, suiteLabNames, tracedCall, upSuiteLab, validatorRecords } from './suite-lab.ts';
 
 const ROOT = '/var/lib/netward-lab-replicas-e2e-';
 const OPTIONS = {
@@ -32,6 +34,9 @@ const OPTIONS = {
   // Seven ports (IdP, HAProxy ×2, brokers, MCP servers), below the other suites' range (20000+).
   portBase: 12_000 + (process.pid % 1_000) * 7,
   replicas: 2 as const,
+  // The other lab option this suite proves: a validator process per command, no resident validators
+  // (lab.test.ts runs the default, resident ones).
+  validators: 'per-process' as const,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,6 +152,23 @@ describe('native lab with replicas behind HAProxy', () => {
     expect(cfg.match(/ check$/gm)).toHaveLength(4);
     const fc = JSON.parse(readFileSync(join(layout.paths.devices, 'spine-a', 'forcecommand.json'), 'utf8'));
     expect(JSON.stringify(fc)).toContain(`"port":${layout.options.tacacsPort + 1}`);
+  });
+
+  it('per-process validators: the ForceCommand starts the validator itself, no resident validator runs, no record says resident', async () => {
+    const status = await labStatus(OPTIONS.dir);
+    expect(Object.keys(status.services).filter((n) => n.startsWith('resident-'))).toEqual([]);
+    for (const d of layout.devices) {
+      const sshd = readFileSync(join(d.dir, 'sshd_config'), 'utf8');
+      const line = /^ForceCommand (.*)$/m.exec(sshd)?.[1] ?? '';
+      expect(line).toMatch(/netward-env-guard .*\/node /);
+      expect(line).not.toMatch(/netward-resident/);
+    }
+    const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+    expect(ps.split('\n').filter((l) => l.includes(OPTIONS.dir) && / resident /.test(l))).toEqual([]);
+    const { requestId } = await tracedCall(layout);
+    const records = validatorRecords(layout, 'leaf-1', requestId);
+    expect(records.length).toBeGreaterThan(0);
+    for (const r of records) expect(r['served_by']).toBeUndefined();
   });
 
   it('agents through HAProxy while an MCP server, a broker and a TACACS+ server are killed in turn: no call fails, every call is traceable', async () => {

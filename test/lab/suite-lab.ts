@@ -1,4 +1,5 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   agentFor,
   type LabLayout,
@@ -142,4 +143,17 @@ export async function tracedCall(layout: LabLayout) {
   expect(chain.user).toBe('bob');
   expect(chain.serials).toHaveLength(1);
   return { requestId: requestId as string, chain, sid: bob.sid };
+}
+
+/** A device validator's own records of one request, as written to its audit file (forcecommand-<device>.jsonl). */
+export function validatorRecords(
+  layout: LabLayout,
+  device: string,
+  requestId: string,
+): Record<string, unknown>[] {
+  return readFileSync(join(layout.paths.logs, `forcecommand-${device}.jsonl`), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(requestId))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((r) => r['request_id'] === requestId);
 }

@@ -138,8 +138,18 @@ export const configSchema = z.strictObject({
       maxCliCommands: z._default(z.number().check(z.int(), z.gte(1), z.lte(64)), 8),
       /** Run-time limit of a permitted command; then SIGKILL to its process group. Default 30 s. */
       runTimeoutMs: z._default(z.number().check(z.int(), z.gte(100), z.lte(3_600_000)), 30_000),
+      /**
+       * Requests one resident validator (one account) runs at once; one more is refused with
+       * ERR_FC_BUSY (and nothing of it runs). Default 32.
+       */
+      maxResidentRequests: z._default(z.number().check(z.int(), z.gte(1), z.lte(1024)), 32),
     }),
-    { maxCommandLength: DEFAULT_MAX_COMMAND_LENGTH, maxCliCommands: 8, runTimeoutMs: 30_000 },
+    {
+      maxCommandLength: DEFAULT_MAX_COMMAND_LENGTH,
+      maxCliCommands: 8,
+      runTimeoutMs: 30_000,
+      maxResidentRequests: 32,
+    },
   ),
   /** The allowlist: name the client uses → program the validator runs. Nothing else ever runs. */
   executables: z.record(z.string().check(z.regex(NAME)), executableSchema),

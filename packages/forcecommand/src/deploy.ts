@@ -5,6 +5,7 @@ import { ensureAccounts as ensureKitAccounts } from '@netward/kit/files';
 import type { ConfigInput } from './config.ts';
 import { groupId } from './config.ts';
 import { renderEnvGuard } from './environment.ts';
+import { MAX_SOCKET_PATH, renderResidentShim } from './shim.ts';
 
 /**
  * Device setup, as functions (the native lab calls them for every namespace) and as the `install`
@@ -18,6 +19,8 @@ export const DEFAULT_ACCOUNTS: readonly string[] = Object.freeze(['net-viewer', 
 export const DEFAULT_ACCOUNT_GROUP = 'netward';
 /** Where the authorization agent listens: /run is root-owned and emptied at boot, like the sockets. */
 export const DEFAULT_AGENT_SOCKET_DIR = '/run/netward/agent';
+/** Where the resident validators listen: `<dir>/<account>/resident.sock` (/run: emptied at boot). */
+export const DEFAULT_RESIDENT_SOCKET_DIR = '/run/netward/resident';
 /** FRR's group for vtysh's sockets (docs/frr.md: membership gives full control of FRR). */
 export const FRR_GROUP = 'frrvty';
 
@@ -42,20 +45,73 @@ export type ForceCommandLineOptions = (
    * them, but only after node has applied NODE_OPTIONS.
    */
   readonly guard?: string;
+  /**
+   * Serve commands from the account's resident validator: the shim (renderResidentShim(), root-owned
+   * 0755) connects to `socket` and starts the per-process validator itself when it cannot. One
+   * ForceCommand serves every account of the Match block and sshd expands no token in it, so the shim
+   * replaces `%u` in the path with the name of the account it runs as (e.g.
+   * /run/netward/resident/%u/resident.sock). Needs the guard: it also keeps PERL* from the shim.
+   */
+  readonly resident?: { readonly shim: string; readonly socket: string };
 };
 
 /** The ForceCommand value. sshd runs it through the account's shell (`/bin/sh -c`): paths must not need quoting. */
 export function forceCommandLine(o: ForceCommandLineOptions): string {
   const node = o.node ?? '/usr/bin/node';
   const target = 'script' in o ? o.script : o.snapshotBlob;
-  for (const p of [node, target, o.config, ...(o.guard === undefined ? [] : [o.guard])]) {
-    if (!/^\/[A-Za-z0-9._/-]+$/.test(p)) throw new TypeError(`path not usable in ForceCommand: ${p}`);
+  const resident = o.resident === undefined ? [] : [o.resident.shim, o.resident.socket];
+  for (const p of [node, target, o.config, ...(o.guard === undefined ? [] : [o.guard]), ...resident]) {
+    // `%u` only in the socket (the shim expands it); `%` means nothing to the login shell.
+    const path = p === o.resident?.socket ? p.replaceAll('%u', 'u') : p;
+    if (!/^\/[A-Za-z0-9._/-]+$/.test(path)) throw new TypeError(`path not usable in ForceCommand: ${p}`);
   }
-  const guard = o.guard === undefined ? '' : `${o.guard} `;
   // From a snapshot, node takes no script; `--` ends node's own options.
-  return 'script' in o
-    ? `${guard}${node} ${o.script} --config ${o.config}`
-    : `${guard}${node} --snapshot-blob ${target} -- --config ${o.config}`;
+  const perProcess =
+    'script' in o
+      ? `${node} ${o.script} --config ${o.config}`
+      : `${node} --snapshot-blob ${target} -- --config ${o.config}`;
+  if (o.resident === undefined) return o.guard === undefined ? perProcess : `${o.guard} ${perProcess}`;
+  // The guard runs first: perl reads PERL5OPT and the like at its start, as node reads NODE_OPTIONS.
+  if (o.guard === undefined) throw new TypeError('a resident ForceCommand needs the environment guard');
+  // A 32-byte account name (config.ts ROLE) in place of each `%u`.
+  if (o.resident.socket.replaceAll('%u', 'u'.repeat(32)).length > MAX_SOCKET_PATH)
+    throw new TypeError(`socket path longer than ${MAX_SOCKET_PATH} bytes: ${o.resident.socket}`);
+  return `${o.guard} ${o.resident.shim} ${o.resident.socket} ${perProcess}`;
+}
+
+/** The socket of `account`'s resident validator under `dir`; with account `%u`, the ForceCommand form. */
+export function residentSocketPath(dir: string, account: string): string {
+  return join(dir, account, 'resident.sock');
+}
+
+/** uid and primary gid of a local account (/etc/passwd: name:x:uid:gid:...). */
+function accountIds(account: string, passwdFile = '/etc/passwd'): { uid: number; gid: number } {
+  for (const line of readFileSync(passwdFile, 'utf8').split('\n')) {
+    const f = line.split(':');
+    if (f[0] === account && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  throw new Error(`account ${account} does not exist`);
+}
+
+/**
+ * As root: `dir` root:root 0755 and, per account, `dir/<account>` owned by the account and its primary
+ * group, mode 0700. A Unix socket is reached through its directory: only the account (and root) can
+ * connect to the resident validator in it. Returns each account's socket path.
+ */
+export function prepareResidentSockets(dir: string, accounts: readonly string[]): Record<string, string> {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chownSync(dir, 0, 0);
+  chmodSync(dir, 0o755);
+  const sockets: Record<string, string> = {};
+  for (const account of accounts) {
+    const { uid, gid } = accountIds(account);
+    const own = join(dir, account);
+    mkdirSync(own, { recursive: true, mode: 0o700 });
+    chownSync(own, uid, gid);
+    chmodSync(own, 0o700);
+    sockets[account] = residentSocketPath(dir, account);
+  }
+  return sockets;
 }
 
 /**
@@ -371,6 +427,13 @@ export interface InstallOptions {
    * <etcDir>/../ (default /usr/local/lib/netward/forcecommand.blob) and start ForceCommand from it.
    */
   readonly snapshot?: { readonly script: string; readonly blob?: string };
+  /**
+   * Serve commands from resident validators: the shim `netward-resident` is written next to the bundle
+   * (root 0755), `<socketDir>/<account>/` made (account 0700, default /run/netward/resident), and the
+   * ForceCommand goes through the shim. Starting `netward-forcecommand resident` per account (as the
+   * account) is the service manager's job; until one listens, the shim runs the per-process validator.
+   */
+  readonly resident?: { readonly socketDir?: string };
 }
 
 export interface InstallResult {
@@ -467,7 +530,20 @@ export function installDevice(o: InstallOptions): InstallResult {
   const guard = join(dirname(o.script), 'netward-env-guard');
   writeOwned(guard, renderEnvGuard(), 0o755);
   files.push(guard);
-  const node = { guard, ...(o.node ? { node: o.node } : {}) };
+  let resident: { shim: string; socket: string } | undefined;
+  if (o.resident !== undefined) {
+    const shim = join(dirname(o.script), 'netward-resident');
+    writeOwned(shim, renderResidentShim(), 0o755);
+    files.push(shim);
+    const socketDir = o.resident.socketDir ?? DEFAULT_RESIDENT_SOCKET_DIR;
+    prepareResidentSockets(socketDir, accounts);
+    resident = { shim, socket: residentSocketPath(socketDir, '%u') };
+  }
+  const node = {
+    guard,
+    ...(o.node ? { node: o.node } : {}),
+    ...(resident === undefined ? {} : { resident }),
+  };
   let forceCommand: string;
   if (o.snapshot !== undefined) {
     const blob = o.snapshot.blob ?? '/usr/local/lib/netward/forcecommand.blob';

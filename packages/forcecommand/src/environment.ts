@@ -10,6 +10,9 @@
  * - OPENSSL_* (OPENSSL_CONF loads engines and providers), SSL_CERT_FILE/DIR, UV_* (libuv);
  * - HOSTALIASES, LOCALDOMAIN, RES_OPTIONS, RESOLV_HOST_CONF: name resolution (TACACS+/syslog hosts);
  * - ENV, BASH_ENV, IFS, CDPATH, PS4: read by shells (sshd starts the ForceCommand through /bin/sh);
+ * - PERL* (perlrun(1): PERL5OPT takes -M/-I switches, PERL5LIB/PERLLIB load modules, PERL5DB a
+ *   debugger, PERLIO layers, PERL_* many more): perl applies them at its start, before the resident
+ *   shim's first line, as node applies NODE_OPTIONS; one prefix covers them all;
  * - NETWARD_*: our own namespace, set only by the environment guard (see forceCommandLine).
  * TZ is not on the list: sshd copies its own TZ into every session (session.c, do_setup_env).
  */
@@ -19,6 +22,7 @@ export const HOSTILE_PREFIXES: readonly string[] = Object.freeze([
   'MALLOC_',
   'OPENSSL_',
   'UV_',
+  'PERL',
   'NETWARD_',
 ]);
 
@@ -64,7 +68,8 @@ export function hostileVariables(env: Readonly<Record<string, string | undefined
 }
 
 /**
- * The environment guard: a POSIX sh script that sshd's ForceCommand runs in front of node. node applies
+ * The environment guard: a POSIX sh script that sshd's ForceCommand runs in front of node (or of the
+ * resident shim, a perl script, which reads PERL* as node reads NODE_OPTIONS). node applies
  * NODE_OPTIONS (and ld.so applies LD_*) before any JavaScript runs, so the validator's own check would
  * come too late to stop a `--require`. With nothing hostile the guard execs node unchanged (one sh start,
  * ~1 ms). Otherwise it execs node with an empty environment except what the validator needs to

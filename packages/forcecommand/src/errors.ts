@@ -5,7 +5,7 @@ import { defineCatalogue, NetwardError } from '@netward/errors';
  * exit status are what the client (and through it the agent) sees; the cause and detail go only to the
  * operator's audit record.
  *
- * Exit statuses 100-119 are the validator's own, chosen above the range the allowlisted tools use
+ * Exit statuses 100-123 are the validator's own, chosen above the range the allowlisted tools use
  * (ping, traceroute, ip and vtysh exit with 0-2) and below the shell's 124-165 conventions and ssh's 255,
  * so a caller can tell "refused by the device" from "the command ran and failed".
  */
@@ -66,6 +66,21 @@ export const FC_ERRORS = defineCatalogue({
    * many requests queued). The channel ends; nothing of it runs.
    */
   ERR_FC_FRAME: { exit: 118, stage: 'session', message: 'malformed session frame' },
+  /**
+   * Resident validator: bytes on the connection that are not one CALL frame (a length of 0 or over
+   * MAX_CALL_FRAME, another type, an entry outside the list, a name twice, a stream cut or too slow).
+   * Nothing runs.
+   */
+  ERR_FC_CALL_FRAME: { exit: 119, stage: 'resident', message: 'malformed call frame' },
+  /** Resident validator: as many requests as limits.maxResidentRequests are running already. */
+  ERR_FC_BUSY: { exit: 120, stage: 'resident', message: 'too many concurrent requests' },
+  /**
+   * The ForceCommand shim: the resident validator's answer ended without an EXIT frame, or was not
+   * framed as it must be. The command may have run; nothing is retried.
+   */
+  ERR_FC_RESIDENT: { exit: 121, stage: 'resident', message: 'resident validator failed (fail-closed)' },
+  /** `netward-forcecommand resident` was started as root: it runs as the account it serves. */
+  ERR_FC_RESIDENT_ROOT: { exit: 122, stage: 'resident', message: 'resident validator must not run as root' },
   /** The permitted command ran past limits.runTimeoutMs and was killed (coreutils timeout(1) uses 124). */
   ERR_FC_TIMEOUT: { exit: 124, stage: 'execute', message: 'command timed out' },
 });

@@ -7,6 +7,7 @@ export { agentSocketPath } from './agent-protocol.ts';
 export { type ConfigInput, type ForceCommandConfig, validateConfig } from './config.ts';
 export {
   buildSnapshot,
+  DEFAULT_RESIDENT_SOCKET_DIR,
   type DeviceConfigOptions,
   deviceConfigObject,
   type EnsureAccountsOptions,
@@ -16,11 +17,15 @@ export {
   type InstallOptions,
   type InstallResult,
   installDevice,
+  prepareResidentSockets,
   renderDeviceConfig,
   renderPrincipals,
   renderSshdConfig,
+  residentSocketPath,
   type SshdConfigOptions,
 } from './deploy.ts';
 export { renderEnvGuard } from './environment.ts';
 export { FC_ERRORS, ForceCommandError, type ForceCommandErrorCode, type Stage } from './errors.ts';
+export { type ResidentOptions, type RunningResident, startResident } from './resident.ts';
+export { MAX_SOCKET_PATH, renderResidentShim } from './shim.ts';
 export { formatSyslog } from './syslog.ts';

@@ -23,6 +23,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { runAgentCommand } = await import('./cli/agent.ts');
     return runAgentCommand(argv);
   }
+  if (first === 'resident') {
+    const { runResidentCommand } = await import('./cli/resident.ts');
+    return runResidentCommand(argv);
+  }
   if (first !== undefined && ADMIN_COMMANDS.has(first)) {
     const { runAdmin } = await import('./cli/admin.ts');
     return runAdmin(argv);

@@ -51,6 +51,10 @@ export interface ValidatorDeps {
   readonly channel?: string;
   /** Session mode: the command's output goes here instead of straight to the inherited stdout/stderr. */
   readonly output?: ExecuteOutput;
+  /** Set by the resident validator: every record says so (`served_by`). */
+  readonly servedBy?: 'resident';
+  /** Resident: the client went away; the completion record says so (`client_gone`). */
+  readonly clientGone?: () => boolean;
 }
 
 /** How one request ended: the exit status the client gets and, for the validator's own, the code. */
@@ -126,6 +130,18 @@ export async function runRequest(deps: ValidatorDeps): Promise<Outcome> {
 }
 
 /**
+ * A refusal decided before the stages (the resident validator's malformed CALL frame, or too many
+ * requests running): one deny record under whoever the environment proves, if anyone, and one line.
+ */
+export function refuseRequest(
+  deps: ValidatorDeps,
+  code: ForceCommandErrorCode,
+  detail?: Record<string, unknown>,
+): Outcome {
+  return new Request(deps).refuse(code, detail);
+}
+
+/**
  * Session mode, when the channel opens: who is asking (certificate, claims, environment, account), or
  * the refusal's outcome, recorded like any denied command (`command` is the session verb).
  */
@@ -179,6 +195,7 @@ class Request {
       ...correlation(this.#who, this.#config.device),
       command: this.#command,
       ...(this.#deps.channel === undefined ? {} : { channel: this.#deps.channel }),
+      ...(this.#deps.servedBy === undefined ? {} : { served_by: this.#deps.servedBy }),
       ...(identity === undefined
         ? {}
         : {
@@ -262,6 +279,15 @@ class Request {
       if (e instanceof ForceCommandError) return this.#deny(e.code, e);
       return this.#deny('ERR_FC_INTERNAL', e);
     }
+  }
+
+  refuse(code: ForceCommandErrorCode, detail: Record<string, unknown> | undefined): Outcome {
+    try {
+      this.#checkIdentity();
+    } catch {
+      // The record carries as much of who as the environment proved (#who keeps the partial identity).
+    }
+    return this.#deny(code, new ForceCommandError(code, undefined, detail === undefined ? {} : { detail }));
   }
 
   admit(): Identity | Outcome {
@@ -396,6 +422,7 @@ class Request {
           ...(result.signal === undefined ? {} : { signal: result.signal }),
           ...(code === undefined ? {} : { code }),
           ...(result.spawnError === undefined ? {} : { spawn_error: result.spawnError }),
+          ...(this.#deps.clientGone?.() === true ? { client_gone: true } : {}),
           duration_ms: this.#elapsed(),
         },
         `${prefixOf(this.#who)} EXIT ${exitStatus}: ${this.#command}`,

@@ -13,6 +13,7 @@ import {
   renderSshdConfig,
 } from '../src/deploy.ts';
 import { renderEnvGuard } from '../src/environment.ts';
+import { renderResidentShim } from '../src/shim.ts';
 import { BUNDLE, buildBundle, groupGid, requireRootAndSshd, SNAPSHOT_SCRIPT, SSHD } from './sshd-harness.ts';
 
 let dir: string;
@@ -67,6 +68,38 @@ describe('rendering', () => {
     );
   });
 
+  it('puts the guard, the shim and the socket in front of the unchanged per-process line', () => {
+    const perProcess = '/usr/bin/node /opt/fc.js --config /etc/c.json';
+    const resident = { shim: '/opt/netward-resident', socket: '/run/netward/resident/%u/resident.sock' };
+    expect(forceCommandLine({ script: '/opt/fc.js', config: '/etc/c.json', guard: '/opt/g', resident })).toBe(
+      `/opt/g /opt/netward-resident /run/netward/resident/%u/resident.sock ${perProcess}`,
+    );
+    expect(forceCommandLine({ script: '/opt/fc.js', config: '/etc/c.json', guard: '/opt/g' })).toBe(
+      `/opt/g ${perProcess}`,
+    );
+    // perl reads PERL5OPT at its start: the shim is never run without the guard in front of it.
+    expect(() => forceCommandLine({ script: '/opt/fc.js', config: '/etc/c.json', resident })).toThrow(
+      /needs the environment guard/,
+    );
+    // `%u` is the shim's only token; a socket path that an account name could push past sun_path is refused.
+    expect(() =>
+      forceCommandLine({
+        script: '/opt/fc.js',
+        config: '/etc/c.json',
+        guard: '/opt/g',
+        resident: { ...resident, socket: '/run/%s/resident.sock' },
+      }),
+    ).toThrow(TypeError);
+    expect(() =>
+      forceCommandLine({
+        script: '/opt/fc.js',
+        config: '/etc/c.json',
+        guard: '/opt/g',
+        resident: { ...resident, socket: `/run/${'d'.repeat(60)}/%u/resident.sock` },
+      }),
+    ).toThrow(/longer than 107/);
+  });
+
   it('renders a drop-in and a standalone config that sshd -t accepts', () => {
     const common = {
       caKeysFile: join(dir, 'ca.pub'),
@@ -112,6 +145,7 @@ describe('reference files in deploy/', () => {
       config: '/etc/netward/forcecommand.json',
     });
     expect(readFileSync(join(root, 'netward-env-guard'), 'utf8')).toBe(renderEnvGuard());
+    expect(readFileSync(join(root, 'netward-resident'), 'utf8')).toBe(renderResidentShim());
     expect(readFileSync(join(root, 'sshd_config.d', 'netward.conf'), 'utf8')).toBe(
       renderSshdConfig({
         caKeysFile: '/etc/netward/user_ca.pub',
@@ -175,6 +209,33 @@ describe('install', () => {
     const groups = execFileSync('id', ['-nG', 'net-operator']).toString();
     expect(groups).toContain('netward');
     expect(groups).toContain('frrvty');
+  });
+
+  it('with resident: writes the shim, makes each account its own 0700 socket directory, and uses the shim', () => {
+    const sockets = join(dir, 'resident');
+    const r = installDevice({
+      device: 'spine-a',
+      caPubFile: join(dir, 'ca.pub'),
+      etcDir: join(dir, 'etc-resident'),
+      auditFile: join(dir, 'log', 'forcecommand.log'),
+      script: BUNDLE,
+      sshdDropIn: null,
+      authorization: { mode: 'local', rulesFile: join(dir, 'rules.json') },
+      resident: { socketDir: sockets },
+    });
+    const lib = join(BUNDLE, '..');
+    expect(r.forceCommand).toBe(
+      `${lib}/netward-env-guard ${lib}/netward-resident ${sockets}/%u/resident.sock /usr/bin/node ${BUNDLE} --config ${r.configFile}`,
+    );
+    expect(statSync(join(lib, 'netward-resident')).mode & 0o7777).toBe(0o755);
+    expect(readFileSync(join(lib, 'netward-resident'), 'utf8')).toBe(renderResidentShim());
+    expect(statSync(sockets).mode & 0o7777).toBe(0o755);
+    for (const a of ['net-viewer', 'net-operator', 'net-admin']) {
+      const st = statSync(join(sockets, a));
+      expect(st.mode & 0o7777).toBe(0o700);
+      expect(st.uid).toBe(Number(execFileSync('id', ['-u', a]).toString()));
+      expect(st.gid).toBe(Number(execFileSync('id', ['-g', a]).toString()));
+    }
   });
 
   // Bundles and builds a snapshot: over 10 s on two shared cores at load ~25.

@@ -1,6 +1,6 @@
 // A real OpenSSH sshd on loopback whose ForceCommand is the built validator, for the end-to-end tests.
 // Needs root (sshd, accounts) and openssh-server: without them the tests fail with a clear message.
-import { execFile, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -11,6 +11,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { groupId } from '@netward/kit/files';
 import { requireRoot, SSHD, sshClientArgs, startSshd as startKitSshd } from '@netward/kit/testing';
@@ -20,10 +21,13 @@ import {
   buildSnapshot,
   ensureAccounts,
   forceCommandLine,
+  prepareResidentSockets,
   renderPrincipals,
   renderSshdConfig,
+  residentSocketPath,
 } from '../src/deploy.ts';
 import { renderEnvGuard } from '../src/environment.ts';
+import { renderResidentShim } from '../src/shim.ts';
 
 export const PKG = join(import.meta.dirname, '..');
 export const BUNDLE = join(PKG, 'dist', 'netward-forcecommand.js');
@@ -86,7 +90,18 @@ export interface Harness {
   /** ssh's client arguments up to (not including) the destination, for ControlMaster tests. */
   sshArgs(key?: string): string[];
   auditRecords(): Record<string, unknown>[];
+  /** With `resident`: the account's socket, and its resident validator started as the account. */
+  residentSocket(account: string): string;
+  startResident(account: string): Promise<Resident>;
   stop(): Promise<void>;
+}
+
+export interface Resident {
+  readonly child: ChildProcess;
+  /** What it logged on stdout and stderr. */
+  output(): string;
+  /** SIGTERM; resolves with its exit status. */
+  stop(): Promise<number | null>;
 }
 
 export const BASE_EXECUTABLES = {
@@ -104,6 +119,74 @@ export interface StartOptions {
   guard?: boolean;
   /** Principals files name `<account>@<device>` (per-device certificates). */
   principalDevice?: string;
+  /** ForceCommand through the shim to each account's resident validator (startResident). */
+  resident?: boolean;
+}
+
+const ACCOUNTS = ['net-viewer', 'net-operator', 'net-admin'];
+
+/** Resolves once `path` accepts a connection (the resident validator's readiness), or rejects. */
+export async function waitForSocket(path: string, child: ChildProcess, output: () => string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`resident exited ${child.exitCode}: ${output()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(path, () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`resident not listening on ${path}: ${output()}`);
+}
+
+/**
+ * Starts `node <bundle> resident` as `account` with its supplementary groups (setpriv --init-groups:
+ * node's spawn({ uid }) would drop them, and vtysh needs frrvty), as an installer's service would.
+ */
+export async function spawnResident(o: {
+  node?: string;
+  bundle: string;
+  config: string;
+  socket: string;
+  account: string;
+}): Promise<Resident> {
+  const child = spawn(
+    'setpriv',
+    [
+      `--reuid=${o.account}`,
+      `--regid=${execFileSync('id', ['-g', o.account], { encoding: 'utf8' }).trim()}`,
+      '--init-groups',
+      o.node ?? '/usr/bin/node',
+      o.bundle,
+      'resident',
+      '--config',
+      o.config,
+      '--socket',
+      o.socket,
+    ],
+    { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' },
+  );
+  let text = '';
+  child.stdout?.on('data', (d) => {
+    text += d;
+  });
+  child.stderr?.on('data', (d) => {
+    text += d;
+  });
+  const output = () => text;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitForSocket(o.socket, child, output);
+  return {
+    child,
+    output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
 
 export async function startSshd(o: StartOptions = {}): Promise<Harness> {
@@ -120,7 +203,7 @@ export async function startSshd(o: StartOptions = {}): Promise<Harness> {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', p('host')]);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', p('user')]);
   mkdirSync(p('principals'), { mode: 0o755 });
-  for (const a of ['net-viewer', 'net-operator', 'net-admin']) {
+  for (const a of ACCOUNTS) {
     writeFileSync(join(p('principals'), a), renderPrincipals(a, o.principalDevice), { mode: 0o644 });
   }
   // The existing tests exercise execution (echo, sleep as net-admin) under the design's rules; the
@@ -143,10 +226,27 @@ export async function startSshd(o: StartOptions = {}): Promise<Harness> {
   chmodSync(p('netward-forcecommand.js'), 0o644);
   const guard = o.guard === false ? {} : { guard: p('netward-env-guard') };
   if (o.guard !== false) writeFileSync(p('netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
-  let forceCommand = forceCommandLine({ script: p('netward-forcecommand.js'), config: configFile, ...guard });
+  let resident = {};
+  if (o.resident) {
+    writeFileSync(p('netward-resident'), renderResidentShim(), { mode: 0o755 });
+    prepareResidentSockets(p('resident'), ACCOUNTS);
+    resident = { resident: { shim: p('netward-resident'), socket: residentSocketPath(p('resident'), '%u') } };
+  }
+  const residents: Resident[] = [];
+  let forceCommand = forceCommandLine({
+    script: p('netward-forcecommand.js'),
+    config: configFile,
+    ...guard,
+    ...resident,
+  });
   if (o.snapshot) {
     buildSnapshot({ node: '/usr/bin/node', snapshotScript: SNAPSHOT_SCRIPT, blob: p('forcecommand.blob') });
-    forceCommand = forceCommandLine({ snapshotBlob: p('forcecommand.blob'), config: configFile, ...guard });
+    forceCommand = forceCommandLine({
+      snapshotBlob: p('forcecommand.blob'),
+      config: configFile,
+      ...guard,
+      ...resident,
+    });
   }
   const sshd = await startKitSshd({
     dir,
@@ -235,7 +335,21 @@ export async function startSshd(o: StartOptions = {}): Promise<Harness> {
         .filter((l) => l !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
+    residentSocket(account) {
+      return residentSocketPath(p('resident'), account);
+    },
+    async startResident(account) {
+      const r = await spawnResident({
+        bundle: p('netward-forcecommand.js'),
+        config: configFile,
+        socket: residentSocketPath(p('resident'), account),
+        account,
+      });
+      residents.push(r);
+      return r;
+    },
     async stop() {
+      await Promise.all(residents.map((r) => r.stop()));
       await sshd.stop();
       if (!process.env['KEEP_FC_TMP']) rmSync(dir, { recursive: true, force: true });
     },

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -8,6 +9,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAuditLine } from '@netward/audit-context';
 import { thrownCode } from '@netward/kit/testing';
@@ -15,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditSink } from '../src/audit.ts';
 import { readSharedKey, readTacacsAnswer } from '../src/authorize.ts';
 import { checkFileSafety, parseConfigText, validateConfig } from '../src/config.ts';
+import { hostileVariables, renderEnvGuard } from '../src/environment.ts';
 import { clientMessage, FC_ERRORS, ForceCommandError } from '../src/errors.ts';
 import { isGroupAddress } from '../src/grammar.ts';
 import { readIdentity } from '../src/identity.ts';
@@ -186,7 +189,12 @@ describe('config', () => {
 
   it('fills documented defaults and freezes the result', () => {
     const c = validateConfig(minimal);
-    expect(c.limits).toEqual({ maxCommandLength: 1024, maxCliCommands: 8, runTimeoutMs: 30_000 });
+    expect(c.limits).toEqual({
+      maxCommandLength: 1024,
+      maxCliCommands: 8,
+      runTimeoutMs: 30_000,
+      maxResidentRequests: 32,
+    });
     expect(c.accountGroup).toBe('netward');
     expect(c.wrappers).toEqual(['vyatta-op-cmd-wrapper']);
     expect(Object.isFrozen(c.executables['ip'])).toBe(true);
@@ -403,5 +411,34 @@ describe('group addresses (issue 12, second round: multicast is broadcast withou
     ['leaf-1', false],
   ])('%s: %s', (value, group) => {
     expect(isGroupAddress(value)).toBe(group);
+  });
+});
+
+describe('the environment guard and perl (the resident shim is a perl script)', () => {
+  const PERL = ['PERL5OPT', 'PERL5LIB', 'PERLLIB', 'PERL5DB', 'PERLIO', 'PERLIO_DEBUG', 'PERL_HASH_SEED'];
+
+  it('counts every PERL* variable as hostile', () => {
+    for (const name of PERL) expect(hostileVariables({ [name]: 'x', PATH: '/bin' }), name).toEqual([name]);
+  });
+
+  it('the rendered guard strips them and names them in NETWARD_HOSTILE_ENV (dash, as sshd runs it)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guard-'));
+    try {
+      writeFileSync(join(dir, 'guard'), renderEnvGuard(), { mode: 0o755 });
+      const env = Object.fromEntries(PERL.map((n) => [n, '-MPayload']));
+      const out = execFileSync(join(dir, 'guard'), ['/usr/bin/env'], {
+        env: { ...env, PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'ip addr show lo' },
+      }).toString();
+      const seen = Object.fromEntries(
+        out
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+      );
+      expect(Object.keys(seen).sort()).toEqual(['NETWARD_HOSTILE_ENV', 'SSH_ORIGINAL_COMMAND']);
+      expect(seen['NETWARD_HOSTILE_ENV']?.split(',').sort()).toEqual([...PERL].sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

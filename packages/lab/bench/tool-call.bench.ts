@@ -1,11 +1,15 @@
 /**
  * Tool-call latency and throughput on the native lab, beside a baseline measured in the same run.
  *
- *   per-call mode   MCP client → MCP server → token exchange → key → broker → SSH (certificate)
- *                   → sshd → validator → TACACS+ → vtysh, a new certificate and connection per call
- *   session mode    the same, with one certificate and SSH connection per (session, role, device)
- *   baseline        the same command over SSH with a static key, straight to the device's namespace,
- *                   to a second sshd whose ForceCommand just runs it (no certificate, no validator)
+ *   per-call resident      MCP client → MCP server → token exchange → key → broker → SSH (certificate)
+ *                          → sshd → shim → the device's resident validator for the account → TACACS+
+ *                          → vtysh, a new certificate and connection per call (the lab's default)
+ *   per-call per-process   the same with a validator process started per command (the shim's
+ *                          fallback, and the lab's `--validators per-process`)
+ *   session mode           one certificate and SSH connection per (session, role, device)
+ *   baseline               the same command over SSH with a static key, straight to the device's
+ *                          namespace, to a second sshd per device whose ForceCommand just runs it (no
+ *                          certificate, no validator)
  *
  * Prints; asserts nothing. Needs root. Uses a lab at $NETWARD_BENCH_LAB (already up), or brings up
  * its own in /var/lib/netward-lab-bench (prefix b-, 10.252.0.0/24, ports 9550-9552) and takes it down;
@@ -18,17 +22,26 @@
  * the ratios; wall-clock steps mostly measure the queue for a core.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client as SshClient } from 'ssh2';
 import { type Agent, agentFor } from '../src/demo/steps.ts';
-import { labDown, labUp, loadLab, restartService } from '../src/lab.ts';
-import type { LabLayout } from '../src/layout.ts';
+import { labDown, labUp, loadLab, restartService, useValidators } from '../src/lab.ts';
+import type { LabLayout, LabOptions } from '../src/layout.ts';
 import { writeMcpConfig } from '../src/services/configs.ts';
 import { startService, stopService } from '../src/services/supervisor.ts';
 import { sshBanner } from '../src/system/probe.ts';
+import { residentServiceNames } from '../src/topology/resident.ts';
 import { devicePaths } from '../src/topology/sshd.ts';
 
 const run = promisify(execFile);
@@ -45,12 +58,22 @@ function pct(values: readonly number[], p: number): number {
 const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : '-');
 
 // ---------------------------------------------------------------------------------------------------
-// Baseline: a plain sshd in spine-a's namespace, static key, ForceCommand that runs the command as is.
+// Baseline: a plain sshd in each device's namespace, static key, ForceCommand that runs the command as
+// is. One per device, so that the throughput baseline spreads over the same three devices as the MCP
+// modes do (with spine-a alone, its vtysh and FRR were the baseline's only device-side queue).
 // ---------------------------------------------------------------------------------------------------
 
-async function startBaseline(layout: LabLayout): Promise<{ key: Buffer; host: string; command: string }> {
-  const spine = layout.devices.find((d) => d.name === 'spine-a');
-  if (!spine) throw new Error('no spine-a');
+interface BaselineTarget {
+  readonly device: string;
+  readonly key: Buffer;
+  readonly host: string;
+  readonly command: string;
+}
+
+const baselineServiceName = (device: string) => `bench-baseline-sshd-${device}`;
+
+/** The static key, its authorized_keys file and the plain ForceCommand, shared by the devices' sshds. */
+async function baselineFiles(layout: LabLayout): Promise<{ dir: string; keyFile: string; plain: string }> {
   const dir = join(layout.paths.root, 'bench');
   mkdirSync(join(dir, 'keys'), { recursive: true, mode: 0o755 });
   const keyFile = join(dir, 'static_key');
@@ -62,39 +85,50 @@ async function startBaseline(layout: LabLayout): Promise<{ key: Buffer; host: st
     '#!/bin/sh\n# baseline: run the client command as is\nexec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n',
   );
   chmodSync(plain, 0o755);
-  const p = devicePaths(spine, layout);
-  const config = join(dir, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      `ListenAddress ${spine.mgmtAddress}:${BASELINE_PORT}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      `HostKey ${p.hostKey}`,
-      `AuthorizedKeysFile ${join(dir, 'keys')}/%u`,
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'AllowUsers net-operator',
-      `ForceCommand ${plain}`,
-      'PermitTTY no',
-      'DisableForwarding yes',
-      'MaxStartups 64:30:128',
-      'MaxSessions 32',
-      '',
-    ].join('\n'),
+  return { dir, keyFile, plain };
+}
+
+async function startBaseline(layout: LabLayout): Promise<BaselineTarget[]> {
+  const { dir, keyFile, plain } = await baselineFiles(layout);
+  const key = readFileSync(keyFile);
+  return Promise.all(
+    layout.devices.map(async (device) => {
+      const p = devicePaths(device, layout);
+      const config = join(dir, `sshd_config-${device.name}`);
+      writeFileSync(
+        config,
+        [
+          `ListenAddress ${device.mgmtAddress}:${BASELINE_PORT}`,
+          `PidFile ${join(dir, `sshd-${device.name}.pid`)}`,
+          `HostKey ${p.hostKey}`,
+          `AuthorizedKeysFile ${join(dir, 'keys')}/%u`,
+          'PasswordAuthentication no',
+          'KbdInteractiveAuthentication no',
+          'UsePAM no',
+          'AllowUsers net-operator',
+          `ForceCommand ${plain}`,
+          'PermitTTY no',
+          'DisableForwarding yes',
+          'MaxStartups 64:30:128',
+          'MaxSessions 32',
+          '',
+        ].join('\n'),
+      );
+      await startService(layout.paths.run, {
+        name: baselineServiceName(device.name),
+        command: 'ip',
+        args: ['netns', 'exec', device.ns, '/usr/sbin/sshd', '-D', '-e', '-f', config],
+        log: join(layout.paths.logs, `${baselineServiceName(device.name)}.log`),
+        ready: () => sshBanner(device.mgmtAddress, BASELINE_PORT),
+      });
+      return {
+        device: device.name,
+        key,
+        host: device.mgmtAddress,
+        command: `vtysh --config_dir /etc/frr -N ${device.ns} -c 'show bgp summary'`,
+      };
+    }),
   );
-  await startService(layout.paths.run, {
-    name: 'bench-baseline-sshd',
-    command: 'ip',
-    args: ['netns', 'exec', spine.ns, '/usr/sbin/sshd', '-D', '-e', '-f', config],
-    log: join(layout.paths.logs, 'bench-baseline-sshd.log'),
-    ready: () => sshBanner(spine.mgmtAddress, BASELINE_PORT),
-  });
-  return {
-    key: readFileSync(keyFile),
-    host: spine.mgmtAddress,
-    command: `vtysh --config_dir /etc/frr -N ${spine.ns} -c 'show bgp summary'`,
-  };
 }
 
 function sshConnect(host: string, key: Buffer): Promise<SshClient> {
@@ -120,7 +154,7 @@ function sshExec(c: SshClient, command: string): Promise<string> {
   });
 }
 
-async function baselineCall(b: { key: Buffer; host: string; command: string }): Promise<number> {
+async function baselineCall(b: BaselineTarget): Promise<number> {
   const t = performance.now();
   const c = await sshConnect(b.host, b.key);
   try {
@@ -214,7 +248,14 @@ interface Throughput {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// CPU per call, per process: /proc/<pid>/stat of each service's process tree, and this process's own.
+// CPU per call, per process tree. The trees' processes are moved into cpuacct control groups of the
+// bench's own (cgroup v1 `cpuacct`, or v2 `cpu.stat`): a group's usage counts every task that ever ran
+// in it, exited ones included, and a child starts in its parent's group. Reading /proc instead (utime +
+// cutime of the live processes) lost the CPU of every ForceCommand process: sshd does not reap them
+// into its cutime, so a validator's node start and the shim alike counted zero (measured on one lab,
+// 20 sequential calls: the sshd tree's /proc ticks 32 ms per call with either line, its cgroup 104 ms
+// with per-process validators and 39 ms with the resident one). /proc stays the fallback where no
+// control group can be made.
 // ---------------------------------------------------------------------------------------------------
 
 /** pid → parent and CPU ticks (utime + stime + cutime + cstime: its own and its reaped children's). */
@@ -236,12 +277,8 @@ function processTable(): Map<number, { ppid: number; ticks: number }> {
   return table;
 }
 
-/**
- * Ticks of the trees rooted at `roots`: every live process counted with its reaped children, so a
- * process that ended in between is counted once, in its parent (sshd's per-connection processes, the
- * validators, vtysh).
- */
-function treeTicks(table: Map<number, { ppid: number; ticks: number }>, roots: readonly number[]): number {
+/** The live processes of the trees rooted at `roots`. */
+function treePids(table: Map<number, { ppid: number; ticks: number }>, roots: readonly number[]): number[] {
   const inTree = (pid: number): boolean => {
     for (let p = pid, depth = 0; p > 1 && depth < 64; depth++) {
       if (roots.includes(p)) return true;
@@ -249,9 +286,7 @@ function treeTicks(table: Map<number, { ppid: number; ticks: number }>, roots: r
     }
     return false;
   };
-  let ticks = 0;
-  for (const [pid, row] of table) if (inTree(pid)) ticks += row.ticks;
-  return ticks;
+  return [...table.keys()].filter(inTree);
 }
 
 const pidIn = (file: string): number[] => {
@@ -278,30 +313,123 @@ function cpuRoots(layout: LabLayout): Record<string, number[]> {
     'MCP server': run('mcp-server'),
     IdP: run('idp'),
     'CA broker': run('ca-broker'),
-    'sshd + validator': each('sshd'),
+    'sshd + shim or validator': each('sshd'),
+    'resident validators': residentServiceNames(layout).flatMap(run),
     'authz agents': each('agent'),
     'TACACS+ server': run('tacacs'),
     syslog: run('syslog'),
     'FRR daemons': frr,
-    'baseline sshd + sh + vtysh': run('bench-baseline-sshd'),
+    'baseline sshd + sh + vtysh': layout.devices.flatMap((d) => run(baselineServiceName(d.name))),
   };
 }
 
-type CpuSample = { readonly ticks: Record<string, number>; readonly self: NodeJS.CpuUsage };
+/** A control-group hierarchy that accounts CPU: its directory and how to read a group's usage in ms. */
+interface CpuAccounting {
+  readonly root: string;
+  readonly usageMs: (group: string) => number;
+}
 
-function cpuSample(layout: LabLayout): CpuSample {
-  const table = processTable();
-  const ticks: Record<string, number> = {};
-  for (const [name, roots] of Object.entries(cpuRoots(layout))) ticks[name] = treeTicks(table, roots);
-  return { ticks, self: process.cpuUsage() };
+function cpuAccounting(): CpuAccounting | undefined {
+  const v1 = '/sys/fs/cgroup/cpuacct';
+  if (existsSync(join(v1, 'cpuacct.usage')))
+    return { root: v1, usageMs: (g) => Number(readFileSync(join(g, 'cpuacct.usage'), 'utf8')) / 1e6 };
+  for (const root of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+    if (!existsSync(join(root, 'cgroup.controllers'))) continue;
+    return {
+      root,
+      usageMs: (g) => Number(/usage_usec (\d+)/.exec(readFileSync(join(g, 'cpu.stat'), 'utf8'))?.[1]) / 1000,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The bench's groups, one per role, under `<hierarchy>/netward-bench-<pid>/`; `undefined` (and the
+ * /proc fallback) when none can be made (no such hierarchy, or not allowed).
+ */
+class CpuGroups {
+  private constructor(
+    private readonly acct: CpuAccounting,
+    private readonly dir: string,
+  ) {}
+
+  static open(): CpuGroups | undefined {
+    const acct = cpuAccounting();
+    if (acct === undefined) return undefined;
+    const dir = join(acct.root, `netward-bench-${process.pid}`);
+    try {
+      mkdirSync(dir);
+      return new CpuGroups(acct, dir);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private group(name: string): string {
+    const g = join(this.dir, name.replace(/[^A-Za-z0-9]+/g, '-'));
+    if (!existsSync(g)) mkdirSync(g);
+    return g;
+  }
+
+  /** Moves every live process of each role's trees into the role's group (new ones since included). */
+  assign(roots: Record<string, number[]>): void {
+    const table = processTable();
+    for (const [name, r] of Object.entries(roots)) {
+      const procs = join(this.group(name), 'cgroup.procs');
+      for (const pid of treePids(table, r)) {
+        try {
+          writeFileSync(procs, String(pid));
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
+  }
+
+  usageMs(name: string): number {
+    return this.acct.usageMs(this.group(name));
+  }
+
+  /** Every process back in the hierarchy's root group, and the bench's groups removed. */
+  close(): void {
+    for (const g of readdirSync(this.dir, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+      const path = join(this.dir, g.name);
+      for (const pid of readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        try {
+          writeFileSync(join(this.acct.root, 'cgroup.procs'), pid);
+        } catch {
+          // exited meanwhile
+        }
+      }
+      rmdirSync(path);
+    }
+    rmdirSync(this.dir);
+  }
+}
+
+type CpuSample = { readonly ms: Record<string, number>; readonly self: NodeJS.CpuUsage };
+
+/** CPU ms so far by role: from the groups (after moving new processes in), or /proc's live trees. */
+function cpuSample(layout: LabLayout, groups: CpuGroups | undefined, tickMs: number): CpuSample {
+  const roots = cpuRoots(layout);
+  const ms: Record<string, number> = {};
+  if (groups !== undefined) {
+    groups.assign(roots);
+    for (const name of Object.keys(roots)) ms[name] = groups.usageMs(name);
+  } else {
+    const table = processTable();
+    for (const [name, r] of Object.entries(roots))
+      ms[name] = treePids(table, r).reduce((sum, pid) => sum + (table.get(pid)?.ticks ?? 0), 0) * tickMs;
+  }
+  return { ms, self: process.cpuUsage() };
 }
 
 /** CPU milliseconds per call between two samples, by process; `bench client` is this process. */
-function cpuPerCall(from: CpuSample, to: CpuSample, calls: number, tickMs: number): Record<string, number> {
+function cpuPerCall(from: CpuSample, to: CpuSample, calls: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [name, t] of Object.entries(to.ticks)) {
-    const d = t - (from.ticks[name] ?? 0);
-    if (d > 0) out[name] = (d * tickMs) / calls;
+  for (const [name, t] of Object.entries(to.ms)) {
+    const d = t - (from.ms[name] ?? 0);
+    if (d > 0.05 * calls) out[name] = d / calls;
   }
   const selfUs = to.self.user - from.self.user + to.self.system - from.self.system;
   out['bench client (MCP or SSH)'] = selfUs / 1000 / calls;
@@ -356,136 +484,172 @@ function printSteps(columns: readonly [string, StepTimes][]): void {
   }
 }
 
+/** The bench's own lab (or $NETWARD_BENCH_LAB's), with resident validators unless that lab runs without. */
+async function benchLab(): Promise<{ layout: LabLayout; external: boolean }> {
+  const external = process.env['NETWARD_BENCH_LAB'];
+  if (external) return { layout: loadLab(external), external: true };
+  const dir = process.env['NETWARD_BENCH_DIR'] ?? '/var/lib/netward-lab-bench';
+  console.log(`lab bench: bringing up a bench lab in ${dir} ...`);
+  const layout = await labUp({
+    dir,
+    prefix: process.env['NETWARD_BENCH_PREFIX'] ?? 'b-',
+    mgmtNet: process.env['NETWARD_BENCH_NET'] ?? '10.252.0',
+    portBase: Number(process.env['NETWARD_BENCH_PORT_BASE'] ?? 9550),
+    validators: 'resident',
+  });
+  return { layout, external: false };
+}
+
+/**
+ * The MCP modes measured: per-call with the resident validators (the lab's default), per-call with a
+ * validator process per command (the devices' sshds switched to the per-process line), session mode.
+ */
+interface Mode {
+  readonly label: string;
+  readonly sessionMode: boolean;
+  readonly validators: LabOptions['validators'];
+}
+
+function modes(layout: LabLayout): Mode[] {
+  const resident = layout.options.validators === 'resident';
+  return [
+    ...(resident
+      ? [{ label: 'per-call resident', sessionMode: false, validators: 'resident' as const }]
+      : []),
+    { label: 'per-call per-process', sessionMode: false, validators: 'per-process' },
+    { label: 'session', sessionMode: true, validators: layout.options.validators },
+  ];
+}
+
+/** The MCP server in the mode's session setting, and the devices' sshds on the mode's validator line. */
+async function enterMode(layout: LabLayout, mode: Mode): Promise<void> {
+  writeMcpConfig(layout, { sessionMode: mode.sessionMode });
+  await restartService(layout, 'mcp-server');
+  await useValidators(layout, mode.validators);
+}
+
+async function sequentialPart(layout: LabLayout, baseline: readonly BaselineTarget[]): Promise<void> {
+  const spine = baseline[0] as BaselineTarget;
+  console.log(
+    `\nlab bench: show_bgp_summary on ${spine.device}, ${CALLS} sequential calls each (after 3 warm-up calls)`,
+  );
+  const base = await sequential('baseline: static key, plain sshd', CALLS, () => baselineCall(spine));
+  const conn = await sshConnect(spine.host, spine.key);
+  const baseReused = await sequential('baseline: one connection, new exec', CALLS, async () => {
+    const t = performance.now();
+    await sshExec(conn, spine.command);
+    return performance.now() - t;
+  });
+  conn.end();
+  const times: Record<string, number[]> = {};
+  const steps: [string, StepTimes][] = [];
+  for (const mode of modes(layout)) {
+    await enterMode(layout, mode);
+    const bob = await agentFor(layout, 'bob');
+    const since = new Date().toISOString();
+    times[mode.label] = await sequential(`MCP ${mode.label}`, CALLS, () => mcpCall(bob, spine.device));
+    steps.push([mode.label, { ...stepsSince(layout, since), ...validatorSince(layout, since) }]);
+    await bob.close();
+  }
+  console.log('\n  ratio to the baseline (p50):');
+  for (const [label, t] of Object.entries(times)) {
+    const goal = label === 'session' ? '(goal < 1x)' : '(goal <= 1.3x)';
+    console.log(
+      `    ${`${label} / baseline`.padEnd(34)} ${(pct(t, 50) / pct(base, 50)).toFixed(2)}x  ${goal}`,
+    );
+  }
+  const session = times['session'] ?? [];
+  console.log(
+    `    ${'session / baseline reused'.padEnd(34)} ${(pct(session, 50) / pct(baseReused, 50)).toFixed(2)}x`,
+  );
+  console.log('\n  per-step breakdown, as the MCP server and the validators logged it:');
+  printSteps(steps);
+  console.log('    (session mode: exchange/key/sign/connect only when a certificate is (re)issued)');
+}
+
+async function throughputPart(
+  layout: LabLayout,
+  baseline: readonly BaselineTarget[],
+  groups: CpuGroups | undefined,
+): Promise<void> {
+  const devices = layout.devices.map((d) => d.name);
+  console.log(
+    `\nlab bench: throughput, ${AGENTS} concurrent agents across ${devices.join(', ')}, ${THROUGHPUT_SECONDS} s each`,
+  );
+  const users = ['alice', 'bob', 'carol'];
+  const rates: Record<string, Throughput> = {};
+  const steps: [string, StepTimes][] = [];
+  const cpu: [string, Record<string, number>][] = [];
+  const tickMs = 1000 / Number((await run('getconf', ['CLK_TCK'])).stdout.trim());
+  for (const mode of modes(layout)) {
+    await enterMode(layout, mode);
+    const agents = await Promise.all(
+      Array.from({ length: AGENTS }, (_, i) => agentFor(layout, users[i % 3] as string)),
+    );
+    const from = new Date().toISOString();
+    const cpuFrom = cpuSample(layout, groups, tickMs);
+    try {
+      const rate = await throughput(`MCP ${mode.label}`, AGENTS, THROUGHPUT_SECONDS, (w, i) =>
+        mcpCall(agents[w] as Agent, devices[(w + i) % devices.length] as string),
+      );
+      rates[mode.label] = rate;
+      cpu.push([mode.label, cpuPerCall(cpuFrom, cpuSample(layout, groups, tickMs), rate.calls)]);
+    } finally {
+      await Promise.all(agents.map((a) => a.close()));
+    }
+    steps.push([mode.label, { ...stepsSince(layout, from), ...validatorSince(layout, from) }]);
+  }
+  // The same spread as the MCP modes: worker w's call i goes to device (w + i) mod 3.
+  const baseFrom = cpuSample(layout, groups, tickMs);
+  const baseRate = await throughput(
+    `baseline (${devices.length} devices)`,
+    AGENTS,
+    THROUGHPUT_SECONDS,
+    (w, i) => baselineCall(baseline[(w + i) % baseline.length] as BaselineTarget),
+  );
+  cpu.push(['baseline', cpuPerCall(baseFrom, cpuSample(layout, groups, tickMs), baseRate.calls)]);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`\n  throughput ratio to the baseline (load average ${load}):`);
+  for (const [label, r] of Object.entries(rates)) {
+    const goal = label === 'session' ? 3 : 0.8;
+    const ratio = r.rate / baseRate.rate;
+    const met = ratio >= goal && r.errors === 0 && baseRate.errors === 0 ? 'met' : 'NOT met';
+    console.log(
+      `    ${`${label} / baseline`.padEnd(34)} ${ratio.toFixed(2)}x  (goal >= ${goal}x, zero errors: ${met}; errors ${r.errors})`,
+    );
+  }
+  console.log('\n  where the time went under load (throughput runs):');
+  printSteps(steps);
+  console.log(
+    groups === undefined
+      ? '\n  CPU per call by process (/proc: live processes of each tree with their reaped children; no ForceCommand process counted):'
+      : '\n  CPU per call by process (a cpuacct control group per process tree, exited processes included; this process for the client):',
+  );
+  printCpu(cpu);
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.log('lab bench: skipped, needs root (network namespaces, sshd, FRR)');
     return;
   }
-  const external = process.env['NETWARD_BENCH_LAB'];
-  const dir = external ?? process.env['NETWARD_BENCH_DIR'] ?? '/var/lib/netward-lab-bench';
-  let layout: LabLayout;
-  if (external) {
-    layout = loadLab(external);
-  } else {
-    console.log(`lab bench: bringing up a bench lab in ${dir} ...`);
-    layout = await labUp({
-      dir,
-      prefix: process.env['NETWARD_BENCH_PREFIX'] ?? 'b-',
-      mgmtNet: process.env['NETWARD_BENCH_NET'] ?? '10.252.0',
-      portBase: Number(process.env['NETWARD_BENCH_PORT_BASE'] ?? 9550),
-    });
-  }
+  const { layout, external } = await benchLab();
+  const groups = CpuGroups.open();
   try {
+    if (layout.options.validators !== 'resident')
+      console.log('lab bench: the lab runs per-process validators only: no resident mode measured');
     const baseline = await startBaseline(layout);
-    const devices = layout.devices.map((d) => d.name);
-    console.log(
-      `\nlab bench: show_bgp_summary on spine-a, ${CALLS} sequential calls each (after 3 warm-up calls)`,
-    );
-
-    const base = await sequential('baseline: static key, plain sshd', CALLS, () => baselineCall(baseline));
-    const conn = await sshConnect(baseline.host, baseline.key);
-    const baseReused = await sequential('baseline: one connection, new exec', CALLS, async () => {
-      const t = performance.now();
-      await sshExec(conn, baseline.command);
-      return performance.now() - t;
-    });
-    conn.end();
-
-    writeMcpConfig(layout, { sessionMode: false });
-    await restartService(layout, 'mcp-server');
-    const bob = await agentFor(layout, 'bob');
-    let since = new Date().toISOString();
-    const perCall = await sequential('MCP per-call mode', CALLS, () => mcpCall(bob, 'spine-a'));
-    const perCallSteps = { ...stepsSince(layout, since), ...validatorSince(layout, since) };
-    await bob.close();
-
-    writeMcpConfig(layout, { sessionMode: true });
-    await restartService(layout, 'mcp-server');
-    const bobS = await agentFor(layout, 'bob');
-    since = new Date().toISOString();
-    const session = await sequential('MCP session mode', CALLS, () => mcpCall(bobS, 'spine-a'));
-    const sessionSteps = { ...stepsSince(layout, since), ...validatorSince(layout, since) };
-    await bobS.close();
-
-    console.log('\n  ratio to the baseline (p50):');
-    console.log(
-      `    per-call mode / baseline          ${(pct(perCall, 50) / pct(base, 50)).toFixed(2)}x  (goal <= 1.3x)`,
-    );
-    console.log(
-      `    session mode  / baseline          ${(pct(session, 50) / pct(base, 50)).toFixed(2)}x  (goal < 1x)`,
-    );
-    console.log(
-      `    session mode  / baseline reused   ${(pct(session, 50) / pct(baseReused, 50)).toFixed(2)}x`,
-    );
-
-    console.log('\n  per-step breakdown, as the MCP server and the validators logged it:');
-    printSteps([
-      ['per-call', perCallSteps],
-      ['session', sessionSteps],
-    ]);
-    console.log('    (session mode: exchange/key/sign/connect only when a certificate is (re)issued)');
-
-    console.log(
-      `\nlab bench: throughput, ${AGENTS} concurrent agents across ${devices.join(', ')}, ${THROUGHPUT_SECONDS} s each`,
-    );
-    const users = ['alice', 'bob', 'carol'];
-    const rates: Record<string, Throughput> = {};
-    const steps: [string, StepTimes][] = [];
-    const cpu: [string, Record<string, number>][] = [];
-    const tickMs = 1000 / Number((await run('getconf', ['CLK_TCK'])).stdout.trim());
-    for (const sessionMode of [false, true]) {
-      writeMcpConfig(layout, { sessionMode });
-      await restartService(layout, 'mcp-server');
-      const agents = await Promise.all(
-        Array.from({ length: AGENTS }, (_, i) => agentFor(layout, users[i % 3] as string)),
-      );
-      const label = sessionMode ? 'session' : 'per-call';
-      const from = new Date().toISOString();
-      const cpuFrom = cpuSample(layout);
-      try {
-        rates[label] = await throughput(
-          sessionMode ? 'MCP session mode' : 'MCP per-call mode',
-          AGENTS,
-          THROUGHPUT_SECONDS,
-          (w, i) => mcpCall(agents[w] as Agent, devices[(w + i) % devices.length] as string),
-        );
-        cpu.push([label, cpuPerCall(cpuFrom, cpuSample(layout), rates[label].calls, tickMs)]);
-      } finally {
-        await Promise.all(agents.map((a) => a.close()));
-      }
-      steps.push([label, { ...stepsSince(layout, from), ...validatorSince(layout, from) }]);
-    }
-    const baseFrom = cpuSample(layout);
-    const baseRate = await throughput('baseline (spine-a only)', AGENTS, THROUGHPUT_SECONDS, () =>
-      baselineCall(baseline),
-    );
-    cpu.push(['baseline', cpuPerCall(baseFrom, cpuSample(layout), baseRate.calls, tickMs)]);
-    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    console.log(`\n  throughput ratio to the baseline (load average ${load}):`);
-    for (const [label, goal] of [
-      ['session', 3],
-      ['per-call', 0.8],
-    ] as const) {
-      const r = rates[label] as Throughput;
-      const ratio = r.rate / baseRate.rate;
-      const met = ratio >= goal && r.errors === 0 && baseRate.errors === 0 ? 'met' : 'NOT met';
-      console.log(
-        `    ${`${label} / baseline`.padEnd(22)} ${ratio.toFixed(2)}x  (goal >= ${goal}x, zero errors: ${met}; errors ${r.errors})`,
-      );
-    }
-    console.log('\n  where the time went under load (throughput runs):');
-    printSteps(steps);
-    console.log(
-      '\n  CPU per call by process (utime+stime of each process tree, this process for the client):',
-    );
-    printCpu(cpu);
+    await sequentialPart(layout, baseline);
+    await throughputPart(layout, baseline, groups);
   } finally {
-    await stopService(layout.paths.run, 'bench-baseline-sshd');
+    groups?.close();
+    await Promise.all(layout.devices.map((d) => stopService(layout.paths.run, baselineServiceName(d.name))));
     writeMcpConfig(layout, { sessionMode: layout.options.sessionMode });
     await restartService(layout, 'mcp-server').catch(() => undefined);
+    await useValidators(layout, layout.options.validators).catch(() => undefined);
     if (!external) {
       console.log(`\nlab bench: taking the bench lab down`);
-      await labDown(dir);
+      await labDown(layout.paths.root);
     }
   }
 }

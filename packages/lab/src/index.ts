@@ -41,6 +41,7 @@ export { createIdp, type LabIdp } from './idp/provider.ts';
 export { type RunningIdp, startIdp } from './idp/server.ts';
 export {
   labDown,
+  labServiceNames,
   labStatus,
   labUp,
   loadLab,
@@ -50,6 +51,7 @@ export {
   serviceChildPid,
   startLabService,
   stopLabService,
+  useValidators,
 } from './lab.ts';
 export {
   DEFAULT_LAB_DIR,
@@ -67,4 +69,9 @@ export { cacheDir, KEYCLOAK, OPENBAO } from './stack/downloads.ts';
 export { keycloakLogin, type RealmSecrets, stackRealm } from './stack/keycloak.ts';
 export { openBaoRequests } from './stack/openbao.ts';
 export { stackEndpoints, stackSite } from './stack/site.ts';
+export {
+  residentServiceName,
+  residentServiceNames,
+  residentSocket,
+} from './topology/resident.ts';
 export { devicePaths } from './topology/sshd.ts';

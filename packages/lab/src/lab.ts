@@ -57,12 +57,14 @@ import {
 import { createNetwork, destroyNetwork, networkStatus } from './topology/network.ts';
 import { behindProxy, withReplicas } from './topology/replicas.ts';
 import {
-  devicePaths,
-  renderSshdConfig,
-  sshdCommand,
-  validatorCommand,
-  validatorNode,
-} from './topology/sshd.ts';
+  deviceForceCommand,
+  installResidentShim,
+  prepareResidentDirs,
+  residentServiceName,
+  residentServiceNames,
+  residentSpec,
+} from './topology/resident.ts';
+import { devicePaths, renderSshdConfig, sshdCommand, validatorNode } from './topology/sshd.ts';
 
 export type Progress = (event: {
   step: string;
@@ -221,10 +223,42 @@ export async function prepareDevice(layout: LabLayout, device: LabLayout['device
   chownSync(p.auditFile, 0, groupId(ACCOUNT_GROUP));
   chmodSync(p.auditFile, 0o620);
   writeForcecommandConfig(device, layout);
-  writeFileSync(p.sshdConfig, renderSshdConfig(device, layout, validatorCommand(device, layout)), {
-    mode: 0o644,
-  });
+  await writeSshdConfig(layout, device, layout.options.validators);
+}
+
+/** A device's sshd_config with the ForceCommand of `validators`, checked with `sshd -t`. */
+async function writeSshdConfig(
+  layout: LabLayout,
+  device: LabLayout['devices'][number],
+  validators: LabOptions['validators'],
+): Promise<void> {
+  const p = devicePaths(device, layout);
+  writeFileSync(
+    p.sshdConfig,
+    renderSshdConfig(device, layout, deviceForceCommand(device, layout, validators)),
+    {
+      mode: 0o644,
+    },
+  );
   await run('/usr/sbin/sshd', ['-t', '-f', p.sshdConfig]);
+}
+
+/**
+ * Puts a running lab's device sshds on the resident line or the per-process one (the tool-call bench
+ * measures both on one lab): each sshd_config rewritten and its sshd restarted. The resident validators
+ * keep running either way; `resident` needs a lab brought up with them.
+ */
+export async function useValidators(layout: LabLayout, validators: LabOptions['validators']): Promise<void> {
+  if (validators === 'resident' && layout.options.validators !== 'resident')
+    throw new LabError('ERR_LAB_CONFIG', 'this lab runs no resident validators (up --validators resident)');
+  const specs = serviceSpecs(layout);
+  await Promise.all(
+    layout.devices.map(async (d) => {
+      await writeSshdConfig(layout, d, validators);
+      await stopService(layout.paths.run, `sshd-${d.name}`);
+      await startService(layout.paths.run, specs[`sshd-${d.name}`] as ServiceSpec);
+    }),
+  );
 }
 
 /**
@@ -315,6 +349,8 @@ export function serviceSpecs(layout: LabLayout): Record<string, ServiceSpec> {
       ready: () => sshBanner(d.mgmtAddress, 22),
     };
     specs[agentServiceName(d)] = agentSpec(d, layout);
+    if (layout.options.validators === 'resident')
+      for (const account of ROLES) specs[residentServiceName(d, account)] = residentSpec(d, layout, account);
   }
   return specs;
 }
@@ -407,12 +443,19 @@ export async function labUp(
     prepareValidators(layout, forcecommandBundle, progress),
   );
   await startServices(layout, specs, policy, keycloakStarted, progress);
-  await step(progress, 'device sshd (one per namespace)', async () => {
+  await step(progress, deviceStep(layout), async () => {
     await Promise.all(
       layout.devices.map(async (d) => {
-        // The authorization agent first: the validators ask it from the first command on.
-        const agent = specs[agentServiceName(d)];
-        if (agent !== undefined) await startService(layout.paths.run, agent);
+        // The authorization agent and the device's resident validators before sshd: the validators
+        // ask the agent from the first command on, and the first call is already served by a
+        // resident one. A resident validator asks the agent only per request, so they start together.
+        const first = [agentServiceName(d), ...ROLES.map((account) => residentServiceName(d, account))];
+        await Promise.all(
+          first.map((name) => {
+            const spec = specs[name];
+            return spec === undefined ? undefined : startService(layout.paths.run, spec);
+          }),
+        );
         const spec = specs[`sshd-${d.name}`];
         if (spec !== undefined) await startService(layout.paths.run, spec);
       }),
@@ -426,6 +469,12 @@ export async function labUp(
   });
   if (options.selfCheck !== false) await runSelfCheck(layout, progress);
   return layout;
+}
+
+function deviceStep(layout: LabLayout): string {
+  return layout.options.validators === 'resident'
+    ? 'device sshd and resident validators (one sshd per namespace, one validator per account)'
+    : 'device sshd (one per namespace; a validator process per command)';
 }
 
 type KeycloakStart = { pid: number; started: boolean; ms: number };
@@ -494,6 +543,10 @@ async function prepareValidators(layout: LabLayout, bundle: string, progress: Pr
   // ForceCommand starts node through it: NODE_OPTIONS and the like never reach node.
   writeFileSync(join(layout.paths.bin, 'netward-env-guard'), renderEnvGuard(), { mode: 0o755 });
   chmodSync(join(layout.paths.bin, 'netward-env-guard'), 0o755);
+  if (layout.options.validators === 'resident') {
+    installResidentShim(layout);
+    for (const d of layout.devices) prepareResidentDirs(d, layout);
+  }
   const snapshot = prepareValidatorSnapshot(layout);
   progress({
     step: 'validator',
@@ -606,10 +659,7 @@ export async function labDown(dir: string, progress: Progress = quiet): Promise<
   const saved = readLabFile(dir);
   if (saved === undefined) return false;
   const layout = labLayout({ ...saved.options, dir });
-  const names = [
-    ...serviceOrder(layout),
-    ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)]),
-  ];
+  const names = labServiceNames(layout);
   await step(progress, 'stop services, sshd and FRR (in parallel)', async () => {
     await Promise.all([
       ...names.map((n) => stopService(layout.paths.run, n)),
@@ -620,6 +670,15 @@ export async function labDown(dir: string, progress: Progress = quiet): Promise<
   for (const d of layout.devices) removeFrrConfig(d);
   writeLabFile(layout, 'down');
   return true;
+}
+
+/** Every supervised process of a lab: the services, then per device its sshd, agent and resident validators. */
+export function labServiceNames(layout: LabLayout): string[] {
+  return [
+    ...serviceOrder(layout),
+    ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)]),
+    ...residentServiceNames(layout),
+  ];
 }
 
 export interface LabStatus {
@@ -634,10 +693,7 @@ export interface LabStatus {
 export async function labStatus(dir: string): Promise<LabStatus> {
   const layout = loadLab(dir);
   const services: Record<string, boolean> = {};
-  for (const name of [
-    ...serviceOrder(layout),
-    ...layout.devices.flatMap((d) => [`sshd-${d.name}`, agentServiceName(d)]),
-  ]) {
+  for (const name of labServiceNames(layout)) {
     services[name] = serviceRunning(layout.paths.run, name);
   }
   const net = await networkStatus(layout);

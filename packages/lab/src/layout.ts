@@ -63,6 +63,12 @@ export interface LabOptions {
    * MCP servers behind HAProxy on the lab's usual ports (src/services/replicas.ts).
    */
   readonly replicas: 1 | 2;
+  /**
+   * How a device's validator serves a per-call command: `resident` (default) through the shim to one
+   * long-lived validator per (device, account) the lab supervises, falling back to a process of its
+   * own when that one does not answer; `per-process`: a new node process per command, as before.
+   */
+  readonly validators: 'resident' | 'per-process';
 }
 
 export const DEFAULT_LAB_DIR = '/var/lib/netward-lab';
@@ -80,6 +86,7 @@ export const DEFAULT_OPTIONS: LabOptions = Object.freeze({
   policy: 'default',
   stack: 'embedded',
   replicas: 1,
+  validators: 'resident',
 });
 
 export interface DeviceLink {
@@ -206,6 +213,9 @@ export function validateOptions(options: LabOptions): LabOptions {
   }
   if (options.replicas !== 1 && options.replicas !== 2) {
     throw new LabError('ERR_LAB_CONFIG', 'replicas must be 1 or 2');
+  }
+  if (options.validators !== 'resident' && options.validators !== 'per-process') {
+    throw new LabError('ERR_LAB_CONFIG', 'validators must be resident or per-process');
   }
   if (options.replicas === 2 && (options.stack !== 'embedded' || options.tacacs !== 'embedded')) {
     throw new LabError('ERR_LAB_CONFIG', 'replicas 2 runs with the embedded stack and TACACS+ server only');

@@ -33,6 +33,7 @@ describe('netward-lab command line conventions', { timeout: 60_000 }, () => {
       [['up', '--port-base', 'x'], '--port-base must be a number, not "x"'],
       [['down', 'extra'], 'down takes no argument "extra"'],
       [['up', '--policy', 'hardened'], '--policy must be default or design'],
+      [['up', '--validators', 'threads'], '--validators must be resident or per-process'],
     ];
     for (const [args, reason] of cases) {
       const r = lab(...args);

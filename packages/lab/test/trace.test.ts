@@ -217,6 +217,27 @@ describe('audit trace', () => {
     expect(formatChain(chain).at(-1)).toMatch(/every link of the chain has a record/);
   });
 
+  it("says which validator served the call: the device's resident one, or a process of its own", () => {
+    writeLogs(dir);
+    const summary = () =>
+      traceRequest(readLabEvents(dir), REQ).events.find((e) => e.link === 'validator')?.summary;
+    expect(summary()).toBe('EXIT 0: ping -c 3 10.1.0.11');
+    const file = join(dir, 'forcecommand-spine-a.jsonl');
+    const record = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, `${JSON.stringify({ ...record, served_by: 'resident' })}\n`);
+    expect(summary()).toBe('EXIT 0: ping -c 3 10.1.0.11 [resident]');
+    // A resident validator's own log is read with the device's records (its start names no request).
+    writeFileSync(
+      join(dir, 'resident-spine-a-net-operator.log'),
+      `${JSON.stringify({ level: 'info', time: '2026-11-22T03:25:30.000Z', component: 'forcecommand-resident', event: 'resident_started', device: 'spine-a', msg: 'resident validator listening' })}\n`,
+    );
+    expect(
+      readLabEvents(dir)
+        .filter((e) => e.event === 'resident_started')
+        .map((e) => e.device),
+    ).toEqual(['spine-a']);
+  });
+
   it.each(LINKS.filter((l) => l.id !== 'idp-exchange').map((l) => [l.id]))(
     'flags a missing %s record',
     (link) => {

@@ -14,6 +14,13 @@
  *                  STDERR   raw bytes of its standard error (and the validator's one-line refusal)
  *                  EXIT     JSON {"id": request id, "exit": status[, "signal": name]}
  *
+ * The resident validator (one long-lived process per device account, reached through a Unix socket by
+ * the ForceCommand shim) takes one request per connection:
+ *
+ * shim → resident  CALL     NUL-separated NAME=value entries of the shim's environment, names from
+ *                           {@link CALL_ENV_NAMES} only, each at most once
+ * resident → shim  STDOUT, STDERR, then one EXIT (its `id` is empty: the connection names the request)
+ *
  * Requests are answered one at a time, in order; a client wanting parallel calls opens more channels.
  * Length-prefixed frames carry any output byte unchanged (a line protocol could not), and a length read
  * before the body lets the receiver refuse an oversized frame without buffering it.
@@ -29,12 +36,34 @@ export const FRAME_STDOUT = 2;
 export const FRAME_STDERR = 3;
 export const FRAME_EXIT = 4;
 export const FRAME_READY = 5;
+export const FRAME_CALL = 6;
+
+/**
+ * The environment a CALL carries: everything the validator reads from its environment (the command,
+ * sshd's certificate file, the client's MCP_* claims, and the guard's list of hostile names). Nothing
+ * else of the shim's environment reaches the resident validator.
+ */
+export const CALL_ENV_NAMES: readonly string[] = Object.freeze([
+  'SSH_ORIGINAL_COMMAND',
+  'SSH_USER_AUTH',
+  'MCP_USER',
+  'MCP_SID',
+  'MCP_REQUEST_ID',
+  'MCP_TOOL',
+  'NETWARD_HOSTILE_ENV',
+]);
 
 /**
  * Largest REQUEST body. A command is at most 4096 bytes (the validator's `maxCommandLength` bound), a
  * request id 43, a tool name 64: 8 KiB leaves room for JSON escaping and nothing more.
  */
 export const MAX_REQUEST_FRAME = 8 * 1024;
+/**
+ * Largest CALL body. sshd passes a command of up to 256 KiB (its packet limit); the validator refuses
+ * anything over 4096 bytes at stage 1, so a larger command only needs to arrive to be refused: 64 KiB
+ * carries every command a client can mean, a path and the claims, and bounds what a connection buffers.
+ */
+export const MAX_CALL_FRAME = 64 * 1024;
 /** Output is cut into frames of at most this many bytes; a client refuses anything larger. */
 export const MAX_OUTPUT_FRAME = 64 * 1024;
 
@@ -172,4 +201,34 @@ export function parseExit(payload: Buffer): SessionExit {
   }
   if (signal !== undefined && typeof signal !== 'string') throw badMessage('exit: signal must be a string');
   return signal === undefined ? { id, exit } : { id, exit, signal };
+}
+
+/** A CALL frame carrying the entries of `env` whose names are in CALL_ENV_NAMES. */
+export function encodeCall(env: Readonly<Record<string, string | undefined>>): Buffer {
+  const entries: string[] = [];
+  for (const name of CALL_ENV_NAMES) {
+    const value = env[name];
+    if (value !== undefined) entries.push(`${name}=${value}`);
+  }
+  return encodeFrame(FRAME_CALL, entries.join('\0'));
+}
+
+/**
+ * A CALL body: NUL-separated NAME=value entries, every name in CALL_ENV_NAMES and none twice, no value
+ * with a NUL (it would end the entry). An empty body is an empty environment.
+ */
+export function parseCall(payload: Buffer): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (payload.length === 0) return env;
+  // Decoded as node decodes its own environment (invalid UTF-8 becomes U+FFFD), so a command reaches
+  // stage 1 exactly as it would in a per-process validator and is refused there, with the same code.
+  for (const entry of payload.toString('utf8').split('\0')) {
+    const eq = entry.indexOf('=');
+    const name = eq < 0 ? entry : entry.slice(0, eq);
+    if (eq < 0 || !CALL_ENV_NAMES.includes(name))
+      throw badMessage(`call: unexpected entry ${JSON.stringify(name.slice(0, 64))}`);
+    if (Object.hasOwn(env, name)) throw badMessage(`call: ${name} repeated`);
+    env[name] = entry.slice(eq + 1);
+  }
+  return env;
 }

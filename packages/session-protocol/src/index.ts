@@ -6,9 +6,12 @@ export {
   type SessionProtocolErrorCode,
 } from './errors.ts';
 export {
+  CALL_ENV_NAMES,
+  encodeCall,
   encodeExit,
   encodeFrame,
   encodeRequest,
+  FRAME_CALL,
   FRAME_EXIT,
   FRAME_READY,
   FRAME_REQUEST,
@@ -16,8 +19,10 @@ export {
   FRAME_STDOUT,
   type Frame,
   FrameDecoder,
+  MAX_CALL_FRAME,
   MAX_OUTPUT_FRAME,
   MAX_REQUEST_FRAME,
+  parseCall,
   parseExit,
   parseRequest,
   SESSION_VERB,

@@ -6,9 +6,12 @@ import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  CALL_ENV_NAMES,
+  encodeCall,
   encodeExit,
   encodeFrame,
   encodeRequest,
+  FRAME_CALL,
   FRAME_EXIT,
   FRAME_READY,
   FRAME_REQUEST,
@@ -18,6 +21,7 @@ import {
   FrameDecoder,
   MAX_OUTPUT_FRAME,
   MAX_REQUEST_FRAME,
+  parseCall,
   parseExit,
   parseRequest,
   SessionProtocolError,
@@ -209,5 +213,70 @@ describe('parseExit', () => {
     ['an unknown key', { id: 'a', exit: 0, output: 'x' }],
   ])('refuses %s', (_what, value) => {
     expect(codeOf(() => parseExit(body(value)))).toBe('ERR_SESSION_MESSAGE');
+  });
+});
+
+describe('parseCall', () => {
+  const body = (frame: Buffer) => frame.subarray(5);
+
+  it('carries exactly the CALL_ENV_NAMES entries of an environment, and reads them back', () => {
+    const env = {
+      SSH_ORIGINAL_COMMAND: "vtysh -c 'show ip route'",
+      SSH_USER_AUTH: '/tmp/sshauth.abc',
+      MCP_USER: 'alice',
+      PATH: '/usr/bin',
+      LD_PRELOAD: '/tmp/x.so',
+    };
+    const frame = encodeCall(env);
+    expect(frame.readUInt8(4)).toBe(FRAME_CALL);
+    expect(parseCall(body(frame))).toEqual({
+      SSH_ORIGINAL_COMMAND: "vtysh -c 'show ip route'",
+      SSH_USER_AUTH: '/tmp/sshauth.abc',
+      MCP_USER: 'alice',
+    });
+    expect(CALL_ENV_NAMES).toContain('NETWARD_HOSTILE_ENV');
+  });
+
+  it('reads an empty body as an empty environment and keeps "=" inside a value', () => {
+    expect(parseCall(Buffer.alloc(0))).toEqual({});
+    expect(parseCall(Buffer.from('MCP_TOOL=a=b'))).toEqual({ MCP_TOOL: 'a=b' });
+  });
+
+  it('refuses a name outside the list, an entry without "=", a repeated name and an empty entry', () => {
+    for (const text of [
+      'PATH=/bin',
+      'MCP_USER',
+      'MCP_USER=a\0MCP_USER=b',
+      'MCP_USER=a\0',
+      'NODE_OPTIONS=--require=/tmp/x',
+    ]) {
+      expect(() => parseCall(Buffer.from(text)), text).toThrow(SessionProtocolError);
+    }
+  });
+
+  it('decodes invalid UTF-8 as node decodes its environment (U+FFFD), for stage 1 to refuse', () => {
+    const raw = Buffer.concat([Buffer.from('SSH_ORIGINAL_COMMAND=ls '), Buffer.from([0xff])]);
+    expect(parseCall(raw)['SSH_ORIGINAL_COMMAND']).toBe('ls \ufffd');
+  });
+
+  it('round-trips any values without NUL, and parses or refuses any bytes without throwing otherwise (property)', () => {
+    const value = fc
+      .string({ maxLength: 40 })
+      .filter((v) => !v.includes('\0') && Buffer.from(v).toString() === v);
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...CALL_ENV_NAMES), value), (env) => {
+        expect(parseCall(body(encodeCall(env)))).toEqual(env);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          const env = parseCall(Buffer.from(bytes));
+          for (const name of Object.keys(env)) expect(CALL_ENV_NAMES).toContain(name);
+        } catch (e) {
+          expect(e).toBeInstanceOf(SessionProtocolError);
+        }
+      }),
+    );
   });
 });

@@ -4,12 +4,14 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import {
+  DEFAULT_RESIDENT_SOCKET_DIR,
   type DeviceConfigOptions,
   forceCommandLine,
   type InstallOptions,
   installDevice,
   renderDeviceConfig,
   renderSshdConfig,
+  residentSocketPath,
 } from '../deploy.ts';
 import { ForceCommandError } from '../errors.ts';
 
@@ -20,11 +22,17 @@ const USAGE = `usage:
       validate a config file (and the files it names) and print why it is refused
   netward-forcecommand render-config --device NAME [device options]
   netward-forcecommand render-sshd --ca-pub FILE --principals-dir DIR --config FILE [--script FILE]
+        [--resident [--resident-dir /run/netward/resident]]
   netward-forcecommand install --device NAME --ca-pub FILE [device options] [--etc-dir /etc/netward]
         [--audit-file /var/log/netward/forcecommand.log] [--sshd-drop-in FILE|none] [--script FILE]
         [--snapshot [--snapshot-blob /usr/local/lib/netward/forcecommand.blob]]
+        [--resident [--resident-dir /run/netward/resident]]
       --snapshot: build a node start-up snapshot from netward-forcecommand-snapshot.cjs (next to this
       file) with this node, and start ForceCommand from it (faster start; rebuild after a node upgrade)
+      --resident: ForceCommand through the shim netward-resident (next to this file) to each account's
+      resident validator at <dir>/<account>/resident.sock (install makes the directories, account 0700)
+  netward-forcecommand resident --config FILE --socket PATH
+      the account's resident validator (run as the account, never root; SIGTERM stops it)
 
 device options:
   --frr [--frr-pathspace NAME] [--frr-config-dir /etc/frr]  vtysh on the allowlist, bare 'show ...' routed to it
@@ -38,6 +46,18 @@ function hostPort(value: string, defaultPort: number): { host: string; port: num
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(value);
   if (!m) throw new TypeError(`not HOST[:PORT]: ${value}`);
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : defaultPort };
+}
+
+/** The guard and the shim the installer writes next to the bundle, and the accounts' socket form. */
+function residentLine(v: ReturnType<typeof parse>) {
+  const dir = dirname(selfScript(v));
+  return {
+    guard: join(dir, 'netward-env-guard'),
+    resident: {
+      shim: join(dir, 'netward-resident'),
+      socket: residentSocketPath(v['resident-dir'] ?? DEFAULT_RESIDENT_SOCKET_DIR, '%u'),
+    },
+  };
 }
 
 function parse(argv: readonly string[]) {
@@ -66,6 +86,8 @@ function parse(argv: readonly string[]) {
       node: { type: 'string' },
       snapshot: { type: 'boolean' },
       'snapshot-blob': { type: 'string' },
+      resident: { type: 'boolean' },
+      'resident-dir': { type: 'string' },
     },
   }).values;
 }
@@ -166,6 +188,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number> {
               script: selfScript(v),
               config: v.config,
               ...(v.node ? { node: v.node } : {}),
+              ...(v.resident ? residentLine(v) : {}),
             }),
           }),
         );
@@ -195,6 +218,7 @@ export async function runAdmin(argv: readonly string[]): Promise<number> {
                 },
               }
             : {}),
+          ...(v.resident ? { resident: v['resident-dir'] ? { socketDir: v['resident-dir'] } : {} } : {}),
         });
         for (const f of r.files) console.log(`wrote ${f}`);
         console.log(`ForceCommand ${r.forceCommand}`);

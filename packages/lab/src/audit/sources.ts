@@ -107,7 +107,8 @@ function summarize(component: string, r: Raw): string {
   const parts: string[] = [];
   if (component === 'forcecommand') {
     const decision = afterPrefix(str(r['msg']));
-    if (decision) return decision;
+    // Which validator served it: the device's resident one, or a process of the command's own.
+    if (decision) return r['served_by'] === 'resident' ? `${decision} [resident]` : decision;
   }
   if (component === 'syslog') {
     const record = r['record'] as Raw | undefined;
@@ -294,12 +295,15 @@ export function readLabEvents(logDir: string): AuditEvent[] {
     const file = join(logDir, name);
     const fc = /^forcecommand-(.+)\.jsonl$/.exec(name);
     const agent = /^agent-(.+)\.log$/.exec(name);
+    // A resident validator's own log (resident-<device>-<account>.log): its start, stop and refusals.
+    const resident = /^resident-(.+)-net-(?:viewer|operator|admin)\.log$/.exec(name);
     const sshd = /^sshd-(.+)\.log$/.exec(name);
     // Replicas (`--replicas 2`) log to <service>-<n>.log beside the first one's <service>.log.
     const replica = /^(?:mcp-server|ca-broker|tacacs)-\d+\.log$/.test(name);
     if (JSON_LOGS.has(name) || replica) events.push(...readJsonLog(file));
     else if (name === 'keycloak.log') events.push(...readKeycloakLog(readLines(file), file));
     else if (agent) events.push(...readJsonLog(file, agent[1] as string));
+    else if (resident) events.push(...readJsonLog(file, resident[1] as string));
     else if (fc) events.push(...readJsonLog(file, fc[1]));
     else if (sshd && !name.endsWith('.stderr.log')) events.push(...readSshdLog(file, sshd[1] as string));
   }

@@ -29,6 +29,9 @@ options of up:
                      exactly: unsafe, for comparison; see packages/policy/README.md)
   --replicas 1|2     2: two TACACS+ servers, and two CA brokers and two MCP servers behind HAProxy
                      on the broker's and MCP server's usual ports (their own: N+3 to N+6)
+  --validators resident|per-process   resident (default): one supervised validator per device and
+                     account serves per-call commands through the shim; per-process: a node
+                     process per command, as the shim's fallback does
 `;
 
 function labDir(values: { dir?: string | undefined }): string {
@@ -135,6 +138,7 @@ function parseLabArgs(args: string[]) {
       policy: { type: 'string' },
       stack: { type: 'string' },
       replicas: { type: 'string' },
+      validators: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -197,6 +201,10 @@ async function commandUp(dir: string, values: LabArgs): Promise<number> {
   if (values.policy !== undefined && values.policy !== 'default' && values.policy !== 'design') {
     throw new LabError('ERR_LAB_USAGE', '--policy must be default or design');
   }
+  const validators = values.validators;
+  if (validators !== undefined && validators !== 'resident' && validators !== 'per-process') {
+    throw new LabError('ERR_LAB_USAGE', '--validators must be resident or per-process');
+  }
   const options: Partial<LabOptions> = {
     dir,
     ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
@@ -218,6 +226,7 @@ async function commandUp(dir: string, values: LabArgs): Promise<number> {
     ...(values.replicas !== undefined
       ? { replicas: int(values.replicas, 'replicas') as LabOptions['replicas'] }
       : {}),
+    ...(validators !== undefined ? { validators } : {}),
   };
   const t0 = Date.now();
   const layout = await labUp(options, printProgress());

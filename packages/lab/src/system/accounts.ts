@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   ensureAccounts as ensureKitAccounts,
   groupId as findGroup,
@@ -38,4 +39,15 @@ export async function ensureAccounts(roles: readonly string[], groups: readonly 
     () => ensureKitAccounts({ accounts: roles, groups }),
     (e) => new LabError('ERR_LAB_COMMAND', e.message, { cause: e }),
   );
+}
+
+/** The primary gid of a local account (fourth field of /etc/passwd). */
+export function primaryGroupId(name: string, passwdFile = '/etc/passwd'): number {
+  const line = readFileSync(passwdFile, 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === name);
+  const gid = line?.split(':')[3];
+  if (gid === undefined || !/^\d+$/.test(gid))
+    throw new LabError('ERR_LAB_MISSING_PEER', `user ${name} does not exist`);
+  return Number(gid);
 }

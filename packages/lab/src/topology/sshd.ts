@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { forceCommandLine, renderSshdConfig as renderDeviceSshdConfig } from '@netward/forcecommand';
+import {
+  type ForceCommandLineOptions,
+  renderSshdConfig as renderDeviceSshdConfig,
+} from '@netward/forcecommand';
 import { LabError } from '../errors.ts';
 import type { DeviceLayout, LabLayout } from '../layout.ts';
 import { inNamespaceNamed } from '../system/exec.ts';
@@ -72,18 +75,18 @@ export function validatorNode(layout: LabLayout): string {
   return join(layout.paths.bin, 'node');
 }
 
-/** The ForceCommand line (forcecommand's helper checks the paths need no quoting). */
-export function validatorCommand(device: DeviceLayout, layout: LabLayout): string {
+/**
+ * What the per-process validator line is made of (forcecommand's `forceCommandLine` checks the paths
+ * need no quoting): the lab's node, the start-up snapshot when it was built (the plain bundle
+ * otherwise), the device's config, the env guard in front.
+ */
+export function validatorLineOptions(device: DeviceLayout, layout: LabLayout): ForceCommandLineOptions {
   const config = devicePaths(device, layout).forcecommandConfig;
   const guard = join(dirname(layout.paths.forcecommand), 'netward-env-guard');
+  const node = validatorNode(layout);
   return existsSync(layout.paths.forcecommandBlob)
-    ? forceCommandLine({
-        node: validatorNode(layout),
-        snapshotBlob: layout.paths.forcecommandBlob,
-        config,
-        guard,
-      })
-    : forceCommandLine({ node: validatorNode(layout), script: layout.paths.forcecommand, config, guard });
+    ? { node, snapshotBlob: layout.paths.forcecommandBlob, config, guard }
+    : { node, script: layout.paths.forcecommand, config, guard };
 }
 
 /** sshd in the device's namespaces (`inNamespaceNamed`), foreground, logging to stderr (timestamped by the lab). */
