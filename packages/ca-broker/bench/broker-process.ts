@@ -1,14 +1,26 @@
 // The broker under benchmark, in its own process (the load generator gets the other core).
-// Reads its settings from argv: <issuer> <jwksUri> <stateDir>. Prints its URL on stdout.
+// Reads its settings from argv: <issuer> <jwksUri> <stateDir> <auditFile> [before]. Prints its URL on
+// stdout. With `before`, the former path: the token's verification, the signature and the replay log's
+// file calls on libuv's thread pool, audit lines through an asynchronous stream.
 import { createWriteStream } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { defaultPolicy } from '@netward/policy';
 import { buildApp } from '../src/app.ts';
+import { auditDestination } from '../src/audit-destination.ts';
 import { parseConfig } from '../src/config.ts';
 import { createMemoryReplayCache } from '../src/replay.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
 
-const [issuer, jwksUri, stateDir, auditFile] = process.argv.slice(2) as [string, string, string, string];
+const [issuer, jwksUri, stateDir, auditFile, path] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+];
+const threadPool = path === 'before';
+// BENCH_VERIFY_POOL=1 (an experiment): only the token's signature on the thread pool.
+const verifyOnPool = threadPool || process.env['BENCH_VERIFY_POOL'] === '1';
 const config = parseConfig({
   token: { issuer, audience: 'netward-ca-broker', jwksUri, actor: { allowed: ['netward-mcp-server'] } },
   backend: { type: 'local', stateDir },
@@ -16,10 +28,11 @@ const config = parseConfig({
   rateLimit: { burst: 1_000_000, perSecond: 1_000_000 },
 });
 const app = buildApp(config, {
-  backend: createLocalBackend({ stateDir }),
+  backend: createLocalBackend({ stateDir, threadPool }),
   policy: defaultPolicy(),
   // Audit lines are written for real, to a file, as in production.
-  logDestination: createWriteStream(auditFile),
+  logDestination: threadPool ? createWriteStream(auditFile) : auditDestination(auditFile),
+  threadPool: { token: verifyOnPool, replay: threadPool },
   // BENCH_REPLAY=memory: the per-process cache instead of the shared directory (the default), to
   // measure what the directory costs per certificate.
   ...(process.env['BENCH_REPLAY'] === 'memory'

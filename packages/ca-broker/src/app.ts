@@ -36,11 +36,11 @@ export interface AppDeps {
   /** Replay cache; default: from `config.replay` (see createReplayCache). Closed with the app. */
   readonly replay?: ReplayCache;
   /**
-   * Check the token's signature and do the default replay cache's file calls on libuv's thread pool,
-   * as the broker did before (the benchmark's comparison). Default false: both on the event loop,
-   * which a thread-pool job would wake once more per certificate (README: Speed).
+   * Check the token's signature (`token`) and do the default replay cache's file calls (`replay`) on
+   * libuv's thread pool, as the broker did before (the benchmark's comparison). Default: both on the
+   * event loop, which a thread-pool job would wake once more per certificate (README: Speed).
    */
-  readonly threadPool?: boolean;
+  readonly threadPool?: { readonly token?: boolean; readonly replay?: boolean };
 }
 
 export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
@@ -58,9 +58,13 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
     config,
     trail,
     deps.keys,
-    deps.threadPool ? 'thread-pool' : 'event-loop',
+    deps.threadPool?.token ? 'thread-pool' : 'event-loop',
   );
-  const replay = deps.replay ?? createReplayCache(config, deps.now, deps.threadPool ? 'thread-pool' : 'sync');
+  const replay = deps.replay ?? createReplayCache(
+    config,
+    deps.now,
+    deps.threadPool?.replay ? 'thread-pool' : 'sync',
+  );
 
   const app = Fastify({
     // The audit line is the request log; fastify's own would duplicate it without the decision.

@@ -35,7 +35,7 @@ function broker(name: string, destination: Destination, threadPool: boolean): Fa
     backend: createLocalBackend({ stateDir, threadPool }),
     policy: defaultPolicy(),
     logDestination: destination,
-    threadPool,
+    threadPool: { token: threadPool, replay: threadPool },
   });
 }
 
