@@ -60,11 +60,8 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
     deps.keys,
     deps.threadPool?.token ? 'thread-pool' : 'event-loop',
   );
-  const replay = deps.replay ?? createReplayCache(
-    config,
-    deps.now,
-    deps.threadPool?.replay ? 'thread-pool' : 'sync',
-  );
+  const replay =
+    deps.replay ?? createReplayCache(config, deps.now, deps.threadPool?.replay ? 'thread-pool' : 'sync');
 
   const app = Fastify({
     // The audit line is the request log; fastify's own would duplicate it without the decision.
