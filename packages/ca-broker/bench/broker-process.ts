@@ -1,7 +1,6 @@
 // The broker under benchmark, in its own process (the load generator gets the other core).
 // Reads its settings from argv: <issuer> <jwksUri> <stateDir> <auditFile> [before]. Prints its URL on
-// stdout. With `before`, the former path: the token's verification, the signature and the replay log's
-// file calls on libuv's thread pool, audit lines through an asynchronous stream.
+// stdout. [path]: the path under comparison (paths.ts), default as the broker ships.
 import { createWriteStream } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { defaultPolicy } from '@netward/policy';
@@ -10,6 +9,7 @@ import { auditDestination } from '../src/audit-destination.ts';
 import { parseConfig } from '../src/config.ts';
 import { createMemoryReplayCache } from '../src/replay.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
+import { type BrokerPath, threadPoolOf } from './paths.ts';
 
 const [issuer, jwksUri, stateDir, auditFile, path] = process.argv.slice(2) as [
   string,
@@ -18,9 +18,7 @@ const [issuer, jwksUri, stateDir, auditFile, path] = process.argv.slice(2) as [
   string,
   string | undefined,
 ];
-const threadPool = path === 'before';
-// BENCH_VERIFY_POOL=1 (an experiment): only the token's signature on the thread pool.
-const verifyOnPool = threadPool || process.env['BENCH_VERIFY_POOL'] === '1';
+const pool = threadPoolOf((path ?? 'after') as BrokerPath);
 const config = parseConfig({
   token: { issuer, audience: 'netward-ca-broker', jwksUri, actor: { allowed: ['netward-mcp-server'] } },
   backend: { type: 'local', stateDir },
@@ -28,11 +26,11 @@ const config = parseConfig({
   rateLimit: { burst: 1_000_000, perSecond: 1_000_000 },
 });
 const app = buildApp(config, {
-  backend: createLocalBackend({ stateDir, threadPool }),
+  backend: createLocalBackend({ stateDir, threadPool: pool.sign }),
   policy: defaultPolicy(),
   // Audit lines are written for real, to a file, as in production.
-  logDestination: threadPool ? createWriteStream(auditFile) : auditDestination(auditFile),
-  threadPool: { token: verifyOnPool, replay: threadPool },
+  logDestination: pool.asyncAudit ? createWriteStream(auditFile) : auditDestination(auditFile),
+  threadPool: { token: pool.token, replay: pool.replay },
   // BENCH_REPLAY=memory: the per-process cache instead of the shared directory (the default), to
   // measure what the directory costs per certificate.
   ...(process.env['BENCH_REPLAY'] === 'memory'

@@ -31,6 +31,7 @@ import { bundleProgram } from '@netward/kit/testing';
 import type { TestIdp } from '../src/testing/idp.ts';
 import type { GeneratorRun } from './generator-process.ts';
 import { encodeRequests, type LoadResult } from './load.ts';
+import type { BrokerPath } from './paths.ts';
 
 /** A program of bench/ bundled as scripts/bundle.mjs builds programs: one file, run by plain node. */
 export async function bundle(entry: string, outfile: string): Promise<void> {
@@ -89,12 +90,8 @@ export async function startChild(file: string, args: string[]): Promise<Child> {
 }
 
 /** The broker as it ships, in its own process: local CA in `dir`/state-<path>, audit lines to
- *  `dir`/audit-<path>.log; `before`: the former thread-pool path (broker-process.ts). */
-export async function startBroker(
-  idp: TestIdp,
-  dir: string,
-  path: 'after' | 'before' = 'after',
-): Promise<Child> {
+ *  `dir`/audit-<path>.log, on `path` (above). */
+export async function startBroker(idp: TestIdp, dir: string, path: BrokerPath = 'after'): Promise<Child> {
   const brokerJs = join(dir, 'broker.mjs');
   if (!existsSync(brokerJs)) await bundle('broker-process.ts', brokerJs);
   return startChild(brokerJs, [

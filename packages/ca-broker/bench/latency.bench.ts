@@ -51,6 +51,7 @@ import {
   startGenerator,
 } from './harness.ts';
 import { quantile, rawRequest } from './load.ts';
+import { BROKER_PATHS, type BrokerPath, threadPoolOf } from './paths.ts';
 
 const DURATION_S = Number(process.env['BENCH_DURATION'] ?? 10);
 const STEP_S = Number(process.env['BENCH_STEP'] ?? 4);
@@ -72,21 +73,26 @@ console.log(
 );
 
 // --- Thread-pool hand-offs per certificate, counted in this process ---
-type Path = 'after' | 'before';
-const PATHS: readonly Path[] = ['after', 'before'];
-const pathLabel = (path: Path) => (path === 'after' ? 'broker' : 'broker, former path');
+type Path = BrokerPath;
+const PATHS = BROKER_PATHS;
+const LABELS: Record<Path, string> = {
+  after: 'broker',
+  'token-pool': 'broker, token on pool',
+  before: 'broker, former path',
+};
+const pathLabel = (path: Path) => LABELS[path];
 
 /** Jobs handed to the thread pool per certificate (their callbacks reaching the event loop), `count`
  *  certificates one at a time: no claim or line shares a batch, so the former path's worst case. */
 async function handOffsPerCertificate(path: Path, count = 200): Promise<string> {
-  const threadPool = path === 'before';
+  const pool = threadPoolOf(path);
   const stateDir = join(dir, `in-process-${path}`);
   const auditFile = join(dir, `in-process-${path}.log`);
   const app = buildApp(brokerConfig(idp, {}, stateDir), {
-    backend: createLocalBackend({ stateDir, threadPool }),
+    backend: createLocalBackend({ stateDir, threadPool: pool.sign }),
     policy: defaultPolicy(),
-    logDestination: threadPool ? createWriteStream(auditFile) : auditDestination(auditFile),
-    threadPool: { token: threadPool, replay: threadPool },
+    logDestination: pool.asyncAudit ? createWriteStream(auditFile) : auditDestination(auditFile),
+    threadPool: { token: pool.token, replay: pool.replay },
   });
   const bodies = (await requests(count + 1)).map((raw) => {
     const text = raw.toString('latin1');
@@ -212,10 +218,8 @@ for (const path of PATHS)
 const echoJs = join(dir, 'echo.mjs');
 await bundle('echo-process.ts', echoJs);
 const echo = await startChild(echoJs, []);
-const brokers: Record<Path, Child> = {
-  after: await startBroker(idp, dir, 'after'),
-  before: await startBroker(idp, dir, 'before'),
-};
+const brokers = {} as Record<Path, Child>;
+for (const path of PATHS) brokers[path] = await startBroker(idp, dir, path);
 const generator = await startGenerator(dir);
 
 /** One open-loop run against `child`, with its CPU per answered request. */
