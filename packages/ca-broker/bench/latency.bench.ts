@@ -69,7 +69,7 @@ const load = () =>
     .join(' ');
 console.log(`load average at start: ${load()}`);
 console.log(
-  'processes: this one (IdP, token minting, stage costs), the broker (as it ships, then the former thread-pool path), the load generator; none pinned to a core',
+  'processes: this one (IdP, token minting, stage costs), the broker on each path (bench/paths.ts, loaded in turn), the load generator; none pinned to a core',
 );
 
 // --- Thread-pool hand-offs per certificate, counted in this process ---
