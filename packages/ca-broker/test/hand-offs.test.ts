@@ -2,7 +2,7 @@
 // replay log, audit line all on the event loop), and its audit line is in the audit file when the
 // answer arrives: shown with the thread pool wedged, where nothing queued there could have run.
 import { execFileSync } from 'node:child_process';
-import { closeSync, createWriteStream, open, openSync, readFileSync, stat } from 'node:fs';
+import { closeSync, constants, createWriteStream, open, openSync, readFileSync, stat } from 'node:fs';
 import { join } from 'node:path';
 import type { CreateLoggerOptions } from '@netward/audit-context';
 import { defaultPolicy } from '@netward/policy';
@@ -81,11 +81,17 @@ describe('thread-pool hand-offs per certificate', () => {
 });
 
 /** Occupies every thread of libuv's pool with an open(2) of a FIFO that has no writer yet. */
-function wedgeThreadPool(): { stuck: () => boolean; release: () => void } {
+function wedgeThreadPool(): { stuck: () => boolean; release: () => Promise<void> } {
   const fifo = join(dir.path, 'wedge.fifo');
   execFileSync('mkfifo', [fifo]);
   const threads = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
-  for (let i = 0; i < threads; i++) open(fifo, 'r', (_err, fd) => fd !== undefined && closeSync(fd));
+  let returned = 0;
+  for (let i = 0; i < threads; i++) {
+    open(fifo, 'r', (_err, fd) => {
+      returned++;
+      if (fd !== undefined) closeSync(fd);
+    });
+  }
   // Queued behind them: it completes only once a thread is free again.
   let done = false;
   stat(dir.path, () => {
@@ -93,9 +99,17 @@ function wedgeThreadPool(): { stuck: () => boolean; release: () => void } {
   });
   return {
     stuck: () => !done,
-    release() {
-      // The readers' opens return once a writer opens; its close ends their reads.
-      closeSync(openSync(fifo, 'w'));
+    async release() {
+      // The readers' opens return once a writer opens (non-blocking: it fails while no reader waits);
+      // repeated until every reader is back, so that no pool thread stays behind.
+      for (let i = 0; returned < threads && i < 400; i++) {
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // ENXIO: no reader in open(2) at this instant.
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
     },
   };
 }
@@ -123,7 +137,7 @@ describe('audit line written before the answer', () => {
       expect(readFileSync(asyncFile, 'utf8')).not.toContain(`"cert_serial":"${other.json().serial}"`);
       expect(wedge.stuck()).toBe(true);
     } finally {
-      wedge.release();
+      await wedge.release();
     }
     await now.close();
     await withAsyncStream.close();
