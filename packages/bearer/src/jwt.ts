@@ -4,8 +4,10 @@
  * jose 6 verifies through `crypto.subtle.verify`, whose argument normalisation and key handling run on
  * the event loop before the thread-pool job. Measured on the 2-core lab machine (EdDSA, one token at a
  * time): `jwtVerify` 215 µs of CPU in all, node:crypto's `verify` 126 µs synchronously, 150 µs with a
- * callback (thread pool). The callback form is used: the event loop is what bounds a service's
- * throughput (the CA broker's, measured), and the Ed25519 verification is the largest single cost of a request.
+ * callback (thread pool). The synchronous form is the default: each thread-pool job also costs the
+ * process a wake-up of the event loop when it completes (~57 µs of CPU on the 2-core VM, more than
+ * the verification saves the loop), and every job queued behind it waits for a free pool thread.
+ * `signatureOn: 'thread-pool'` keeps the callback form (the CA broker's bench compares the two).
  *
  * jose keeps what it is good at: the key function (remote JWKS fetching, caching, refetch on an unknown
  * `kid`, JWK import and the kid/alg/kty/use/key_ops selection) and its error classes. This module does
@@ -37,7 +39,11 @@ export interface JwtVerifierOptions {
   readonly requiredClaims: readonly string[];
   /** The `typ` header the token must carry (jose's `typ` option; the verifier requires `at+jwt`). */
   readonly typ?: string;
+  /** Where the signature is checked: on the calling thread (default) or on libuv's thread pool. */
+  readonly signatureOn?: SignatureOn;
 }
+
+export type SignatureOn = 'event-loop' | 'thread-pool';
 
 export interface JwtVerifier {
   /** The verified claims set; throws jose's own error classes, as `jwtVerify` would. */
@@ -193,34 +199,40 @@ function checkCryptoKey(key: CryptoKey, alg: string, entry: AlgorithmEntry): voi
   }
 }
 
-/** RFC 7515 section 5.2 step 8, with node:crypto on the thread pool; any failure is jose's
- *  JWSSignatureVerificationFailed, as there. */
+/** The node:crypto key argument for `entry`: DSA encoding or RSA padding as the algorithm needs. */
+function verifyKeyFor(keyObject: KeyObject, entry: AlgorithmEntry) {
+  if (entry.dsaEncoding) return { key: keyObject, dsaEncoding: entry.dsaEncoding };
+  if (entry.padding === undefined) return keyObject;
+  return {
+    key: keyObject,
+    padding: entry.padding,
+    ...(entry.saltLength !== undefined ? { saltLength: entry.saltLength } : {}),
+  };
+}
+
+/** RFC 7515 section 5.2 step 8 with node:crypto, on the calling thread or on the thread pool; any
+ *  failure is jose's JWSSignatureVerificationFailed, as there. */
 async function verifySignature(
   signingInput: string,
   signature: Uint8Array,
   keyObject: KeyObject,
   entry: AlgorithmEntry,
+  on: SignatureOn,
 ): Promise<void> {
   let ok = false;
   try {
     const data = Buffer.from(signingInput, 'latin1');
-    const verifyKey = entry.dsaEncoding
-      ? { key: keyObject, dsaEncoding: entry.dsaEncoding }
-      : entry.padding !== undefined
-        ? {
-            key: keyObject,
-            padding: entry.padding,
-            ...(entry.saltLength !== undefined ? { saltLength: entry.saltLength } : {}),
-          }
-        : keyObject;
-    // With a callback, node:crypto runs the verification on libuv's thread pool. Measured in the
-    // benchmark (same run conditions): synchronous, the event loop spent 430 µs per certificate
-    // and the broker issued 1,750/s; on the thread pool, 253 µs and 3,040/s.
-    ok = await new Promise<boolean>((resolve, reject) => {
-      cryptoVerify(entry.digest, data, verifyKey, signature, (err, valid) =>
-        err ? reject(err) : resolve(valid),
-      );
-    });
+    const verifyKey = verifyKeyFor(keyObject, entry);
+    // With a callback, node:crypto runs the verification on libuv's thread pool: the loop is free
+    // meanwhile, but wakes up once more for the result (see the module comment).
+    ok =
+      on === 'event-loop'
+        ? cryptoVerify(entry.digest, data, verifyKey, signature)
+        : await new Promise<boolean>((resolve, reject) => {
+            cryptoVerify(entry.digest, data, verifyKey, signature, (err, valid) =>
+              err ? reject(err) : resolve(valid),
+            );
+          });
   } catch (cause) {
     throw new joseErrors.JWSSignatureVerificationFailed(undefined, { cause });
   }
@@ -311,12 +323,27 @@ function validateClaims(
   }
 }
 
+/** The KeyObject of each CryptoKey, converted once, after jose's checks of the key for `alg`. */
+function keyObjectCache(): (key: CryptoKey, alg: string, entry: AlgorithmEntry) => KeyObject {
+  const keyObjects = new WeakMap<CryptoKey, KeyObject>();
+  return (key, alg, entry) => {
+    checkCryptoKey(key, alg, entry);
+    let ko = keyObjects.get(key);
+    if (!ko) {
+      ko = KeyObject.from(key);
+      keyObjects.set(key, ko);
+    }
+    return ko;
+  };
+}
+
 export function createJwtVerifier(
   options: JwtVerifierOptions,
   getKey: JWTVerifyGetKey,
   clock: () => number = Date.now,
 ): JwtVerifier {
   const allowed = new Set(options.algorithms);
+  const signatureOn = options.signatureOn ?? 'event-loop';
   // iss, aud, then the required claims, in jose's order (it checks the reversed list).
   const presence = [...new Set([...options.requiredClaims, 'aud', 'iss'].reverse())];
   const tolerance = options.clockTolerance;
@@ -330,7 +357,6 @@ export function createJwtVerifier(
     ...(options.typ === undefined ? {} : { typ: options.typ }),
   });
   const expectedTyp = options.typ === undefined ? undefined : normalizeTyp(options.typ);
-  const keyObjects = new WeakMap<CryptoKey, KeyObject>();
   const checks: ClaimChecks = {
     expectedTyp,
     presence,
@@ -339,15 +365,7 @@ export function createJwtVerifier(
     tolerance,
   };
 
-  const keyObjectFor = (key: CryptoKey, alg: string, entry: AlgorithmEntry): KeyObject => {
-    checkCryptoKey(key, alg, entry);
-    let ko = keyObjects.get(key);
-    if (!ko) {
-      ko = KeyObject.from(key);
-      keyObjects.set(key, ko);
-    }
-    return ko;
-  };
+  const keyObjectFor = keyObjectCache();
 
   return {
     async verify(token) {
@@ -377,7 +395,13 @@ export function createJwtVerifier(
       if (!isAscii(p)) throw new joseErrors.JWSInvalid('The payload is not a valid base64url string');
       const signature = decodeSegment(s, 'signature');
       const keyObject = keyObjectFor(key, alg, entry);
-      await verifySignature(token.slice(0, h.length + 1 + p.length), signature, keyObject, entry);
+      await verifySignature(
+        token.slice(0, h.length + 1 + p.length),
+        signature,
+        keyObject,
+        entry,
+        signatureOn,
+      );
       if (!b64) throw new joseErrors.JWTInvalid('JWTs MUST NOT use unencoded payload');
       const payloadBytes = decodeSegment(p, 'payload');
 

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { isValidField } from '@netward/audit-context';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { BearerError, claimError, mapJoseError } from './errors.ts';
-import { createJwtVerifier } from './jwt.ts';
+import { createJwtVerifier, type SignatureOn } from './jwt.ts';
 import type { KeySource } from './keys.ts';
 
 export interface ActorOptions {
@@ -58,6 +58,11 @@ export interface BearerVerifierOptions {
    * set goes on vouching for the tokens it signed that are cached, until they expire.
    */
   readonly cacheEntries?: number;
+  /**
+   * Where the token's signature is checked: `event-loop` (default: synchronously, no thread-pool
+   * hand-off) or `thread-pool` (node:crypto's callback form).
+   */
+  readonly signatureOn?: SignatureOn;
 }
 
 /** Who is calling, as the audit trail records it. */
@@ -164,7 +169,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
   }
   const source = typeof options.keys === 'function' ? undefined : options.keys;
   const getKey: JWTVerifyGetKey = source ? source.getKey : (options.keys as JWTVerifyGetKey);
-  // jose's jwtVerify semantics with node:crypto's verification on the thread pool (jwt.ts).
+  // jose's jwtVerify semantics with node:crypto's verification (jwt.ts).
   const jwt = createJwtVerifier(
     {
       issuer: options.issuer,
@@ -173,6 +178,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       clockTolerance: options.clockToleranceSeconds,
       requiredClaims: [...new Set(['exp', ...(options.requiredClaims ?? [])])],
       typ: 'at+jwt',
+      ...(options.signatureOn ? { signatureOn: options.signatureOn } : {}),
     },
     getKey,
     options.clock,

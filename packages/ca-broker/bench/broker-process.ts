@@ -1,14 +1,24 @@
 // The broker under benchmark, in its own process (the load generator gets the other core).
-// Reads its settings from argv: <issuer> <jwksUri> <stateDir>. Prints its URL on stdout.
+// Reads its settings from argv: <issuer> <jwksUri> <stateDir> <auditFile> [before]. Prints its URL on
+// stdout. [path]: the path under comparison (paths.ts), default as the broker ships.
 import { createWriteStream } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { defaultPolicy } from '@netward/policy';
 import { buildApp } from '../src/app.ts';
+import { auditDestination } from '../src/audit-destination.ts';
 import { parseConfig } from '../src/config.ts';
 import { createMemoryReplayCache } from '../src/replay.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
+import { type BrokerPath, threadPoolOf } from './paths.ts';
 
-const [issuer, jwksUri, stateDir, auditFile] = process.argv.slice(2) as [string, string, string, string];
+const [issuer, jwksUri, stateDir, auditFile, path] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+];
+const pool = threadPoolOf((path ?? 'after') as BrokerPath);
 const config = parseConfig({
   token: { issuer, audience: 'netward-ca-broker', jwksUri, actor: { allowed: ['netward-mcp-server'] } },
   backend: { type: 'local', stateDir },
@@ -16,10 +26,11 @@ const config = parseConfig({
   rateLimit: { burst: 1_000_000, perSecond: 1_000_000 },
 });
 const app = buildApp(config, {
-  backend: createLocalBackend({ stateDir }),
+  backend: createLocalBackend({ stateDir, threadPool: pool.sign }),
   policy: defaultPolicy(),
   // Audit lines are written for real, to a file, as in production.
-  logDestination: createWriteStream(auditFile),
+  logDestination: pool.asyncAudit ? createWriteStream(auditFile) : auditDestination(auditFile),
+  threadPool: { token: pool.token, replay: pool.replay },
   // BENCH_REPLAY=memory: the per-process cache instead of the shared directory (the default), to
   // measure what the directory costs per certificate.
   ...(process.env['BENCH_REPLAY'] === 'memory'

@@ -2,7 +2,7 @@
 // generator gets the other core), users and a distinct token per request, the broker's CPU time.
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, randomFill } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatPublicKey } from '@netward/ssh-certificate';
 
@@ -31,6 +31,7 @@ import { bundleProgram } from '@netward/kit/testing';
 import type { TestIdp } from '../src/testing/idp.ts';
 import type { GeneratorRun } from './generator-process.ts';
 import { encodeRequests, type LoadResult } from './load.ts';
+import type { BrokerPath } from './paths.ts';
 
 /** A program of bench/ bundled as scripts/bundle.mjs builds programs: one file, run by plain node. */
 export async function bundle(entry: string, outfile: string): Promise<void> {
@@ -88,11 +89,18 @@ export async function startChild(file: string, args: string[]): Promise<Child> {
   };
 }
 
-/** The broker as it ships, in its own process: local CA in `dir`, audit lines to `dir`/audit.log. */
-export async function startBroker(idp: TestIdp, dir: string): Promise<Child> {
+/** The broker as it ships, in its own process: local CA in `dir`/state-<path>, audit lines to
+ *  `dir`/audit-<path>.log, on `path` (above). */
+export async function startBroker(idp: TestIdp, dir: string, path: BrokerPath = 'after'): Promise<Child> {
   const brokerJs = join(dir, 'broker.mjs');
-  await bundle('broker-process.ts', brokerJs);
-  return startChild(brokerJs, [idp.issuer, idp.jwksUri, join(dir, 'state'), join(dir, 'audit.log')]);
+  if (!existsSync(brokerJs)) await bundle('broker-process.ts', brokerJs);
+  return startChild(brokerJs, [
+    idp.issuer,
+    idp.jwksUri,
+    join(dir, `state-${path}`),
+    join(dir, `audit-${path}.log`),
+    path,
+  ]);
 }
 
 export interface BenchUser {

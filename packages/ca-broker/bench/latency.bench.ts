@@ -7,19 +7,31 @@
 // and the floor's CPU per request under load, to show where a certificate's CPU goes. Printed, never
 // asserted.
 //
+// Before and after in the same run: the broker as it ships (no thread-pool hand-off per certificate,
+// audit lines written synchronously) and the former path (verification, signature and the replay
+// log's file calls on libuv's thread pool, audit lines through an asynchronous stream), each in its
+// own process, one after the other under the same load; and the hand-offs per certificate of each,
+// counted in this process (async_hooks) over certificates issued one at a time.
+//
 // Three processes: this one (IdP, token minting, the stage costs), the broker, and the load generator
 // (bench/load.ts in generator-process.ts), so that neither the generator nor the minting runs on the
-// broker's event loop. None is pinned to a core: the broker's Ed25519 work runs on libuv's thread
-// pool, and pinning it beside its own event loop serialises the two.
+// broker's event loop. None is pinned to a core (the former path's Ed25519 work runs on libuv's
+// thread pool, and pinning it beside its own event loop would serialise the two).
 //
 // BENCH_DURATION (s, default 10) sets the 2,000/s run; BENCH_STEP (s, default 4) each step of the
 // search for the highest sustainable rate.
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, newRequestId } from '@netward/audit-context';
+import { defaultPolicy } from '@netward/policy';
+import { buildApp } from '../src/app.ts';
+import { auditDestination } from '../src/audit-destination.ts';
 import { createDirectoryReplayCache } from '../src/replay.ts';
+import { createLocalBackend } from '../src/signers/local.ts';
+import { brokerConfig } from '../src/testing/broker.ts';
+import { countHandOffs } from '../src/testing/hand-offs.ts';
 import { startIdp } from '../src/testing/idp.ts';
 import {
   type BenchUser,
@@ -39,6 +51,7 @@ import {
   startGenerator,
 } from './harness.ts';
 import { quantile, rawRequest } from './load.ts';
+import { BROKER_PATHS, type BrokerPath, threadPoolOf } from './paths.ts';
 
 const DURATION_S = Number(process.env['BENCH_DURATION'] ?? 10);
 const STEP_S = Number(process.env['BENCH_STEP'] ?? 4);
@@ -56,8 +69,55 @@ const load = () =>
     .join(' ');
 console.log(`load average at start: ${load()}`);
 console.log(
-  'processes: this one (IdP, token minting, stage costs), the broker, the load generator; none pinned to a core (the broker signs and verifies on its thread pool, which pinning would put beside its event loop)',
+  'processes: this one (IdP, token minting, stage costs), the broker on each path (bench/paths.ts, loaded in turn), the load generator; none pinned to a core',
 );
+
+// --- Thread-pool hand-offs per certificate, counted in this process ---
+type Path = BrokerPath;
+const PATHS = BROKER_PATHS;
+const LABELS: Record<Path, string> = {
+  after: 'broker',
+  'token-pool': 'broker, token on pool',
+  before: 'broker, former path',
+};
+const pathLabel = (path: Path) => LABELS[path];
+
+/** Jobs handed to the thread pool per certificate (their callbacks reaching the event loop), `count`
+ *  certificates one at a time: no claim or line shares a batch, so the former path's worst case. */
+async function handOffsPerCertificate(path: Path, count = 200): Promise<string> {
+  const pool = threadPoolOf(path);
+  const stateDir = join(dir, `in-process-${path}`);
+  const auditFile = join(dir, `in-process-${path}.log`);
+  const app = buildApp(brokerConfig(idp, {}, stateDir), {
+    backend: createLocalBackend({ stateDir, threadPool: pool.sign }),
+    policy: defaultPolicy(),
+    logDestination: pool.asyncAudit ? createWriteStream(auditFile) : auditDestination(auditFile),
+    threadPool: { token: pool.token, replay: pool.replay },
+  });
+  const bodies = (await requests(count + 1)).map((raw) => {
+    const text = raw.toString('latin1');
+    const auth = /authorization: (Bearer \S+)/i.exec(text)![1]!;
+    return { auth, payload: text.slice(text.indexOf('\r\n\r\n') + 4) };
+  });
+  const send = async (b: { auth: string; payload: string }) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/ssh/sign',
+      headers: { authorization: b.auth, 'content-type': 'application/json' },
+      payload: b.payload,
+    });
+    if (res.statusCode !== 200) throw new Error(`hand-off count: ${res.statusCode} ${res.body}`);
+  };
+  await send(bodies[0]!); // the JWKS fetch and the log's open: once, not per certificate
+  const counted = await countHandOffs(async () => {
+    for (const b of bodies.slice(1)) await send(b);
+  });
+  await app.close();
+  const types = Object.entries(counted.byType)
+    .map(([type, n]) => `${type} ${(n / count).toFixed(2)}`)
+    .join(', ');
+  return `${(counted.total / count).toFixed(2)}${types ? ` (${types})` : ''}`;
+}
 
 /** Requests over freshly minted tokens, one per request, written as bytes before the run so that the
  *  generator spends its time sending, not serialising. */
@@ -113,10 +173,11 @@ const reqBody = JSON.stringify({
   request_id: newRequestId(),
 });
 stages.push(['request JSON', cpuPerCall('  request JSON parse', () => JSON.parse(reqBody))]);
-const audit = createLogger({ component: 'ca-broker', destination: { write: () => true } as never });
+// Written to a file as the broker writes it: the scrubbed JSON and a synchronous write(2).
+const audit = createLogger({ component: 'ca-broker', destination: auditDestination(join(dir, 'stage.log')) });
 stages.push([
   'audit line',
-  cpuPerCall('  audit line (scrubbed JSON)', () =>
+  cpuPerCall('  audit line (scrubbed JSON, written)', () =>
     audit.info(
       {
         user: 'bob',
@@ -149,11 +210,16 @@ const handOffs = await handOffCpu(
   TARGET_RATE,
 );
 
+console.log('thread-pool hand-offs per certificate (one certificate at a time, counted with async_hooks):');
+for (const path of PATHS)
+  console.log(`  ${pathLabel(path).padEnd(24)} ${await handOffsPerCertificate(path)}`);
+
 // --- The servers under load, each in its own process ---
 const echoJs = join(dir, 'echo.mjs');
 await bundle('echo-process.ts', echoJs);
 const echo = await startChild(echoJs, []);
-const broker: Child = await startBroker(idp, dir);
+const brokers = {} as Record<Path, Child>;
+for (const path of PATHS) brokers[path] = await startBroker(idp, dir, path);
 const generator = await startGenerator(dir);
 
 /** One open-loop run against `child`, with its CPU per answered request. */
@@ -170,59 +236,70 @@ async function measured(child: Child, rate: number, seconds: number) {
   };
 }
 
-console.log(`\nwarm-up: 2 s at 1,000/s (not reported)`);
-await generator.run({ mode: 'open', url: broker.url, load: 1000, durationS: 2 }, await requests(2000));
+console.log(`\nwarm-up: 2 s at 1,000/s each (not reported)`);
+for (const path of PATHS) {
+  await generator.run(
+    { mode: 'open', url: brokers[path].url, load: 1000, durationS: 2 },
+    await requests(2000),
+  );
+}
 
 console.log(`\nbaseline, closed loop: 50 in flight for ${STEP_S} s (no arrival schedule: queueing hidden)`);
-line(
-  'broker, 50 in flight',
-  await generator.run(
-    { mode: 'closed', url: broker.url, load: 50, durationS: STEP_S },
-    await requests(STEP_S * 8000),
-  ),
-  undefined,
-);
+for (const path of PATHS) {
+  line(
+    `${pathLabel(path)}, 50 in flight`.slice(0, 24),
+    await generator.run(
+      { mode: 'closed', url: brokers[path].url, load: 50, durationS: STEP_S },
+      await requests(STEP_S * 8000),
+    ),
+    undefined,
+  );
+}
 
 console.log(
   `\nopen loop at ${TARGET_RATE.toLocaleString('en-US')}/s for ${DURATION_S} s (latency from the scheduled send), load average ${load()}:`,
 );
 const floor = await measured(echo, TARGET_RATE, DURATION_S);
 line('bare fastify (the floor)', floor.result, TARGET_RATE);
-await broker.report();
-const target = await measured(broker, TARGET_RATE, DURATION_S);
-const loop = (await broker.report()) as { eventLoopDelayMs: { p50: number; p99: number; max: number } };
-line(
-  'broker',
-  target.result,
-  TARGET_RATE,
-  `  (generator late p99 ${target.result.sendLagP99.toFixed(2)} ms)`,
-);
 const us = (v: number) => `${Math.round(v)} us`;
-console.log(
-  `  CPU per request: broker ${us(target.cpuUs)} (event loop ${us(target.loopUs)}), floor ${us(floor.cpuUs)} (event loop ${us(floor.loopUs)}), generator ${us(target.result.cpuUsPerRequest)}; broker event-loop delay p50 ${loop.eventLoopDelayMs.p50} / p99 ${loop.eventLoopDelayMs.p99} / max ${loop.eventLoopDelayMs.max} ms; ${target.result.connections} connections`,
-);
 const stageSum = stages.reduce((a, [, v]) => a + v, 0);
-console.log(
-  `  the broker's CPU per certificate by stage: ${stages.map(([name, v]) => `${name} ${v.toFixed(1)}`).join(', ')}, HTTP + fastify (the floor) ${floor.cpuUs.toFixed(1)}; the rest (hooks, checks, GC, waking up: thread-pool hand-offs cost up to ${handOffs.toFixed(1)} when asleep) ${(target.cpuUs - stageSum - floor.cpuUs).toFixed(1)} us`,
-);
-console.log(
-  `  target p99 < ${P99_LIMIT_MS} ms at ${TARGET_RATE.toLocaleString('en-US')}/s, nothing failed: ${passes(target.result) ? 'met' : 'NOT met'}`,
-);
+
+/** The open-loop run at the target rate against one path of the broker, with its CPU split. */
+async function targetRun(path: Path): Promise<void> {
+  const broker = brokers[path];
+  await broker.report();
+  const target = await measured(broker, TARGET_RATE, DURATION_S);
+  const loop = (await broker.report()) as { eventLoopDelayMs: { p50: number; p99: number; max: number } };
+  const label = pathLabel(path);
+  line(label, target.result, TARGET_RATE, `  (generator late p99 ${target.result.sendLagP99.toFixed(2)} ms)`);
+  console.log(
+    `  CPU per request: ${label} ${us(target.cpuUs)} (event loop ${us(target.loopUs)}), floor ${us(floor.cpuUs)} (event loop ${us(floor.loopUs)}), generator ${us(target.result.cpuUsPerRequest)}; event-loop delay p50 ${loop.eventLoopDelayMs.p50} / p99 ${loop.eventLoopDelayMs.p99} / max ${loop.eventLoopDelayMs.max} ms; ${target.result.connections} connections`,
+  );
+  console.log(
+    `  CPU per certificate by stage: ${stages.map(([name, v]) => `${name} ${v.toFixed(1)}`).join(', ')}, HTTP + fastify (the floor) ${floor.cpuUs.toFixed(1)}; the rest (hooks, checks, GC, waking up: the former path's five hand-offs cost up to ${handOffs.toFixed(1)} when asleep) ${(target.cpuUs - stageSum - floor.cpuUs).toFixed(1)} us`,
+  );
+  console.log(
+    `  target p99 < ${P99_LIMIT_MS} ms at ${TARGET_RATE.toLocaleString('en-US')}/s, nothing failed: ${passes(target.result) ? 'met' : 'NOT met'}`,
+  );
+}
+for (const path of PATHS) await targetRun(path);
 
 console.log(`\nhighest sustainable rate (p99 < ${P99_LIMIT_MS} ms, nothing failed), ${STEP_S} s per step:`);
-let best = 0;
-for (let r = 500; r <= 10_000; r += 500) {
-  const step = await measured(broker, r, STEP_S);
-  line('broker', step.result, r, `  broker CPU ${us(step.cpuUs)}`);
-  if (!passes(step.result)) break;
-  best = r;
+for (const path of PATHS) {
+  let best = 0;
+  for (let r = 500; r <= 10_000; r += 500) {
+    const step = await measured(brokers[path], r, STEP_S);
+    line(pathLabel(path), step.result, r, `  CPU ${us(step.cpuUs)} (event loop ${us(step.loopUs)})`);
+    if (!passes(step.result)) break;
+    best = r;
+  }
+  console.log(
+    `  maximum sustainable rate, ${pathLabel(path)}: ${best > 0 ? `${best.toLocaleString('en-US')}/s` : 'below 500/s'} (load average ${load()})`,
+  );
 }
-console.log(
-  `  maximum sustainable rate      ${best > 0 ? `${best.toLocaleString('en-US')}/s` : 'below 500/s'} (load average ${load()})`,
-);
 
 generator.stop();
-await broker.stop();
+for (const path of PATHS) await brokers[path].stop();
 await echo.stop();
 await idp.close();
 rmSync(dir, { recursive: true, force: true });

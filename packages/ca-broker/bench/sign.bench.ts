@@ -87,7 +87,7 @@ const result = await autocannon({
 const cpuAfter = brokerCpu();
 await broker.stop();
 await idp.close();
-const issued = readFileSync(join(dir, 'audit.log'), 'utf8')
+const issued = readFileSync(join(dir, 'audit-after.log'), 'utf8')
   .split('\n')
   .filter((l) => l.includes('"issued"')).length;
 rmSync(dir, { recursive: true, force: true });

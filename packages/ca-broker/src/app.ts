@@ -8,6 +8,7 @@ import { type CreateLoggerOptions, createLogger, type Logger } from '@netward/au
 import type { Policy } from '@netward/policy';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { JWTVerifyGetKey } from 'jose';
+import { auditDestination } from './audit-destination.ts';
 import type { BrokerConfig } from './config.ts';
 import { CaBrokerError } from './errors.ts';
 import { auditPlugin, createAuditTrail } from './plugins/audit.ts';
@@ -25,7 +26,8 @@ export interface AppDeps {
   readonly policy: Policy;
   /** Audit logger; default: createLogger({ component: 'ca-broker', destination }). */
   readonly logger?: Logger;
-  /** Where audit lines go when no logger is given. Default stdout. */
+  /** Where audit lines go when no logger is given. Default stdout, written synchronously
+   *  (auditDestination: each line is written before the answer it records). */
   readonly logDestination?: CreateLoggerOptions['destination'];
   /** Token keys instead of the remote JWKS (tests). */
   readonly keys?: JWTVerifyGetKey;
@@ -33,6 +35,12 @@ export interface AppDeps {
   readonly now?: () => number;
   /** Replay cache; default: from `config.replay` (see createReplayCache). Closed with the app. */
   readonly replay?: ReplayCache;
+  /**
+   * Check the token's signature (`token`) and do the default replay cache's file calls (`replay`) on
+   * libuv's thread pool, as the broker did before (the benchmark's comparison). Default: both on the
+   * event loop, which a thread-pool job would wake once more per certificate (README: Speed).
+   */
+  readonly threadPool?: { readonly token?: boolean; readonly replay?: boolean };
 }
 
 export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
@@ -41,13 +49,19 @@ export function buildApp(config: BrokerConfig, deps: AppDeps): FastifyInstance {
     createLogger({
       component: 'ca-broker',
       level: config.log.level,
-      ...(deps.logDestination ? { destination: deps.logDestination } : {}),
+      destination: deps.logDestination ?? auditDestination(),
     });
   const trail = createAuditTrail(log);
   const refuse = createRefuse(trail);
   // Before anything opens: a readable-by-others operator token file stops the broker here.
-  const { authentication, plugin: authenticationPlugin } = createAuthentication(config, trail, deps.keys);
-  const replay = deps.replay ?? createReplayCache(config, deps.now);
+  const { authentication, plugin: authenticationPlugin } = createAuthentication(
+    config,
+    trail,
+    deps.keys,
+    deps.threadPool?.token ? 'thread-pool' : 'event-loop',
+  );
+  const replay =
+    deps.replay ?? createReplayCache(config, deps.now, deps.threadPool?.replay ? 'thread-pool' : 'sync');
 
   const app = Fastify({
     // The audit line is the request log; fastify's own would duplicate it without the decision.

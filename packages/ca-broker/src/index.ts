@@ -3,6 +3,7 @@
 // node-vault); the OpenSSH codec is @netward/ssh-certificate.
 
 export { type AppDeps, buildApp } from './app.ts';
+export { type AuditDestinationOptions, auditDestination } from './audit-destination.ts';
 export { type BrokerConfig, type BrokerConfigInput, loadConfig, parseConfig } from './config.ts';
 export {
   BrokerClientError,

@@ -21,7 +21,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
 import { CaBrokerError } from './errors.ts';
-import { logClaims, replayUnavailable as unavailable } from './replay-log.ts';
+import { type LogIo, logClaims, replayUnavailable as unavailable } from './replay-log.ts';
 
 export interface ReplayCache {
   /**
@@ -43,6 +43,9 @@ export interface ReplayCacheOptions {
   readonly sweepIntervalMs?: number;
   /** Default: `log` on a local file system, else `files` (tests choose). */
   readonly layout?: 'log' | 'files';
+  /** The log's file calls: on the event loop (default) or on the thread pool (replay-log.ts). The
+   *  one-file-per-token layout always uses the thread pool: its file system may be remote. */
+  readonly io?: LogIo;
 }
 
 const BUCKET_SECONDS = 60;
@@ -111,7 +114,7 @@ export function createDirectoryReplayCache(directory: string, options: ReplayCac
     );
   }
   const layout = options.layout ?? (LOCAL_FILE_SYSTEMS.has(statfsSync(directory).type) ? 'log' : 'files');
-  const log = layout === 'log' ? logClaims(directory) : undefined;
+  const log = layout === 'log' ? logClaims(directory, options.io) : undefined;
   const files = layout === 'files' ? fileClaims(directory) : undefined;
 
   async function claim(jti: string, expiresAt: number): Promise<boolean> {
@@ -181,10 +184,14 @@ function withTimer(
 }
 
 /** The replay cache `config` asks for: its directory, `<stateDir>/replay`, or this process's memory. */
-export function createReplayCache(config: BrokerConfig, now?: () => number): ReplayCache {
+export function createReplayCache(config: BrokerConfig, now?: () => number, io?: LogIo): ReplayCache {
   // Kept a minute beyond the verifier's tolerance: brokers sharing the directory may disagree on the
   // time by a few seconds, and one must not forget a token another would still accept.
-  const options = { graceSeconds: config.token.clockToleranceSeconds + 60, ...(now ? { now } : {}) };
+  const options = {
+    graceSeconds: config.token.clockToleranceSeconds + 60,
+    ...(now ? { now } : {}),
+    ...(io ? { io } : {}),
+  };
   const directory = replayDirectory(config);
   return directory === undefined
     ? createMemoryReplayCache(options)

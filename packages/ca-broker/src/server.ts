@@ -6,6 +6,7 @@ import { createLogger } from '@netward/audit-context';
 import { defaultPolicy, loadPolicy } from '@netward/policy';
 import type { FastifyInstance } from 'fastify';
 import { type AppDeps, buildApp } from './app.ts';
+import { auditDestination } from './audit-destination.ts';
 import type { BrokerConfig } from './config.ts';
 import { replayDirectory } from './replay.ts';
 import { createBackend } from './signers/index.ts';
@@ -26,7 +27,8 @@ export async function startServer(
   const logger = createLogger({
     component: 'ca-broker',
     level: config.log.level,
-    ...(options.logDestination ? { destination: options.logDestination } : {}),
+    // Standard output by default, each line written before the answer it records.
+    destination: options.logDestination ?? auditDestination(),
   });
   const app = buildApp(config, { backend, policy, logger });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });

@@ -192,7 +192,8 @@ export function signCertificate(
 
 /**
  * signCertificate with the signature computed on libuv's thread pool (`crypto.sign` with a callback):
- * the event loop keeps serving HTTP while another core signs. The broker uses this one.
+ * the event loop keeps serving HTTP while another core signs, at the price of a wake-up of the loop
+ * when it is done. The broker signs synchronously; its benchmark compares the two.
  */
 export function signCertificateAsync(
   fields: CertificateFields,

@@ -4,6 +4,7 @@
  * to the error handler, after the decision line has what is known of the caller.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { SignatureOn } from '@netward/bearer';
 import type { FastifyRequest } from 'fastify';
 import type { JWTVerifyGetKey } from 'jose';
 import type { BrokerConfig } from '../config.ts';
@@ -54,8 +55,9 @@ export function createAuthentication(
   config: BrokerConfig,
   trail: AuditTrail,
   keys?: JWTVerifyGetKey,
+  signatureOn?: SignatureOn,
 ): { authentication: Authentication; plugin: ReturnType<typeof appWide> } {
-  const verifier = createTokenVerifier(config.token, keys);
+  const verifier = createTokenVerifier(config.token, keys, signatureOn);
   const operatorFile = config.hostSigning.operatorTokenFile;
   const operatorDigest = operatorFile ? readOperatorToken(operatorFile) : undefined;
   const callers = new WeakMap<FastifyRequest, Caller>();

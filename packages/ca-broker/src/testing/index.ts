@@ -3,4 +3,5 @@
 // backend with its audit lines captured, a stand-in IdP publishing a JWKS, and claims and requests as
 // the MCP server sends them. Built into dist/testing.js with declarations, like every other entry.
 export * from './broker.ts';
+export * from './hand-offs.ts';
 export * from './idp.ts';
