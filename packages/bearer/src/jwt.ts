@@ -4,9 +4,9 @@
  * jose 6 verifies through `crypto.subtle.verify`, whose argument normalisation and key handling run on
  * the event loop before the thread-pool job. Measured on the 2-core lab machine (EdDSA, one token at a
  * time): `jwtVerify` 215 µs of CPU in all, node:crypto's `verify` 126 µs synchronously, 150 µs with a
- * callback (thread pool). The synchronous form is the default: each thread-pool job also costs the
- * process a wake-up of the event loop when it completes (~57 µs of CPU on the 2-core VM, more than
- * the verification saves the loop), and every job queued behind it waits for a free pool thread.
+ * callback (thread pool). The synchronous form is the default: a thread-pool job takes the
+ * verification off the event loop, but costs the process a wake-up of the loop when it completes
+ * (~57 µs of CPU when the loop was idle, docs/node.md) and waits behind every other pool job.
  * `signatureOn: 'thread-pool'` keeps the callback form (the CA broker's bench compares the two).
  *
  * jose keeps what it is good at: the key function (remote JWKS fetching, caching, refetch on an unknown
