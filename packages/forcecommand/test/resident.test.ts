@@ -2,7 +2,7 @@
 // command line, each account's resident process started as the account (setpriv, as a service would).
 // "The same as the per-process validator" is measured, not assumed: every case runs first with no
 // resident process (the shim's fallback: today's validator), then through the resident processes.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -319,6 +319,28 @@ describe('fail closed around the resident validator', () => {
     });
     expect(Date.now() - started).toBeLessThan(25_000);
   }, 40_000);
+
+  it('the ssh client killed mid-command: the shim fails writing to the closed channel, the command is stopped', async () => {
+    await startResidents();
+    // 21 echo requests 0.5 s apart: ~10 s if nothing stops it.
+    const command = 'ping -c 21 -i 0.5 127.0.0.1';
+    const before = h.auditRecords().length;
+    const ssh = spawn('ssh', [...h.sshArgs(), 'net-operator@127.0.0.1', command], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    await new Promise<void>((resolve) => ssh.stdout.once('data', () => resolve()));
+    ssh.kill('SIGKILL');
+    let completed: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && completed === undefined; i++) {
+      await sleep(100);
+      completed = h
+        .auditRecords()
+        .slice(before)
+        .find((r) => r['event'] === 'completed');
+    }
+    expect(completed).toMatchObject({ command, signal: 'SIGKILL', client_gone: true, served_by: 'resident' });
+    expect(spawnSync('pgrep', ['-u', 'net-operator', '-f', command], { encoding: 'utf8' }).stdout).toBe('');
+  }, 30_000);
 
   it('beyond limits.maxResidentRequests: ERR_FC_BUSY, recorded, nothing run', async () => {
     h.writeConfig({ limits: { maxResidentRequests: 1 } });
