@@ -72,6 +72,25 @@ function comparable(r: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
+/** Resolves once a permit is on record after the first `before` records: the command is running. */
+async function permitted(before: number): Promise<void> {
+  if ((await recordAfter(before, (r) => r['decision'] === 'permit')) === undefined)
+    throw new Error('no permit on record in 10 s');
+}
+
+/** The first record after the first `before` that `test` accepts, waited for up to 10 s. */
+async function recordAfter(
+  before: number,
+  test: (r: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown> | undefined> {
+  for (let i = 0; i < 400; i++) {
+    const found = h.auditRecords().slice(before).find(test);
+    if (found !== undefined) return found;
+    await sleep(25);
+  }
+  return undefined;
+}
+
 async function sshRecorded(account: string, command: string, env?: Record<string, string>) {
   const before = h.auditRecords().length;
   const result: SshResult = await h.ssh(account, command, env === undefined ? {} : { env });
@@ -256,16 +275,7 @@ describe('fail closed around the resident validator', () => {
     await startResidents();
     const before = h.auditRecords().length;
     const running = h.ssh('net-admin', 'sleep 1');
-    for (let i = 0; i < 200; i++) {
-      if (
-        h
-          .auditRecords()
-          .slice(before)
-          .some((r) => r['decision'] === 'permit')
-      )
-        break;
-      await sleep(25);
-    }
+    await permitted(before);
     const stopped = stopResident('net-admin');
     expect((await running).code).toBe(0);
     expect(await stopped).toBe(0);
@@ -284,32 +294,12 @@ describe('fail closed around the resident validator', () => {
     await startResidents();
     const before = h.auditRecords().length;
     const started = Date.now();
-    const closed = new Promise<void>((resolve) => {
-      const c = connect(h.residentSocket('net-admin'), () => c.write(encodeCall(callEnv('sleep 30'))));
-      c.on('error', () => {});
-      c.on('close', () => resolve());
-      // Gone once the permit is on record, i.e. while sleep runs.
-      const poll = setInterval(() => {
-        if (
-          h
-            .auditRecords()
-            .slice(before)
-            .some((r) => r['decision'] === 'permit')
-        ) {
-          clearInterval(poll);
-          c.destroy();
-        }
-      }, 50);
-    });
-    await closed;
-    let completed: Record<string, unknown> | undefined;
-    for (let i = 0; i < 100 && completed === undefined; i++) {
-      await sleep(50);
-      completed = h
-        .auditRecords()
-        .slice(before)
-        .find((r) => r['event'] === 'completed');
-    }
+    const c = connect(h.residentSocket('net-admin'), () => c.write(encodeCall(callEnv('sleep 30'))));
+    c.on('error', () => {});
+    // Gone once the permit is on record, i.e. while sleep runs.
+    await permitted(before);
+    c.destroy();
+    const completed = await recordAfter(before, (r) => r['event'] === 'completed');
     expect(completed).toMatchObject({
       command: 'sleep 30',
       signal: 'SIGKILL',
@@ -331,14 +321,7 @@ describe('fail closed around the resident validator', () => {
     });
     await new Promise<void>((resolve) => ssh.stdout.once('data', () => resolve()));
     ssh.kill('SIGKILL');
-    let completed: Record<string, unknown> | undefined;
-    for (let i = 0; i < 100 && completed === undefined; i++) {
-      await sleep(100);
-      completed = h
-        .auditRecords()
-        .slice(before)
-        .find((r) => r['event'] === 'completed');
-    }
+    const completed = await recordAfter(before, (r) => r['event'] === 'completed');
     expect(completed).toMatchObject({ command, signal: 'SIGKILL', client_gone: true, served_by: 'resident' });
     expect(spawnSync('pgrep', ['-u', 'net-operator', '-f', command], { encoding: 'utf8' }).stdout).toBe('');
   }, 30_000);
@@ -351,16 +334,7 @@ describe('fail closed around the resident validator', () => {
     try {
       const before = h.auditRecords().length;
       const long = h.ssh('net-admin', 'sleep 2');
-      for (let i = 0; i < 200; i++) {
-        if (
-          h
-            .auditRecords()
-            .slice(before)
-            .some((r) => r['decision'] === 'permit')
-        )
-          break;
-        await sleep(25);
-      }
+      await permitted(before);
       const busy = await sshRecorded('net-admin', 'echo must-not-run');
       expect(busy.result).toEqual({
         code: FC_ERRORS.ERR_FC_BUSY.exit,
