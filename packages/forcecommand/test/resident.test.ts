@@ -2,7 +2,7 @@
 // command line, each account's resident process started as the account (setpriv, as a service would).
 // "The same as the per-process validator" is measured, not assumed: every case runs first with no
 // resident process (the shim's fallback: today's validator), then through the resident processes.
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -23,10 +23,11 @@ import {
 } from '@netward/session-protocol';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRulesAuthorizer } from '../src/authorize.ts';
 import { validateConfig } from '../src/config.ts';
 import { clientMessage, FC_ERRORS } from '../src/errors.ts';
 import { startResident } from '../src/resident.ts';
-import { memoryAudit, recordingSpawn } from './helpers.ts';
+import { authInfo, certLine, memoryAudit, recordingSpawn, type SpawnCall } from './helpers.ts';
 import { buildBundle, type Harness, type Resident, type SshResult, startSshd } from './sshd-harness.ts';
 
 const ACCOUNTS = ['net-viewer', 'net-operator', 'net-admin'] as const;
@@ -69,6 +70,25 @@ afterAll(async () => {
 function comparable(r: Record<string, unknown>): Record<string, unknown> {
   const { time: _t, timings: _s, duration_ms: _d, served_by: _b, ...rest } = r;
   return rest;
+}
+
+/** Resolves once a permit is on record after the first `before` records: the command is running. */
+async function permitted(before: number): Promise<void> {
+  if ((await recordAfter(before, (r) => r['decision'] === 'permit')) === undefined)
+    throw new Error('no permit on record in 10 s');
+}
+
+/** The first record after the first `before` that `test` accepts, waited for up to 10 s. */
+async function recordAfter(
+  before: number,
+  test: (r: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown> | undefined> {
+  for (let i = 0; i < 400; i++) {
+    const found = h.auditRecords().slice(before).find(test);
+    if (found !== undefined) return found;
+    await sleep(25);
+  }
+  return undefined;
 }
 
 async function sshRecorded(account: string, command: string, env?: Record<string, string>) {
@@ -255,16 +275,7 @@ describe('fail closed around the resident validator', () => {
     await startResidents();
     const before = h.auditRecords().length;
     const running = h.ssh('net-admin', 'sleep 1');
-    for (let i = 0; i < 200; i++) {
-      if (
-        h
-          .auditRecords()
-          .slice(before)
-          .some((r) => r['decision'] === 'permit')
-      )
-        break;
-      await sleep(25);
-    }
+    await permitted(before);
     const stopped = stopResident('net-admin');
     expect((await running).code).toBe(0);
     expect(await stopped).toBe(0);
@@ -283,32 +294,12 @@ describe('fail closed around the resident validator', () => {
     await startResidents();
     const before = h.auditRecords().length;
     const started = Date.now();
-    const closed = new Promise<void>((resolve) => {
-      const c = connect(h.residentSocket('net-admin'), () => c.write(encodeCall(callEnv('sleep 30'))));
-      c.on('error', () => {});
-      c.on('close', () => resolve());
-      // Gone once the permit is on record, i.e. while sleep runs.
-      const poll = setInterval(() => {
-        if (
-          h
-            .auditRecords()
-            .slice(before)
-            .some((r) => r['decision'] === 'permit')
-        ) {
-          clearInterval(poll);
-          c.destroy();
-        }
-      }, 50);
-    });
-    await closed;
-    let completed: Record<string, unknown> | undefined;
-    for (let i = 0; i < 100 && completed === undefined; i++) {
-      await sleep(50);
-      completed = h
-        .auditRecords()
-        .slice(before)
-        .find((r) => r['event'] === 'completed');
-    }
+    const c = connect(h.residentSocket('net-admin'), () => c.write(encodeCall(callEnv('sleep 30'))));
+    c.on('error', () => {});
+    // Gone once the permit is on record, i.e. while sleep runs.
+    await permitted(before);
+    c.destroy();
+    const completed = await recordAfter(before, (r) => r['event'] === 'completed');
     expect(completed).toMatchObject({
       command: 'sleep 30',
       signal: 'SIGKILL',
@@ -320,6 +311,21 @@ describe('fail closed around the resident validator', () => {
     expect(Date.now() - started).toBeLessThan(25_000);
   }, 40_000);
 
+  it('the ssh client killed mid-command: the shim fails writing to the closed channel, the command is stopped', async () => {
+    await startResidents();
+    // 21 echo requests 0.5 s apart: ~10 s if nothing stops it.
+    const command = 'ping -c 21 -i 0.5 127.0.0.1';
+    const before = h.auditRecords().length;
+    const ssh = spawn('ssh', [...h.sshArgs(), 'net-operator@127.0.0.1', command], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    await new Promise<void>((resolve) => ssh.stdout.once('data', () => resolve()));
+    ssh.kill('SIGKILL');
+    const completed = await recordAfter(before, (r) => r['event'] === 'completed');
+    expect(completed).toMatchObject({ command, signal: 'SIGKILL', client_gone: true, served_by: 'resident' });
+    expect(spawnSync('pgrep', ['-u', 'net-operator', '-f', command], { encoding: 'utf8' }).stdout).toBe('');
+  }, 30_000);
+
   it('beyond limits.maxResidentRequests: ERR_FC_BUSY, recorded, nothing run', async () => {
     h.writeConfig({ limits: { maxResidentRequests: 1 } });
     // The config is read once, at start.
@@ -328,16 +334,7 @@ describe('fail closed around the resident validator', () => {
     try {
       const before = h.auditRecords().length;
       const long = h.ssh('net-admin', 'sleep 2');
-      for (let i = 0; i < 200; i++) {
-        if (
-          h
-            .auditRecords()
-            .slice(before)
-            .some((r) => r['decision'] === 'permit')
-        )
-          break;
-        await sleep(25);
-      }
+      await permitted(before);
       const busy = await sshRecorded('net-admin', 'echo must-not-run');
       expect(busy.result).toEqual({
         code: FC_ERRORS.ERR_FC_BUSY.exit,
@@ -437,6 +434,97 @@ describe('fail closed around the resident validator', () => {
   }, 30_000);
 });
 
+/**
+ * A resident validator in this process (as root, account `root`: the CLI refuses root, the library does
+ * not), every request permitted, its records in memory; `run` gets its socket.
+ */
+async function inProcess(
+  o: { frameTimeoutMs?: number; executables?: Record<string, { path: string }> },
+  run: (r: {
+    socket: string;
+    audit: ReturnType<typeof memoryAudit>;
+    calls: SpawnCall[];
+    auth: string;
+    children: ChildProcess[];
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync('/run/netward-fc-resident-');
+  chmodSync(dir, 0o700);
+  const auth = join(dir, 'auth');
+  writeFileSync(auth, authInfo(certLine({ principals: ['root'], validForSeconds: 600 })));
+  const audit = memoryAudit();
+  const recording = recordingSpawn();
+  const children: ChildProcess[] = [];
+  const resident = await startResident({
+    config: validateConfig({
+      device: 'spine-a',
+      accounts: ['root'],
+      executables: o.executables ?? { echo: { path: '/usr/bin/echo' } },
+      authorization: { mode: 'local', rulesFile: '/nonexistent' },
+      audit: { file: '/nonexistent' },
+    }),
+    account: 'root',
+    socket: join(dir, 'r.sock'),
+    // With executables given, real programs run; otherwise the recording spawn says what would have.
+    spawn:
+      o.executables === undefined
+        ? recording.spawn
+        : (file, args, options) => {
+            const child = spawn(file, [...args], options);
+            children.push(child);
+            return child;
+          },
+    audit: () => audit,
+    authorizer: async () => createRulesAuthorizer(() => ({ decision: 'permit', ruleIndex: 0, rule: 'test' })),
+    ...(o.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: o.frameTimeoutMs }),
+  });
+  try {
+    await run({ socket: join(dir, 'r.sock'), audit, calls: recording.calls, auth, children });
+  } finally {
+    await resident.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('output to a client that stops reading (in process)', () => {
+  it('holds the command back instead of buffering its output, and loses nothing once it reads again', async () => {
+    // seq writes ~15 MB at once; a stalled shim must not make the resident process hold it all.
+    const expected = execFileSync('/usr/bin/seq', ['1', '2000000'], { maxBuffer: 64 * 1024 * 1024 }).length;
+    await inProcess(
+      { executables: { seq: { path: '/usr/bin/seq' } } },
+      async ({ socket, auth, children }) => {
+        const decoder = new FrameDecoder(64 * 1024, [FRAME_STDOUT, FRAME_STDERR, FRAME_EXIT]);
+        const frames: Frame[] = [];
+        const c = connect(socket, () =>
+          c.write(encodeCall({ SSH_ORIGINAL_COMMAND: 'seq 1 2000000', SSH_USER_AUTH: auth })),
+        );
+        c.pause();
+        let paused = false;
+        for (let t = 0; t < 200 && !paused; t++) {
+          await sleep(25);
+          const child = children[0];
+          if (child !== undefined && child.exitCode !== null) break;
+          paused = child?.stdout?.isPaused() ?? false;
+        }
+        // Held back: seq blocks on its pipe, not finished with its output in the resident's memory.
+        expect(paused).toBe(true);
+        expect(children[0]?.exitCode).toBeNull();
+        const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+        c.on('data', (chunk: Buffer) => frames.push(...decoder.push(chunk)));
+        c.resume();
+        await closed;
+        const stdout = frames
+          .filter((f) => f.type === FRAME_STDOUT)
+          .reduce((n, f) => n + f.payload.length, 0);
+        expect(stdout).toBe(expected);
+        expect(frames.filter((f) => f.type === FRAME_EXIT).map((f) => parseExit(f.payload))).toEqual([
+          { id: '', exit: 0 },
+        ]);
+      },
+    );
+  }, 30_000);
+});
+
 describe('CALL frames that are not one well-formed request', () => {
   const refused = (frames: Frame[]) => {
     expect(frames.some((f) => f.type === FRAME_STDOUT)).toBe(false);
@@ -504,37 +592,14 @@ describe('CALL frames that are not one well-formed request', () => {
   }, 60_000);
 
   it('a frame that does not arrive in time is refused (in process, with a short limit)', async () => {
-    const dir = mkdtempSync('/run/netward-fc-resident-');
-    chmodSync(dir, 0o700);
-    const audit = memoryAudit();
-    const { spawn: recording, calls } = recordingSpawn();
-    const resident = await startResident({
-      config: validateConfig({
-        device: 'spine-a',
-        accounts: ['root'],
-        executables: { echo: { path: '/usr/bin/echo' } },
-        authorization: { mode: 'local', rulesFile: '/nonexistent' },
-        audit: { file: '/nonexistent' },
-      }),
-      account: 'root',
-      socket: join(dir, 'r.sock'),
-      spawn: recording,
-      audit: () => audit,
-      authorizer: () => Promise.reject(new Error('not reached')),
-      frameTimeoutMs: 100,
-    });
-    try {
-      expect(statSync(join(dir, 'r.sock')).mode & 0o777).toBe(0o600);
-      const frames = await exchange(join(dir, 'r.sock'), valid.subarray(0, 10));
-      refused(frames);
+    await inProcess({ frameTimeoutMs: 100 }, async ({ socket, audit, calls }) => {
+      expect(statSync(socket).mode & 0o777).toBe(0o600);
+      refused(await exchange(socket, valid.subarray(0, 10)));
       expect(audit.records.map((r) => r.fields)).toEqual([
         expect.objectContaining({ code: 'ERR_FC_CALL_FRAME', detail: { reason: 'no frame in time' } }),
       ]);
       expect(calls).toEqual([]);
-    } finally {
-      await resident.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a connection closed before its first byte (a readiness probe) is not recorded', async () => {
