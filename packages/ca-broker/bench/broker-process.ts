@@ -1,6 +1,8 @@
 // The broker under benchmark, in its own process (the load generator gets the other core).
-// Reads its settings from argv: <issuer> <jwksUri> <stateDir> <auditFile> [before]. Prints its URL on
-// stdout. [path]: the path under comparison (paths.ts), default as the broker ships.
+// Reads its settings from argv: <issuer> <jwksUri> <stateDir> <auditFile> [path] [reusePort]. Prints
+// its URL on stdout. [path]: the path under comparison (paths.ts), default as the broker ships.
+// [reusePort]: listen with SO_REUSEPORT on that port (0: any), so that a second broker process can
+// listen on the same port and the kernel spreads connections over both (replicas on one machine).
 import { createWriteStream } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { defaultPolicy } from '@netward/policy';
@@ -11,11 +13,12 @@ import { createMemoryReplayCache } from '../src/replay.ts';
 import { createLocalBackend } from '../src/signers/local.ts';
 import { type BrokerPath, threadPoolOf } from './paths.ts';
 
-const [issuer, jwksUri, stateDir, auditFile, path] = process.argv.slice(2) as [
+const [issuer, jwksUri, stateDir, auditFile, path, reusePort] = process.argv.slice(2) as [
   string,
   string,
   string,
   string,
+  string | undefined,
   string | undefined,
 ];
 const pool = threadPoolOf((path ?? 'after') as BrokerPath);
@@ -37,7 +40,10 @@ const app = buildApp(config, {
     ? { replay: createMemoryReplayCache({ graceSeconds: 65 }) }
     : {}),
 });
-const url = await app.listen({ host: '127.0.0.1', port: 0 });
+const url = await app.listen({
+  host: '127.0.0.1',
+  ...(reusePort === undefined ? { port: 0 } : { port: Number(reusePort), reusePort: true }),
+});
 process.stdout.write(`${url}\n`);
 // SIGUSR2: one JSON line with the event loop's delay since the last one (how long a ready callback
 // waited for the loop: queueing inside the broker), then a fresh histogram. Resolution 1 ms.

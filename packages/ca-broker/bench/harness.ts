@@ -90,16 +90,24 @@ export async function startChild(file: string, args: string[]): Promise<Child> {
 }
 
 /** The broker as it ships, in its own process: local CA in `dir`/state-<path>, audit lines to
- *  `dir`/audit-<path>.log, on `path` (above). */
-export async function startBroker(idp: TestIdp, dir: string, path: BrokerPath = 'after'): Promise<Child> {
+ *  `dir`/audit-<path>.log, on `path` (above). `replica`: a broker process sharing a port through
+ *  SO_REUSEPORT (`port` '0' for the first) and the state directory (CA key, replay log) with the
+ *  others, as replicas share one replay directory; its audit lines go to audit-<path>-<name>.log. */
+export async function startBroker(
+  idp: TestIdp,
+  dir: string,
+  path: BrokerPath = 'after',
+  replica?: { readonly name: string; readonly port: string },
+): Promise<Child> {
   const brokerJs = join(dir, 'broker.mjs');
   if (!existsSync(brokerJs)) await bundle('broker-process.ts', brokerJs);
   return startChild(brokerJs, [
     idp.issuer,
     idp.jwksUri,
     join(dir, `state-${path}`),
-    join(dir, `audit-${path}.log`),
+    join(dir, replica === undefined ? `audit-${path}.log` : `audit-${path}-${replica.name}.log`),
     path,
+    ...(replica === undefined ? [] : [replica.port]),
   ]);
 }
 

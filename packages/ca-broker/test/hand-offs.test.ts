@@ -29,13 +29,14 @@ afterAll(async () => {
 type Destination = NonNullable<CreateLoggerOptions['destination']>;
 
 /** A broker on a local CA and the shared-directory replay log in `name`, audit lines to `destination`. */
-function broker(name: string, destination: Destination, threadPool: boolean): FastifyInstance {
+function broker(name: string, destination: Destination, threadPool?: boolean): FastifyInstance {
   const stateDir = join(dir.path, name);
   return buildApp(brokerConfig(idp, {}, stateDir), {
-    backend: createLocalBackend({ stateDir, threadPool }),
+    backend: createLocalBackend({ stateDir, threadPool: threadPool ?? false }),
     policy: defaultPolicy(),
     logDestination: destination,
-    threadPool: { token: threadPool, replay: threadPool },
+    // undefined: the broker's defaults
+    ...(threadPool === undefined ? {} : { threadPool: { token: threadPool, replay: threadPool } }),
   });
 }
 
@@ -54,17 +55,22 @@ async function issue(app: FastifyInstance, count: number) {
 }
 
 describe('thread-pool hand-offs per certificate', () => {
-  it('none on the default path; the former path (thread pool, asynchronous audit stream) has them', async () => {
+  it('one by default (the token), none with the token on the loop; the former path has five', async () => {
     const now = broker('now', auditDestination(join(dir.path, 'now.log')), false);
+    const shipped = broker('shipped', auditDestination(join(dir.path, 'shipped.log')));
     const before = broker('before', createWriteStream(join(dir.path, 'before.log')), true);
     try {
       // The first certificate fetches the JWKS and opens the replay log: set-up, not per certificate.
       await issue(now, 1);
+      await issue(shipped, 1);
       await issue(before, 1);
       const a = await issue(now, 10);
+      const d = await issue(shipped, 10);
       const b = await issue(before, 10);
       expect(a.byType).toEqual({});
       expect(a.total).toBe(0);
+      // As it ships: the token's verification alone goes to the pool.
+      expect(d.byType).toEqual({ SIGNREQUEST: 10 });
       // Verification and signature (SIGNREQUEST each), the log's write and read-back, the audit
       // write: the counter sees each kind of job the default path no longer starts.
       expect(b.byType['SIGNREQUEST']).toBe(20);
@@ -75,6 +81,7 @@ describe('thread-pool hand-offs per certificate', () => {
       for (const serial of a.result) expect(lines).toContain(`"cert_serial":"${serial}"`);
     } finally {
       await now.close();
+      await shipped.close();
       await before.close();
     }
   });
