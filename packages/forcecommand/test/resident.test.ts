@@ -610,3 +610,22 @@ describe('CALL frames that are not one well-formed request', () => {
     expect(h.auditRecords().slice(before)).toEqual([]);
   });
 });
+
+describe('a command over 64 KiB, which sshd delivers (up to its 256 KiB packet limit)', () => {
+  // The shim sends whatever sshd gave it; a CALL body over MAX_CALL_FRAME is refused from its header,
+  // before the certificate is read, so the record names no one. The per-process validator refuses the
+  // same command at stage 1 (ERR_FC_TOO_LONG) under the certificate's user, session, serial and request.
+  it('is refused as the per-process validator refuses it, and the record stays attributable', async () => {
+    h.writeConfig({});
+    const command = `echo ${'x'.repeat(70_000)}`;
+    await stopResident('net-viewer');
+    const perProcess = await sshRecorded('net-viewer', command);
+    await startResidents();
+    const resident = await sshRecorded('net-viewer', command);
+    const who = { user: 'bob', sid: SID, cert_serial: String(SERIAL), request_id: REQ };
+    expect(perProcess.records).toEqual([expect.objectContaining({ code: 'ERR_FC_TOO_LONG', ...who })]);
+    expect(resident.records).toEqual([expect.objectContaining({ decision: 'deny', ...who })]);
+    expect(resident.result).toEqual(perProcess.result);
+    expect(resident.records.map(comparable)).toEqual(perProcess.records.map(comparable));
+  }, 60_000);
+});
