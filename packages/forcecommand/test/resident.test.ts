@@ -629,3 +629,44 @@ describe('a command over 64 KiB, which sshd delivers (up to its 256 KiB packet l
     expect(resident.records.map(comparable)).toEqual(perProcess.records.map(comparable));
   }, 60_000);
 });
+
+describe('bytes a client can put in a command, through sshd, the resident path answers as the per-process one', () => {
+  it('invalid UTF-8, a newline, a carriage return, no command at all: same status, line and record', async () => {
+    h.writeConfig({});
+    // The command is built by printf in sh, so that its bytes reach ssh unchanged (node's argv is UTF-8).
+    const raw = (account: string, command: string) => {
+      const before = h.auditRecords().length;
+      const args = [...h.sshArgs(), '-o', 'SendEnv=MCP_*', `${account}@127.0.0.1`];
+      const r = spawnSync('sh', ['-c', `exec ssh "$@" ${command}`, 'sh', ...args], {
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MCP_USER: 'bob' },
+        timeout: 20_000,
+      });
+      const records = h.auditRecords().slice(before).map(comparable);
+      return {
+        code: r.status,
+        stdout: r.stdout.toString('latin1'),
+        stderr: r.stderr.toString('latin1'),
+        records,
+      };
+    };
+    const cases: readonly (readonly [string, string])[] = [
+      ['net-viewer', `"$(printf 'ip addr show \\377\\376')"`],
+      ['net-viewer', `"$(printf 'ip addr show lo\\nid')"`],
+      ['net-viewer', `"$(printf 'ip addr show lo\\r')"`],
+      ['net-viewer', ''],
+      ['net-admin', `"$(printf 'echo \\303\\251\\377')"`],
+    ];
+    await stopResident('net-viewer');
+    await stopResident('net-admin');
+    const perProcess = cases.map(([a, c]) => raw(a, c));
+    await startResidents();
+    const resident = cases.map(([a, c]) => raw(a, c));
+    for (const [i, [account, command]] of cases.entries()) {
+      const p = perProcess[i];
+      expect(p?.records, command).toEqual([
+        expect.objectContaining({ decision: 'deny', user: 'bob', role: account }),
+      ]);
+      expect(resident[i], command).toEqual(p);
+    }
+  }, 120_000);
+});
