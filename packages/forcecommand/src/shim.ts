@@ -1,4 +1,10 @@
-import { CALL_ENV_NAMES, FRAME_CALL, MAX_OUTPUT_FRAME, SESSION_VERB } from '@netward/session-protocol';
+import {
+  CALL_ENV_NAMES,
+  FRAME_CALL,
+  MAX_CALL_FRAME,
+  MAX_OUTPUT_FRAME,
+  SESSION_VERB,
+} from '@netward/session-protocol';
 import { clientMessage, FC_ERRORS } from './errors.ts';
 
 /** Longest socket path: sockaddr_un's sun_path is 108 bytes with the terminating NUL (unix(7)). */
@@ -39,13 +45,17 @@ fallback() if !defined $path || !defined $user;
 $path =~ s/%u/$user/g;
 fallback() if length($path) > ${MAX_SOCKET_PATH};
 fallback() if defined $ENV{SSH_ORIGINAL_COMMAND} && $ENV{SSH_ORIGINAL_COMMAND} eq '${SESSION_VERB}';
+# The environment as one CALL frame. One the resident would refuse by its size alone (a command of up
+# to ~128 KiB reaches us) goes to the per-process validator instead, which refuses it at stage 1 under
+# the certificate, so its record names who sent it. length() counts bytes: %ENV holds byte strings.
+my $body = join("\\0", map { "$_=$ENV{$_}" } grep { defined $ENV{$_} } (${names}));
+fallback() if length($body) > ${MAX_CALL_FRAME};
+my $frame = pack('N C', length($body) + 1, ${FRAME_CALL}) . $body;
 socket(my $s, 1, 1, 0) or fallback();
 # struct sockaddr_un: sa_family_t (native u16) AF_UNIX, then sun_path NUL-terminated in 108 bytes.
 connect($s, pack('S Z108', 1, $path)) or fallback();
 
 # From here on the request may run: every failure is a refusal, never the fallback.
-my $body = join("\\0", map { "$_=$ENV{$_}" } grep { defined $ENV{$_} } (${names}));
-my $frame = pack('N C', length($body) + 1, ${FRAME_CALL}) . $body;
 put($s, $frame) or lost();
 
 sub put {
