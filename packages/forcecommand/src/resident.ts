@@ -57,6 +57,12 @@ export interface RunningResident {
   readonly running: number;
   /** Stops accepting, waits for running requests (each bounded by the run-time limit), closes. */
   close(): Promise<void>;
+  /**
+   * Stops every running command at once, as if its client had gone (their completion records say
+   * `client_gone`), and resolves once their requests have ended: what the process does before it
+   * exits on an error it cannot recover from, so that no command outlives it unrecorded.
+   */
+  abort(): Promise<void>;
 }
 
 const ms = (v: number) => Math.round(v * 10) / 10;
@@ -88,9 +94,10 @@ function prepareSocket(path: string): void {
 export async function startResident(o: ResidentOptions): Promise<RunningResident> {
   prepareSocket(o.socket);
   const calls = new Set<Promise<void>>();
+  const open = new Set<Call>();
   let running = 0;
   const server: Server = createServer((conn) => {
-    const call = new Call(conn, o, {
+    const handle = new Call(conn, o, {
       admit: () => {
         if (running >= o.config.limits.maxResidentRequests) return false;
         running++;
@@ -99,9 +106,14 @@ export async function startResident(o: ResidentOptions): Promise<RunningResident
       release: () => {
         running--;
       },
-    }).run();
+    });
+    open.add(handle);
+    const call = handle.run();
     calls.add(call);
-    void call.finally(() => calls.delete(call));
+    void call.finally(() => {
+      calls.delete(call);
+      open.delete(handle);
+    });
   });
   const umask = process.umask(0o177);
   try {
@@ -122,6 +134,11 @@ export async function startResident(o: ResidentOptions): Promise<RunningResident
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...calls]);
+    },
+    async abort() {
+      server.close();
+      for (const handle of open) handle.abort();
       await Promise.allSettled([...calls]);
     },
   };
@@ -151,6 +168,12 @@ class Call {
     conn.on('error', gone);
     conn.once('end', gone);
     conn.once('close', gone);
+  }
+
+  /** The resident process is going down: the command is stopped and the connection dropped. */
+  abort(): void {
+    this.#clientGone();
+    this.#conn.destroy();
   }
 
   /** The client is gone before its EXIT frame: its command is stopped, as a per-call one dies of SIGPIPE. */

@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRulesAuthorizer } from '../src/authorize.ts';
 import { validateConfig } from '../src/config.ts';
 import { clientMessage, FC_ERRORS } from '../src/errors.ts';
-import { startResident } from '../src/resident.ts';
+import { type RunningResident, startResident } from '../src/resident.ts';
 import { authInfo, certLine, memoryAudit, recordingSpawn, type SpawnCall } from './helpers.ts';
 import { buildBundle, type Harness, type Resident, type SshResult, startSshd } from './sshd-harness.ts';
 
@@ -446,6 +446,7 @@ async function inProcess(
     calls: SpawnCall[];
     auth: string;
     children: ChildProcess[];
+    resident: RunningResident;
   }) => Promise<void>,
 ): Promise<void> {
   const dir = mkdtempSync('/run/netward-fc-resident-');
@@ -479,7 +480,7 @@ async function inProcess(
     ...(o.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: o.frameTimeoutMs }),
   });
   try {
-    await run({ socket: join(dir, 'r.sock'), audit, calls: recording.calls, auth, children });
+    await run({ socket: join(dir, 'r.sock'), audit, calls: recording.calls, auth, children, resident });
   } finally {
     await resident.close();
     rmSync(dir, { recursive: true, force: true });
@@ -523,6 +524,35 @@ describe('output to a client that stops reading (in process)', () => {
       },
     );
   }, 30_000);
+});
+
+describe('the resident process going down on an error (in process)', () => {
+  it('abort() stops every running command and records its end before it resolves', async () => {
+    await inProcess(
+      { executables: { sleep: { path: '/usr/bin/sleep' } } },
+      async ({ socket, auth, children, audit, resident }) => {
+        const clients = [0, 1].map(() => {
+          const c = connect(socket, () =>
+            c.write(encodeCall({ SSH_ORIGINAL_COMMAND: 'sleep 30', SSH_USER_AUTH: auth })),
+          );
+          c.on('error', () => {});
+          return c;
+        });
+        for (let t = 0; t < 200 && children.length < 2; t++) await sleep(25);
+        expect(children.length).toBe(2);
+        const started = Date.now();
+        await resident.abort();
+        expect(Date.now() - started).toBeLessThan(5_000);
+        expect(children.map((c) => c.signalCode)).toEqual(['SIGKILL', 'SIGKILL']);
+        const completed = audit.records.map((r) => r.fields).filter((f) => f['event'] === 'completed');
+        expect(completed).toEqual([
+          expect.objectContaining({ command: 'sleep 30', client_gone: true, signal: 'SIGKILL' }),
+          expect.objectContaining({ command: 'sleep 30', client_gone: true, signal: 'SIGKILL' }),
+        ]);
+        for (const c of clients) c.destroy();
+      },
+    );
+  }, 20_000);
 });
 
 describe('CALL frames that are not one well-formed request', () => {

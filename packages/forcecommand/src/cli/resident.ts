@@ -49,6 +49,18 @@ export async function runResidentCommand(argv: readonly string[]): Promise<numbe
     });
     const context = { device: config.device, account: user.username, socket };
     logger.info({ event: 'resident_started', ...context }, 'resident validator listening');
+    // An error nothing caught leaves this process in a state not to be trusted: stop every running
+    // command (their completion records are written, bounded by 2 s), then exit for the supervisor to
+    // restart it. Meanwhile the shims fall back to the per-process validator.
+    const crash = (err: unknown) => {
+      logger.fatal({ event: 'resident_crashed', ...context, err }, 'resident validator failed');
+      const bounded = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+      void Promise.race([resident.abort(), bounded]).finally(() =>
+        process.exit(FC_ERRORS.ERR_FC_INTERNAL.exit),
+      );
+    };
+    process.once('uncaughtException', crash);
+    process.once('unhandledRejection', crash);
     process.on('SIGHUP', () => {
       logger.info(
         { event: 'resident_hup', ...context },
