@@ -8,10 +8,11 @@ import { type BuildOptions, build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
-// Measured: 672.6 kB for the validator bundle and 686.8 kB for the snapshot script, of which yaml is
-// 261 kB (loaded only for a YAML config). Full zod (v4/classic with every locale) adds ~0.8 MB, so the
-// bound leaves room for growth but not for it.
-const MAX_BUNDLE_BYTES = 800_000;
+// Measured: 784.0 kB for the validator bundle and 800.8 kB for the snapshot script (with the resident
+// verb, which esbuild bundles in although main.ts imports it only when asked), of which yaml is 261 kB
+// (loaded only for a YAML config). Full zod (v4/classic with every locale) adds ~0.8 MB, so the bound
+// leaves room for growth but not for it.
+const MAX_BUNDLE_BYTES = 880_000;
 
 const VALIDATOR: BuildOptions = { entryPoints: ['src/cli.ts'], format: 'esm' };
 const SNAPSHOT: BuildOptions = { entryPoints: ['src/snapshot.ts'], format: 'cjs' };
