@@ -357,24 +357,35 @@ describe('session mode with our TACACS+ server', () => {
   });
 });
 
+/**
+ * A session channel run in this process with the recording spawn: what the client writes goes to
+ * `stdin`, what the validator writes collects in `out`; `decode(types)` decodes it so far.
+ */
+function recordedSession(extra: Partial<SessionDeps> = {}) {
+  const { spawn, calls } = recordingSpawn();
+  const audit = memoryAudit();
+  const stdin = new PassThrough();
+  const out: Buffer[] = [];
+  const done = runSession(
+    sessionDeps({
+      audit,
+      spawn,
+      stdin,
+      write: async (bytes) => {
+        out.push(bytes);
+      },
+      ...extra,
+    }),
+  );
+  const decode = (types: readonly number[]) =>
+    new FrameDecoder(MAX_OUTPUT_FRAME, types).push(Buffer.concat(out));
+  return { calls, audit, stdin, out, done, decode };
+}
+
 describe('session mode in process (a clock that moves)', () => {
   it('refuses the next request once the certificate expired (ERR_FC_CERT_EXPIRED) and ends the channel', async () => {
-    const { spawn, calls } = recordingSpawn();
-    const audit = memoryAudit();
-    const stdin = new PassThrough();
-    const out: Buffer[] = [];
     let skew = 0;
-    const done = runSession(
-      sessionDeps({
-        audit,
-        spawn,
-        clock: () => Date.now() + skew,
-        stdin,
-        write: async (bytes) => {
-          out.push(bytes);
-        },
-      }),
-    );
+    const { calls, audit, stdin, done, decode } = recordedSession({ clock: () => Date.now() + skew });
     stdin.write(encodeRequest({ id: requestId(61), command: 'ip addr show lo' }));
     await new Promise((r) => setTimeout(r, 50));
     // The device's clock passes valid_before before the channel's timer fires.
@@ -382,9 +393,7 @@ describe('session mode in process (a clock that moves)', () => {
     stdin.write(encodeRequest({ id: requestId(62), command: 'ip addr show lo' }));
     stdin.write(encodeRequest({ id: requestId(63), command: 'ip addr show lo' }));
     expect(await done).toBe(FC_ERRORS.ERR_FC_CERT_EXPIRED.exit);
-    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDERR, FRAME_EXIT]).push(
-      Buffer.concat(out),
-    );
+    const frames = decode([FRAME_READY, FRAME_STDERR, FRAME_EXIT]);
     const exits = frames.filter((f) => f.type === FRAME_EXIT).map((f) => parseExit(f.payload));
     // 63 is never answered: the channel ended with 62.
     expect(exits).toEqual([
@@ -457,20 +466,7 @@ describe('session mode in process (a client that stops reading)', () => {
 
 describe('session mode in process: frames that parse but should not get anything run (held)', () => {
   it('refuses NUL, non-UTF-8 and a nested session verb per request, and a __proto__ key as a frame error', async () => {
-    const { spawn, calls } = recordingSpawn();
-    const audit = memoryAudit();
-    const stdin = new PassThrough();
-    const out: Buffer[] = [];
-    const done = runSession(
-      sessionDeps({
-        audit,
-        spawn,
-        stdin,
-        write: async (bytes) => {
-          out.push(bytes);
-        },
-      }),
-    );
+    const { calls, audit, stdin, done, decode } = recordedSession();
     // Raw bytes 0xff 0xfe inside the JSON string: not UTF-8, decoded as U+FFFD, refused at stage 1.
     const nonUtf8 = Buffer.concat([
       Buffer.from(`{"id":"${requestId(92)}","command":"ip addr show lo`),
@@ -487,17 +483,13 @@ describe('session mode in process: frames that parse but should not get anything
     );
     // After the four are answered (a frame error drops whatever is still queued).
     const exitsSoFar = () =>
-      new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDERR, FRAME_EXIT])
-        .push(Buffer.concat(out))
-        .filter((f) => f.type === FRAME_EXIT).length;
+      decode([FRAME_READY, FRAME_STDERR, FRAME_EXIT]).filter((f) => f.type === FRAME_EXIT).length;
     for (let t = 0; t < 200 && exitsSoFar() < 4; t++) await new Promise((r) => setTimeout(r, 10));
     stdin.write(
       encodeFrame(1, `{"id":"${requestId(95)}","command":"ip addr show lo","__proto__":{"tool":"x"}}`),
     );
     expect(await done).toBe(FC_ERRORS.ERR_FC_FRAME.exit);
-    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDERR, FRAME_EXIT]).push(
-      Buffer.concat(out),
-    );
+    const frames = decode([FRAME_READY, FRAME_STDERR, FRAME_EXIT]);
     expect(frames.filter((f) => f.type === FRAME_EXIT).map((f) => parseExit(f.payload))).toEqual([
       { id: requestId(91), exit: FC_ERRORS.ERR_FC_METACHARACTER.exit },
       { id: requestId(92), exit: FC_ERRORS.ERR_FC_METACHARACTER.exit },
@@ -511,27 +503,12 @@ describe('session mode in process: frames that parse but should not get anything
 
 describe('session mode in process: one request id, one request (held)', () => {
   it('ends the channel when a request id comes again, after the first was answered', async () => {
-    const { spawn, calls } = recordingSpawn();
-    const audit = memoryAudit();
-    const stdin = new PassThrough();
-    const out: Buffer[] = [];
-    const done = runSession(
-      sessionDeps({
-        audit,
-        spawn,
-        stdin,
-        write: async (bytes) => {
-          out.push(bytes);
-        },
-      }),
-    );
+    const { calls, audit, stdin, done, decode } = recordedSession();
     stdin.write(encodeRequest({ id: requestId(71), command: 'ip addr show lo' }));
     stdin.write(encodeRequest({ id: requestId(72), command: 'ip link show' }));
     stdin.write(encodeRequest({ id: requestId(71), command: 'ip route show' }));
     expect(await done).toBe(FC_ERRORS.ERR_FC_FRAME.exit);
-    const frames = new FrameDecoder(MAX_OUTPUT_FRAME, [FRAME_READY, FRAME_STDERR, FRAME_EXIT]).push(
-      Buffer.concat(out),
-    );
+    const frames = decode([FRAME_READY, FRAME_STDERR, FRAME_EXIT]);
     // The duplicate is refused as it arrives: whatever was still queued is dropped with it.
     expect(calls.map((c) => c.args.join(' '))).not.toContain('route show');
     expect(frames.filter((f) => f.type === FRAME_EXIT).length).toBeLessThanOrEqual(2);

@@ -8,10 +8,10 @@ import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { bundleProgram } from '@netward/kit/testing';
 
 /**
- * The client as it ships: bundled by esbuild as `pnpm build` bundles it (scripts/bundle.mjs), from the
+ * The client as it ships: bundled by esbuild with the build's settings (bundleProgram), from the
  * current source. Run through tsx instead, every closure the client creates costs an extra
  * Object.defineProperty call (tsx transforms with keepNames), about 4 us per request in a --cpu-prof
  * profile; the Python client is likewise measured as installed.
@@ -20,16 +20,7 @@ async function shippedClient(): Promise<typeof import('../src/client-entry.ts')>
   const dir = mkdtempSync(join(tmpdir(), 'tacacs-bench-'));
   try {
     const outfile = join(dir, 'client.mjs');
-    await build({
-      entryPoints: [fileURLToPath(new URL('../src/client-entry.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      conditions: ['netward-source'],
-      logLevel: 'warning',
-    });
+    await bundleProgram(fileURLToPath(new URL('../src/client-entry.ts', import.meta.url)), outfile);
     return await import(pathToFileURL(outfile).href);
   } finally {
     rmSync(dir, { recursive: true, force: true });
