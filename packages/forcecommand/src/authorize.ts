@@ -9,7 +9,7 @@ import { checkFileSafety, type ForceCommandConfig, groupId } from './config.ts';
 import { ForceCommandError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import { type AuthzRequest, requestString } from './normalize.ts';
-import { type Preparsed, preparsed } from './preparsed.ts';
+import { type ParsedFrom, type Preparsed, preparsed } from './preparsed.ts';
 
 /** One answer of the policy for one request, with what the audit record says about it. */
 export interface AuthzAnswer {
@@ -58,24 +58,26 @@ export async function createLocalAuthorizer(rulesFile: string): Promise<Authoriz
     });
   }
   const policy = await import('@netward/policy/local-rules');
-  const preparsed = PREPARSED.get(text);
+  const known = PREPARSED.get(text);
   let rules: LocalRules;
   try {
-    rules = preparsed ?? policy.parseLocalRules(text, rulesFile);
+    rules = known?.value ?? policy.parseLocalRules(text, rulesFile);
   } catch (e) {
     throw new ForceCommandError('ERR_FC_CONFIG', `${rulesFile}: invalid local rules`, {
       cause: e,
       detail: { file: rulesFile },
     });
   }
+  if (known === undefined) PREPARSED.parsed(text, rules);
   return createRulesAuthorizer(
     (role, command) => policy.decideLocal(rules, role, command),
     policy.commandString,
-    preparsed === undefined ? 'file' : 'snapshot',
+    known?.from ?? 'file',
   );
 }
 
-/** Local rules parsed into the start-up snapshot (9-25 ms per parse measured at load ~30). */
+/** Local rules parsed into the start-up snapshot or kept by a resident validator (9-25 ms per parse
+ *  measured at load ~30). */
 const PREPARSED: Preparsed<LocalRules> = preparsed();
 
 /** For the snapshot builder: parses `rulesFile` now and decides once per role, so both are in the heap. */
@@ -91,8 +93,9 @@ export async function preparseLocalRules(rulesFile: string): Promise<void> {
 export function createRulesAuthorizer(
   decide: (role: string, command: string) => LocalDecision,
   join: (cmd: string, args: readonly string[]) => string = (cmd, args) => requestString({ cmd, args }),
-  /** Where the rules were parsed: from the file for this command, or already in the snapshot. */
-  parsed?: 'file' | 'snapshot',
+  /** Where the rules were parsed: from the file for this command, in the snapshot, or kept from an
+   *  earlier request of a resident validator. */
+  parsed?: ParsedFrom,
 ): Authorizer {
   return {
     mode: 'local',

@@ -29,10 +29,12 @@ export async function loadGrammars(file: string): Promise<Grammars> {
     throw new ForceCommandError('ERR_FC_CONFIG', `${file}: cannot read`, { cause: e, detail: { file } });
   }
   const known = PREPARSED.get(text);
-  if (known !== undefined) return known;
+  if (known !== undefined) return known.value;
   const { parseGrammarFile } = await import('@netward/policy/local-rules');
   try {
-    return parseGrammarFile(text, file);
+    const grammars = parseGrammarFile(text, file);
+    PREPARSED.parsed(text, grammars);
+    return grammars;
   } catch (e) {
     throw new ForceCommandError('ERR_FC_CONFIG', `${file}: invalid grammar file`, {
       cause: e,
@@ -41,7 +43,7 @@ export async function loadGrammars(file: string): Promise<Grammars> {
   }
 }
 
-/** Grammar files parsed into the start-up snapshot. */
+/** Grammar files parsed into the start-up snapshot or kept by a resident validator. */
 const PREPARSED: Preparsed<Grammars> = preparsed();
 
 /** For the snapshot builder: parses the grammar file now, so that it is in the heap. */

@@ -21,7 +21,7 @@ import { hostileVariables, renderEnvGuard } from '../src/environment.ts';
 import { clientMessage, FC_ERRORS, ForceCommandError } from '../src/errors.ts';
 import { isGroupAddress } from '../src/grammar.ts';
 import { readIdentity } from '../src/identity.ts';
-import { preparsed } from '../src/preparsed.ts';
+import { keepParsedFiles, preparsed } from '../src/preparsed.ts';
 import { formatSyslog } from '../src/syslog.ts';
 import { warmUp } from '../src/warm-up.ts';
 import { authInfo, certLine, REQ, runInProcess, SID } from './helpers.ts';
@@ -385,7 +385,8 @@ describe('files parsed into the snapshot (preparsed.ts)', () => {
     const value = { n: 1 };
     expect(cache.get('{"version":1}')).toBeUndefined();
     cache.set('{"version":1}', value);
-    expect(cache.get('{"version":1}')).toBe(value);
+    expect(cache.get('{"version":1}')?.value).toBe(value);
+    expect(cache.get('{"version":1}')?.from).toBe('snapshot');
     expect(cache.get('{"version":1}\n')).toBeUndefined();
     expect(cache.get('{"version":2}')).toBeUndefined();
   });
@@ -440,5 +441,21 @@ describe('the environment guard and perl (the resident shim is a perl script)', 
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('parsed files kept by a long-lived process', () => {
+  it('keeps run-time parses only once asked to, the last four, and says where each came from', () => {
+    const cache = preparsed<string>();
+    cache.parsed('a', 'A');
+    expect(cache.get('a')).toBeUndefined();
+    cache.set('s', 'S');
+    keepParsedFiles();
+    for (const t of ['a', 'b', 'c', 'd']) cache.parsed(t, t.toUpperCase());
+    // Five entries asked for, four kept: the oldest (the snapshot's) went first.
+    expect(cache.get('s')).toBeUndefined();
+    expect(cache.get('a')).toEqual({ value: 'A', from: 'kept' });
+    expect(cache.get('d')).toEqual({ value: 'D', from: 'kept' });
+    expect(cache.get('d ')).toBeUndefined();
   });
 });
